@@ -1,0 +1,37 @@
+/**
+ * The Hono app: middleware, routes and the one error handler.
+ */
+import { Hono } from "hono";
+import { ApiError, notFound } from "./errors";
+import { adminAuth, apiKeyAuth, requestId } from "./middleware";
+import { adminKeys } from "./routes/admin-keys";
+import { images } from "./routes/images";
+import { models } from "./routes/models";
+import { openAiImages } from "./routes/openai-images";
+import type { AppEnv } from "./types";
+
+export function buildApp(): Hono<AppEnv> {
+	const app = new Hono<AppEnv>();
+	app.use("*", requestId);
+	app.get("/health", (c) => c.json({ ok: true }));
+	app.route("/images", images);
+
+	app.use("/v1/*", apiKeyAuth);
+	app.route("/v1/images", openAiImages);
+	app.route("/v1/models", models);
+
+	app.use("/admin/*", adminAuth);
+	app.route("/admin/keys", adminKeys);
+
+	app.notFound((c) => notFound(`No route for ${c.req.method} ${c.req.path}`).getResponse(c.get("requestId") ?? "unknown"));
+	app.onError((err, c) => {
+		const id = c.get("requestId") ?? "unknown";
+		if (err instanceof ApiError) return err.getResponse(id);
+		// Unknown failure: full detail to the log, nothing internal to the client.
+		console.error(
+			JSON.stringify({ requestId: id, event: "unhandled_error", error: String(err), stack: err instanceof Error ? err.stack : undefined }),
+		);
+		return new ApiError(500, "server_error", "internal_error", `Internal error (request ${id})`).getResponse(id);
+	});
+	return app;
+}

@@ -1,0 +1,35 @@
+/**
+ * Tunables from vars, with defaults in code. Read once per request; cheap.
+ */
+
+function num(value: string | undefined, fallback: number, min = 0): number {
+	if (value === undefined || value.trim() === "") return fallback;
+	const n = Number(value);
+	return Number.isFinite(n) && n >= min ? n : fallback;
+}
+
+export interface GatewayConfig {
+	geminiBaseUrl: string;
+	geminiApiKey: string;
+	maxRetries: number;
+	retryBaseMs: number;
+	retryMaxMs: number;
+	deadlineMs: number;
+	maxPromptChars: number;
+	maxJsonBodyBytes: number;
+	publicBaseUrl: string | undefined;
+}
+
+export function loadConfig(env: Env): GatewayConfig {
+	return {
+		geminiBaseUrl: (env.GEMINI_BASE_URL || "https://generativelanguage.googleapis.com").replace(/\/+$/, ""),
+		geminiApiKey: env.GEMINI_API_KEY ?? "",
+		maxRetries: num(env.GEMINI_MAX_RETRIES, 3),
+		retryBaseMs: num(env.GEMINI_RETRY_BASE_MS, 500),
+		retryMaxMs: num(env.GEMINI_RETRY_MAX_MS, 8_000),
+		deadlineMs: num(env.GEMINI_DEADLINE_MS, 180_000, 1),
+		maxPromptChars: num(env.MAX_PROMPT_CHARS, 8_000, 1),
+		maxJsonBodyBytes: num(env.MAX_JSON_BODY_BYTES, 1_048_576, 1),
+		publicBaseUrl: env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, "") : undefined,
+	};
+}

@@ -1,0 +1,115 @@
+/**
+ * Gemini REST client on plain fetch. One retry policy for every call: 408/429/5xx and
+ * network errors are retried with capped exponential backoff and full jitter, waiting at
+ * least what the server asked for (Retry-After, RetryInfo.retryDelay); other 4xx never
+ * are. One deadline bounds the whole call, retries and waits included. The key travels
+ * in `x-goog-api-key`, never in the URL (URLs end up in logs).
+ */
+import { errorFromResponse, GeminiConnectionError, type GeminiError, GeminiMalformedResponseError, GeminiTimeoutError } from "./errors";
+import type { GenerateContentRequest, GenerateContentResponse, GoogleRpcStatus } from "./types";
+
+export interface GeminiClientOptions {
+	apiKey: string;
+	baseUrl: string;
+	maxRetries: number;
+	retryBaseMs: number;
+	retryMaxMs: number;
+	deadlineMs: number;
+	/** Injected for tests; defaults to the global fetch. */
+	fetch?: typeof fetch;
+	random?: () => number;
+}
+
+export interface CallInfo {
+	attempts: number;
+	latencyMs: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+	new Promise<void>((resolve, reject) => {
+		if (signal.aborted) return reject(signal.reason);
+		const t = setTimeout(resolve, ms);
+		signal.addEventListener("abort", () => {
+			clearTimeout(t);
+			reject(signal.reason);
+		});
+	});
+
+export class GeminiClient {
+	constructor(private readonly opts: GeminiClientOptions) {}
+
+	/** Backoff before retry number `retry` (0-based): full jitter under a capped exponential. */
+	backoffMs(retry: number, serverAskedMs: number | undefined): number {
+		const random = this.opts.random ?? Math.random;
+		const exp = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** retry);
+		const jittered = exp / 2 + random() * (exp / 2);
+		return Math.max(jittered, serverAskedMs ?? 0);
+	}
+
+	url(model: string, action: "generateContent" | "streamGenerateContent"): string {
+		return `${this.opts.baseUrl}/v1beta/models/${encodeURIComponent(model)}:${action}`;
+	}
+
+	/**
+	 * POST generateContent and return the parsed body, retrying per the policy above.
+	 * Throws a GeminiError subclass on every failure.
+	 */
+	async generateContent(
+		model: string,
+		body: GenerateContentRequest,
+		signal?: AbortSignal,
+	): Promise<{ response: GenerateContentResponse; info: CallInfo }> {
+		const started = Date.now();
+		const deadline = started + this.opts.deadlineMs;
+		const deadlineSignal = AbortSignal.timeout(this.opts.deadlineMs);
+		const callSignal = signal ? AbortSignal.any([signal, deadlineSignal]) : deadlineSignal;
+		const payload = JSON.stringify(body);
+		const doFetch = this.opts.fetch ?? fetch;
+		let attempt = 0;
+		for (;;) {
+			attempt++;
+			let error: GeminiError;
+			try {
+				const res = await doFetch(this.url(model, "generateContent"), {
+					method: "POST",
+					headers: { "content-type": "application/json", "x-goog-api-key": this.opts.apiKey },
+					body: payload,
+					signal: callSignal,
+				});
+				if (res.ok) {
+					const text = await res.text();
+					try {
+						const response = JSON.parse(text) as GenerateContentResponse;
+						return { response, info: { attempts: attempt, latencyMs: Date.now() - started } };
+					} catch (cause) {
+						// A 200 that is not JSON is not retried: Gemini may already have billed it.
+						throw new GeminiMalformedResponseError("Gemini returned a body that is not valid JSON", { status: 200, cause });
+					}
+				}
+				let parsed: GoogleRpcStatus | undefined;
+				try {
+					parsed = (await res.json()) as GoogleRpcStatus;
+				} catch {
+					parsed = undefined;
+				}
+				error = errorFromResponse(res.status, parsed, res.headers.get("retry-after"));
+			} catch (cause) {
+				if (cause instanceof GeminiMalformedResponseError) throw cause;
+				if (deadlineSignal.aborted) {
+					throw new GeminiTimeoutError(`Gemini did not answer within ${this.opts.deadlineMs} ms`, { cause });
+				}
+				if (signal?.aborted) throw cause;
+				error = new GeminiConnectionError("Could not reach Gemini or the response was cut off", { retryable: true, cause });
+			}
+			if (!error.retryable || attempt > this.opts.maxRetries) throw error;
+			const wait = this.backoffMs(attempt - 1, error.retryAfterMs);
+			if (Date.now() + wait >= deadline) throw error; // waiting would blow the deadline
+			try {
+				await sleep(wait, callSignal);
+			} catch (cause) {
+				if (deadlineSignal.aborted) throw new GeminiTimeoutError(`Gemini did not answer within ${this.opts.deadlineMs} ms`, { cause });
+				throw cause;
+			}
+		}
+	}
+}

@@ -1,0 +1,67 @@
+/**
+ * The slice of Gemini's generateContent wire format the gateway sends and reads.
+ * Requests go out camelCase; responses come back camelCase, but snake_case input parts
+ * are accepted where users hand us bodies (the docs' curl examples use them).
+ */
+
+export interface InlineData {
+	mimeType: string;
+	data: string;
+}
+
+export interface GeminiPart {
+	text?: string;
+	inlineData?: InlineData;
+	inline_data?: { mime_type?: string; mimeType?: string; data: string };
+	fileData?: { mimeType?: string; fileUri: string };
+	thought?: boolean;
+	thoughtSignature?: string;
+}
+
+export interface GeminiContent {
+	role?: "user" | "model";
+	parts: GeminiPart[];
+}
+
+export interface GenerateContentRequest {
+	contents: GeminiContent[];
+	generationConfig?: {
+		responseModalities?: string[];
+		candidateCount?: number;
+		imageConfig?: { aspectRatio?: string; imageSize?: string };
+		[key: string]: unknown;
+	};
+	[key: string]: unknown;
+}
+
+export interface UsageMetadata {
+	promptTokenCount?: number;
+	candidatesTokenCount?: number;
+	thoughtsTokenCount?: number;
+	totalTokenCount?: number;
+}
+
+export interface GeminiCandidate {
+	content?: { role?: string; parts?: GeminiPart[] };
+	finishReason?: string;
+	finishMessage?: string;
+	index?: number;
+}
+
+export interface GenerateContentResponse {
+	candidates?: GeminiCandidate[];
+	promptFeedback?: { blockReason?: string; blockReasonMessage?: string };
+	usageMetadata?: UsageMetadata;
+	modelVersion?: string;
+	responseId?: string;
+}
+
+/** google.rpc.Status as Gemini sends it in error bodies. */
+export interface GoogleRpcStatus {
+	error?: {
+		code?: number;
+		message?: string;
+		status?: string;
+		details?: Array<{ "@type"?: string; retryDelay?: string; reason?: string }>;
+	};
+}

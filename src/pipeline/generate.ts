@@ -1,0 +1,226 @@
+/**
+ * The one generation pipeline under every dialect: fan `n` out as parallel Gemini calls
+ * (Gemini refuses candidateCount > 1), store each final image in R2, and either return
+ * what was delivered or, when nothing was, the most telling reason as an ApiError.
+ */
+import type { GatewayConfig } from "../config";
+import { ApiError } from "../errors";
+import { GeminiClient } from "../gemini/client";
+import {
+	GeminiAuthError,
+	GeminiBadRequestError,
+	GeminiError,
+	GeminiMalformedResponseError,
+	GeminiRateLimitError,
+	GeminiTimeoutError,
+} from "../gemini/errors";
+import { POLICY_REASONS, readOutcome } from "../gemini/result";
+import type { GenerateContentRequest, UsageMetadata } from "../gemini/types";
+import { imageKeyStem, imageUrl, NotAnImageError, putImage } from "../storage/images";
+import type { GenerationRequest } from "./request";
+
+export interface DeliveredImage {
+	index: number;
+	key: string;
+	url: string;
+	mimeType: string;
+	bytes: number;
+	/** Base64 of the stored bytes, kept only when the caller asked for b64_json. */
+	b64?: string;
+	text: string;
+}
+
+export type ImageFailure =
+	| { index: number; kind: "policy" | "no_image"; reason: string; text: string }
+	| { index: number; kind: "upstream"; error: GeminiError }
+	| { index: number; kind: "bad_image" | "internal"; message: string };
+
+export interface TokenUsage {
+	inputTokens: number;
+	outputTokens: number;
+	totalTokens: number;
+}
+
+export interface GenerationResult {
+	requestId: string;
+	created: number;
+	images: DeliveredImage[];
+	failures: ImageFailure[];
+	usage: TokenUsage;
+	upstreamMs: number;
+}
+
+export interface PipelineContext {
+	env: Env;
+	config: GatewayConfig;
+	requestId: string;
+	keyId: string;
+	/** Origin used for Worker-served image URLs. */
+	origin: string;
+	keepBase64: boolean;
+}
+
+function geminiBody(req: GenerationRequest): GenerateContentRequest {
+	const imageConfig: { aspectRatio?: string; imageSize?: string } = {};
+	if (req.aspectRatio) imageConfig.aspectRatio = req.aspectRatio;
+	const size = req.imageSize ?? req.model.defaultImageSize;
+	if (size) imageConfig.imageSize = size;
+	return {
+		contents: [{ role: "user", parts: [{ text: req.prompt }] }],
+		generationConfig: {
+			responseModalities: ["TEXT", "IMAGE"],
+			...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}),
+		},
+	};
+}
+
+export function geminiClient(config: GatewayConfig): GeminiClient {
+	return new GeminiClient({
+		apiKey: config.geminiApiKey,
+		baseUrl: config.geminiBaseUrl,
+		maxRetries: config.maxRetries,
+		retryBaseMs: config.retryBaseMs,
+		retryMaxMs: config.retryMaxMs,
+		deadlineMs: config.deadlineMs,
+	});
+}
+
+function addUsage(total: TokenUsage, u: UsageMetadata): void {
+	total.inputTokens += u.promptTokenCount ?? 0;
+	total.outputTokens += (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0);
+	total.totalTokens += u.totalTokenCount ?? 0;
+}
+
+/** Runs the request; throws ApiError only when not a single image was delivered. */
+export async function runGeneration(ctx: PipelineContext, req: GenerationRequest): Promise<GenerationResult> {
+	const client = geminiClient(ctx.config);
+	const body = geminiBody(req);
+	const now = new Date();
+	const usage: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+	const started = Date.now();
+	let upstreamMs = 0;
+
+	const one = async (index: number): Promise<DeliveredImage | ImageFailure> => {
+		let outcome: ReturnType<typeof readOutcome>;
+		try {
+			const { response, info } = await client.generateContent(req.model.gemini, body);
+			upstreamMs = Math.max(upstreamMs, info.latencyMs);
+			outcome = readOutcome(response);
+		} catch (error) {
+			if (error instanceof GeminiError) return { index, kind: "upstream", error };
+			throw error;
+		}
+		addUsage(usage, outcome.usage);
+		// Thinking models may emit several drafts; the last non-thought image is the result.
+		const image = outcome.images.at(-1);
+		if (!image) {
+			const reason = outcome.blockReason ?? outcome.finishReason ?? "NO_IMAGE";
+			const policy = POLICY_REASONS.has(reason);
+			const why = !policy && reason === "STOP" ? "TEXT_ONLY" : reason;
+			return { index, kind: policy ? "policy" : "no_image", reason: why, text: outcome.text };
+		}
+		let bytes: Uint8Array;
+		try {
+			bytes = Uint8Array.fromBase64(image.data);
+		} catch {
+			return { index, kind: "bad_image", message: "Gemini returned image data that is not valid base64" };
+		}
+		try {
+			const stored = await putImage(ctx.env.IMAGES, imageKeyStem(req.model.id, ctx.keyId, ctx.requestId, index, now), bytes, {
+				requestId: ctx.requestId,
+				model: req.model.id,
+				keyId: ctx.keyId,
+			});
+			return {
+				index,
+				key: stored.key,
+				url: imageUrl(stored.key, ctx.config.publicBaseUrl, ctx.origin),
+				mimeType: stored.kind.mimeType,
+				bytes: stored.size,
+				b64: ctx.keepBase64 ? image.data : undefined,
+				text: outcome.text,
+			};
+		} catch (error) {
+			if (error instanceof NotAnImageError) return { index, kind: "bad_image", message: error.message };
+			console.error(JSON.stringify({ requestId: ctx.requestId, event: "r2_put_failed", error: String(error) }));
+			return { index, kind: "internal", message: "storing the image failed" };
+		}
+	};
+
+	const settled = await Promise.all(Array.from({ length: req.n }, (_, i) => one(i)));
+	const images = settled.filter((s): s is DeliveredImage => "key" in s);
+	const failures = settled.filter((s): s is ImageFailure => "kind" in s);
+	if (upstreamMs === 0) upstreamMs = Date.now() - started;
+	if (images.length === 0) throw failureToError(failures, ctx.requestId);
+	return { requestId: ctx.requestId, created: Math.floor(now.getTime() / 1000), images, failures, usage, upstreamMs };
+}
+
+/** The one error that best explains why no image came back. */
+export function failureToError(failures: ImageFailure[], requestId: string): ApiError {
+	const policy = failures.find((f) => f.kind === "policy");
+	if (policy && policy.kind === "policy") {
+		return new ApiError(
+			422,
+			"invalid_request_error",
+			"content_policy_violation",
+			`Gemini refused to generate this image (reason: ${policy.reason}). You were not charged.`,
+			"prompt",
+		);
+	}
+	const empty = failures.find((f) => f.kind === "no_image");
+	if (empty && empty.kind === "no_image") {
+		const said = empty.text ? ` Gemini said: ${empty.text.slice(0, 300)}` : "";
+		return new ApiError(
+			422,
+			"invalid_request_error",
+			"no_image_generated",
+			`Gemini answered without an image (reason: ${empty.reason}). You were not charged.${said}`,
+			"prompt",
+		);
+	}
+	const upstream = failures.find((f) => f.kind === "upstream");
+	if (upstream && upstream.kind === "upstream") return upstreamToError(upstream.error, requestId);
+	const other = failures[0];
+	const message = other && (other.kind === "bad_image" || other.kind === "internal") ? other.message : "generation failed";
+	return other?.kind === "bad_image"
+		? new ApiError(502, "upstream_error", "upstream_bad_response", message)
+		: new ApiError(500, "server_error", "internal_error", `Internal error (request ${requestId}). You were not charged.`);
+}
+
+export function upstreamToError(e: GeminiError, requestId: string): ApiError {
+	if (e instanceof GeminiTimeoutError) {
+		return new ApiError(504, "upstream_error", "upstream_timeout", "Gemini did not answer in time. You were not charged.");
+	}
+	if (e instanceof GeminiRateLimitError) {
+		const headers: Record<string, string> = e.retryAfterMs ? { "retry-after": String(Math.ceil(e.retryAfterMs / 1000)) } : {};
+		return new ApiError(
+			502,
+			"upstream_error",
+			"upstream_rate_limited",
+			"Gemini is rate limiting the gateway; retry shortly. You were not charged.",
+			null,
+			headers,
+		);
+	}
+	if (e instanceof GeminiAuthError) {
+		console.error(JSON.stringify({ requestId, event: "gemini_auth_failed", status: e.status, reason: e.reason }));
+		return new ApiError(
+			502,
+			"upstream_error",
+			"upstream_auth_error",
+			"The gateway's Gemini credentials were rejected. You were not charged.",
+		);
+	}
+	if (e instanceof GeminiBadRequestError) {
+		return new ApiError(400, "invalid_request_error", "upstream_rejected_request", `Gemini rejected the request: ${e.message}`);
+	}
+	if (e instanceof GeminiMalformedResponseError) {
+		return new ApiError(502, "upstream_error", "upstream_bad_response", "Gemini sent a malformed response. You were not charged.");
+	}
+	return new ApiError(
+		502,
+		"upstream_error",
+		"upstream_error",
+		`Gemini failed after retries (${e.status ?? "no response"}). You were not charged.`,
+	);
+}

@@ -1,0 +1,101 @@
+/**
+ * The canonical generation request every dialect adapter produces, and the checks that
+ * hold for all of them: model known, ratio and size supported by that model, prompt
+ * within bounds. Failing any is a 400 naming the parameter, before any upstream call.
+ */
+import { findModel, type ImageSize, type ModelSpec, modelIds } from "../catalog";
+import { invalidParam } from "../errors";
+
+export interface GenerationRequest {
+	/** Which route asked, e.g. `openai.images.generations` (recorded in usage). */
+	endpoint: string;
+	model: ModelSpec;
+	prompt: string;
+	n: number;
+	aspectRatio?: string;
+	imageSize?: ImageSize;
+}
+
+export const MAX_N = 9;
+
+export function resolveModel(name: string, param = "model"): ModelSpec {
+	const spec = findModel(name);
+	if (!spec) throw invalidParam(param, `Unknown model '${name}'. Available: ${modelIds().join(", ")}`, "model_not_found");
+	return spec;
+}
+
+/** Accepts 1k/1K/"512px"/"512" and returns the wire value, or undefined if unrecognised. */
+export function normalizeImageSize(value: string): ImageSize | undefined {
+	const v = value.trim().toUpperCase().replace(/PX$/, "");
+	if (v === "512" || v === "0.5K") return "512";
+	if (v === "1K" || v === "2K" || v === "4K") return v;
+	return undefined;
+}
+
+export function checkAspectRatio(model: ModelSpec, ratio: string, param = "aspect_ratio"): string {
+	const r = ratio.trim();
+	if (!model.aspectRatios.includes(r)) {
+		throw invalidParam(param, `${param} '${ratio}' is not supported by ${model.id}. Allowed: ${model.aspectRatios.join(", ")}`);
+	}
+	return r;
+}
+
+export function checkImageSize(model: ModelSpec, size: string, param = "image_size"): ImageSize {
+	if (model.imageSizes.length === 0) {
+		throw invalidParam(param, `${param} is not supported by ${model.id}: it has one fixed output size (~1K)`);
+	}
+	const s = normalizeImageSize(size);
+	if (!s || !model.imageSizes.includes(s)) {
+		throw invalidParam(param, `${param} '${size}' is not supported by ${model.id}. Allowed: ${model.imageSizes.join(", ")}`);
+	}
+	return s;
+}
+
+/**
+ * Maps an OpenAI `size` ("1536x1024") to the model's nearest aspect ratio (by log
+ * distance, so 2:1 is as far from 1:1 as 1:2) and, for sized models, the smallest tier
+ * whose long edge covers the requested one. "auto" maps to nothing.
+ */
+export function mapOpenAiSize(model: ModelSpec, size: string): { aspectRatio?: string; imageSize?: ImageSize } {
+	if (size.trim() === "auto") return {};
+	const m = size.trim().match(/^(\d{1,5})x(\d{1,5})$/);
+	if (!m || Number(m[1]) === 0 || Number(m[2]) === 0) {
+		throw invalidParam("size", `size must be WIDTHxHEIGHT (e.g. 1024x1024) or auto, got '${size}'`);
+	}
+	const w = Number(m[1]);
+	const h = Number(m[2]);
+	const want = Math.log(w / h);
+	let best = model.aspectRatios[0];
+	let bestDist = Number.POSITIVE_INFINITY;
+	for (const r of model.aspectRatios) {
+		const [a, b] = r.split(":").map(Number);
+		const dist = Math.abs(Math.log(a / b) - want);
+		if (dist < bestDist) {
+			best = r;
+			bestDist = dist;
+		}
+	}
+	if (model.imageSizes.length === 0) return { aspectRatio: best };
+	const longEdge = Math.max(w, h);
+	const tiers: Array<[ImageSize, number]> = [
+		["512", 512],
+		["1K", 1024],
+		["2K", 2048],
+		["4K", 4096],
+	];
+	const tier =
+		tiers.find(([s, px]) => model.imageSizes.includes(s) && px >= longEdge)?.[0] ?? model.imageSizes[model.imageSizes.length - 1];
+	return { aspectRatio: best, imageSize: tier };
+}
+
+export function checkPrompt(prompt: string, maxChars: number, param = "prompt"): string {
+	const p = prompt.trim();
+	if (p.length === 0) throw invalidParam(param, `${param} must not be empty`);
+	if (p.length > maxChars) throw invalidParam(param, `${param} is ${p.length} characters; the limit is ${maxChars}`, "prompt_too_long");
+	return p;
+}
+
+export function checkN(n: number, param = "n"): number {
+	if (!Number.isInteger(n) || n < 1 || n > MAX_N) throw invalidParam(param, `${param} must be an integer from 1 to ${MAX_N}`);
+	return n;
+}

@@ -1,0 +1,23 @@
+/**
+ * `GET /v1/models`: the catalog as clients see it.
+ */
+import { Hono } from "hono";
+import { MODELS } from "../catalog";
+import type { AppEnv } from "../types";
+
+export const models = new Hono<AppEnv>().get("/", (c) =>
+	c.json({
+		object: "list",
+		data: MODELS.map((m) => ({
+			id: m.id,
+			object: "model",
+			owned_by: "google",
+			gemini_model: m.gemini,
+			description: m.description,
+			aspect_ratios: m.aspectRatios,
+			image_sizes: m.imageSizes,
+			default_image_size: m.defaultImageSize ?? null,
+			max_input_images: m.maxInputImages,
+		})),
+	}),
+);

@@ -1,0 +1,19 @@
+// Starts the Gemini emulator once for the whole run and hands its URL (and the D1
+// schema) to the workerd test pool through vitest's provide/inject.
+import { readFileSync } from "node:fs";
+import type { TestProject } from "vitest/node";
+import { startEmulator } from "../../emulator/server.ts";
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		emulatorUrl: string;
+		schemaSql: string;
+	}
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+	const emulator = await startEmulator({ requiredKey: "test-gemini-key" });
+	project.provide("emulatorUrl", emulator.url);
+	project.provide("schemaSql", readFileSync(new URL("../../schema.sql", import.meta.url), "utf8"));
+	return () => emulator.close();
+}

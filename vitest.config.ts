@@ -1,0 +1,32 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Tests run inside workerd (the same runtime as production) against the real Worker
+// from wrangler.toml. The Gemini emulator runs in Node (test/node/global-setup.ts) and
+// the Worker reaches it over loopback through GEMINI_BASE_URL, exactly as in `npm run dev`.
+export default defineConfig({
+	plugins: [
+		cloudflareTest(({ inject }) => ({
+			wrangler: { configPath: "./wrangler.toml" },
+			miniflare: {
+				bindings: {
+					GEMINI_BASE_URL: inject<string>("emulatorUrl"),
+					GEMINI_API_KEY: "test-gemini-key",
+					ADMIN_TOKEN: "test-admin-token",
+					PUBLIC_BASE_URL: "",
+					GEMINI_RETRY_BASE_MS: "5",
+					GEMINI_RETRY_MAX_MS: "50",
+					GEMINI_DEADLINE_MS: "20000",
+					SCHEMA_SQL: inject<string>("schemaSql"),
+					EMULATOR_URL: inject<string>("emulatorUrl"),
+				},
+			},
+		})),
+	],
+	test: {
+		globalSetup: ["./test/node/global-setup.ts"],
+		setupFiles: ["./test/helpers/setup.ts"],
+		reporters: ["default", ["json", { outputFile: "test-results.json" }]],
+		testTimeout: 30_000,
+	},
+});
