@@ -8,7 +8,7 @@
  *   delay=MS        wait before answering                block=REASON    promptFeedback.blockReason, no candidates
  *   finish=REASON   candidate with that finishReason and no image (NO_IMAGE, IMAGE_SAFETY, ...)
  *   text-only       a text answer, finishReason STOP      malformed       a 200 whose body is not JSON
- *   truncate        the connection drops halfway through the body
+ *   truncate[=xK]   the connection drops halfway through the body (for the first K calls; default always)
  *   format=png|jpeg output format (default: PNG for 2.5 Flash, JPEG for Gemini 3)
  *   mislabel        declare the other mimeType           noise=F          fraction of PNG rows that are noise (file size)
  *   images=N        N final images in one answer           thoughts        an interim thought image first
@@ -121,6 +121,15 @@ export class GeminiEmulator {
 		this.requiredKey = requiredKey;
 	}
 
+	/** True for the first `times` calls with this key (always when `times` is undefined). */
+	private countdown(key: string, times: string | undefined): boolean {
+		const limit = times === undefined ? Number.POSITIVE_INFINITY : Number(times);
+		const seen = this.failures.get(key) ?? 0;
+		if (seen >= limit) return false;
+		this.failures.set(key, seen + 1);
+		return true;
+	}
+
 	handle(model: string, action: string, apiKey: string | null, rawBody: string): EmulatorReply {
 		if (!apiKey) {
 			return errorReply(
@@ -167,10 +176,7 @@ export class GeminiEmulator {
 		const fail = d.fail?.match(/^(\d{3})(?:x(\d+))?$/);
 		if (fail) {
 			const code = Number(fail[1]);
-			const limit = fail[2] === undefined ? Number.POSITIVE_INFINITY : Number(fail[2]);
-			const seen = this.failures.get(prompt) ?? 0;
-			if (seen < limit) {
-				this.failures.set(prompt, seen + 1);
+			if (this.countdown(prompt, fail[2])) {
 				const details: unknown[] = [];
 				const headers: Record<string, string> = {};
 				if (code === 429) {
@@ -247,7 +253,9 @@ export class GeminiEmulator {
 			candidates: [{ content: { role: "model", parts }, finishReason: "STOP", index: 0 }],
 			usageMetadata: usage(count),
 		});
-		if (d.truncate) reply.truncateAt = Math.floor(reply.body.length / 2);
+		if (d.truncate && this.countdown(`truncate:${prompt}`, d.truncate.match(/^x(\d+)$/)?.[1])) {
+			reply.truncateAt = Math.floor(reply.body.length / 2);
+		}
 		return reply;
 	}
 }

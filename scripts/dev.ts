@@ -33,7 +33,7 @@ if (!setting("GEMINI_API_KEY") && !setting("GEMINI_BASE_URL")) {
 	vars.GEMINI_BASE_URL = emu.url;
 	vars.GEMINI_API_KEY = "emulator";
 	banner.push(
-		"!!! No GEMINI_API_KEY configured: using the LOCAL GEMINI EMULATOR at " + emu.url,
+		`!!! No GEMINI_API_KEY configured: using the LOCAL GEMINI EMULATOR at ${emu.url}`,
 		"!!! Images are synthetic test patterns. Set GEMINI_API_KEY in .dev.vars for real Gemini.",
 	);
 } else if (setting("GEMINI_BASE_URL")) {

@@ -1,5 +1,7 @@
-// Test-only bindings injected by vitest.config.ts.
-interface Env {
-	SCHEMA_SQL: string;
-	EMULATOR_URL: string;
+// Test-only bindings injected by vitest.config.ts (`env` from cloudflare:workers is Cloudflare.Env).
+declare namespace Cloudflare {
+	interface Env {
+		SCHEMA_SQL: string;
+		EMULATOR_URL: string;
+	}
 }

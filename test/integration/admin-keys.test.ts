@@ -1,0 +1,98 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../../src/account/keys";
+import { ADMIN, auth, call, createKey, expectError, postJson, uniquePrompt } from "../helpers/http";
+
+interface KeyView {
+	id: string;
+	name: string;
+	prefix: string;
+	status: string;
+	created_at: string;
+	revoked_at: string | null;
+}
+
+describe("admin authentication", () => {
+	it("refuses a missing or wrong admin token", async () => {
+		await expectError(await postJson("/admin/keys", { name: "x" }), 401, "invalid_api_key");
+		await expectError(await postJson("/admin/keys", { name: "x" }, { authorization: "Bearer test-admin-tokem" }), 401, "invalid_api_key");
+		await expectError(await call("/admin/keys", { headers: { authorization: "Bearer " } }), 401, "invalid_api_key");
+	});
+
+	it("an API key is not an admin token", async () => {
+		const k = await createKey();
+		await expectError(await call("/admin/keys", { headers: auth(k.key) }), 401, "invalid_api_key");
+	});
+});
+
+describe("POST /admin/keys", () => {
+	it("returns the key once and stores only its SHA-256", async () => {
+		const res = await postJson("/admin/keys", { name: "acme prod" }, ADMIN);
+		expect(res.status).toBe(201);
+		const created = await res.json<{ id: string; key: string; name: string; created_at: string }>();
+		expect(created.key).toMatch(/^nbk_[A-Za-z0-9_-]{43}$/);
+		expect(created.id).toMatch(/^key_[0-9a-f]{18}$/);
+		expect(created.name).toBe("acme prod");
+		const row = await env.DB.prepare("SELECT * FROM api_keys WHERE id = ?").bind(created.id).first<Record<string, string>>();
+		expect(row?.key_hash).toBe(await sha256Hex(created.key));
+		expect(Object.values(row ?? {})).not.toContain(created.key);
+
+		const view = await (await call(`/admin/keys/${created.id}`, { headers: ADMIN })).json<KeyView>();
+		expect(view).toEqual({
+			id: created.id,
+			name: "acme prod",
+			prefix: created.key.slice(0, 12),
+			status: "active",
+			created_at: created.created_at,
+			revoked_at: null,
+		});
+		expect(JSON.stringify(view)).not.toContain(created.key);
+	});
+
+	it("400 for a missing, empty or unexpected field", async () => {
+		expect((await expectError(await postJson("/admin/keys", {}, ADMIN), 400, "invalid_parameter")).param).toBe("name");
+		expect((await expectError(await postJson("/admin/keys", { name: " " }, ADMIN), 400, "invalid_parameter")).param).toBe("name");
+		await expectError(await postJson("/admin/keys", { name: "a", nme: "typo" }, ADMIN), 400, "invalid_parameter");
+	});
+});
+
+describe("listing and revoking", () => {
+	it("lists keys newest first with a cursor", async () => {
+		const made = [];
+		for (let i = 0; i < 3; i++) made.push(await createKey(`page-${i}`));
+		const first = await (await call("/admin/keys?limit=2", { headers: ADMIN })).json<{
+			data: KeyView[];
+			has_more: boolean;
+			next_cursor: string;
+		}>();
+		expect(first.data).toHaveLength(2);
+		expect(first.has_more).toBe(true);
+		const second = await (await call(`/admin/keys?limit=2&cursor=${encodeURIComponent(first.next_cursor)}`, { headers: ADMIN })).json<{
+			data: KeyView[];
+		}>();
+		const ids = [...first.data, ...second.data].map((k) => k.id);
+		expect(new Set(ids).size).toBe(ids.length);
+		await expectError(await call("/admin/keys?limit=0", { headers: ADMIN }), 400, "invalid_parameter");
+		await expectError(await call("/admin/keys?cursor=garbage", { headers: ADMIN }), 400, "invalid_parameter");
+	});
+
+	it("a revoked key is refused on its very next request", async () => {
+		const k = await createKey();
+		const ok = await postJson("/v1/images/generations", { prompt: uniquePrompt("before") }, auth(k.key));
+		expect(ok.status).toBe(200);
+		const del = await call(`/admin/keys/${k.id}`, { method: "DELETE", headers: ADMIN });
+		expect(del.status).toBe(200);
+		const view = await del.json<KeyView>();
+		expect(view.status).toBe("revoked");
+		expect(view.revoked_at).not.toBeNull();
+		const err = await expectError(await postJson("/v1/images/generations", { prompt: "after" }, auth(k.key)), 403, "key_revoked");
+		expect(err.type).toBe("permission_error");
+		const again = await call(`/admin/keys/${k.id}`, { method: "DELETE", headers: ADMIN });
+		expect((await again.json<KeyView>()).revoked_at).toBe(view.revoked_at);
+	});
+
+	it("404 for an unknown key id", async () => {
+		await expectError(await call("/admin/keys/key_nope", { headers: ADMIN }), 404, "not_found");
+		await expectError(await call("/admin/keys/key_nope", { method: "DELETE", headers: ADMIN }), 404, "not_found");
+	});
+});

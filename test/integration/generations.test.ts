@@ -1,0 +1,167 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { MODELS, outputDimensions } from "../../src/catalog";
+import { imageDimensions, sniffImage } from "../../src/lib/image-bytes";
+import { auth, call, createKey, emulatorCalls, postJson, uniquePrompt } from "../helpers/http";
+
+interface ImagesResponse {
+	created: number;
+	data: Array<{ url?: string; b64_json?: string }>;
+	usage: { input_tokens: number; output_tokens: number; total_tokens: number };
+}
+
+async function bytesAt(url: string): Promise<{ bytes: Uint8Array; type: string | null }> {
+	const res = await call(new URL(url).pathname);
+	expect(res.status).toBe(200);
+	return { bytes: new Uint8Array(await res.arrayBuffer()), type: res.headers.get("content-type") };
+}
+
+/** What the emulator answers for the exact body the gateway sent: the ground truth bytes. */
+async function emulatorBytes(model: string, body: unknown): Promise<Uint8Array[]> {
+	const res = await fetch(`${env.EMULATOR_URL}/v1beta/models/${model}:generateContent`, {
+		method: "POST",
+		headers: { "x-goog-api-key": "test-gemini-key", "content-type": "application/json" },
+		body: JSON.stringify(body),
+	});
+	const json = await res.json<{ candidates: Array<{ content: { parts: Array<{ inlineData?: { data: string }; thought?: boolean }> } }> }>();
+	return json.candidates[0].content.parts
+		.filter((p) => p.inlineData && !p.thought)
+		.map((p) => Uint8Array.fromBase64(p.inlineData?.data ?? ""));
+}
+
+describe("POST /v1/images/generations", () => {
+	it("n=1: stores the emulator's exact bytes in R2 and serves them with the sniffed type", async () => {
+		const k = await createKey();
+		const prompt = uniquePrompt("a banana boat");
+		const res = await postJson("/v1/images/generations", { model: "nano-banana", prompt, aspect_ratio: "16:9" }, auth(k.key));
+		expect(res.status).toBe(200);
+		const body = await res.json<ImagesResponse>();
+		expect(body.data).toHaveLength(1);
+		expect(body.created).toBeGreaterThan(1_700_000_000);
+		expect(body.usage.output_tokens).toBeGreaterThanOrEqual(1290);
+
+		const url = body.data[0].url as string;
+		const requestId = res.headers.get("x-request-id");
+		expect(new URL(url).pathname).toMatch(new RegExp(`^/images/generated/nano-banana/${k.id}/\\d{4}/\\d{2}/\\d{2}/${requestId}-0\\.png$`));
+		const served = await bytesAt(url);
+		expect(served.type).toBe("image/png");
+		expect(imageDimensions(served.bytes)).toEqual({ width: 1344, height: 768 });
+
+		const [sent] = await emulatorCalls(prompt);
+		expect(sent.model).toBe("gemini-2.5-flash-image");
+		expect(sent.body.generationConfig).toEqual({ responseModalities: ["TEXT", "IMAGE"], imageConfig: { aspectRatio: "16:9" } });
+		const [truth] = await emulatorBytes("gemini-2.5-flash-image", sent.body);
+		expect(served.bytes).toEqual(truth);
+
+		const key = new URL(url).pathname.replace("/images/", "");
+		const obj = await env.IMAGES.head(key);
+		expect(obj?.customMetadata).toEqual({ requestId, model: "nano-banana", keyId: k.id });
+	});
+
+	it("n=4 fans out four parallel Gemini calls and returns four stored images", async () => {
+		const k = await createKey();
+		const prompt = uniquePrompt("four bananas", "delay=300");
+		const started = Date.now();
+		const res = await postJson("/v1/images/generations", { model: "nano-banana-2", prompt, n: 4 }, auth(k.key));
+		const elapsed = Date.now() - started;
+		expect(res.status).toBe(200);
+		const body = await res.json<ImagesResponse>();
+		expect(body.data).toHaveLength(4);
+		expect(new Set(body.data.map((d) => d.url)).size).toBe(4);
+		const calls = await emulatorCalls(prompt);
+		expect(calls).toHaveLength(4);
+		for (const c of calls) expect(c.body.generationConfig).not.toHaveProperty("candidateCount");
+		expect(elapsed).toBeLessThan(4 * 300); // parallel, not sequential
+		for (const d of body.data) expect((await bytesAt(d.url as string)).type).toBe("image/jpeg");
+	});
+
+	it("b64_json returns the image bytes inline and still stores them", async () => {
+		const k = await createKey();
+		const prompt = uniquePrompt("inline banana");
+		const res = await postJson("/v1/images/generations", { prompt, n: 2, response_format: "b64_json" }, auth(k.key));
+		expect(res.status).toBe(200);
+		const body = await res.json<ImagesResponse>();
+		expect(body.data).toHaveLength(2);
+		for (const d of body.data) {
+			expect(d.url).toBeUndefined();
+			const bytes = Uint8Array.fromBase64(d.b64_json as string);
+			expect(sniffImage(bytes)?.mimeType).toBe("image/png");
+		}
+		const stored = await env.IMAGES.list({ prefix: `generated/nano-banana/${k.id}/` });
+		expect(stored.objects).toHaveLength(2);
+	});
+
+	it.each(MODELS.map((m) => m.id))("works for %s at its default size with the documented dimensions", async (id) => {
+		const k = await createKey();
+		const spec = MODELS.find((m) => m.id === id);
+		const ratio = spec?.aspectRatios.includes("8:1") ? "8:1" : "3:4";
+		const size = spec?.imageSizes.includes("2K") && id !== "nano-banana-hd" ? "2K" : undefined;
+		const res = await postJson(
+			"/v1/images/generations",
+			{ model: id, prompt: uniquePrompt(`model ${id}`), aspect_ratio: ratio, ...(size ? { image_size: size } : {}) },
+			auth(k.key),
+		);
+		expect(res.status).toBe(200);
+		const body = await res.json<ImagesResponse>();
+		const served = await bytesAt(body.data[0].url as string);
+		const expected = outputDimensions(spec?.gemini ?? "", ratio, size ?? spec?.defaultImageSize);
+		expect(imageDimensions(served.bytes)).toEqual(expected);
+	});
+
+	it("accepts a raw Gemini model id", async () => {
+		const k = await createKey();
+		const prompt = uniquePrompt("raw id");
+		const res = await postJson("/v1/images/generations", { model: "gemini-3-pro-image-preview", prompt }, auth(k.key));
+		expect(res.status).toBe(200);
+		const [sent] = await emulatorCalls(prompt);
+		expect(sent.model).toBe("gemini-3-pro-image-preview");
+		expect(sent.body.generationConfig).not.toHaveProperty("imageConfig");
+	});
+
+	it("maps an OpenAI size to the nearest ratio and tier", async () => {
+		const k = await createKey();
+		const prompt = uniquePrompt("sized");
+		const res = await postJson("/v1/images/generations", { model: "nano-banana-pro", prompt, size: "1536x1024" }, auth(k.key));
+		expect(res.status).toBe(200);
+		const [sent] = await emulatorCalls(prompt);
+		expect(sent.body.generationConfig?.imageConfig).toEqual({ aspectRatio: "3:2", imageSize: "2K" });
+	});
+
+	it("uses PUBLIC_BASE_URL for image URLs when it is set", async () => {
+		const { buildApp } = await import("../../src/app");
+		const k = await createKey();
+		const res = await buildApp().fetch(
+			new Request("https://gateway.test/v1/images/generations", {
+				method: "POST",
+				headers: { ...auth(k.key), "content-type": "application/json" },
+				body: JSON.stringify({ prompt: uniquePrompt("public") }),
+			}),
+			{ ...env, PUBLIC_BASE_URL: "https://img.example.com/" },
+		);
+		const body = await res.json<ImagesResponse>();
+		expect(body.data[0].url).toMatch(new RegExp(`^https://img\\.example\\.com/generated/nano-banana/${k.id}/`));
+	});
+
+	it("stores the sniffed type even when Gemini mislabels the bytes", async () => {
+		const k = await createKey();
+		const res = await postJson("/v1/images/generations", { prompt: uniquePrompt("mislabelled", "mislabel") }, auth(k.key));
+		const body = await res.json<ImagesResponse>();
+		const url = body.data[0].url as string;
+		expect(url).toMatch(/\.png$/);
+		expect((await bytesAt(url)).type).toBe("image/png");
+	});
+
+	it("returns the final image, not the thought drafts", async () => {
+		const k = await createKey();
+		const res = await postJson(
+			"/v1/images/generations",
+			{ model: "nano-banana-pro", prompt: uniquePrompt("thinking", "thoughts") },
+			auth(k.key),
+		);
+		const body = await res.json<ImagesResponse>();
+		expect(body.data).toHaveLength(1);
+		const served = await bytesAt(body.data[0].url as string);
+		expect(served.type).toBe("image/jpeg"); // the thought draft is a 256px PNG
+		expect(imageDimensions(served.bytes)).toEqual({ width: 1024, height: 1024 });
+	});
+});
