@@ -13,3 +13,50 @@ CREATE TABLE IF NOT EXISTS api_keys (
 );
 
 CREATE INDEX IF NOT EXISTS api_keys_created ON api_keys (created_at, id);
+
+-- One row per request that reached admission (admitted or refused). Written by each
+-- key's KeyAccount through its outbox, so a D1 outage delays rows but loses none;
+-- request_id is the primary key, so a retried flush never duplicates a row.
+CREATE TABLE IF NOT EXISTS usage (
+  request_id        TEXT PRIMARY KEY,
+  key_id            TEXT NOT NULL,
+  endpoint          TEXT NOT NULL,
+  model             TEXT NOT NULL,
+  mode              TEXT NOT NULL,
+  n_requested       INTEGER NOT NULL,
+  images_delivered  INTEGER NOT NULL DEFAULT 0,
+  aspect_ratio      TEXT,
+  image_size        TEXT,
+  credits_reserved  INTEGER NOT NULL DEFAULT 0,
+  credits_charged   INTEGER NOT NULL DEFAULT 0,
+  prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+  output_tokens     INTEGER NOT NULL DEFAULT 0,
+  total_tokens      INTEGER NOT NULL DEFAULT 0,
+  upstream_ms       INTEGER,
+  total_ms          INTEGER,
+  status            INTEGER NOT NULL,
+  error_code        TEXT,
+  finish_reason     TEXT,
+  r2_keys           TEXT NOT NULL DEFAULT '[]',
+  created_at        TEXT NOT NULL,
+  day               TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS usage_key_created ON usage (key_id, created_at, request_id);
+CREATE INDEX IF NOT EXISTS usage_created ON usage (created_at);
+
+-- Every change to a key's balance, with the balance after it. SUM(amount) per key
+-- equals the key's balance. Kinds: grant, adjustment, reserve, release, charge.
+CREATE TABLE IF NOT EXISTS credit_ledger (
+  id             TEXT PRIMARY KEY,
+  seq            INTEGER NOT NULL,
+  key_id         TEXT NOT NULL,
+  request_id     TEXT,
+  kind           TEXT NOT NULL,
+  amount         INTEGER NOT NULL,
+  balance_after  INTEGER NOT NULL CHECK (balance_after >= 0),
+  reason         TEXT,
+  created_at     TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS credit_ledger_key ON credit_ledger (key_id, seq);

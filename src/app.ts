@@ -4,7 +4,9 @@
 import { Hono } from "hono";
 import { ApiError, notFound } from "./errors";
 import { adminAuth, apiKeyAuth, requestId } from "./middleware";
+import { account } from "./routes/account";
 import { adminKeys } from "./routes/admin-keys";
+import { adminUsage } from "./routes/admin-usage";
 import { images } from "./routes/images";
 import { models } from "./routes/models";
 import { openAiImages } from "./routes/openai-images";
@@ -19,9 +21,11 @@ export function buildApp(): Hono<AppEnv> {
 	app.use("/v1/*", apiKeyAuth);
 	app.route("/v1/images", openAiImages);
 	app.route("/v1/models", models);
+	app.route("/v1", account);
 
 	app.use("/admin/*", adminAuth);
 	app.route("/admin/keys", adminKeys);
+	app.route("/admin", adminUsage);
 
 	app.notFound((c) => notFound(`No route for ${c.req.method} ${c.req.path}`).getResponse(c.get("requestId") ?? "unknown"));
 	app.onError((err, c) => {

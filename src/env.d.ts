@@ -8,3 +8,9 @@ interface Env {
 	MAX_PROMPT_CHARS?: string;
 	MAX_JSON_BODY_BYTES?: string;
 }
+interface Env {
+	/** JSON price overrides, see src/billing/prices.ts. */
+	PRICES?: string;
+	/** JSON default limits, see src/billing/limits.ts. */
+	DEFAULT_LIMITS?: string;
+}

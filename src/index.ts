@@ -2,6 +2,7 @@
  * Worker entry: wires the app and exports the handlers and Durable Object classes.
  */
 import { buildApp } from "./app";
+import { sweepAccounts } from "./maintenance";
 
 export { KeyAccount } from "./account/key-account";
 
@@ -9,4 +10,11 @@ const app = buildApp();
 
 export default {
 	fetch: app.fetch,
+	async scheduled(_controller, env, ctx) {
+		ctx.waitUntil(
+			sweepAccounts(env).then((totals) => {
+				console.log(JSON.stringify({ event: "maintenance_sweep", ...totals }));
+			}),
+		);
+	},
 } satisfies ExportedHandler<Env>;

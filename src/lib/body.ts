@@ -37,6 +37,11 @@ export async function readCapped(req: Request, max: number): Promise<Uint8Array>
 
 /** Parses a JSON object body; anything but `application/json` (or `+json`) is a 415. */
 export async function readJsonObject(req: Request, max: number): Promise<Record<string, unknown>> {
+	return (await readJsonBody(req, max)).value;
+}
+
+/** Like readJsonObject, also returning the raw bytes (hashed for idempotency). */
+export async function readJsonBody(req: Request, max: number): Promise<{ value: Record<string, unknown>; raw: Uint8Array }> {
 	const type = req.headers.get("content-type") ?? "";
 	if (!/^application\/([\w.+-]+\+)?json\b/i.test(type.trim())) {
 		throw new ApiError(
@@ -56,5 +61,5 @@ export async function readJsonObject(req: Request, max: number): Promise<Record<
 	if (typeof value !== "object" || value === null || Array.isArray(value)) {
 		throw invalidParam(null, "Request body must be a JSON object", "invalid_json");
 	}
-	return value as Record<string, unknown>;
+	return { value: value as Record<string, unknown>, raw: bytes };
 }

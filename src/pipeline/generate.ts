@@ -48,6 +48,10 @@ export interface GenerationResult {
 	failures: ImageFailure[];
 	usage: TokenUsage;
 	upstreamMs: number;
+	/** Set when not a single image was delivered: the most telling reason. */
+	error?: ApiError;
+	/** Gemini's finish or block reason of the first call that gave no image, else STOP. */
+	finishReason: string;
 }
 
 export interface PipelineContext {
@@ -91,7 +95,7 @@ function addUsage(total: TokenUsage, u: UsageMetadata): void {
 	total.totalTokens += u.totalTokenCount ?? 0;
 }
 
-/** Runs the request; throws ApiError only when not a single image was delivered. */
+/** Runs the request. Never throws for upstream outcomes: a result with no images carries `error`. */
 export async function runGeneration(ctx: PipelineContext, req: GenerationRequest): Promise<GenerationResult> {
 	const client = geminiClient(ctx.config);
 	const body = geminiBody(req);
@@ -151,8 +155,17 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 	const images = settled.filter((s): s is DeliveredImage => "key" in s);
 	const failures = settled.filter((s): s is ImageFailure => "kind" in s);
 	if (upstreamMs === 0) upstreamMs = Date.now() - started;
-	if (images.length === 0) throw failureToError(failures, ctx.requestId);
-	return { requestId: ctx.requestId, created: Math.floor(now.getTime() / 1000), images, failures, usage, upstreamMs };
+	const reasoned = failures.find((f) => f.kind === "policy" || f.kind === "no_image");
+	return {
+		requestId: ctx.requestId,
+		created: Math.floor(now.getTime() / 1000),
+		images,
+		failures,
+		usage,
+		upstreamMs,
+		error: images.length === 0 ? failureToError(failures, ctx.requestId) : undefined,
+		finishReason: reasoned && (reasoned.kind === "policy" || reasoned.kind === "no_image") ? reasoned.reason : "STOP",
+	};
 }
 
 /** The one error that best explains why no image came back. */

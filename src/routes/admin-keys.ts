@@ -1,25 +1,43 @@
 /**
  * Operator API for keys (Bearer ADMIN_TOKEN). Creating a key sets up its KeyAccount
- * (the source of truth) and then the D1 listing; the plaintext key is returned once.
+ * (the source of truth: status, balance, limits) and then the D1 listing; the plaintext
+ * key is returned once.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import { accountFor } from "../account/key-account";
 import { generateApiKey, generateKeyId, keyPrefix, sha256Hex } from "../account/keys";
+import type { AccountView } from "../account/records";
+import { LimitsPatch } from "../billing/limits";
 import { loadConfig } from "../config";
 import { ApiError, invalidParam, notFound } from "../errors";
 import { readJsonObject } from "../lib/body";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
-import { getKey, insertKey, type KeyRecord, listKeys, markKeyRevoked } from "../storage/db";
+import { getKey, insertKey, type KeyRecord, listKeys, markKeyStatus, renameKey } from "../storage/db";
 import type { AppEnv } from "../types";
 
-const CreateKey = z.strictObject({
-	name: z.string().trim().min(1, "name must not be empty").max(200),
+const Name = z.string().trim().min(1, "name must not be empty").max(200);
+const Credits = z.number().int().min(0).max(1_000_000_000);
+
+const CreateKey = z.strictObject({ name: Name, credits: Credits.optional(), limits: LimitsPatch.optional() });
+const PatchKey = z.strictObject({
+	name: Name.optional(),
+	status: z.enum(["active", "revoked"]).optional(),
+	limits: LimitsPatch.optional(),
+});
+const Grant = z.strictObject({
+	amount: z
+		.number()
+		.int()
+		.min(-1_000_000_000)
+		.max(1_000_000_000)
+		.refine((n) => n !== 0, "amount must not be zero"),
+	reason: z.string().trim().min(1, "reason must not be empty").max(500),
 });
 
-/** Public view of a key: never the hash, never the key. */
-async function describe(env: Env, k: KeyRecord) {
-	const live = await accountFor(env, k.key_hash).describe();
+/** Public view of a key: never the hash, never the key. Live state from its KeyAccount. */
+function present(k: KeyRecord, live: AccountView | null) {
 	return {
 		id: k.id,
 		name: live?.name ?? k.name,
@@ -27,21 +45,12 @@ async function describe(env: Env, k: KeyRecord) {
 		status: live?.status ?? k.status,
 		created_at: k.created_at,
 		revoked_at: live?.revokedAt ?? k.revoked_at,
+		credits: live?.credits ?? 0,
+		reserved_credits: live?.reservedCredits ?? 0,
+		limits: live?.limits ?? null,
+		limit_overrides: live?.limitOverrides ?? {},
+		usage: live?.usage ?? null,
 	};
-}
-
-function encodeCursor(k: KeyRecord): string {
-	return btoa(JSON.stringify([k.created_at, k.id]));
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-	try {
-		const [createdAt, id] = JSON.parse(atob(cursor)) as [unknown, unknown];
-		if (typeof createdAt === "string" && typeof id === "string") return { createdAt, id };
-	} catch {
-		// fall through
-	}
-	throw invalidParam("cursor", "cursor is not one this API returned");
 }
 
 async function keyOr404(env: Env, id: string): Promise<KeyRecord> {
@@ -50,19 +59,29 @@ async function keyOr404(env: Env, id: string): Promise<KeyRecord> {
 	return k;
 }
 
+async function body(c: { env: Env; req: { raw: Request } }) {
+	return readJsonObject(c.req.raw, loadConfig(c.env).maxJsonBodyBytes);
+}
+
 export const adminKeys = new Hono<AppEnv>()
 	.post("/", async (c) => {
-		const body = parseWith(CreateKey, await readJsonObject(c.req.raw, loadConfig(c.env).maxJsonBodyBytes));
+		const input = parseWith(CreateKey, await body(c));
 		const key = generateApiKey();
 		const record = {
 			id: generateKeyId(),
-			name: body.name,
+			name: input.name,
 			key_hash: await sha256Hex(key),
 			key_prefix: keyPrefix(key),
 			created_at: new Date().toISOString(),
 		};
 		const account = accountFor(c.env, record.key_hash);
-		const created = await account.create({ keyId: record.id, name: record.name, createdAt: record.created_at });
+		const created = await account.create({
+			keyId: record.id,
+			name: record.name,
+			createdAt: record.created_at,
+			credits: input.credits,
+			limits: input.limits,
+		});
 		if (!created.ok) throw new ApiError(500, "server_error", "internal_error", "Key collision; try again");
 		try {
 			await insertKey(c.env.DB, record);
@@ -71,26 +90,45 @@ export const adminKeys = new Hono<AppEnv>()
 			await account.revoke();
 			throw error;
 		}
-		return c.json({ id: record.id, key, name: record.name, prefix: record.key_prefix, created_at: record.created_at }, 201);
+		return c.json({ ...present({ ...record, status: "active", revoked_at: null }, await account.describe()), key }, 201);
 	})
 	.get("/", async (c) => {
-		const limitParam = c.req.query("limit") ?? "50";
-		const limit = Number(limitParam);
+		const limit = Number(c.req.query("limit") ?? "50");
 		if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw invalidParam("limit", "limit must be an integer from 1 to 200");
 		const cursor = c.req.query("cursor");
 		const rows = await listKeys(c.env.DB, limit + 1, cursor ? decodeCursor(cursor) : undefined);
 		const page = rows.slice(0, limit);
 		return c.json({
 			object: "list",
-			data: await Promise.all(page.map((k) => describe(c.env, k))),
+			data: await Promise.all(page.map(async (k) => present(k, await accountFor(c.env, k.key_hash).describe()))),
 			has_more: rows.length > limit,
-			next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null,
+			next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1].created_at, page[page.length - 1].id) : null,
 		});
 	})
-	.get("/:id", async (c) => c.json(await describe(c.env, await keyOr404(c.env, c.req.param("id")))))
+	.get("/:id", async (c) => {
+		const k = await keyOr404(c.env, c.req.param("id"));
+		return c.json(present(k, await accountFor(c.env, k.key_hash).describe()));
+	})
+	.patch("/:id", async (c) => {
+		const k = await keyOr404(c.env, c.req.param("id"));
+		const patch = parseWith(PatchKey, await body(c));
+		const live = await accountFor(c.env, k.key_hash).update(patch);
+		if (patch.name !== undefined) await renameKey(c.env.DB, k.id, patch.name);
+		if (live && patch.status !== undefined) await markKeyStatus(c.env.DB, k.id, live.status, live.revokedAt);
+		return c.json(present(k, live));
+	})
 	.delete("/:id", async (c) => {
 		const k = await keyOr404(c.env, c.req.param("id"));
 		const live = await accountFor(c.env, k.key_hash).revoke();
-		await markKeyRevoked(c.env.DB, k.id, live?.revokedAt ?? new Date().toISOString());
-		return c.json(await describe(c.env, await keyOr404(c.env, k.id)));
+		await markKeyStatus(c.env.DB, k.id, "revoked", live?.revokedAt ?? new Date().toISOString());
+		return c.json(present(k, live));
+	})
+	.post("/:id/credits", async (c) => {
+		const k = await keyOr404(c.env, c.req.param("id"));
+		const input = parseWith(Grant, await body(c));
+		const result = await accountFor(c.env, k.key_hash).adjustCredits(input.amount, input.reason, input.amount > 0 ? "grant" : "adjustment");
+		if (!result.ok) {
+			throw invalidParam("amount", `This adjustment would take the balance (${result.balance}) below zero`, "balance_would_go_negative");
+		}
+		return c.json({ id: k.id, credits: result.balance });
 	});

@@ -5,9 +5,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { loadConfig } from "../config";
-import { readJsonObject } from "../lib/body";
+import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
-import { type GenerationResult, runGeneration } from "../pipeline/generate";
+import { runBilled } from "../pipeline/billed";
+import type { GenerationResult } from "../pipeline/generate";
 import {
 	checkAspectRatio,
 	checkImageSize,
@@ -48,7 +49,8 @@ export function renderOpenAiImages(result: GenerationResult, format: "url" | "b6
 
 export const openAiImages = new Hono<AppEnv>().post("/generations", async (c) => {
 	const config = loadConfig(c.env);
-	const body = parseWith(GenerationsBody, await readJsonObject(c.req.raw, config.maxJsonBodyBytes));
+	const { value, raw } = await readJsonBody(c.req.raw, config.maxJsonBodyBytes);
+	const body = parseWith(GenerationsBody, value);
 	const model = resolveModel(body.model);
 	const fromSize = body.size ? mapOpenAiSize(model, body.size) : {};
 	const req: GenerationRequest = {
@@ -59,17 +61,19 @@ export const openAiImages = new Hono<AppEnv>().post("/generations", async (c) =>
 		aspectRatio: body.aspect_ratio !== undefined ? checkAspectRatio(model, body.aspect_ratio) : fromSize.aspectRatio,
 		imageSize: body.image_size !== undefined ? checkImageSize(model, body.image_size) : fromSize.imageSize,
 	};
-	const caller = c.get("caller");
-	const result = await runGeneration(
+	return runBilled(
 		{
 			env: c.env,
 			config,
+			caller: c.get("caller"),
 			requestId: c.get("requestId"),
-			keyId: caller.keyId,
 			origin: new URL(c.req.url).origin,
 			keepBase64: body.response_format === "b64_json",
+			rawBody: raw,
+			idempotencyKey: c.req.header("idempotency-key"),
+			mode: "generate",
+			render: (result) => renderOpenAiImages(result, body.response_format),
 		},
 		req,
 	);
-	return c.json(renderOpenAiImages(result, body.response_format));
 });

@@ -1,6 +1,7 @@
 /**
  * Every D1 query the gateway makes, in one place, always with bound parameters.
  */
+import type { LedgerRow, UsageRow } from "../account/records";
 
 export interface KeyRecord {
 	id: string;
@@ -34,6 +35,168 @@ export async function listKeys(db: D1Database, limit: number, after?: { createdA
 	return rows.results;
 }
 
-export async function markKeyRevoked(db: D1Database, id: string, revokedAt: string): Promise<void> {
-	await db.prepare("UPDATE api_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, ?) WHERE id = ?").bind(revokedAt, id).run();
+/** Mirrors the KeyAccount's status into the listing. */
+export async function markKeyStatus(db: D1Database, id: string, status: "active" | "revoked", revokedAt: string | null): Promise<void> {
+	await db.prepare("UPDATE api_keys SET status = ?, revoked_at = ? WHERE id = ?").bind(status, revokedAt, id).run();
+}
+
+export async function renameKey(db: D1Database, id: string, name: string): Promise<void> {
+	await db.prepare("UPDATE api_keys SET name = ? WHERE id = ?").bind(name, id).run();
+}
+
+// ---- usage and ledger (written only by KeyAccount outboxes) ---------------------------
+
+const USAGE_COLUMNS = [
+	"request_id",
+	"key_id",
+	"endpoint",
+	"model",
+	"mode",
+	"n_requested",
+	"images_delivered",
+	"aspect_ratio",
+	"image_size",
+	"credits_reserved",
+	"credits_charged",
+	"prompt_tokens",
+	"output_tokens",
+	"total_tokens",
+	"upstream_ms",
+	"total_ms",
+	"status",
+	"error_code",
+	"finish_reason",
+	"r2_keys",
+	"created_at",
+	"day",
+] as const satisfies ReadonlyArray<keyof UsageRow>;
+
+/**
+ * Insert or replace by request id: a later row for the same request (settled after
+ * its reservation expired) supersedes the earlier one, and a re-sent row is a no-op.
+ */
+export function usageUpsert(db: D1Database, row: UsageRow): D1PreparedStatement {
+	return db
+		.prepare(`INSERT OR REPLACE INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`)
+		.bind(...USAGE_COLUMNS.map((c) => row[c]));
+}
+
+export function ledgerInsert(db: D1Database, row: LedgerRow, seq: number): D1PreparedStatement {
+	return db
+		.prepare(
+			"INSERT OR IGNORE INTO credit_ledger (id, seq, key_id, request_id, kind, amount, balance_after, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		)
+		.bind(row.id, seq, row.key_id, row.request_id, row.kind, row.amount, row.balance_after, row.reason, row.created_at);
+}
+
+export interface UsageFilter {
+	keyId?: string;
+	from?: string;
+	to?: string;
+	model?: string;
+}
+
+function whereOf(f: UsageFilter): { sql: string; params: Array<string> } {
+	const clauses: string[] = [];
+	const params: string[] = [];
+	if (f.keyId) {
+		clauses.push("key_id = ?");
+		params.push(f.keyId);
+	}
+	if (f.from) {
+		clauses.push("day >= ?");
+		params.push(f.from);
+	}
+	if (f.to) {
+		clauses.push("day <= ?");
+		params.push(f.to);
+	}
+	if (f.model) {
+		clauses.push("model = ?");
+		params.push(f.model);
+	}
+	return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
+}
+
+/** Newest first, keyset-paginated on (created_at, request_id). */
+export async function listUsage(
+	db: D1Database,
+	f: UsageFilter,
+	limit: number,
+	before?: { createdAt: string; id: string },
+): Promise<UsageRow[]> {
+	const w = whereOf(f);
+	const cursor = before ? `${w.sql ? " AND" : "WHERE"} (created_at, request_id) < (?, ?)` : "";
+	const params = before ? [...w.params, before.createdAt, before.id] : w.params;
+	const rows = await db
+		.prepare(`SELECT * FROM usage ${w.sql}${cursor} ORDER BY created_at DESC, request_id DESC LIMIT ?`)
+		.bind(...params, limit)
+		.all<UsageRow>();
+	return rows.results;
+}
+
+export interface UsageAggregate {
+	day?: string;
+	model?: string;
+	key_id?: string;
+	requests: number;
+	images: number;
+	credits: number;
+	failed: number;
+}
+
+/** Totals grouped by any of day, model and key. */
+export async function aggregateUsage(
+	db: D1Database,
+	f: UsageFilter,
+	groupBy: ReadonlyArray<"day" | "model" | "key_id">,
+): Promise<UsageAggregate[]> {
+	const w = whereOf(f);
+	const cols = groupBy.join(", ");
+	const rows = await db
+		.prepare(
+			`SELECT ${cols ? `${cols}, ` : ""}COUNT(*) AS requests, COALESCE(SUM(images_delivered), 0) AS images,
+			 COALESCE(SUM(credits_charged), 0) AS credits, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS failed
+			 FROM usage ${w.sql}${cols ? ` GROUP BY ${cols} ORDER BY ${cols}` : ""}`,
+		)
+		.bind(...w.params)
+		.all<UsageAggregate>();
+	return rows.results;
+}
+
+export interface Stats {
+	requests: number;
+	succeeded: number;
+	safety_blocks: number;
+	p50_ms: number | null;
+	p95_ms: number | null;
+}
+
+/** Request count, successes, safety blocks and latency percentiles since `since` (ISO). */
+export async function usageStats(db: D1Database, since: string): Promise<Stats> {
+	const counts = await db
+		.prepare(
+			`SELECT COUNT(*) AS requests, SUM(CASE WHEN status < 400 THEN 1 ELSE 0 END) AS succeeded,
+			 SUM(CASE WHEN error_code = 'content_policy_violation' THEN 1 ELSE 0 END) AS safety_blocks
+			 FROM usage WHERE created_at >= ?`,
+		)
+		.bind(since)
+		.first<{ requests: number; succeeded: number | null; safety_blocks: number | null }>();
+	const n = counts?.requests ?? 0;
+	const percentile = async (p: number): Promise<number | null> => {
+		const row = await db
+			.prepare(
+				"SELECT total_ms FROM usage WHERE created_at >= ? AND total_ms IS NOT NULL AND status < 400 ORDER BY total_ms LIMIT 1 OFFSET ?",
+			)
+			.bind(since, Math.max(0, Math.ceil(p * (counts?.succeeded ?? 0)) - 1))
+			.first<{ total_ms: number }>();
+		return row?.total_ms ?? null;
+	};
+	return {
+		requests: n,
+		succeeded: counts?.succeeded ?? 0,
+		safety_blocks: counts?.safety_blocks ?? 0,
+		p50_ms: await percentile(0.5),
+		p95_ms: await percentile(0.95),
+	};
 }

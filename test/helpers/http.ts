@@ -20,8 +20,19 @@ export interface CreatedKey {
 	created_at: string;
 }
 
-export async function createKey(name = `test-${crypto.randomUUID()}`): Promise<CreatedKey> {
-	const res = await postJson("/admin/keys", { name }, ADMIN);
+/** Generous defaults so tests not about billing never trip a limit. */
+export const ROOMY_LIMITS = {
+	requests_per_minute: 100_000,
+	concurrent_requests: 1_000,
+	images_per_day: 1_000_000,
+	images_per_month: 10_000_000,
+};
+
+export async function createKey(
+	name = `test-${crypto.randomUUID()}`,
+	opts: { credits?: number; limits?: Record<string, number | null> } = {},
+): Promise<CreatedKey> {
+	const res = await postJson("/admin/keys", { name, credits: opts.credits ?? 1_000_000, limits: opts.limits ?? ROOMY_LIMITS }, ADMIN);
 	expect(res.status).toBe(201);
 	return res.json<CreatedKey>();
 }
@@ -67,4 +78,59 @@ export async function emulatorCalls(
 /** A prompt unique to this test, so emulator fault counters never collide. */
 export function uniquePrompt(text: string, directives = ""): string {
 	return `${text} #${crypto.randomUUID().slice(0, 8)}${directives ? ` [emu:${directives}]` : ""}`;
+}
+
+/** The KeyAccount stub behind a plaintext key. */
+export async function accountOf(key: string) {
+	const { accountFor } = await import("../../src/account/key-account");
+	const { sha256Hex } = await import("../../src/account/keys");
+	return accountFor(env, await sha256Hex(key));
+}
+
+/** Pushes a key's outbox to D1 now (the DO's alarm would do it a moment later). */
+export async function flushUsage(key: string): Promise<{ flushed: number; pending: number }> {
+	return (await accountOf(key)).flush();
+}
+
+export async function balanceOf(key: string): Promise<number> {
+	return (await (await accountOf(key)).describe())?.credits ?? -1;
+}
+
+export interface UsageRowView {
+	request_id: string;
+	key_id: string;
+	endpoint: string;
+	model: string;
+	mode: string;
+	n_requested: number;
+	images_delivered: number;
+	aspect_ratio: string | null;
+	image_size: string | null;
+	credits_reserved: number;
+	credits_charged: number;
+	prompt_tokens: number;
+	output_tokens: number;
+	total_tokens: number;
+	upstream_ms: number | null;
+	total_ms: number | null;
+	status: number;
+	error_code: string | null;
+	finish_reason: string | null;
+	r2_keys: string;
+	created_at: string;
+	day: string;
+}
+
+export async function usageRows(keyId: string): Promise<UsageRowView[]> {
+	return (await env.DB.prepare("SELECT * FROM usage WHERE key_id = ? ORDER BY created_at").bind(keyId).all<UsageRowView>()).results;
+}
+
+export async function ledgerRows(
+	keyId: string,
+): Promise<Array<{ kind: string; amount: number; balance_after: number; request_id: string | null; reason: string | null; seq: number }>> {
+	return (
+		await env.DB.prepare("SELECT * FROM credit_ledger WHERE key_id = ? ORDER BY seq")
+			.bind(keyId)
+			.all<{ kind: string; amount: number; balance_after: number; request_id: string | null; reason: string | null; seq: number }>()
+	).results;
 }

@@ -38,13 +38,15 @@ describe("POST /admin/keys", () => {
 		expect(Object.values(row ?? {})).not.toContain(created.key);
 
 		const view = await (await call(`/admin/keys/${created.id}`, { headers: ADMIN })).json<KeyView>();
-		expect(view).toEqual({
+		expect(view).toMatchObject({
 			id: created.id,
 			name: "acme prod",
 			prefix: created.key.slice(0, 12),
 			status: "active",
 			created_at: created.created_at,
 			revoked_at: null,
+			credits: 0,
+			limits: { requests_per_minute: 60, concurrent_requests: 8, images_per_day: 1000, images_per_month: 20000 },
 		});
 		expect(JSON.stringify(view)).not.toContain(created.key);
 	});

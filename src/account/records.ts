@@ -1,0 +1,106 @@
+/**
+ * Shapes that cross the Worker <-> KeyAccount RPC boundary and travel through the
+ * outbox to D1. Plain data only (structured-clonable).
+ */
+import type { LimitName, LimitOverrides, Limits } from "../billing/limits";
+
+/** What is known about a request when it is admitted. */
+export interface UsageDraft {
+	requestId: string;
+	endpoint: string;
+	model: string;
+	mode: "generate" | "edit";
+	n: number;
+	aspectRatio: string | null;
+	imageSize: string | null;
+	startedAt: number;
+}
+
+/** What happened, reported at settlement. */
+export interface UsageOutcome {
+	imagesDelivered: number;
+	promptTokens: number;
+	outputTokens: number;
+	totalTokens: number;
+	upstreamMs: number | null;
+	status: number;
+	errorCode: string | null;
+	finishReason: string | null;
+	r2Keys: string[];
+}
+
+/** The D1 usage row. */
+export interface UsageRow {
+	request_id: string;
+	key_id: string;
+	endpoint: string;
+	model: string;
+	mode: string;
+	n_requested: number;
+	images_delivered: number;
+	aspect_ratio: string | null;
+	image_size: string | null;
+	credits_reserved: number;
+	credits_charged: number;
+	prompt_tokens: number;
+	output_tokens: number;
+	total_tokens: number;
+	upstream_ms: number | null;
+	total_ms: number | null;
+	status: number;
+	error_code: string | null;
+	finish_reason: string | null;
+	r2_keys: string;
+	created_at: string;
+	day: string;
+}
+
+export type LedgerKind = "grant" | "adjustment" | "reserve" | "release" | "charge";
+
+/** The D1 ledger row (seq is assigned from the outbox sequence at flush time). */
+export interface LedgerRow {
+	id: string;
+	key_id: string;
+	request_id: string | null;
+	kind: LedgerKind;
+	amount: number;
+	balance_after: number;
+	reason: string | null;
+	created_at: string;
+}
+
+/** A stored response, replayed for a repeated Idempotency-Key. */
+export interface StoredResponse {
+	status: number;
+	headers: Record<string, string>;
+	/** Inline body, or the R2 key holding it when it was too large for the object. */
+	body?: string;
+	bodyRef?: string;
+}
+
+export type AdmitResult =
+	| { ok: true; reservationId: string; balance: number; rateLimit: { limit: number; remaining: number; resetSeconds: number } }
+	| { ok: false; reason: "unknown_key" | "key_revoked" }
+	| { ok: false; reason: "insufficient_credits"; balance: number; required: number }
+	| { ok: false; reason: "rate_limited"; limit: LimitName; value: number; retryAfterSeconds: number }
+	| { ok: false; reason: "idempotency_mismatch" | "idempotency_in_flight" }
+	| { ok: false; reason: "replay"; response: StoredResponse };
+
+export interface PeriodUsage {
+	requests: number;
+	images: number;
+	credits: number;
+}
+
+export interface AccountView {
+	keyId: string;
+	name: string;
+	status: "active" | "revoked";
+	createdAt: string;
+	revokedAt: string | null;
+	credits: number;
+	reservedCredits: number;
+	limits: Limits;
+	limitOverrides: LimitOverrides;
+	usage: { today: PeriodUsage; this_month: PeriodUsage };
+}

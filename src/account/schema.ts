@@ -1,0 +1,58 @@
+/**
+ * KeyAccount's SQLite schema as numbered migrations; each entry runs once, in order,
+ * inside one transaction. Never edit a shipped entry: append a new one.
+ */
+export const MIGRATIONS: readonly (readonly string[])[] = [
+	[
+		`CREATE TABLE account (
+			singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+			key_id TEXT NOT NULL,
+			name TEXT NOT NULL,
+			status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+			created_at TEXT NOT NULL,
+			revoked_at TEXT
+		)`,
+	],
+	[
+		"ALTER TABLE account ADD COLUMN balance INTEGER NOT NULL DEFAULT 0 CHECK (balance >= 0)",
+		"ALTER TABLE account ADD COLUMN limits TEXT NOT NULL DEFAULT '{}'",
+		// Open reservations: worst-case credits held for an in-flight request.
+		`CREATE TABLE reservations (
+			id TEXT PRIMARY KEY,
+			request_id TEXT NOT NULL,
+			credits INTEGER NOT NULL,
+			images INTEGER NOT NULL,
+			day TEXT NOT NULL,
+			month TEXT NOT NULL,
+			usage TEXT NOT NULL,
+			idem_key TEXT,
+			created_at INTEGER NOT NULL,
+			expires_at INTEGER NOT NULL
+		)`,
+		"CREATE INDEX reservations_expiry ON reservations (expires_at)",
+		// Admitted requests of the last minute (sliding-window log for requests_per_minute).
+		"CREATE TABLE request_log (at INTEGER NOT NULL)",
+		"CREATE INDEX request_log_at ON request_log (at)",
+		// Per-period totals: 'd:2026-11-22' and 'm:2026-11'.
+		`CREATE TABLE counters (
+			period TEXT PRIMARY KEY,
+			requests INTEGER NOT NULL DEFAULT 0,
+			images INTEGER NOT NULL DEFAULT 0,
+			credits INTEGER NOT NULL DEFAULT 0
+		)`,
+		`CREATE TABLE idempotency (
+			key TEXT PRIMARY KEY,
+			body_hash TEXT NOT NULL,
+			state TEXT NOT NULL CHECK (state IN ('running', 'done')),
+			response TEXT,
+			expires_at INTEGER NOT NULL
+		)`,
+		// Usage and ledger rows waiting for D1.
+		`CREATE TABLE outbox (
+			seq INTEGER PRIMARY KEY AUTOINCREMENT,
+			kind TEXT NOT NULL CHECK (kind IN ('usage', 'ledger')),
+			payload TEXT NOT NULL,
+			created_at INTEGER NOT NULL
+		)`,
+	],
+];

@@ -1,0 +1,56 @@
+/**
+ * Per-key rate limits and quotas. Each key may override any of them; the rest come from
+ * the DEFAULT_LIMITS var (JSON) or, failing that, the defaults here.
+ */
+import { z } from "zod";
+
+export interface Limits {
+	requests_per_minute: number;
+	concurrent_requests: number;
+	images_per_day: number;
+	images_per_month: number;
+}
+
+export type LimitName = keyof Limits;
+
+export const BUILTIN_LIMITS: Limits = {
+	requests_per_minute: 60,
+	concurrent_requests: 8,
+	images_per_day: 1_000,
+	images_per_month: 20_000,
+};
+
+const Value = z.number().int().min(0).max(10_000_000);
+
+/** A per-key override: each field a non-negative integer, or null to return to the default. */
+export const LimitsPatch = z.strictObject({
+	requests_per_minute: Value.nullable().optional(),
+	concurrent_requests: Value.nullable().optional(),
+	images_per_day: Value.nullable().optional(),
+	images_per_month: Value.nullable().optional(),
+});
+export type LimitsPatch = z.infer<typeof LimitsPatch>;
+export type LimitOverrides = Partial<Limits>;
+
+export function defaultLimits(raw: string | undefined): Limits {
+	if (!raw?.trim()) return { ...BUILTIN_LIMITS };
+	try {
+		const parsed = LimitsPatch.parse(JSON.parse(raw));
+		const out = { ...BUILTIN_LIMITS };
+		for (const [k, v] of Object.entries(parsed)) if (typeof v === "number") out[k as LimitName] = v;
+		return out;
+	} catch (error) {
+		console.error(JSON.stringify({ event: "invalid_default_limits", error: String(error) }));
+		return { ...BUILTIN_LIMITS };
+	}
+}
+
+/** Applies a patch to stored overrides (null removes an override). */
+export function applyPatch(current: LimitOverrides, patch: LimitsPatch): LimitOverrides {
+	const next: LimitOverrides = { ...current };
+	for (const [k, v] of Object.entries(patch) as Array<[LimitName, number | null | undefined]>) {
+		if (v === null) delete next[k];
+		else if (v !== undefined) next[k] = v;
+	}
+	return next;
+}

@@ -1,0 +1,174 @@
+/**
+ * The billed request path every dialect goes through:
+ *   admit (limits + worst-case hold, one DO call) -> generate -> settle (charge what was
+ *   delivered, release the rest) -> response with credit and rate-limit headers.
+ * A repeated Idempotency-Key with the same body replays the stored response; the DO
+ * refuses a different body (422) or a first request still running (409).
+ */
+
+import { sha256Hex } from "../account/keys";
+import type { AdmitResult, StoredResponse, UsageDraft, UsageOutcome } from "../account/records";
+import { loadPrices, pricePerImage } from "../billing/prices";
+import type { GatewayConfig } from "../config";
+import { ApiError, invalidParam } from "../errors";
+import type { Caller } from "../types";
+import { type GenerationResult, type PipelineContext, runGeneration } from "./generate";
+import type { GenerationRequest } from "./request";
+
+/** Responses bigger than this are kept in R2 rather than in the Durable Object. */
+const INLINE_REPLAY_BYTES = 256 * 1024;
+
+export interface BilledCall {
+	env: Env;
+	config: GatewayConfig;
+	caller: Caller;
+	requestId: string;
+	origin: string;
+	keepBase64: boolean;
+	/** The raw request body, hashed for idempotency. */
+	rawBody: Uint8Array;
+	idempotencyKey: string | undefined;
+	mode: "generate" | "edit";
+	/** Renders the dialect's success body. */
+	render: (result: GenerationResult) => unknown;
+}
+
+function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): ApiError {
+	switch (a.reason) {
+		case "unknown_key":
+			return new ApiError(401, "authentication_error", "invalid_api_key", "Invalid API key");
+		case "key_revoked":
+			return new ApiError(403, "permission_error", "key_revoked", "This API key has been revoked");
+		case "insufficient_credits":
+			return new ApiError(
+				402,
+				"insufficient_quota",
+				"insufficient_credits",
+				`This request needs up to ${a.required} credits; the balance is ${a.balance}. Lower n or add credits.`,
+				null,
+				{ "x-credits-remaining": String(a.balance) },
+			);
+		case "rate_limited":
+			return new ApiError(
+				429,
+				"rate_limit_error",
+				"rate_limit_exceeded",
+				`Limit ${a.limit} (${a.value}) reached; retry in ${a.retryAfterSeconds} s`,
+				a.limit,
+				{
+					"retry-after": String(a.retryAfterSeconds),
+					"ratelimit-limit": String(a.value),
+					"ratelimit-remaining": "0",
+					"ratelimit-reset": String(a.retryAfterSeconds),
+					"ratelimit-policy": `"${a.limit}";q=${a.value}`,
+				},
+			);
+		case "idempotency_mismatch":
+			return new ApiError(
+				422,
+				"invalid_request_error",
+				"idempotency_key_reused",
+				"This Idempotency-Key was already used with a different request body",
+				"Idempotency-Key",
+			);
+		case "idempotency_in_flight":
+			return new ApiError(
+				409,
+				"invalid_request_error",
+				"idempotency_in_flight",
+				"A request with this Idempotency-Key is still running",
+				"Idempotency-Key",
+			);
+	}
+}
+
+async function replay(env: Env, stored: StoredResponse, requestId: string): Promise<Response> {
+	let body = stored.body ?? "";
+	if (stored.bodyRef) body = (await (await env.IMAGES.get(stored.bodyRef))?.text()) ?? "";
+	return new Response(body, {
+		status: stored.status,
+		headers: { ...stored.headers, "idempotent-replayed": "true", "x-request-id": requestId },
+	});
+}
+
+export async function runBilled(call: BilledCall, req: GenerationRequest): Promise<Response> {
+	const { env, config, caller, requestId } = call;
+	const idemKey = call.idempotencyKey?.trim();
+	if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
+		throw invalidParam("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters");
+	}
+	const price = pricePerImage(loadPrices(env.PRICES), req.model, req.imageSize);
+	const draft: UsageDraft = {
+		requestId,
+		endpoint: req.endpoint,
+		model: req.model.id,
+		mode: call.mode,
+		n: req.n,
+		aspectRatio: req.aspectRatio ?? null,
+		imageSize: req.imageSize ?? req.model.defaultImageSize ?? null,
+		startedAt: Date.now(),
+	};
+	const bodyHash = idemKey ? await sha256Hex(`${req.endpoint}\n${new TextDecoder().decode(call.rawBody)}`) : undefined;
+	const admitted = await caller.account.admit({
+		draft,
+		credits: price * req.n,
+		images: req.n,
+		ttlMs: config.deadlineMs + 60_000,
+		idempotency: idemKey && bodyHash ? { key: idemKey, bodyHash } : undefined,
+	});
+	if (!admitted.ok) {
+		if (admitted.reason === "replay") return replay(env, admitted.response, requestId);
+		throw refusal(admitted);
+	}
+
+	const ctx: PipelineContext = { env, config, requestId, keyId: caller.keyId, origin: call.origin, keepBase64: call.keepBase64 };
+	let result: GenerationResult | undefined;
+	let thrown: unknown;
+	try {
+		result = await runGeneration(ctx, req);
+	} catch (error) {
+		thrown = error; // settled below like any other outcome, then rethrown
+	}
+	const status = result ? (result.error?.status ?? 200) : 500;
+	const body = result ? JSON.stringify(result.error ? result.error.toJSON() : call.render(result)) : "";
+	const delivered = result?.images.length ?? 0;
+	const headers: Record<string, string> = {
+		"content-type": "application/json",
+		"x-credits-charged": String(delivered * price),
+		...(result?.error?.headers ?? {}),
+	};
+	const outcome: UsageOutcome = {
+		imagesDelivered: delivered,
+		promptTokens: result?.usage.inputTokens ?? 0,
+		outputTokens: result?.usage.outputTokens ?? 0,
+		totalTokens: result?.usage.totalTokens ?? 0,
+		upstreamMs: result?.upstreamMs ?? null,
+		status,
+		errorCode: result ? (result.error?.code ?? null) : "internal_error",
+		finishReason: result?.finishReason ?? null,
+		r2Keys: result?.images.map((i) => i.key) ?? [],
+	};
+	let stored: StoredResponse | null = null;
+	// 5xx results are not kept: retrying with the same key should run again (it cost nothing).
+	if (idemKey && result && status < 500) {
+		stored = { status, headers: { ...headers } };
+		if (body.length <= INLINE_REPLAY_BYTES) stored.body = body;
+		else {
+			stored.bodyRef = `idempotency/${caller.keyId}/${bodyHash}.json`;
+			await env.IMAGES.put(stored.bodyRef, body, { httpMetadata: { contentType: "application/json" } });
+		}
+	}
+	const settled = await caller.account.settle({ reservationId: admitted.reservationId, pricePerImage: price, outcome, response: stored });
+	if (thrown !== undefined) throw thrown;
+	return new Response(body, {
+		status,
+		headers: {
+			...headers,
+			"x-credits-remaining": String(settled.balance),
+			"ratelimit-limit": String(admitted.rateLimit.limit),
+			"ratelimit-remaining": String(admitted.rateLimit.remaining),
+			"ratelimit-reset": String(admitted.rateLimit.resetSeconds),
+			"x-request-id": requestId,
+		},
+	});
+}

@@ -1,0 +1,59 @@
+/**
+ * The caller's own account: `GET /v1/account`, `GET /v1/usage`, `GET /v1/pricing`.
+ */
+import { Hono } from "hono";
+import type { UsageRow } from "../account/records";
+import { loadPrices } from "../billing/prices";
+import { MODELS } from "../catalog";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { parseWith } from "../lib/validate";
+import { aggregateUsage, listUsage } from "../storage/db";
+import type { AppEnv } from "../types";
+import { UsageQuery } from "./usage-query";
+
+export function presentUsage(row: UsageRow) {
+	return { ...row, r2_keys: JSON.parse(row.r2_keys) as string[] };
+}
+
+export const account = new Hono<AppEnv>()
+	.get("/account", async (c) => {
+		const caller = c.get("caller");
+		const view = await caller.account.describe();
+		return c.json({
+			id: caller.keyId,
+			name: view?.name ?? caller.name,
+			credits: view?.credits ?? 0,
+			reserved_credits: view?.reservedCredits ?? 0,
+			limits: view?.limits ?? null,
+			usage: view?.usage ?? null,
+		});
+	})
+	.get("/usage", async (c) => {
+		const caller = c.get("caller");
+		const q = parseWith(UsageQuery, c.req.query());
+		const filter = { from: q.from, to: q.to, model: q.model, keyId: caller.keyId };
+		const rows = await listUsage(c.env.DB, filter, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
+		const page = rows.slice(0, q.limit);
+		const last = page[page.length - 1];
+		const [byDay, byModel] = await Promise.all([aggregateUsage(c.env.DB, filter, ["day"]), aggregateUsage(c.env.DB, filter, ["model"])]);
+		return c.json({
+			object: "list",
+			data: page.map(presentUsage),
+			has_more: rows.length > q.limit,
+			next_cursor: rows.length > q.limit ? encodeCursor(last.created_at, last.request_id) : null,
+			aggregates: { by_day: byDay, by_model: byModel },
+		});
+	})
+	.get("/pricing", (c) => {
+		const prices = loadPrices(c.env.PRICES);
+		return c.json({
+			unit: "credits per delivered image",
+			note: "Failed, blocked or empty results cost nothing. A request holds price x n until it settles.",
+			data: MODELS.map((m) => ({
+				model: m.id,
+				gemini_model: m.gemini,
+				default_image_size: m.defaultImageSize ?? null,
+				prices: prices[m.id],
+			})),
+		});
+	});

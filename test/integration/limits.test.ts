@@ -1,0 +1,142 @@
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import {
+	ADMIN,
+	accountOf,
+	auth,
+	balanceOf,
+	call,
+	createKey,
+	emulatorCalls,
+	expectError,
+	postJson,
+	ROOMY_LIMITS,
+	uniquePrompt,
+} from "../helpers/http";
+
+const GEN = "/v1/images/generations";
+
+async function keyWith(limits: Partial<typeof ROOMY_LIMITS>) {
+	return createKey(undefined, { credits: 10_000, limits: { ...ROOMY_LIMITS, ...limits } });
+}
+
+/** Moves the key's clock-dependent state into the past, as if `ms` had passed. */
+async function timePasses(key: string, sql: string) {
+	const stub = await accountOf(key);
+	await runInDurableObject(stub, (_instance, state) => {
+		state.storage.sql.exec(sql);
+	});
+}
+
+describe("requests per minute", () => {
+	it("trips at the boundary with Retry-After and RateLimit headers, reserves nothing, and recovers", async () => {
+		const k = await keyWith({ requests_per_minute: 3 });
+		for (let i = 0; i < 3; i++) {
+			const ok = await postJson(GEN, { prompt: uniquePrompt(`rpm ${i}`) }, auth(k.key));
+			expect(ok.status).toBe(200);
+			expect(ok.headers.get("ratelimit-limit")).toBe("3");
+			expect(ok.headers.get("ratelimit-remaining")).toBe(String(2 - i));
+		}
+		const before = await balanceOf(k.key);
+		const prompt = uniquePrompt("rpm over");
+		const res = await postJson(GEN, { prompt }, auth(k.key));
+		const retryAfter = Number(res.headers.get("retry-after"));
+		expect(retryAfter).toBeGreaterThan(0);
+		expect(retryAfter).toBeLessThanOrEqual(60);
+		expect(res.headers.get("ratelimit-limit")).toBe("3");
+		expect(res.headers.get("ratelimit-remaining")).toBe("0");
+		expect(res.headers.get("ratelimit-reset")).toBe(String(retryAfter));
+		expect(res.headers.get("ratelimit-policy")).toBe('"requests_per_minute";q=3');
+		const err = await expectError(res, 429, "rate_limit_exceeded");
+		expect(err.param).toBe("requests_per_minute");
+		expect(err.type).toBe("rate_limit_error");
+		expect(await emulatorCalls(prompt)).toEqual([]);
+		expect(await balanceOf(k.key)).toBe(before);
+
+		await timePasses(k.key, "UPDATE request_log SET at = at - 60000");
+		expect((await postJson(GEN, { prompt: uniquePrompt("rpm again") }, auth(k.key))).status).toBe(200);
+	});
+});
+
+describe("concurrent requests", () => {
+	it("with slow upstream calls, the request over the limit is refused and later ones pass", async () => {
+		const k = await keyWith({ concurrent_requests: 2 });
+		const results = await Promise.all(
+			Array.from({ length: 3 }, (_, i) => postJson(GEN, { prompt: uniquePrompt(`slow ${i}`, "delay=400") }, auth(k.key))),
+		);
+		const statuses = results.map((r) => r.status).sort();
+		expect(statuses).toEqual([200, 200, 429]);
+		const refused = results.find((r) => r.status === 429) as Response;
+		expect((await expectError(refused, 429, "rate_limit_exceeded")).param).toBe("concurrent_requests");
+		expect((await postJson(GEN, { prompt: uniquePrompt("after") }, auth(k.key))).status).toBe(200);
+	});
+});
+
+describe("image quotas", () => {
+	it("images per day counts n, trips at the boundary and resets the next day", async () => {
+		const k = await keyWith({ images_per_day: 5 });
+		expect((await postJson(GEN, { prompt: uniquePrompt("d1"), n: 4 }, auth(k.key))).status).toBe(200);
+		const err = await expectError(await postJson(GEN, { prompt: uniquePrompt("d2"), n: 2 }, auth(k.key)), 429, "rate_limit_exceeded");
+		expect(err.param).toBe("images_per_day");
+		expect((await postJson(GEN, { prompt: uniquePrompt("d3"), n: 1 }, auth(k.key))).status).toBe(200);
+		await expectError(await postJson(GEN, { prompt: uniquePrompt("d4") }, auth(k.key)), 429, "rate_limit_exceeded");
+		await timePasses(k.key, "UPDATE counters SET period = 'd:2000-01-01' WHERE period LIKE 'd:%'");
+		expect((await postJson(GEN, { prompt: uniquePrompt("d5"), n: 4 }, auth(k.key))).status).toBe(200);
+	});
+
+	it("failed images do not count against the quota", async () => {
+		const k = await keyWith({ images_per_day: 2 });
+		expect((await postJson(GEN, { prompt: uniquePrompt("blocked", "block=SAFETY"), n: 2 }, auth(k.key))).status).toBe(422);
+		expect((await postJson(GEN, { prompt: uniquePrompt("ok"), n: 2 }, auth(k.key))).status).toBe(200);
+	});
+
+	it("images per month trips and resets the next month", async () => {
+		const k = await keyWith({ images_per_month: 3 });
+		expect((await postJson(GEN, { prompt: uniquePrompt("m1"), n: 3 }, auth(k.key))).status).toBe(200);
+		const res = await postJson(GEN, { prompt: uniquePrompt("m2") }, auth(k.key));
+		expect((await expectError(res, 429, "rate_limit_exceeded")).param).toBe("images_per_month");
+		expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+		await timePasses(k.key, "UPDATE counters SET period = 'm:2000-01' WHERE period LIKE 'm:%'");
+		expect((await postJson(GEN, { prompt: uniquePrompt("m3") }, auth(k.key))).status).toBe(200);
+	});
+});
+
+describe("limits are per key and editable", () => {
+	it("PATCH changes limits, name and status; null returns a limit to its default", async () => {
+		const k = await keyWith({ requests_per_minute: 1 });
+		expect((await postJson(GEN, { prompt: uniquePrompt("p1") }, auth(k.key))).status).toBe(200);
+		await expectError(await postJson(GEN, { prompt: uniquePrompt("p2") }, auth(k.key)), 429, "rate_limit_exceeded");
+		const patched = await call(`/admin/keys/${k.id}`, {
+			method: "PATCH",
+			headers: { ...ADMIN, "content-type": "application/json" },
+			body: JSON.stringify({ name: "renamed", limits: { requests_per_minute: null } }),
+		});
+		const view = await patched.json<{ name: string; limits: { requests_per_minute: number } }>();
+		expect(view.name).toBe("renamed");
+		expect(view.limits.requests_per_minute).toBe(60);
+		expect((await postJson(GEN, { prompt: uniquePrompt("p3") }, auth(k.key))).status).toBe(200);
+
+		const revoke = await call(`/admin/keys/${k.id}`, {
+			method: "PATCH",
+			headers: { ...ADMIN, "content-type": "application/json" },
+			body: '{"status":"revoked"}',
+		});
+		expect(revoke.status).toBe(200);
+		await expectError(await postJson(GEN, { prompt: "x" }, auth(k.key)), 403, "key_revoked");
+		await call(`/admin/keys/${k.id}`, {
+			method: "PATCH",
+			headers: { ...ADMIN, "content-type": "application/json" },
+			body: '{"status":"active"}',
+		});
+		expect((await postJson(GEN, { prompt: uniquePrompt("p4") }, auth(k.key))).status).toBe(200);
+		await expectError(
+			await call(`/admin/keys/${k.id}`, {
+				method: "PATCH",
+				headers: { ...ADMIN, "content-type": "application/json" },
+				body: '{"limits":{"images_per_day":-1}}',
+			}),
+			400,
+			"invalid_parameter",
+		);
+	});
+});
