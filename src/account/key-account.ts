@@ -24,7 +24,6 @@ import type {
 } from "./records";
 import { MIGRATIONS } from "./schema";
 
-const MINUTE = 60_000;
 const IDEMPOTENCY_TTL = 24 * 60 * 60_000;
 /** How soon after a write the outbox is flushed (batches bursts into one D1 call). */
 const FLUSH_DELAY = 250;
@@ -315,10 +314,13 @@ export class KeyAccount extends DurableObject<Env> {
 			return { ok: false, reason: "rate_limited", limit, value: limits[limit], retryAfterSeconds: Math.max(1, retryAfterSeconds) };
 		};
 
-		this.sql.exec("DELETE FROM request_log WHERE at <= ?", now - MINUTE);
-		const recent = this.sql.exec<{ n: number; oldest: number | null }>("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM request_log").one();
+		const second = Math.floor(now / 1000);
+		this.sql.exec("DELETE FROM rate_buckets WHERE second <= ?", second - 60);
+		const recent = this.sql
+			.exec<{ n: number; oldest: number | null }>("SELECT COALESCE(SUM(n), 0) AS n, MIN(second) AS oldest FROM rate_buckets")
+			.one();
 		if (recent.n >= limits.requests_per_minute) {
-			return refuse("requests_per_minute", Math.ceil(((recent.oldest ?? now) + MINUTE - now) / 1000), 429, "rate_limit_exceeded");
+			return refuse("requests_per_minute", (recent.oldest ?? second) + 60 - second, 429, "rate_limit_exceeded");
 		}
 		const open = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations").one().n;
 		if (open >= limits.concurrent_requests) return refuse("concurrent_requests", 1, 429, "rate_limit_exceeded");
@@ -352,7 +354,7 @@ export class KeyAccount extends DurableObject<Env> {
 				now,
 				expiresAt,
 			);
-			this.sql.exec("INSERT INTO request_log (at) VALUES (?)", now);
+			this.sql.exec("INSERT INTO rate_buckets (second, n) VALUES (?, 1) ON CONFLICT (second) DO UPDATE SET n = n + 1", second);
 			this.bump(`d:${day}`, 1, 0, 0);
 			this.bump(`m:${month}`, 1, 0, 0);
 			if (idem) {
@@ -485,7 +487,7 @@ export class KeyAccount extends DurableObject<Env> {
 		if (!this.row()) return { released: 0, flushed: 0, pending: 0 };
 		const released = this.releaseExpired(now);
 		this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
-		this.sql.exec("DELETE FROM request_log WHERE at <= ?", now - MINUTE);
+		this.sql.exec("DELETE FROM rate_buckets WHERE second <= ?", Math.floor(now / 1000) - 60);
 		const { flushed, pending } = await this.flush();
 		const next = this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM reservations").one().at;
 		// D1 trouble: back off 2, 4, ... 64 s, then every minute.

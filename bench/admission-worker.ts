@@ -1,0 +1,118 @@
+/**
+ * Benchmark-only Worker (never deployed): drives the real KeyAccount class through
+ * native RPC inside workerd and times admissions. Started by bench/run.ts with
+ * bench/wrangler.bench.toml.
+ */
+import schema from "../schema.sql";
+import { KeyAccount } from "../src/account/key-account";
+
+export { KeyAccount };
+
+interface BenchEnv {
+	KEY_ACCOUNT: DurableObjectNamespace<KeyAccount>;
+	DB: D1Database;
+}
+
+let schemaApplied: Promise<unknown> | undefined;
+
+async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: Math.min(concurrency, count) }, async () => {
+			while (next < count) await task(next++);
+		}),
+	);
+}
+
+export default {
+	async fetch(req: Request, env: BenchEnv): Promise<Response> {
+		const url = new URL(req.url);
+		const keys = Number(url.searchParams.get("keys") ?? 1);
+		const count = Number(url.searchParams.get("count") ?? 1000);
+		const concurrency = Number(url.searchParams.get("concurrency") ?? 32);
+		schemaApplied ??= env.DB.batch(
+			schema
+				.replace(/--.*$/gm, "")
+				.split(";")
+				.map((q) => q.trim())
+				.filter(Boolean)
+				.map((q) => env.DB.prepare(q)),
+		);
+		await schemaApplied;
+		const run = crypto.randomUUID();
+		const stubs = Array.from({ length: keys }, (_, i) => env.KEY_ACCOUNT.get(env.KEY_ACCOUNT.idFromName(`bench-${run}-${i}`)));
+		await Promise.all(
+			stubs.map((s, i) =>
+				s.create({
+					keyId: `key_bench_${i}`,
+					name: "bench",
+					createdAt: new Date().toISOString(),
+					credits: 1_000_000_000,
+					limits: {
+						requests_per_minute: 10_000_000,
+						concurrent_requests: 1_000_000,
+						images_per_day: 10_000_000,
+						images_per_month: 10_000_000,
+					},
+				}),
+			),
+		);
+		const draft = (i: number) => ({
+			requestId: `req_${i}`,
+			endpoint: "bench",
+			model: "nano-banana",
+			mode: "generate" as const,
+			n: 1,
+			aspectRatio: null,
+			imageSize: null,
+			startedAt: Date.now(),
+		});
+		// Each task is one request's worth of Durable Object work: admit, then settle
+		// (as if Gemini answered instantly), so open holds stay bounded by the concurrency.
+		const admitMs: number[] = [];
+		let admitted = 0;
+		const op = url.searchParams.get("op") ?? "pair";
+		const t0 = performance.now();
+		await pool(count, concurrency, async (i) => {
+			const stub = stubs[i % keys];
+			if (op === "authorize") {
+				const s = performance.now();
+				await stub.authorize();
+				admitMs.push(performance.now() - s);
+				return;
+			}
+			const s = performance.now();
+			const r = await stub.admit({ draft: draft(i), credits: 5, images: 1, ttlMs: 600_000 });
+			admitMs.push(performance.now() - s);
+			if (!r.ok) return;
+			admitted++;
+			await stub.settle({
+				reservationId: r.reservationId,
+				pricePerImage: 5,
+				outcome: {
+					imagesDelivered: 1,
+					promptTokens: 1,
+					outputTokens: 1,
+					totalTokens: 2,
+					upstreamMs: 0,
+					status: 200,
+					errorCode: null,
+					finishReason: "STOP",
+					r2Keys: [],
+				},
+			});
+		});
+		const wall = performance.now() - t0;
+		admitMs.sort((a, b) => a - b);
+		const q = (p: number) => admitMs[Math.min(admitMs.length - 1, Math.floor(p * admitMs.length))];
+		return Response.json({
+			keys,
+			count,
+			concurrency,
+			admitted,
+			requests_per_s: count / (wall / 1000),
+			admit_p50_ms: q(0.5),
+			admit_p99_ms: q(0.99),
+		});
+	},
+};
