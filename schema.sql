@@ -60,3 +60,16 @@ CREATE TABLE IF NOT EXISTS credit_ledger (
 );
 
 CREATE INDEX IF NOT EXISTS credit_ledger_key ON credit_ledger (key_id, seq);
+
+-- Conversational editing: the index. Each conversation's turns (whole Gemini contents,
+-- thought signatures and images included) live in R2 at conversations/{key_id}/{id}.json.
+CREATE TABLE IF NOT EXISTS conversations (
+  id          TEXT PRIMARY KEY,
+  key_id      TEXT NOT NULL,
+  model       TEXT NOT NULL,
+  turns       INTEGER NOT NULL DEFAULT 0,
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS conversations_key ON conversations (key_id, created_at);

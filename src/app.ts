@@ -7,9 +7,12 @@ import { adminAuth, apiKeyAuth, requestId } from "./middleware";
 import { account } from "./routes/account";
 import { adminKeys } from "./routes/admin-keys";
 import { adminUsage } from "./routes/admin-usage";
+import { conversations } from "./routes/conversations";
+import { geminiNative } from "./routes/gemini-native";
 import { images } from "./routes/images";
 import { models } from "./routes/models";
 import { openAiImages } from "./routes/openai-images";
+import { nanoBananaApi, vydra } from "./routes/resellers";
 import type { AppEnv } from "./types";
 
 export function buildApp(): Hono<AppEnv> {
@@ -19,7 +22,13 @@ export function buildApp(): Hono<AppEnv> {
 	app.route("/images", images);
 
 	app.use("/v1/*", apiKeyAuth);
+	app.use("/v1beta/*", apiKeyAuth);
+	app.use("/api/v1/*", apiKeyAuth);
 	app.route("/v1/images", openAiImages);
+	app.route("/v1/images", nanoBananaApi);
+	app.route("/v1/conversations", conversations);
+	app.route("/v1beta", geminiNative);
+	app.route("/api/v1/models", vydra);
 	app.route("/v1/models", models);
 	app.route("/v1", account);
 

@@ -17,6 +17,12 @@ export interface GatewayConfig {
 	deadlineMs: number;
 	maxPromptChars: number;
 	maxJsonBodyBytes: number;
+	/** Cap for bodies that may carry images (multipart or JSON with base64). */
+	maxUploadBytes: number;
+	maxImageBytes: number;
+	maxTotalImageBytes: number;
+	allowHttpImageUrls: boolean;
+	imageFetchTimeoutMs: number;
 	publicBaseUrl: string | undefined;
 }
 
@@ -30,6 +36,11 @@ export function loadConfig(env: Env): GatewayConfig {
 		deadlineMs: num(env.GEMINI_DEADLINE_MS, 180_000, 1),
 		maxPromptChars: num(env.MAX_PROMPT_CHARS, 8_000, 1),
 		maxJsonBodyBytes: num(env.MAX_JSON_BODY_BYTES, 1_048_576, 1),
+		maxUploadBytes: num(env.MAX_UPLOAD_BYTES, 32 * 1_048_576, 1),
+		maxImageBytes: num(env.MAX_IMAGE_BYTES, 7 * 1_048_576, 1),
+		maxTotalImageBytes: num(env.MAX_TOTAL_IMAGE_BYTES, 15 * 1_048_576, 1),
+		allowHttpImageUrls: env.ALLOW_HTTP_IMAGE_URLS === "true",
+		imageFetchTimeoutMs: num(env.IMAGE_FETCH_TIMEOUT_MS, 10_000, 1),
 		publicBaseUrl: env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, "") : undefined,
 	};
 }

@@ -14,3 +14,11 @@ interface Env {
 	/** JSON default limits, see src/billing/limits.ts. */
 	DEFAULT_LIMITS?: string;
 }
+interface Env {
+	MAX_UPLOAD_BYTES?: string;
+	MAX_IMAGE_BYTES?: string;
+	MAX_TOTAL_IMAGE_BYTES?: string;
+	/** "true" lets reference-image URLs use plain http (local development only). */
+	ALLOW_HTTP_IMAGE_URLS?: string;
+	IMAGE_FETCH_TIMEOUT_MS?: string;
+}

@@ -5,8 +5,8 @@
 
 const encoder = new TextEncoder();
 
-export async function sha256Hex(value: string): Promise<string> {
-	const digest = await crypto.subtle.digest("SHA-256", encoder.encode(value));
+export async function sha256Hex(value: string | Uint8Array): Promise<string> {
+	const digest = await crypto.subtle.digest("SHA-256", typeof value === "string" ? encoder.encode(value) : value);
 	return new Uint8Array(digest).toHex();
 }
 

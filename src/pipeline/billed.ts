@@ -1,19 +1,21 @@
 /**
  * The billed request path every dialect goes through:
- *   admit (limits + worst-case hold, one DO call) -> generate -> settle (charge what was
+ *   admit (limits + worst-case hold, one DO call) -> execute -> settle (charge what was
  *   delivered, release the rest) -> response with credit and rate-limit headers.
- * A repeated Idempotency-Key with the same body replays the stored response; the DO
- * refuses a different body (422) or a first request still running (409).
+ * `execute` is the only part that differs by dialect (the image pipeline, or the
+ * Gemini-native passthrough). A repeated Idempotency-Key with the same body replays the
+ * stored response; the DO refuses a different body (422) or one still running (409).
  */
-
 import { sha256Hex } from "../account/keys";
 import type { AdmitResult, StoredResponse, UsageDraft, UsageOutcome } from "../account/records";
 import { loadPrices, pricePerImage } from "../billing/prices";
+import type { ImageSize, ModelSpec } from "../catalog";
 import type { GatewayConfig } from "../config";
 import { ApiError, invalidParam } from "../errors";
 import type { Caller } from "../types";
-import { type GenerationResult, type PipelineContext, runGeneration } from "./generate";
-import type { GenerationRequest } from "./request";
+import type { GenerationResult, PipelineContext, TokenUsage } from "./generate";
+import { runGeneration } from "./generate";
+import { type GenerationRequest, modeOf } from "./request";
 
 /** Responses bigger than this are kept in R2 rather than in the Durable Object. */
 const INLINE_REPLAY_BYTES = 256 * 1024;
@@ -23,14 +25,34 @@ export interface BilledCall {
 	config: GatewayConfig;
 	caller: Caller;
 	requestId: string;
-	origin: string;
-	keepBase64: boolean;
 	/** The raw request body, hashed for idempotency. */
 	rawBody: Uint8Array;
 	idempotencyKey: string | undefined;
+}
+
+/** What is billed: the model and size set the price, `images` the worst case held. */
+export interface Metered {
+	endpoint: string;
+	model: ModelSpec;
 	mode: "generate" | "edit";
-	/** Renders the dialect's success body. */
-	render: (result: GenerationResult) => unknown;
+	images: number;
+	aspectRatio?: string;
+	imageSize?: ImageSize;
+}
+
+/** What an execution reports back for settlement and the response. */
+export interface Execution {
+	delivered: number;
+	usage: TokenUsage;
+	upstreamMs: number | null;
+	finishReason: string | null;
+	r2Keys: string[];
+	/** Set when nothing was delivered; becomes the response. */
+	error?: ApiError;
+	/** The success body (any dialect's shape), sent as JSON... */
+	body?: unknown;
+	/** ...unless the dialect needs another encoding (e.g. server-sent events). */
+	raw?: { text: string; contentType: string };
 }
 
 function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): ApiError {
@@ -49,20 +71,13 @@ function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): 
 				{ "x-credits-remaining": String(a.balance) },
 			);
 		case "rate_limited":
-			return new ApiError(
-				429,
-				"rate_limit_error",
-				"rate_limit_exceeded",
-				`Limit ${a.limit} (${a.value}) reached; retry in ${a.retryAfterSeconds} s`,
-				a.limit,
-				{
-					"retry-after": String(a.retryAfterSeconds),
-					"ratelimit-limit": String(a.value),
-					"ratelimit-remaining": "0",
-					"ratelimit-reset": String(a.retryAfterSeconds),
-					"ratelimit-policy": `"${a.limit}";q=${a.value}`,
-				},
-			);
+			return new ApiError(429, "rate_limit_error", "rate_limit_exceeded", `Limit ${a.limit} (${a.value}) reached; retry in ${a.retryAfterSeconds} s`, a.limit, {
+				"retry-after": String(a.retryAfterSeconds),
+				"ratelimit-limit": String(a.value),
+				"ratelimit-remaining": "0",
+				"ratelimit-reset": String(a.retryAfterSeconds),
+				"ratelimit-policy": `"${a.limit}";q=${a.value}`,
+			});
 		case "idempotency_mismatch":
 			return new ApiError(
 				422,
@@ -72,47 +87,38 @@ function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): 
 				"Idempotency-Key",
 			);
 		case "idempotency_in_flight":
-			return new ApiError(
-				409,
-				"invalid_request_error",
-				"idempotency_in_flight",
-				"A request with this Idempotency-Key is still running",
-				"Idempotency-Key",
-			);
+			return new ApiError(409, "invalid_request_error", "idempotency_in_flight", "A request with this Idempotency-Key is still running", "Idempotency-Key");
 	}
 }
 
 async function replay(env: Env, stored: StoredResponse, requestId: string): Promise<Response> {
 	let body = stored.body ?? "";
 	if (stored.bodyRef) body = (await (await env.IMAGES.get(stored.bodyRef))?.text()) ?? "";
-	return new Response(body, {
-		status: stored.status,
-		headers: { ...stored.headers, "idempotent-replayed": "true", "x-request-id": requestId },
-	});
+	return new Response(body, { status: stored.status, headers: { ...stored.headers, "idempotent-replayed": "true", "x-request-id": requestId } });
 }
 
-export async function runBilled(call: BilledCall, req: GenerationRequest): Promise<Response> {
+export async function runBilled(call: BilledCall, metered: Metered, execute: (pricePerImage: number) => Promise<Execution>): Promise<Response> {
 	const { env, config, caller, requestId } = call;
 	const idemKey = call.idempotencyKey?.trim();
 	if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
 		throw invalidParam("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters");
 	}
-	const price = pricePerImage(loadPrices(env.PRICES), req.model, req.imageSize);
+	const price = pricePerImage(loadPrices(env.PRICES), metered.model, metered.imageSize);
 	const draft: UsageDraft = {
 		requestId,
-		endpoint: req.endpoint,
-		model: req.model.id,
-		mode: call.mode,
-		n: req.n,
-		aspectRatio: req.aspectRatio ?? null,
-		imageSize: req.imageSize ?? req.model.defaultImageSize ?? null,
+		endpoint: metered.endpoint,
+		model: metered.model.id,
+		mode: metered.mode,
+		n: metered.images,
+		aspectRatio: metered.aspectRatio ?? null,
+		imageSize: metered.imageSize ?? metered.model.defaultImageSize ?? null,
 		startedAt: Date.now(),
 	};
-	const bodyHash = idemKey ? await sha256Hex(`${req.endpoint}\n${new TextDecoder().decode(call.rawBody)}`) : undefined;
+	const bodyHash = idemKey ? await sha256Hex(`${metered.endpoint}\n${new TextDecoder().decode(call.rawBody)}`) : undefined;
 	const admitted = await caller.account.admit({
 		draft,
-		credits: price * req.n,
-		images: req.n,
+		credits: price * metered.images,
+		images: metered.images,
 		ttlMs: config.deadlineMs + 60_000,
 		idempotency: idemKey && bodyHash ? { key: idemKey, bodyHash } : undefined,
 	});
@@ -121,19 +127,18 @@ export async function runBilled(call: BilledCall, req: GenerationRequest): Promi
 		throw refusal(admitted);
 	}
 
-	const ctx: PipelineContext = { env, config, requestId, keyId: caller.keyId, origin: call.origin, keepBase64: call.keepBase64 };
-	let result: GenerationResult | undefined;
+	let result: Execution | undefined;
 	let thrown: unknown;
 	try {
-		result = await runGeneration(ctx, req);
+		result = await execute(price);
 	} catch (error) {
 		thrown = error; // settled below like any other outcome, then rethrown
 	}
+	const delivered = Math.min(result?.delivered ?? 0, metered.images);
 	const status = result ? (result.error?.status ?? 200) : 500;
-	const body = result ? JSON.stringify(result.error ? result.error.toJSON() : call.render(result)) : "";
-	const delivered = result?.images.length ?? 0;
+	const body = !result ? "" : result.error ? JSON.stringify(result.error.toJSON()) : (result.raw?.text ?? JSON.stringify(result.body));
 	const headers: Record<string, string> = {
-		"content-type": "application/json",
+		"content-type": result && !result.error && result.raw ? result.raw.contentType : "application/json",
 		"x-credits-charged": String(delivered * price),
 		...(result?.error?.headers ?? {}),
 	};
@@ -146,7 +151,7 @@ export async function runBilled(call: BilledCall, req: GenerationRequest): Promi
 		status,
 		errorCode: result ? (result.error?.code ?? null) : "internal_error",
 		finishReason: result?.finishReason ?? null,
-		r2Keys: result?.images.map((i) => i.key) ?? [],
+		r2Keys: result?.r2Keys ?? [],
 	};
 	let stored: StoredResponse | null = null;
 	// 5xx results are not kept: retrying with the same key should run again (it cost nothing).
@@ -170,5 +175,29 @@ export async function runBilled(call: BilledCall, req: GenerationRequest): Promi
 			"ratelimit-reset": String(admitted.rateLimit.resetSeconds),
 			"x-request-id": requestId,
 		},
+	});
+}
+
+/** Bills a request of the image pipeline; `render` shapes the dialect's success body. */
+export function runBilledGeneration(
+	call: BilledCall,
+	ctx: PipelineContext,
+	req: GenerationRequest,
+	render: (result: GenerationResult, creditsCharged: number) => unknown,
+	after?: (result: GenerationResult) => Promise<void>,
+): Promise<Response> {
+	const metered: Metered = { endpoint: req.endpoint, model: req.model, mode: modeOf(req), images: req.n, aspectRatio: req.aspectRatio, imageSize: req.imageSize };
+	return runBilled(call, metered, async (price) => {
+		const r = await runGeneration(ctx, req);
+		if (!r.error && after) await after(r);
+		return {
+			delivered: r.images.length,
+			usage: r.usage,
+			upstreamMs: r.upstreamMs,
+			finishReason: r.finishReason,
+			r2Keys: r.images.map((i) => i.key),
+			error: r.error,
+			body: r.error ? undefined : render(r, r.images.length * price),
+		};
 	});
 }

@@ -15,7 +15,7 @@ import {
 	GeminiTimeoutError,
 } from "../gemini/errors";
 import { POLICY_REASONS, readOutcome } from "../gemini/result";
-import type { GenerateContentRequest, UsageMetadata } from "../gemini/types";
+import type { GeminiContent, GeminiPart, GenerateContentRequest, UsageMetadata } from "../gemini/types";
 import { imageKeyStem, imageUrl, NotAnImageError, putImage } from "../storage/images";
 import type { GenerationRequest } from "./request";
 
@@ -28,6 +28,8 @@ export interface DeliveredImage {
 	/** Base64 of the stored bytes, kept only when the caller asked for b64_json. */
 	b64?: string;
 	text: string;
+	/** The whole model turn that produced this image (thought signatures included). */
+	modelParts: GeminiPart[];
 }
 
 export type ImageFailure =
@@ -64,13 +66,21 @@ export interface PipelineContext {
 	keepBase64: boolean;
 }
 
-function geminiBody(req: GenerationRequest): GenerateContentRequest {
+/** The user turn: the instruction, then the reference images in the caller's order. */
+export function userTurn(req: Pick<GenerationRequest, "prompt" | "images">): GeminiContent {
+	return {
+		role: "user",
+		parts: [{ text: req.prompt }, ...req.images.map((img) => ({ inlineData: { mimeType: img.mimeType, data: img.data.toBase64() } }))],
+	};
+}
+
+export function geminiBody(req: GenerationRequest): GenerateContentRequest {
 	const imageConfig: { aspectRatio?: string; imageSize?: string } = {};
 	if (req.aspectRatio) imageConfig.aspectRatio = req.aspectRatio;
 	const size = req.imageSize ?? req.model.defaultImageSize;
 	if (size) imageConfig.imageSize = size;
 	return {
-		contents: [{ role: "user", parts: [{ text: req.prompt }] }],
+		contents: [...(req.history ?? []), userTurn(req)],
 		generationConfig: {
 			responseModalities: ["TEXT", "IMAGE"],
 			...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}),
@@ -143,6 +153,7 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 				bytes: stored.size,
 				b64: ctx.keepBase64 ? image.data : undefined,
 				text: outcome.text,
+				modelParts: outcome.modelParts,
 			};
 		} catch (error) {
 			if (error instanceof NotAnImageError) return { index, kind: "bad_image", message: error.message };

@@ -5,6 +5,8 @@
  */
 import { findModel, type ImageSize, type ModelSpec, modelIds } from "../catalog";
 import { invalidParam } from "../errors";
+import type { GeminiContent } from "../gemini/types";
+import type { InputImage } from "../inputs/images";
 
 export interface GenerationRequest {
 	/** Which route asked, e.g. `openai.images.generations` (recorded in usage). */
@@ -14,6 +16,14 @@ export interface GenerationRequest {
 	n: number;
 	aspectRatio?: string;
 	imageSize?: ImageSize;
+	/** Reference images, in the order the caller gave them; non-empty means an edit. */
+	images: InputImage[];
+	/** Earlier turns of a conversation, sent before this request's turn. */
+	history?: GeminiContent[];
+}
+
+export function modeOf(req: Pick<GenerationRequest, "images" | "history">): "generate" | "edit" {
+	return req.images.length > 0 || (req.history?.length ?? 0) > 0 ? "edit" : "generate";
 }
 
 export const MAX_N = 9;

@@ -1,41 +1,55 @@
 /**
- * OpenAI Images dialect: `POST /v1/images/generations`, so the official `openai` SDK
- * works with baseURL pointed at the gateway. Superset fields: aspect_ratio, image_size.
+ * OpenAI Images dialect, so the official `openai` SDK works with baseURL at the gateway:
+ *   POST /v1/images/generations  JSON; reference images (`image`, `image_url`, `images`) make it an edit
+ *   POST /v1/images/edits        multipart (`image` or repeated `image[]`, as the SDK sends) or JSON
+ * Superset fields: aspect_ratio, image_size, conversation_id.
  */
+import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
-import { loadConfig } from "../config";
-import { readJsonBody } from "../lib/body";
+import { sha256Hex } from "../account/keys";
+import { type GatewayConfig, loadConfig } from "../config";
+import { ApiError, invalidParam } from "../errors";
+import { resolveImages } from "../inputs/images";
+import { readCapped, readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
-import { runBilled } from "../pipeline/billed";
+import { runBilledGeneration } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
-import {
-	checkAspectRatio,
-	checkImageSize,
-	checkN,
-	checkPrompt,
-	type GenerationRequest,
-	mapOpenAiSize,
-	resolveModel,
-} from "../pipeline/request";
+import { checkAspectRatio, checkImageSize, checkN, checkPrompt, type GenerationRequest, mapOpenAiSize, resolveModel } from "../pipeline/request";
 import type { AppEnv } from "../types";
+import { billedCall, inputLimits, pipelineContext } from "./common";
+import { continueConversation } from "./conversations";
 
-const GenerationsBody = z.looseObject({
-	model: z.string().default("nano-banana"),
+const Str = z.string();
+const ImageRefs = z.union([Str, z.array(Str)]);
+
+/** Fields shared by both endpoints (JSON bodies). */
+const ImagesBody = z.looseObject({
+	model: Str.default("nano-banana"),
 	prompt: z.string({ error: "prompt is required and must be a string" }),
-	n: z.number().int().optional(),
-	size: z.string().optional(),
-	aspect_ratio: z.string().optional(),
-	image_size: z.string().optional(),
+	n: z.number().optional(),
+	size: Str.optional(),
+	aspect_ratio: Str.optional(),
+	image_size: Str.optional(),
 	response_format: z.enum(["url", "b64_json"]).default("url"),
+	image: ImageRefs.optional(),
+	"image[]": ImageRefs.optional(),
+	images: z.array(Str).optional(),
+	image_url: Str.optional(),
+	conversation_id: Str.optional(),
 	// Accepted for SDK compatibility; Gemini has no equivalent knob.
-	quality: z.string().optional(),
-	style: z.string().optional(),
-	user: z.string().optional(),
+	quality: Str.optional(),
+	style: Str.optional(),
+	user: Str.optional(),
+	input_fidelity: Str.optional(),
 });
+type ImagesBody = z.infer<typeof ImagesBody>;
+
+/** Multipart forms carry every field as a string, numbers included. */
+const ImagesForm = ImagesBody.extend({ n: z.string().regex(/^\d+$/, "must be an integer").transform(Number).optional() });
 
 /** OpenAI-shaped response body. */
-export function renderOpenAiImages(result: GenerationResult, format: "url" | "b64_json") {
+export function renderOpenAiImages(result: GenerationResult, format: "url" | "b64_json", conversationId?: string) {
 	return {
 		created: result.created,
 		data: result.images.map((img) => (format === "b64_json" ? { b64_json: img.b64 ?? "" } : { url: img.url })),
@@ -44,36 +58,104 @@ export function renderOpenAiImages(result: GenerationResult, format: "url" | "b6
 			output_tokens: result.usage.outputTokens,
 			total_tokens: result.usage.totalTokens,
 		},
+		...(conversationId ? { conversation_id: conversationId } : {}),
 	};
 }
 
-export const openAiImages = new Hono<AppEnv>().post("/generations", async (c) => {
-	const config = loadConfig(c.env);
-	const { value, raw } = await readJsonBody(c.req.raw, config.maxJsonBodyBytes);
-	const body = parseWith(GenerationsBody, value);
+const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Every reference image in the order given, each with the parameter that named it. */
+function referencesOf(body: ImagesBody, files: Array<{ param: string; value: File }>): Array<{ param: string; value: string | File }> {
+	const refs: Array<{ param: string; value: string | File }> = [...files];
+	const add = (name: string, values: string[]) => values.forEach((value, i) => refs.push({ param: values.length > 1 ? `${name}[${i}]` : name, value }));
+	add("image", asList(body.image));
+	add("image", asList(body["image[]"]));
+	add("images", body.images ?? []);
+	add("image_url", asList(body.image_url));
+	return refs;
+}
+
+async function handle(c: Context<AppEnv>, endpoint: string, config: GatewayConfig, body: ImagesBody, files: Array<{ param: string; value: File }>, hashInput: Uint8Array, requireImage: boolean) {
 	const model = resolveModel(body.model);
 	const fromSize = body.size ? mapOpenAiSize(model, body.size) : {};
+	const refs = referencesOf(body, files);
+	if (requireImage && refs.length === 0 && !body.conversation_id) {
+		throw invalidParam("image", "An edit needs at least one image (image, image[], images or image_url), or a conversation_id");
+	}
 	const req: GenerationRequest = {
-		endpoint: "openai.images.generations",
+		endpoint,
 		model,
 		prompt: checkPrompt(body.prompt, config.maxPromptChars),
 		n: checkN(body.n ?? 1),
 		aspectRatio: body.aspect_ratio !== undefined ? checkAspectRatio(model, body.aspect_ratio) : fromSize.aspectRatio,
 		imageSize: body.image_size !== undefined ? checkImageSize(model, body.image_size) : fromSize.imageSize,
+		images: [],
 	};
-	return runBilled(
-		{
-			env: c.env,
-			config,
-			caller: c.get("caller"),
-			requestId: c.get("requestId"),
-			origin: new URL(c.req.url).origin,
-			keepBase64: body.response_format === "b64_json",
-			rawBody: raw,
-			idempotencyKey: c.req.header("idempotency-key"),
-			mode: "generate",
-			render: (result) => renderOpenAiImages(result, body.response_format),
-		},
+	const conversation = body.conversation_id ? await continueConversation(c, body.conversation_id, req) : undefined;
+	req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimits(config));
+	const format = body.response_format;
+	return runBilledGeneration(
+		billedCall(c, config, hashInput),
+		pipelineContext(c, config, format === "b64_json"),
 		req,
+		(result) => renderOpenAiImages(result, format, conversation?.id),
+		conversation?.record,
 	);
-});
+}
+
+/** Multipart form -> fields, files and a stable idempotency hash input (boundaries vary per send). */
+async function readForm(c: Context<AppEnv>, config: GatewayConfig) {
+	const bytes = await readCapped(c.req.raw, config.maxUploadBytes);
+	let form: FormData;
+	try {
+		form = await new Request("https://form.invalid/", { method: "POST", headers: { "content-type": c.req.header("content-type") ?? "" }, body: bytes }).formData();
+	} catch {
+		throw invalidParam(null, "Request body is not valid multipart/form-data", "invalid_multipart");
+	}
+	const fields: Record<string, string | string[]> = {};
+	const files: Array<{ param: string; value: File }> = [];
+	const canonical: Array<[string, string]> = [];
+	for (const [name, value] of form.entries()) {
+		if (typeof value === "string") {
+			const prev = fields[name];
+			fields[name] = prev === undefined ? value : [...asList(prev), value];
+			canonical.push([name, value]);
+		} else {
+			if (name === "mask") continue; // refused below with a clear message
+			if (name !== "image" && name !== "image[]") throw invalidParam(name, `Unexpected file field '${name}'; send images as image or image[]`);
+			files.push({ param: name, value });
+			canonical.push([name, `sha256:${await sha256Hex(new Uint8Array(await value.arrayBuffer()))}`]);
+		}
+	}
+	if (form.has("mask")) throw maskUnsupported();
+	files.forEach((f, i) => {
+		if (files.length > 1) f.param = `image[${i}]`;
+	});
+	return { fields, files, hashInput: new TextEncoder().encode(JSON.stringify(canonical)) };
+}
+
+function maskUnsupported(): ApiError {
+	return invalidParam(
+		"mask",
+		"mask is not supported: Gemini edits from the instruction itself. Describe the region to change in the prompt (e.g. 'replace only the sky').",
+		"unsupported_parameter",
+	);
+}
+
+export const openAiImages = new Hono<AppEnv>()
+	.post("/generations", async (c) => {
+		const config = loadConfig(c.env);
+		const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
+		if ("mask" in value) throw maskUnsupported();
+		return handle(c, "openai.images.generations", config, parseWith(ImagesBody, value), [], raw, false);
+	})
+	.post("/edits", async (c) => {
+		const config = loadConfig(c.env);
+		if ((c.req.header("content-type") ?? "").toLowerCase().startsWith("multipart/form-data")) {
+			const { fields, files, hashInput } = await readForm(c, config);
+			return handle(c, "openai.images.edits", config, parseWith(ImagesForm, fields), files, hashInput, true);
+		}
+		const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
+		if ("mask" in value) throw maskUnsupported();
+		return handle(c, "openai.images.edits", config, parseWith(ImagesBody, value), [], raw, true);
+	});

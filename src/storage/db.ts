@@ -200,3 +200,35 @@ export async function usageStats(db: D1Database, since: string): Promise<Stats> 
 		p95_ms: await percentile(0.95),
 	};
 }
+
+// ---- conversations -------------------------------------------------------------------
+
+export interface ConversationRecord {
+	id: string;
+	key_id: string;
+	model: string;
+	turns: number;
+	created_at: string;
+	updated_at: string;
+}
+
+export async function insertConversation(db: D1Database, c: ConversationRecord): Promise<void> {
+	await db
+		.prepare("INSERT INTO conversations (id, key_id, model, turns, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+		.bind(c.id, c.key_id, c.model, c.turns, c.created_at, c.updated_at)
+		.run();
+}
+
+/** A conversation only its own key can see: anything else reads as missing. */
+export async function getConversation(db: D1Database, id: string, keyId: string): Promise<ConversationRecord | null> {
+	return db.prepare("SELECT * FROM conversations WHERE id = ? AND key_id = ?").bind(id, keyId).first<ConversationRecord>();
+}
+
+export async function touchConversation(db: D1Database, id: string, turns: number, at: string): Promise<void> {
+	await db.prepare("UPDATE conversations SET turns = ?, updated_at = ? WHERE id = ?").bind(turns, at, id).run();
+}
+
+export async function deleteConversation(db: D1Database, id: string, keyId: string): Promise<boolean> {
+	const r = await db.prepare("DELETE FROM conversations WHERE id = ? AND key_id = ?").bind(id, keyId).run();
+	return (r.meta.changes ?? 0) > 0;
+}

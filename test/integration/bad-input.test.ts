@@ -83,10 +83,15 @@ describe("validation before any upstream call", () => {
 	});
 
 	it("a body over the cap is 413, by Content-Length or by counting", async () => {
+		const { buildApp } = await import("../../src/app");
+		const app = buildApp();
+		const capped = { ...env, MAX_UPLOAD_BYTES: "1000000" };
 		const k = await createKey();
 		const prompt = uniquePrompt("big");
 		const big = JSON.stringify({ prompt, pad: "z".repeat(1_100_000) });
-		await expectError(await postJson(GEN, JSON.parse(big), auth(k.key)), 413, "payload_too_large");
+		const send = (body: BodyInit, headers: Record<string, string> = {}) =>
+			app.fetch(new Request(`https://gateway.test${GEN}`, { method: "POST", headers: { ...auth(k.key), "content-type": "application/json", ...headers }, body }), capped);
+		await expectError(await send(big), 413, "payload_too_large");
 		// Streamed with no Content-Length: the cap is enforced while reading.
 		const stream = new ReadableStream<Uint8Array>({
 			start(c) {
@@ -94,8 +99,7 @@ describe("validation before any upstream call", () => {
 				c.close();
 			},
 		});
-		const res = await call(GEN, { method: "POST", headers: { ...auth(k.key), "content-type": "application/json" }, body: stream });
-		await expectError(res, 413, "payload_too_large");
+		await expectError(await send(stream), 413, "payload_too_large");
 		await expectNoEffects(prompt, k.id);
 	});
 

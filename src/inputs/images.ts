@@ -1,0 +1,143 @@
+/**
+ * Reference images, however they arrive: multipart uploads, https URLs (fetched with
+ * the SSRF guard on every redirect hop, a timeout and a byte cap), data URLs and bare
+ * base64. Whatever the label says, the bytes must be PNG, JPEG, WebP, HEIC or HEIF.
+ */
+import { ApiError, invalidParam } from "../errors";
+import { sniffImage } from "../lib/image-bytes";
+import { publicUrl } from "./public-url";
+
+export interface InputImage {
+	mimeType: string;
+	data: Uint8Array;
+}
+
+export interface InputLimits {
+	maxImageBytes: number;
+	maxTotalBytes: number;
+	allowHttp: boolean;
+	fetchTimeoutMs: number;
+	maxRedirects: number;
+	fetch?: typeof fetch;
+}
+
+const ACCEPTED = new Set(["image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"]);
+
+function tooLarge(param: string, max: number): ApiError {
+	return new ApiError(413, "invalid_request_error", "image_too_large", `${param} is larger than ${max} bytes`, param);
+}
+
+/** Checks the magic bytes and returns the image with its real type. */
+export function checkImageBytes(bytes: Uint8Array, param: string, limits: InputLimits): InputImage {
+	if (bytes.byteLength > limits.maxImageBytes) throw tooLarge(param, limits.maxImageBytes);
+	const kind = sniffImage(bytes);
+	if (!kind || !ACCEPTED.has(kind.mimeType)) {
+		throw invalidParam(param, `${param} is not a PNG, JPEG, WebP, HEIC or HEIF image${kind ? ` (it is ${kind.mimeType})` : ""}`, "invalid_image");
+	}
+	return { mimeType: kind.mimeType, data: bytes };
+}
+
+async function readCappedBody(res: Response, param: string, max: number): Promise<Uint8Array> {
+	const declared = Number(res.headers.get("content-length") ?? "NaN");
+	if (Number.isFinite(declared) && declared > max) {
+		await res.body?.cancel();
+		throw tooLarge(param, max);
+	}
+	const reader = res.body?.getReader();
+	if (!reader) return new Uint8Array(0);
+	const chunks: Uint8Array[] = [];
+	let total = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		total += value.byteLength;
+		if (total > max) {
+			await reader.cancel();
+			throw tooLarge(param, max);
+		}
+		chunks.push(value);
+	}
+	const out = new Uint8Array(total);
+	let at = 0;
+	for (const c of chunks) {
+		out.set(c, at);
+		at += c.byteLength;
+	}
+	return out;
+}
+
+/** Fetches a public image URL, re-checking every redirect hop. */
+export async function fetchImageUrl(raw: string, param: string, limits: InputLimits): Promise<InputImage> {
+	const doFetch = limits.fetch ?? fetch;
+	let url = publicUrl(raw, param, limits.allowHttp);
+	const signal = AbortSignal.timeout(limits.fetchTimeoutMs);
+	for (let hop = 0; ; hop++) {
+		let res: Response;
+		try {
+			res = await doFetch(url.toString(), { redirect: "manual", signal, headers: { accept: "image/*" } });
+		} catch {
+			throw invalidParam(param, signal.aborted ? `${param} took longer than ${limits.fetchTimeoutMs} ms to download` : `${param} could not be fetched`, "image_fetch_failed");
+		}
+		if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
+			await res.body?.cancel();
+			if (hop >= limits.maxRedirects) throw invalidParam(param, `${param} redirected more than ${limits.maxRedirects} times`, "image_fetch_failed");
+			url = publicUrl(new URL(res.headers.get("location") as string, url).toString(), param, limits.allowHttp);
+			continue;
+		}
+		if (!res.ok) {
+			await res.body?.cancel();
+			throw invalidParam(param, `${param} answered HTTP ${res.status}`, "image_fetch_failed");
+		}
+		const type = (res.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+		if (type && !type.startsWith("image/") && type !== "application/octet-stream") {
+			await res.body?.cancel();
+			throw invalidParam(param, `${param} is not an image (content-type ${type})`, "invalid_image");
+		}
+		return checkImageBytes(await readCappedBody(res, param, limits.maxImageBytes), param, limits);
+	}
+}
+
+/** A data URL (`data:image/png;base64,...`) or bare base64. */
+export function decodeInlineImage(raw: string, param: string, limits: InputLimits): InputImage {
+	const m = raw.match(/^data:([\w/+.-]+)?(;[\w=-]+)*;base64,(.*)$/s);
+	const b64 = (m ? m[3] : raw).replace(/\s+/g, "");
+	// base64 inflates by 4/3: refuse before decoding anything too large.
+	if (Math.floor((b64.length * 3) / 4) > limits.maxImageBytes + 2) throw tooLarge(param, limits.maxImageBytes);
+	let bytes: Uint8Array;
+	try {
+		bytes = Uint8Array.fromBase64(b64.replace(/-/g, "+").replace(/_/g, "/"));
+	} catch {
+		throw invalidParam(param, `${param} is neither an https URL, a data URL nor valid base64`, "invalid_image");
+	}
+	return checkImageBytes(bytes, param, limits);
+}
+
+/** One reference given as a string: URL, data URL or base64. */
+export function resolveImageString(raw: string, param: string, limits: InputLimits): Promise<InputImage> {
+	const s = raw.trim();
+	if (/^https?:\/\//i.test(s)) return fetchImageUrl(s, param, limits);
+	return Promise.resolve(decodeInlineImage(s, param, limits));
+}
+
+export async function resolveUpload(file: File, param: string, limits: InputLimits): Promise<InputImage> {
+	if (file.size > limits.maxImageBytes) throw tooLarge(param, limits.maxImageBytes);
+	return checkImageBytes(new Uint8Array(await file.arrayBuffer()), param, limits);
+}
+
+/** Resolves every reference (in order, concurrently) and enforces the count and total caps. */
+export async function resolveImages(
+	refs: Array<{ param: string; value: string | File }>,
+	maxCount: number,
+	modelId: string,
+	limits: InputLimits,
+): Promise<InputImage[]> {
+	if (refs.length > maxCount) {
+		throw invalidParam(refs[maxCount].param.replace(/\[\d+\]$/, ""), `${modelId} accepts at most ${maxCount} input images; got ${refs.length}`, "too_many_images");
+	}
+	const images = await Promise.all(refs.map((r) => (typeof r.value === "string" ? resolveImageString(r.value, r.param, limits) : resolveUpload(r.value, r.param, limits))));
+	const total = images.reduce((s, i) => s + i.data.byteLength, 0);
+	if (total > limits.maxTotalBytes) {
+		throw new ApiError(413, "invalid_request_error", "images_too_large", `Input images total ${total} bytes; the limit is ${limits.maxTotalBytes}`, "image");
+	}
+	return images;
+}

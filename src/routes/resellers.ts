@@ -1,0 +1,81 @@
+/**
+ * The simple JSON dialects of existing Nano Banana resellers (see shared/reference),
+ * as thin adapters onto the same billed pipeline:
+ *   POST /api/v1/models/{model}/edit  {prompt, imageUrl?, aspectRatio}  (Vydra style)
+ *     -> {imageUrl, mimeType, mode, creditsCharged, durationMs}
+ *   POST /v1/images/generate          {prompt, num, model, image_size (an aspect ratio here), ref_images}
+ *     -> {data: {url, urls, mime_type, mode}, credits_charged}  (NanoBananaAPI style)
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { loadConfig } from "../config";
+import { resolveImages } from "../inputs/images";
+import { readJsonBody } from "../lib/body";
+import { parseWith } from "../lib/validate";
+import { runBilledGeneration } from "../pipeline/billed";
+import { checkAspectRatio, checkN, checkPrompt, type GenerationRequest, modeOf, resolveModel } from "../pipeline/request";
+import type { AppEnv } from "../types";
+import { billedCall, inputLimits, pipelineContext } from "./common";
+
+const VydraBody = z.strictObject({
+	prompt: z.string({ error: "prompt is required and must be a string" }),
+	imageUrl: z.string().optional(),
+	aspectRatio: z.string().default("1:1"),
+});
+
+export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
+	const config = loadConfig(c.env);
+	const started = Date.now();
+	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
+	const body = parseWith(VydraBody, value);
+	const model = resolveModel(c.req.param("model"));
+	const req: GenerationRequest = {
+		endpoint: "vydra.edit",
+		model,
+		prompt: checkPrompt(body.prompt, config.maxPromptChars),
+		n: 1,
+		aspectRatio: checkAspectRatio(model, body.aspectRatio, "aspectRatio"),
+		images: await resolveImages(body.imageUrl ? [{ param: "imageUrl", value: body.imageUrl }] : [], model.maxInputImages, model.id, inputLimits(config)),
+	};
+	return runBilledGeneration(billedCall(c, config, raw), pipelineContext(c, config, false), req, (result, charged) => ({
+		imageUrl: result.images[0].url,
+		mimeType: result.images[0].mimeType,
+		mode: modeOf(req),
+		creditsCharged: charged,
+		durationMs: Date.now() - started,
+	}));
+});
+
+const NanoBananaApiBody = z.strictObject({
+	prompt: z.string({ error: "prompt is required and must be a string" }),
+	model: z.string({ error: "model is required" }),
+	num: z.number().int().optional(),
+	image_size: z.string().default("1:1"),
+	ref_images: z.array(z.string()).optional(),
+});
+
+export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {
+	const config = loadConfig(c.env);
+	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
+	const body = parseWith(NanoBananaApiBody, value);
+	const model = resolveModel(body.model);
+	const refs = (body.ref_images ?? []).map((v, i) => ({ param: `ref_images[${i}]`, value: v }));
+	const req: GenerationRequest = {
+		endpoint: "nanobananaapi.generate",
+		model,
+		prompt: checkPrompt(body.prompt, config.maxPromptChars),
+		n: checkN(body.num ?? 1, "num"),
+		// In this dialect image_size is an aspect ratio.
+		aspectRatio: checkAspectRatio(model, body.image_size, "image_size"),
+		images: await resolveImages(refs, model.maxInputImages, model.id, inputLimits(config)),
+	};
+	return runBilledGeneration(billedCall(c, config, raw), pipelineContext(c, config, false), req, (result, charged) => ({
+		data: {
+			url: result.images[0].url,
+			urls: result.images.map((i) => i.url),
+			mime_type: result.images[0].mimeType,
+			mode: modeOf(req),
+		},
+		credits_charged: charged,
+	}));
+});
