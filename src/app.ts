@@ -27,7 +27,9 @@ export function buildApp(): Hono<AppEnv> {
 	app.route("/v1/images", openAiImages);
 	app.route("/v1/images", nanoBananaApi);
 	app.route("/v1/conversations", conversations);
+	// @google/genai calls {baseUrl}/{apiVersion}/models/...; serve both versions it uses.
 	app.route("/v1beta", geminiNative);
+	app.route("/v1", geminiNative);
 	app.route("/api/v1/models", vydra);
 	app.route("/v1/models", models);
 	app.route("/v1", account);

@@ -32,7 +32,11 @@ export function checkImageBytes(bytes: Uint8Array, param: string, limits: InputL
 	if (bytes.byteLength > limits.maxImageBytes) throw tooLarge(param, limits.maxImageBytes);
 	const kind = sniffImage(bytes);
 	if (!kind || !ACCEPTED.has(kind.mimeType)) {
-		throw invalidParam(param, `${param} is not a PNG, JPEG, WebP, HEIC or HEIF image${kind ? ` (it is ${kind.mimeType})` : ""}`, "invalid_image");
+		throw invalidParam(
+			param,
+			`${param} is not a PNG, JPEG, WebP, HEIC or HEIF image${kind ? ` (it is ${kind.mimeType})` : ""}`,
+			"invalid_image",
+		);
 	}
 	return { mimeType: kind.mimeType, data: bytes };
 }
@@ -76,11 +80,16 @@ export async function fetchImageUrl(raw: string, param: string, limits: InputLim
 		try {
 			res = await doFetch(url.toString(), { redirect: "manual", signal, headers: { accept: "image/*" } });
 		} catch {
-			throw invalidParam(param, signal.aborted ? `${param} took longer than ${limits.fetchTimeoutMs} ms to download` : `${param} could not be fetched`, "image_fetch_failed");
+			throw invalidParam(
+				param,
+				signal.aborted ? `${param} took longer than ${limits.fetchTimeoutMs} ms to download` : `${param} could not be fetched`,
+				"image_fetch_failed",
+			);
 		}
 		if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
 			await res.body?.cancel();
-			if (hop >= limits.maxRedirects) throw invalidParam(param, `${param} redirected more than ${limits.maxRedirects} times`, "image_fetch_failed");
+			if (hop >= limits.maxRedirects)
+				throw invalidParam(param, `${param} redirected more than ${limits.maxRedirects} times`, "image_fetch_failed");
 			url = publicUrl(new URL(res.headers.get("location") as string, url).toString(), param, limits.allowHttp);
 			continue;
 		}
@@ -132,12 +141,24 @@ export async function resolveImages(
 	limits: InputLimits,
 ): Promise<InputImage[]> {
 	if (refs.length > maxCount) {
-		throw invalidParam(refs[maxCount].param.replace(/\[\d+\]$/, ""), `${modelId} accepts at most ${maxCount} input images; got ${refs.length}`, "too_many_images");
+		throw invalidParam(
+			refs[maxCount].param.replace(/\[\d+\]$/, ""),
+			`${modelId} accepts at most ${maxCount} input images; got ${refs.length}`,
+			"too_many_images",
+		);
 	}
-	const images = await Promise.all(refs.map((r) => (typeof r.value === "string" ? resolveImageString(r.value, r.param, limits) : resolveUpload(r.value, r.param, limits))));
+	const images = await Promise.all(
+		refs.map((r) => (typeof r.value === "string" ? resolveImageString(r.value, r.param, limits) : resolveUpload(r.value, r.param, limits))),
+	);
 	const total = images.reduce((s, i) => s + i.data.byteLength, 0);
 	if (total > limits.maxTotalBytes) {
-		throw new ApiError(413, "invalid_request_error", "images_too_large", `Input images total ${total} bytes; the limit is ${limits.maxTotalBytes}`, "image");
+		throw new ApiError(
+			413,
+			"invalid_request_error",
+			"images_too_large",
+			`Input images total ${total} bytes; the limit is ${limits.maxTotalBytes}`,
+			"image",
+		);
 	}
 	return images;
 }

@@ -71,13 +71,20 @@ function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): 
 				{ "x-credits-remaining": String(a.balance) },
 			);
 		case "rate_limited":
-			return new ApiError(429, "rate_limit_error", "rate_limit_exceeded", `Limit ${a.limit} (${a.value}) reached; retry in ${a.retryAfterSeconds} s`, a.limit, {
-				"retry-after": String(a.retryAfterSeconds),
-				"ratelimit-limit": String(a.value),
-				"ratelimit-remaining": "0",
-				"ratelimit-reset": String(a.retryAfterSeconds),
-				"ratelimit-policy": `"${a.limit}";q=${a.value}`,
-			});
+			return new ApiError(
+				429,
+				"rate_limit_error",
+				"rate_limit_exceeded",
+				`Limit ${a.limit} (${a.value}) reached; retry in ${a.retryAfterSeconds} s`,
+				a.limit,
+				{
+					"retry-after": String(a.retryAfterSeconds),
+					"ratelimit-limit": String(a.value),
+					"ratelimit-remaining": "0",
+					"ratelimit-reset": String(a.retryAfterSeconds),
+					"ratelimit-policy": `"${a.limit}";q=${a.value}`,
+				},
+			);
 		case "idempotency_mismatch":
 			return new ApiError(
 				422,
@@ -87,17 +94,30 @@ function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): 
 				"Idempotency-Key",
 			);
 		case "idempotency_in_flight":
-			return new ApiError(409, "invalid_request_error", "idempotency_in_flight", "A request with this Idempotency-Key is still running", "Idempotency-Key");
+			return new ApiError(
+				409,
+				"invalid_request_error",
+				"idempotency_in_flight",
+				"A request with this Idempotency-Key is still running",
+				"Idempotency-Key",
+			);
 	}
 }
 
 async function replay(env: Env, stored: StoredResponse, requestId: string): Promise<Response> {
 	let body = stored.body ?? "";
 	if (stored.bodyRef) body = (await (await env.IMAGES.get(stored.bodyRef))?.text()) ?? "";
-	return new Response(body, { status: stored.status, headers: { ...stored.headers, "idempotent-replayed": "true", "x-request-id": requestId } });
+	return new Response(body, {
+		status: stored.status,
+		headers: { ...stored.headers, "idempotent-replayed": "true", "x-request-id": requestId },
+	});
 }
 
-export async function runBilled(call: BilledCall, metered: Metered, execute: (pricePerImage: number) => Promise<Execution>): Promise<Response> {
+export async function runBilled(
+	call: BilledCall,
+	metered: Metered,
+	execute: (pricePerImage: number) => Promise<Execution>,
+): Promise<Response> {
 	const { env, config, caller, requestId } = call;
 	const idemKey = call.idempotencyKey?.trim();
 	if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
@@ -186,7 +206,14 @@ export function runBilledGeneration(
 	render: (result: GenerationResult, creditsCharged: number) => unknown,
 	after?: (result: GenerationResult) => Promise<void>,
 ): Promise<Response> {
-	const metered: Metered = { endpoint: req.endpoint, model: req.model, mode: modeOf(req), images: req.n, aspectRatio: req.aspectRatio, imageSize: req.imageSize };
+	const metered: Metered = {
+		endpoint: req.endpoint,
+		model: req.model,
+		mode: modeOf(req),
+		images: req.n,
+		aspectRatio: req.aspectRatio,
+		imageSize: req.imageSize,
+	};
 	return runBilled(call, metered, async (price) => {
 		const r = await runGeneration(ctx, req);
 		if (!r.error && after) await after(r);

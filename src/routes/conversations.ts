@@ -32,6 +32,13 @@ async function loadHistory(bucket: R2Bucket, key: string): Promise<{ contents: G
 	return { contents: (await obj.json<{ contents: GeminiContent[] }>()).contents, etag: obj.etag };
 }
 
+/** The model a conversation was started with (404 when it is not the caller's). */
+export async function conversationModel(c: Context<AppEnv>, id: string): Promise<string> {
+	const conv = await getConversation(c.env.DB, id, c.get("caller").keyId);
+	if (!conv) throw notFound(`No conversation with id '${id}'`);
+	return conv.model;
+}
+
 /**
  * Prepares `req` to continue conversation `id`: checks ownership, model and n, loads
  * the history into `req.history`, and returns the recorder that appends this exchange.
@@ -61,7 +68,14 @@ export async function continueConversation(
 				httpMetadata: { contentType: "application/json" },
 				onlyIf: etag ? { etagMatches: etag } : undefined,
 			});
-			if (!put) throw new ApiError(409, "invalid_request_error", "conversation_conflict", "Another edit of this conversation finished first; retry", "conversation_id");
+			if (!put)
+				throw new ApiError(
+					409,
+					"invalid_request_error",
+					"conversation_conflict",
+					"Another edit of this conversation finished first; retry",
+					"conversation_id",
+				);
 			await touchConversation(c.env.DB, id, conv.turns + 1, new Date().toISOString());
 		},
 	};

@@ -1,7 +1,7 @@
 /**
  * Gemini's own API, so `@google/genai` works with `httpOptions.baseUrl` at the gateway:
- *   POST /v1beta/models/{model}:generateContent
- *   POST /v1beta/models/{model}:streamGenerateContent?alt=sse
+ *   POST /v1beta/models/{model}:generateContent             (also under /v1, which the SDK's
+ *   POST /v1beta/models/{model}:streamGenerateContent?alt=sse  3.x releases call by default)
  * The body goes to Gemini as the caller wrote it, with the gateway's key; the answer
  * comes back in Gemini's shape. Image parts are metered like every other dialect. The
  * stream form answers with one SSE event holding the whole response: Gemini sends each
@@ -49,24 +49,35 @@ export const geminiNative = new Hono<AppEnv>().post("/models/:target{[^/]+}", as
 	const at = target.lastIndexOf(":");
 	const action = at === -1 ? "" : target.slice(at + 1);
 	if (action !== "generateContent" && action !== "streamGenerateContent") {
-		throw invalidParam(null, `Unsupported method '${action || target}': use generateContent or streamGenerateContent`, "unsupported_method");
+		throw invalidParam(
+			null,
+			`Unsupported method '${action || target}': use generateContent or streamGenerateContent`,
+			"unsupported_method",
+		);
 	}
 	const config = loadConfig(c.env);
 	const model = resolveModel(decodeURIComponent(target.slice(0, at)));
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
 	const body = parseWith(NativeBody, value);
 	const imageConfig = body.generationConfig?.imageConfig;
-	const aspectRatio = imageConfig?.aspectRatio !== undefined ? checkAspectRatio(model, imageConfig.aspectRatio, "generationConfig.imageConfig.aspectRatio") : undefined;
-	const imageSize = imageConfig?.imageSize !== undefined ? checkImageSize(model, imageConfig.imageSize, "generationConfig.imageConfig.imageSize") : undefined;
+	const aspectRatio =
+		imageConfig?.aspectRatio !== undefined
+			? checkAspectRatio(model, imageConfig.aspectRatio, "generationConfig.imageConfig.aspectRatio")
+			: undefined;
+	const imageSize =
+		imageConfig?.imageSize !== undefined
+			? checkImageSize(model, imageConfig.imageSize, "generationConfig.imageConfig.imageSize")
+			: undefined;
 
 	let inputImages = 0;
 	const limits = inputLimits(config);
-	body.contents.forEach((content, ci) =>
-		content.parts.forEach((part, pi) => {
+	for (const [ci, content] of body.contents.entries()) {
+		for (const [pi, part] of content.parts.entries()) {
 			const param = `contents[${ci}].parts[${pi}]`;
-			if (part.fileData || part.file_data) throw invalidParam(param, "fileData parts are not supported through the gateway; send the image as inlineData");
+			if (part.fileData || part.file_data)
+				throw invalidParam(param, "fileData parts are not supported through the gateway; send the image as inlineData");
 			const inline = part.inlineData ?? part.inline_data;
-			if (!inline) return;
+			if (!inline) continue;
 			inputImages++;
 			let bytes: Uint8Array;
 			try {
@@ -75,10 +86,14 @@ export const geminiNative = new Hono<AppEnv>().post("/models/:target{[^/]+}", as
 				throw invalidParam(`${param}.inlineData.data`, "inlineData.data is not valid base64", "invalid_image");
 			}
 			checkImageBytes(bytes, `${param}.inlineData`, limits);
-		}),
-	);
+		}
+	}
 	if (inputImages > model.maxInputImages) {
-		throw invalidParam("contents", `${model.id} accepts at most ${model.maxInputImages} input images; got ${inputImages}`, "too_many_images");
+		throw invalidParam(
+			"contents",
+			`${model.id} accepts at most ${model.maxInputImages} input images; got ${inputImages}`,
+			"too_many_images",
+		);
 	}
 
 	const stream = action === "streamGenerateContent";
@@ -108,7 +123,14 @@ export const geminiNative = new Hono<AppEnv>().post("/models/:target{[^/]+}", as
 			} catch (error) {
 				if (!(error instanceof GeminiError)) throw error;
 				const apiError = upstreamToError(error, c.get("requestId"));
-				return { delivered: 0, usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, upstreamMs: Date.now() - started, finishReason: null, r2Keys: [], error: apiError };
+				return {
+					delivered: 0,
+					usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+					upstreamMs: Date.now() - started,
+					finishReason: null,
+					r2Keys: [],
+					error: apiError,
+				};
 			}
 		},
 	);

@@ -9,23 +9,31 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { sha256Hex } from "../account/keys";
 import { type GatewayConfig, loadConfig } from "../config";
-import { ApiError, invalidParam } from "../errors";
+import { type ApiError, invalidParam } from "../errors";
 import { resolveImages } from "../inputs/images";
 import { readCapped, readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { runBilledGeneration } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
-import { checkAspectRatio, checkImageSize, checkN, checkPrompt, type GenerationRequest, mapOpenAiSize, resolveModel } from "../pipeline/request";
+import {
+	checkAspectRatio,
+	checkImageSize,
+	checkN,
+	checkPrompt,
+	type GenerationRequest,
+	mapOpenAiSize,
+	resolveModel,
+} from "../pipeline/request";
 import type { AppEnv } from "../types";
 import { billedCall, inputLimits, pipelineContext } from "./common";
-import { continueConversation } from "./conversations";
+import { continueConversation, conversationModel } from "./conversations";
 
 const Str = z.string();
 const ImageRefs = z.union([Str, z.array(Str)]);
 
 /** Fields shared by both endpoints (JSON bodies). */
 const ImagesBody = z.looseObject({
-	model: Str.default("nano-banana"),
+	model: Str.optional(),
 	prompt: z.string({ error: "prompt is required and must be a string" }),
 	n: z.number().optional(),
 	size: Str.optional(),
@@ -67,7 +75,9 @@ const asList = (v: string | string[] | undefined): string[] => (v === undefined 
 /** Every reference image in the order given, each with the parameter that named it. */
 function referencesOf(body: ImagesBody, files: Array<{ param: string; value: File }>): Array<{ param: string; value: string | File }> {
 	const refs: Array<{ param: string; value: string | File }> = [...files];
-	const add = (name: string, values: string[]) => values.forEach((value, i) => refs.push({ param: values.length > 1 ? `${name}[${i}]` : name, value }));
+	const add = (name: string, values: string[]) => {
+		for (const [i, value] of values.entries()) refs.push({ param: values.length > 1 ? `${name}[${i}]` : name, value });
+	};
 	add("image", asList(body.image));
 	add("image", asList(body["image[]"]));
 	add("images", body.images ?? []);
@@ -75,8 +85,17 @@ function referencesOf(body: ImagesBody, files: Array<{ param: string; value: Fil
 	return refs;
 }
 
-async function handle(c: Context<AppEnv>, endpoint: string, config: GatewayConfig, body: ImagesBody, files: Array<{ param: string; value: File }>, hashInput: Uint8Array, requireImage: boolean) {
-	const model = resolveModel(body.model);
+async function handle(
+	c: Context<AppEnv>,
+	endpoint: string,
+	config: GatewayConfig,
+	body: ImagesBody,
+	files: Array<{ param: string; value: File }>,
+	hashInput: Uint8Array,
+	requireImage: boolean,
+) {
+	// Continuing a conversation without naming a model means the conversation's model.
+	const model = resolveModel(body.model ?? (body.conversation_id ? await conversationModel(c, body.conversation_id) : "nano-banana"));
 	const fromSize = body.size ? mapOpenAiSize(model, body.size) : {};
 	const refs = referencesOf(body, files);
 	if (requireImage && refs.length === 0 && !body.conversation_id) {
@@ -108,7 +127,11 @@ async function readForm(c: Context<AppEnv>, config: GatewayConfig) {
 	const bytes = await readCapped(c.req.raw, config.maxUploadBytes);
 	let form: FormData;
 	try {
-		form = await new Request("https://form.invalid/", { method: "POST", headers: { "content-type": c.req.header("content-type") ?? "" }, body: bytes }).formData();
+		form = await new Request("https://form.invalid/", {
+			method: "POST",
+			headers: { "content-type": c.req.header("content-type") ?? "" },
+			body: bytes,
+		}).formData();
 	} catch {
 		throw invalidParam(null, "Request body is not valid multipart/form-data", "invalid_multipart");
 	}
@@ -122,7 +145,8 @@ async function readForm(c: Context<AppEnv>, config: GatewayConfig) {
 			canonical.push([name, value]);
 		} else {
 			if (name === "mask") continue; // refused below with a clear message
-			if (name !== "image" && name !== "image[]") throw invalidParam(name, `Unexpected file field '${name}'; send images as image or image[]`);
+			if (name !== "image" && name !== "image[]")
+				throw invalidParam(name, `Unexpected file field '${name}'; send images as image or image[]`);
 			files.push({ param: name, value });
 			canonical.push([name, `sha256:${await sha256Hex(new Uint8Array(await value.arrayBuffer()))}`]);
 		}

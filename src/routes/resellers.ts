@@ -35,7 +35,12 @@ export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
 		prompt: checkPrompt(body.prompt, config.maxPromptChars),
 		n: 1,
 		aspectRatio: checkAspectRatio(model, body.aspectRatio, "aspectRatio"),
-		images: await resolveImages(body.imageUrl ? [{ param: "imageUrl", value: body.imageUrl }] : [], model.maxInputImages, model.id, inputLimits(config)),
+		images: await resolveImages(
+			body.imageUrl ? [{ param: "imageUrl", value: body.imageUrl }] : [],
+			model.maxInputImages,
+			model.id,
+			inputLimits(config),
+		),
 	};
 	return runBilledGeneration(billedCall(c, config, raw), pipelineContext(c, config, false), req, (result, charged) => ({
 		imageUrl: result.images[0].url,

@@ -90,7 +90,14 @@ describe("validation before any upstream call", () => {
 		const prompt = uniquePrompt("big");
 		const big = JSON.stringify({ prompt, pad: "z".repeat(1_100_000) });
 		const send = (body: BodyInit, headers: Record<string, string> = {}) =>
-			app.fetch(new Request(`https://gateway.test${GEN}`, { method: "POST", headers: { ...auth(k.key), "content-type": "application/json", ...headers }, body }), capped);
+			app.fetch(
+				new Request(`https://gateway.test${GEN}`, {
+					method: "POST",
+					headers: { ...auth(k.key), "content-type": "application/json", ...headers },
+					body,
+				}),
+				capped,
+			);
 		await expectError(await send(big), 413, "payload_too_large");
 		// Streamed with no Content-Length: the cap is enforced while reading.
 		const stream = new ReadableStream<Uint8Array>({

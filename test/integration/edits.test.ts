@@ -1,0 +1,208 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { auth, call, createKey, emulatorCalls, expectError, flushUsage, postJson, uniquePrompt, usageRows } from "../helpers/http";
+import { emulatorImage, imageResponse, interceptHosts, TINY_PNG } from "../helpers/images";
+
+type Sent = { inlineData?: { mimeType: string; data: string }; text?: string };
+
+/** The inline images the emulator received for a prompt, in order. */
+async function sentImages(prompt: string): Promise<Array<{ mimeType: string; bytes: Uint8Array }>> {
+	const [callMade] = await emulatorCalls(prompt);
+	const parts = (callMade.body.contents.at(-1) as { parts: Sent[] }).parts;
+	expect(parts[0].text).toBe(prompt);
+	return parts
+		.filter((p) => p.inlineData)
+		.map((p) => ({ mimeType: p.inlineData?.mimeType ?? "", bytes: Uint8Array.fromBase64(p.inlineData?.data ?? "") }));
+}
+
+let restore: (() => void) | undefined;
+afterEach(() => {
+	restore?.();
+	restore = undefined;
+});
+
+describe("POST /v1/images/edits (multipart)", () => {
+	it("one file as `image`: the emulator receives exactly those bytes with their real type", async () => {
+		const k = await createKey();
+		const jpeg = await emulatorImage("source photo");
+		const prompt = uniquePrompt("make it blue");
+		const form = new FormData();
+		form.set("prompt", prompt);
+		form.set("model", "nano-banana-pro");
+		form.set("n", "2");
+		form.set("image", new File([jpeg], "photo.png", { type: "image/png" })); // label lies; bytes are JPEG
+		const res = await call("/v1/images/edits", { method: "POST", headers: auth(k.key), body: form });
+		expect(res.status).toBe(200);
+		expect((await res.json<{ data: unknown[] }>()).data).toHaveLength(2);
+		const sent = await sentImages(prompt);
+		expect(sent).toHaveLength(1);
+		expect(sent[0].mimeType).toBe("image/jpeg");
+		expect(sent[0].bytes).toEqual(jpeg);
+	});
+
+	it("several files as repeated `image[]`, in order", async () => {
+		const k = await createKey();
+		const a = await emulatorImage("a");
+		const b = TINY_PNG;
+		const c = await emulatorImage("c", "gemini-2.5-flash-image");
+		const prompt = uniquePrompt("combine");
+		const form = new FormData();
+		form.set("prompt", prompt);
+		form.set("model", "nano-banana-2");
+		for (const [i, bytes] of [a, b, c].entries()) form.append("image[]", new File([bytes], `${i}.bin`));
+		const res = await call("/v1/images/edits", { method: "POST", headers: auth(k.key), body: form });
+		expect(res.status).toBe(200);
+		const sent = await sentImages(prompt);
+		expect(sent.map((s) => s.mimeType)).toEqual(["image/jpeg", "image/png", "image/png"]);
+		expect(sent.map((s) => s.bytes)).toEqual([a, b, c]);
+	});
+
+	it("refuses a mask, naming it, and files that are not images", async () => {
+		const k = await createKey();
+		const form = new FormData();
+		form.set("prompt", "x");
+		form.set("image", new File([TINY_PNG], "a.png"));
+		form.set("mask", new File([TINY_PNG], "m.png"));
+		const err = await expectError(
+			await call("/v1/images/edits", { method: "POST", headers: auth(k.key), body: form }),
+			400,
+			"unsupported_parameter",
+		);
+		expect(err.param).toBe("mask");
+		const bad = new FormData();
+		bad.set("prompt", "x");
+		bad.set("image", new File([new TextEncoder().encode("<html>hi</html>")], "a.png", { type: "image/png" }));
+		expect(
+			(await expectError(await call("/v1/images/edits", { method: "POST", headers: auth(k.key), body: bad }), 400, "invalid_image")).param,
+		).toBe("image");
+	});
+
+	it("an edit without any image is a 400", async () => {
+		const k = await createKey();
+		const form = new FormData();
+		form.set("prompt", "x");
+		expect(
+			(await expectError(await call("/v1/images/edits", { method: "POST", headers: auth(k.key), body: form }), 400, "invalid_parameter"))
+				.param,
+		).toBe("image");
+	});
+
+	it("enforces the per-model input count (3 for nano-banana)", async () => {
+		const k = await createKey();
+		const prompt = uniquePrompt("too many");
+		const form = new FormData();
+		form.set("prompt", prompt);
+		for (let i = 0; i < 4; i++) form.append("image[]", new File([TINY_PNG], `${i}.png`));
+		await expectError(await call("/v1/images/edits", { method: "POST", headers: auth(k.key), body: form }), 400, "too_many_images");
+		expect(await emulatorCalls(prompt)).toEqual([]);
+	});
+});
+
+describe("JSON image references", () => {
+	it("data URLs and bare base64 on /v1/images/edits", async () => {
+		const k = await createKey();
+		const jpeg = await emulatorImage("inline");
+		const prompt = uniquePrompt("inline refs");
+		const res = await postJson(
+			"/v1/images/edits",
+			{ prompt, model: "nano-banana-pro", image: [`data:image/jpeg;base64,${jpeg.toBase64()}`, TINY_PNG.toBase64()] },
+			auth(k.key),
+		);
+		expect(res.status).toBe(200);
+		const sent = await sentImages(prompt);
+		expect(sent.map((s) => s.bytes)).toEqual([jpeg, TINY_PNG]);
+	});
+
+	it("https URLs are fetched, following redirects, and their bytes sent", async () => {
+		const k = await createKey();
+		const jpeg = await emulatorImage("remote");
+		const fake = interceptHosts({
+			"images.example.com": (url) =>
+				url.pathname === "/moved"
+					? new Response(null, { status: 302, headers: { location: "/cat.jpg" } })
+					: imageResponse(jpeg, "image/jpeg"),
+		});
+		restore = fake.restore;
+		const prompt = uniquePrompt("remote ref");
+		const res = await postJson(
+			"/v1/images/generations",
+			{ prompt, model: "nano-banana-2", image_url: "https://images.example.com/moved" },
+			auth(k.key),
+		);
+		expect(res.status).toBe(200);
+		expect(fake.seen).toEqual(["https://images.example.com/moved", "https://images.example.com/cat.jpg"]);
+		expect((await sentImages(prompt))[0].bytes).toEqual(jpeg);
+	});
+
+	it.each([
+		["http://images.example.com/a.png", "scheme"],
+		["https://127.0.0.1/a.png", "IP addresses"],
+		["https://2130706433/a.png", "IP addresses"],
+		["https://[::1]/a.png", "IP addresses"],
+		["https://localhost/a.png", "single-label"],
+		["https://metadata.google.internal/computeMetadata/v1/", "internal"],
+		["https://printer.local/a.png", "internal"],
+		["https://user:pw@images.example.com/a.png", "credentials"],
+		["https://images.example.com:8443/a.png", "port"],
+	])("refuses %s before fetching (%s)", async (url, why) => {
+		const k = await createKey();
+		const fake = interceptHosts({});
+		restore = fake.restore;
+		const prompt = uniquePrompt("ssrf");
+		const err = await expectError(await postJson("/v1/images/generations", { prompt, image_url: url }, auth(k.key)), 400, "invalid_url");
+		expect(err.param).toBe("image_url");
+		expect(err.message).toContain(why);
+		expect(await emulatorCalls(prompt)).toEqual([]);
+	});
+
+	it("re-checks every redirect hop", async () => {
+		const k = await createKey();
+		const fake = interceptHosts({
+			"images.example.com": () => new Response(null, { status: 301, headers: { location: "https://169.254.169.254/latest/meta-data/" } }),
+		});
+		restore = fake.restore;
+		const err = await expectError(
+			await postJson("/v1/images/generations", { prompt: "x", image: ["https://images.example.com/a.png"] }, auth(k.key)),
+			400,
+			"invalid_url",
+		);
+		expect(err.param).toBe("image");
+		expect(fake.seen).toEqual(["https://images.example.com/a.png"]);
+	});
+
+	it("refuses non-image content, oversized downloads and failing hosts", async () => {
+		const k = await createKey();
+		const fake = interceptHosts({
+			"html.example.com": () => new Response("<html></html>", { headers: { "content-type": "text/html" } }),
+			"liar.example.com": () => new Response("GIF89a not really", { headers: { "content-type": "image/png" } }),
+			"huge.example.com": () => new Response(new Uint8Array(8 * 1024 * 1024), { headers: { "content-type": "image/png" } }),
+			"down.example.com": () => new Response("nope", { status: 404 }),
+		});
+		restore = fake.restore;
+		const send = (url: string) => postJson("/v1/images/generations", { prompt: "x", image_url: url }, auth(k.key));
+		await expectError(await send("https://html.example.com/a"), 400, "invalid_image");
+		await expectError(await send("https://liar.example.com/a"), 400, "invalid_image");
+		await expectError(await send("https://huge.example.com/a"), 413, "image_too_large");
+		await expectError(await send("https://down.example.com/a"), 400, "image_fetch_failed");
+	});
+
+	it("garbage that is neither URL, data URL nor base64 image is a 400 naming it", async () => {
+		const k = await createKey();
+		const err = await expectError(
+			await postJson("/v1/images/generations", { prompt: "x", images: ["not an image!!"] }, auth(k.key)),
+			400,
+			"invalid_image",
+		);
+		expect(err.param).toBe("images");
+	});
+});
+
+describe("mode detection", () => {
+	it("generations with a reference image is an edit, without one a generation; usage records it", async () => {
+		const k = await createKey();
+		await postJson("/v1/images/generations", { prompt: uniquePrompt("plain") }, auth(k.key));
+		await postJson("/v1/images/generations", { prompt: uniquePrompt("with ref"), image: [TINY_PNG.toBase64()] }, auth(k.key));
+		await flushUsage(k.key);
+		const rows = await usageRows(k.id);
+		expect(rows.map((r) => r.mode).sort()).toEqual(["edit", "generate"]);
+	});
+});
