@@ -56,6 +56,8 @@ export interface RecordedCall {
 	model: string;
 	apiKey: string | null;
 	body: GenerateRequest;
+	/** What the emulator answered with: each final image's type, size and SHA-256. */
+	outputs: Array<{ mimeType: string; bytes: number; sha256: string }>;
 }
 
 const STATUS_NAMES: Record<number, string> = {
@@ -153,7 +155,8 @@ export class GeminiEmulator {
 		} catch {
 			return errorReply(400, "Invalid JSON payload received.");
 		}
-		this.calls.push({ at: Date.now(), model, apiKey, body: req });
+		const record: RecordedCall = { at: Date.now(), model, apiKey, body: req, outputs: [] };
+		this.calls.push(record);
 		if (this.calls.length > 500) this.calls.shift();
 
 		const contents = req.contents ?? [];
@@ -245,6 +248,7 @@ export class GeminiEmulator {
 			const bytes = renderImage(format, dims.width, dims.height, seed, noise);
 			const real = format === "png" ? "image/png" : "image/jpeg";
 			const declared = d.mislabel ? (real === "image/png" ? "image/jpeg" : "image/png") : real;
+			record.outputs.push({ mimeType: real, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") });
 			const part: Part = { inlineData: { mimeType: declared, data: bytes.toString("base64") } };
 			if (gemini3) part.thoughtSignature = Buffer.from(`sig:${seed}`).toString("base64");
 			parts.push(part);

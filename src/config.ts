@@ -24,6 +24,8 @@ export interface GatewayConfig {
 	allowHttpImageUrls: boolean;
 	imageFetchTimeoutMs: number;
 	publicBaseUrl: string | undefined;
+	/** "streaming" (default): images go from Gemini's body into R2 chunk by chunk. "buffered": the old whole-body path, kept as the benchmark's baseline. */
+	readMode: "streaming" | "buffered";
 }
 
 export function loadConfig(env: Env): GatewayConfig {
@@ -42,5 +44,6 @@ export function loadConfig(env: Env): GatewayConfig {
 		allowHttpImageUrls: env.ALLOW_HTTP_IMAGE_URLS === "true",
 		imageFetchTimeoutMs: num(env.IMAGE_FETCH_TIMEOUT_MS, 10_000, 1),
 		publicBaseUrl: env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, "") : undefined,
+		readMode: env.GEMINI_READ_MODE === "buffered" ? "buffered" : "streaming",
 	};
 }

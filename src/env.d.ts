@@ -22,3 +22,7 @@ interface Env {
 	ALLOW_HTTP_IMAGE_URLS?: string;
 	IMAGE_FETCH_TIMEOUT_MS?: string;
 }
+interface Env {
+	/** "buffered" switches off streaming into R2 (benchmark baseline only). */
+	GEMINI_READ_MODE?: string;
+}

@@ -5,7 +5,7 @@
  * are. One deadline bounds the whole call, retries and waits included. The key travels
  * in `x-goog-api-key`, never in the URL (URLs end up in logs).
  */
-import { errorFromResponse, GeminiConnectionError, type GeminiError, GeminiMalformedResponseError, GeminiTimeoutError } from "./errors";
+import { errorFromResponse, GeminiConnectionError, GeminiError, GeminiMalformedResponseError, GeminiTimeoutError } from "./errors";
 import type { GenerateContentRequest, GenerateContentResponse, GoogleRpcStatus } from "./types";
 
 export interface GeminiClientOptions {
@@ -59,6 +59,21 @@ export class GeminiClient {
 		body: GenerateContentRequest,
 		signal?: AbortSignal,
 	): Promise<{ response: GenerateContentResponse; info: CallInfo }> {
+		const { result, info } = await this.call(model, body, readBuffered, signal);
+		return { response: result, info };
+	}
+
+	/**
+	 * POST generateContent and hand the successful response to `consume`, inside the
+	 * retry loop: a body cut off while being consumed is retried like any network error.
+	 * `consume` must clean up after itself when it throws.
+	 */
+	async call<T>(
+		model: string,
+		body: GenerateContentRequest,
+		consume: (res: Response) => Promise<T>,
+		signal?: AbortSignal,
+	): Promise<{ result: T; info: CallInfo }> {
 		const started = Date.now();
 		const deadline = started + this.opts.deadlineMs;
 		const deadlineSignal = AbortSignal.timeout(this.opts.deadlineMs);
@@ -77,14 +92,8 @@ export class GeminiClient {
 					signal: callSignal,
 				});
 				if (res.ok) {
-					const text = await res.text();
-					try {
-						const response = JSON.parse(text) as GenerateContentResponse;
-						return { response, info: { attempts: attempt, latencyMs: Date.now() - started } };
-					} catch (cause) {
-						// A 200 that is not JSON is not retried: Gemini may already have billed it.
-						throw new GeminiMalformedResponseError("Gemini returned a body that is not valid JSON", { status: 200, cause });
-					}
+					const result = await consume(res);
+					return { result, info: { attempts: attempt, latencyMs: Date.now() - started } };
 				}
 				let parsed: GoogleRpcStatus | undefined;
 				try {
@@ -94,12 +103,14 @@ export class GeminiClient {
 				}
 				error = errorFromResponse(res.status, parsed, res.headers.get("retry-after"));
 			} catch (cause) {
-				if (cause instanceof GeminiMalformedResponseError) throw cause;
 				if (deadlineSignal.aborted) {
 					throw new GeminiTimeoutError(`Gemini did not answer within ${this.opts.deadlineMs} ms`, { cause });
 				}
 				if (signal?.aborted) throw cause;
-				error = new GeminiConnectionError("Could not reach Gemini or the response was cut off", { retryable: true, cause });
+				if (cause instanceof GeminiError) error = cause;
+				else if (cause instanceof TypeError || (cause instanceof Error && cause.name === "AbortError")) {
+					error = new GeminiConnectionError("Could not reach Gemini or the response was cut off", { retryable: true, cause });
+				} else throw cause; // not Gemini's doing (e.g. storage): never retried here
 			}
 			if (!error.retryable || attempt > this.opts.maxRetries) throw error;
 			const wait = this.backoffMs(attempt - 1, error.retryAfterMs);
@@ -111,5 +122,21 @@ export class GeminiClient {
 				throw cause;
 			}
 		}
+	}
+}
+
+/** The buffered reader: the whole body as text, then JSON.parse. */
+async function readBuffered(res: Response): Promise<GenerateContentResponse> {
+	let text: string;
+	try {
+		text = await res.text();
+	} catch (cause) {
+		throw new GeminiConnectionError("The response from Gemini was cut off", { retryable: true, cause });
+	}
+	try {
+		return JSON.parse(text) as GenerateContentResponse;
+	} catch (cause) {
+		// A 200 that is not JSON is not retried: Gemini may already have billed it.
+		throw new GeminiMalformedResponseError("Gemini returned a body that is not valid JSON", { status: 200, cause });
 	}
 }

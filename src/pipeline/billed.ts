@@ -12,10 +12,19 @@ import { loadPrices, pricePerImage } from "../billing/prices";
 import type { ImageSize, ModelSpec } from "../catalog";
 import type { GatewayConfig } from "../config";
 import { ApiError, invalidParam } from "../errors";
+import { type Piece, piecesLength, piecesStream } from "../lib/b64-stream";
 import type { Caller } from "../types";
 import type { GenerationResult, PipelineContext, TokenUsage } from "./generate";
 import { runGeneration } from "./generate";
 import { type GenerationRequest, modeOf } from "./request";
+
+/**
+ * A success body made of JSON text and stored images embedded as base64, streamed from
+ * R2 with a known length (see lib/b64-stream.ts) instead of being built in memory.
+ */
+export class StreamedBody {
+	constructor(readonly pieces: Piece[]) {}
+}
 
 /** Responses bigger than this are kept in R2 rather than in the Durable Object. */
 const INLINE_REPLAY_BYTES = 256 * 1024;
@@ -156,7 +165,9 @@ export async function runBilled(
 	}
 	const delivered = Math.min(result?.delivered ?? 0, metered.images);
 	const status = result ? (result.error?.status ?? 200) : 500;
-	const body = !result ? "" : result.error ? JSON.stringify(result.error.toJSON()) : (result.raw?.text ?? JSON.stringify(result.body));
+	const streamed = result && !result.error && result.body instanceof StreamedBody ? result.body : undefined;
+	const body =
+		!result || streamed ? "" : result.error ? JSON.stringify(result.error.toJSON()) : (result.raw?.text ?? JSON.stringify(result.body));
 	const headers: Record<string, string> = {
 		"content-type": result && !result.error && result.raw ? result.raw.contentType : "application/json",
 		"x-credits-charged": String(delivered * price),
@@ -177,18 +188,22 @@ export async function runBilled(
 	// 5xx results are not kept: retrying with the same key should run again (it cost nothing).
 	if (idemKey && result && status < 500) {
 		stored = { status, headers: { ...headers } };
-		if (body.length <= INLINE_REPLAY_BYTES) stored.body = body;
+		if (!streamed && body.length <= INLINE_REPLAY_BYTES) stored.body = body;
 		else {
 			stored.bodyRef = `idempotency/${caller.keyId}/${bodyHash}.json`;
-			await env.IMAGES.put(stored.bodyRef, body, { httpMetadata: { contentType: "application/json" } });
+			const value = streamed
+				? piecesStream(env.IMAGES, streamed.pieces).pipeThrough(new FixedLengthStream(piecesLength(streamed.pieces)))
+				: body;
+			await env.IMAGES.put(stored.bodyRef, value, { httpMetadata: { contentType: "application/json" } });
 		}
 	}
 	const settled = await caller.account.settle({ reservationId: admitted.reservationId, pricePerImage: price, outcome, response: stored });
 	if (thrown !== undefined) throw thrown;
-	return new Response(body, {
+	return new Response(streamed ? piecesStream(env.IMAGES, streamed.pieces) : body, {
 		status,
 		headers: {
 			...headers,
+			...(streamed ? { "content-length": String(piecesLength(streamed.pieces)) } : {}),
 			"x-credits-remaining": String(settled.balance),
 			"ratelimit-limit": String(admitted.rateLimit.limit),
 			"ratelimit-remaining": String(admitted.rateLimit.remaining),

@@ -15,8 +15,10 @@ import {
 	GeminiTimeoutError,
 } from "../gemini/errors";
 import { POLICY_REASONS, readOutcome } from "../gemini/result";
+import { placeholderIndex, readStreamed } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart, GenerateContentRequest, UsageMetadata } from "../gemini/types";
-import { imageKeyStem, imageUrl, NotAnImageError, putImage } from "../storage/images";
+import { ImageWriter } from "../storage/image-writer";
+import { imageKeyStem, imageUrl, NotAnImageError, putImage, type StoredImage } from "../storage/images";
 import type { GenerationRequest } from "./request";
 
 export interface DeliveredImage {
@@ -25,8 +27,6 @@ export interface DeliveredImage {
 	url: string;
 	mimeType: string;
 	bytes: number;
-	/** Base64 of the stored bytes, kept only when the caller asked for b64_json. */
-	b64?: string;
 	text: string;
 	/** The whole model turn that produced this image (thought signatures included). */
 	modelParts: GeminiPart[];
@@ -63,7 +63,6 @@ export interface PipelineContext {
 	keyId: string;
 	/** Origin used for Worker-served image URLs. */
 	origin: string;
-	keepBase64: boolean;
 }
 
 /** The user turn: the instruction, then the reference images in the caller's order. */
@@ -115,9 +114,25 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 	let upstreamMs = 0;
 
 	const one = async (index: number): Promise<DeliveredImage | ImageFailure> => {
+		const stem = imageKeyStem(req.model.id, ctx.keyId, ctx.requestId, index, now);
+		const meta = { requestId: ctx.requestId, model: req.model.id, keyId: ctx.keyId };
+		// Streaming: each image string goes straight into an ImageWriter as it arrives.
+		let writers: ImageWriter[] = [];
+		const consume = async (res: Response) => {
+			writers = [];
+			try {
+				return await readStreamed(res.body, { open: (n) => (writers[n] = new ImageWriter(ctx.env.IMAGES, stem, meta)) });
+			} catch (error) {
+				await Promise.all(writers.map((w) => w.discard()));
+				throw error;
+			}
+		};
 		let outcome: ReturnType<typeof readOutcome>;
 		try {
-			const { response, info } = await client.generateContent(req.model.gemini, body);
+			const streamed = ctx.config.readMode === "streaming";
+			const { result: response, info } = streamed
+				? await client.call(req.model.gemini, body, consume)
+				: await client.generateContent(req.model.gemini, body).then((r) => ({ result: r.response, info: r.info }));
 			upstreamMs = Math.max(upstreamMs, info.latencyMs);
 			outcome = readOutcome(response);
 		} catch (error) {
@@ -125,41 +140,44 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 			throw error;
 		}
 		addUsage(usage, outcome.usage);
-		// Thinking models may emit several drafts; the last non-thought image is the result.
-		const image = outcome.images.at(-1);
+		// One image per call: the first final (non-thought) image. Drafts and extras are dropped.
+		const image = outcome.images[0];
+		const chosen = placeholderIndex(image?.data);
+		await Promise.all(writers.filter((_, n) => n !== chosen).map((w) => w.discard()));
 		if (!image) {
 			const reason = outcome.blockReason ?? outcome.finishReason ?? "NO_IMAGE";
 			const policy = POLICY_REASONS.has(reason);
 			const why = !policy && reason === "STOP" ? "TEXT_ONLY" : reason;
 			return { index, kind: policy ? "policy" : "no_image", reason: why, text: outcome.text };
 		}
-		let bytes: Uint8Array;
+		let stored: StoredImage;
 		try {
-			bytes = Uint8Array.fromBase64(image.data);
-		} catch {
-			return { index, kind: "bad_image", message: "Gemini returned image data that is not valid base64" };
-		}
-		try {
-			const stored = await putImage(ctx.env.IMAGES, imageKeyStem(req.model.id, ctx.keyId, ctx.requestId, index, now), bytes, {
-				requestId: ctx.requestId,
-				model: req.model.id,
-				keyId: ctx.keyId,
-			});
-			return {
-				index,
-				key: stored.key,
-				url: imageUrl(stored.key, ctx.config.publicBaseUrl, ctx.origin),
-				mimeType: stored.kind.mimeType,
-				bytes: stored.size,
-				b64: ctx.keepBase64 ? image.data : undefined,
-				text: outcome.text,
-				modelParts: outcome.modelParts,
-			};
+			if (chosen !== undefined) {
+				stored = await writers[chosen].commit();
+			} else {
+				let bytes: Uint8Array;
+				try {
+					bytes = Uint8Array.fromBase64(image.data);
+				} catch {
+					return { index, kind: "bad_image", message: "Gemini returned image data that is not valid base64" };
+				}
+				stored = await putImage(ctx.env.IMAGES, stem, bytes, meta);
+			}
 		} catch (error) {
 			if (error instanceof NotAnImageError) return { index, kind: "bad_image", message: error.message };
+			if (error instanceof SyntaxError) return { index, kind: "bad_image", message: "Gemini returned image data that is not valid base64" };
 			console.error(JSON.stringify({ requestId: ctx.requestId, event: "r2_put_failed", error: String(error) }));
 			return { index, kind: "internal", message: "storing the image failed" };
 		}
+		return {
+			index,
+			key: stored.key,
+			url: imageUrl(stored.key, ctx.config.publicBaseUrl, ctx.origin),
+			mimeType: stored.kind.mimeType,
+			bytes: stored.size,
+			text: outcome.text,
+			modelParts: outcome.modelParts,
+		};
 	};
 
 	const settled = await Promise.all(Array.from({ length: req.n }, (_, i) => one(i)));

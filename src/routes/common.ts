@@ -20,8 +20,8 @@ export function billedCall(c: Context<AppEnv>, config: GatewayConfig, rawBody: U
 	};
 }
 
-export function pipelineContext(c: Context<AppEnv>, config: GatewayConfig, keepBase64: boolean): PipelineContext {
-	return { env: c.env, config, requestId: c.get("requestId"), keyId: c.get("caller").keyId, origin: new URL(c.req.url).origin, keepBase64 };
+export function pipelineContext(c: Context<AppEnv>, config: GatewayConfig): PipelineContext {
+	return { env: c.env, config, requestId: c.get("requestId"), keyId: c.get("caller").keyId, origin: new URL(c.req.url).origin };
 }
 
 export function inputLimits(config: GatewayConfig): InputLimits {

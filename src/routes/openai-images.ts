@@ -11,9 +11,10 @@ import { sha256Hex } from "../account/keys";
 import { type GatewayConfig, loadConfig } from "../config";
 import { type ApiError, invalidParam } from "../errors";
 import { resolveImages } from "../inputs/images";
+import type { Piece } from "../lib/b64-stream";
 import { readCapped, readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
-import { runBilledGeneration } from "../pipeline/billed";
+import { runBilledGeneration, StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
 import {
 	checkAspectRatio,
@@ -56,18 +57,24 @@ type ImagesBody = z.infer<typeof ImagesBody>;
 /** Multipart forms carry every field as a string, numbers included. */
 const ImagesForm = ImagesBody.extend({ n: z.string().regex(/^\d+$/, "must be an integer").transform(Number).optional() });
 
-/** OpenAI-shaped response body. */
-export function renderOpenAiImages(result: GenerationResult, format: "url" | "b64_json", conversationId?: string) {
-	return {
-		created: result.created,
-		data: result.images.map((img) => (format === "b64_json" ? { b64_json: img.b64 ?? "" } : { url: img.url })),
-		usage: {
-			input_tokens: result.usage.inputTokens,
-			output_tokens: result.usage.outputTokens,
-			total_tokens: result.usage.totalTokens,
-		},
-		...(conversationId ? { conversation_id: conversationId } : {}),
+/**
+ * OpenAI-shaped response body. With b64_json the images are streamed from R2 into the
+ * body (one chunk in memory at a time), never held as base64 strings.
+ */
+export function renderOpenAiImages(result: GenerationResult, format: "url" | "b64_json", conversationId?: string): unknown {
+	const usage = {
+		input_tokens: result.usage.inputTokens,
+		output_tokens: result.usage.outputTokens,
+		total_tokens: result.usage.totalTokens,
 	};
+	const tail = conversationId ? { conversation_id: conversationId } : {};
+	if (format === "url") return { created: result.created, data: result.images.map((img) => ({ url: img.url })), usage, ...tail };
+	const pieces: Piece[] = [`{"created":${result.created},"data":[`];
+	result.images.forEach((img, i) => {
+		pieces.push(`${i > 0 ? "," : ""}{"b64_json":"`, { key: img.key, size: img.bytes }, '"}');
+	});
+	pieces.push(`],"usage":${JSON.stringify(usage)}${conversationId ? `,"conversation_id":${JSON.stringify(conversationId)}` : ""}}`);
+	return new StreamedBody(pieces);
 }
 
 const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -115,7 +122,7 @@ async function handle(
 	const format = body.response_format;
 	return runBilledGeneration(
 		billedCall(c, config, hashInput),
-		pipelineContext(c, config, format === "b64_json"),
+		pipelineContext(c, config),
 		req,
 		(result) => renderOpenAiImages(result, format, conversation?.id),
 		conversation?.record,

@@ -42,7 +42,7 @@ export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
 			inputLimits(config),
 		),
 	};
-	return runBilledGeneration(billedCall(c, config, raw), pipelineContext(c, config, false), req, (result, charged) => ({
+	return runBilledGeneration(billedCall(c, config, raw), pipelineContext(c, config), req, (result, charged) => ({
 		imageUrl: result.images[0].url,
 		mimeType: result.images[0].mimeType,
 		mode: modeOf(req),
@@ -74,7 +74,7 @@ export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {
 		aspectRatio: checkAspectRatio(model, body.image_size, "image_size"),
 		images: await resolveImages(refs, model.maxInputImages, model.id, inputLimits(config)),
 	};
-	return runBilledGeneration(billedCall(c, config, raw), pipelineContext(c, config, false), req, (result, charged) => ({
+	return runBilledGeneration(billedCall(c, config, raw), pipelineContext(c, config), req, (result, charged) => ({
 		data: {
 			url: result.images[0].url,
 			urls: result.images.map((i) => i.url),

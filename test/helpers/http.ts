@@ -67,12 +67,15 @@ export async function listObjects(prefix = "generated/"): Promise<R2Object[]> {
 }
 
 /** Requests the emulator recorded whose contents mention `needle`. */
-export async function emulatorCalls(
-	needle: string,
-): Promise<Array<{ model: string; body: { contents: unknown[]; generationConfig?: Record<string, unknown> } }>> {
+export interface EmulatorCall {
+	model: string;
+	body: { contents: unknown[]; generationConfig?: Record<string, unknown> };
+	outputs: Array<{ mimeType: string; bytes: number; sha256: string }>;
+}
+
+export async function emulatorCalls(needle: string): Promise<EmulatorCall[]> {
 	const res = await fetch(`${env.EMULATOR_URL}/__emulator/calls?contains=${encodeURIComponent(needle)}`);
-	return (await res.json<{ calls: Array<{ model: string; body: { contents: unknown[]; generationConfig?: Record<string, unknown> } }> }>())
-		.calls;
+	return (await res.json<{ calls: EmulatorCall[] }>()).calls;
 }
 
 /** A prompt unique to this test, so emulator fault counters never collide. */

@@ -1,0 +1,118 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ImageWriter, PART_SIZE } from "../../src/storage/image-writer";
+
+const META = { requestId: "req_w", model: "nano-banana-pro", keyId: "key_w" };
+
+/** A fake PNG of `size` bytes with deterministic noise after the signature. */
+function bigPng(size: number): Uint8Array {
+	const b = new Uint8Array(size);
+	b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+	let x = 0x12345678;
+	for (let i = 8; i < size; i++) {
+		x ^= x << 13;
+		x ^= x >>> 17;
+		x ^= x << 5;
+		b[i] = x & 0xff;
+	}
+	return b;
+}
+
+async function digest(bytes: ArrayBuffer | Uint8Array): Promise<string> {
+	return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).toHex();
+}
+
+/** Feeds base64 in uneven pieces, as a network would. */
+async function feed(w: ImageWriter, b64: string) {
+	const sizes = [1, 70_001, 3, 1_048_577, 17];
+	for (let at = 0, k = 0; at < b64.length; k++) {
+		const n = sizes[k % sizes.length];
+		await w.write(b64.slice(at, at + n));
+		at += n;
+	}
+}
+
+describe("ImageWriter", () => {
+	it("an image larger than two parts goes up as a multipart upload and round-trips byte for byte", async () => {
+		const size = 2 * PART_SIZE + 12_345;
+		let bytes: Uint8Array | undefined = bigPng(size);
+		const want = await digest(bytes);
+		const w = new ImageWriter(env.IMAGES, "test/writer/big", META);
+		const b64 = bytes.toBase64();
+		bytes = undefined;
+		await feed(w, b64);
+		const stored = await w.commit();
+		expect(stored).toMatchObject({ key: "test/writer/big.png", size });
+		const obj = await env.IMAGES.get(stored.key);
+		expect(obj?.httpMetadata?.contentType).toBe("image/png");
+		expect(obj?.customMetadata).toEqual(META);
+		expect(obj?.size).toBe(size);
+		expect(await digest(await (obj as R2ObjectBody).arrayBuffer())).toBe(want);
+	});
+
+	it("a small image is one put of known length", async () => {
+		const bytes = bigPng(1000);
+		const calls: string[] = [];
+		const bucket = new Proxy(env.IMAGES, {
+			get(target, prop, receiver) {
+				const v = Reflect.get(target, prop, receiver);
+				if (typeof v !== "function") return v;
+				return (...args: unknown[]) => {
+					calls.push(String(prop));
+					return v.apply(target, args);
+				};
+			},
+		});
+		const w = new ImageWriter(bucket, "test/writer/small", META);
+		await feed(w, bytes.toBase64());
+		await w.commit();
+		expect(calls).toEqual(["put"]);
+	});
+
+	it("a failure mid-upload leaves no object and no open upload", async () => {
+		let upload: R2MultipartUpload | undefined;
+		let aborted = false;
+		let partsSent = 0;
+		const bucket = new Proxy(env.IMAGES, {
+			get(target, prop, receiver) {
+				if (prop === "createMultipartUpload") {
+					return async (key: string, opts: R2MultipartOptions) => {
+						upload = await target.createMultipartUpload(key, opts);
+						const real = upload;
+						return {
+							key: real.key,
+							uploadId: real.uploadId,
+							uploadPart: async (n: number, v: Uint8Array) => {
+								if (++partsSent === 2) throw new Error("R2 went away");
+								return real.uploadPart(n, v);
+							},
+							abort: async () => {
+								aborted = true;
+								return real.abort();
+							},
+							complete: (p: R2UploadedPart[]) => real.complete(p),
+						};
+					};
+				}
+				const v = Reflect.get(target, prop, receiver);
+				return typeof v === "function" ? v.bind(target) : v;
+			},
+		});
+		const w = new ImageWriter(bucket, "test/writer/failing", META);
+		const err = await feed(w, bigPng(2 * PART_SIZE + 3).toBase64()).catch((e: unknown) => e);
+		expect(String(err)).toContain("R2 went away");
+		await w.discard();
+		expect(aborted).toBe(true);
+		expect(await env.IMAGES.head("test/writer/failing.png")).toBeNull();
+		// The upload is gone: resuming it and completing fails.
+		const resumed = env.IMAGES.resumeMultipartUpload("test/writer/failing.png", upload?.uploadId ?? "");
+		await expect(resumed.complete([])).rejects.toThrow();
+	});
+
+	it("bytes that are no image are refused at commit, leaving nothing", async () => {
+		const w = new ImageWriter(env.IMAGES, "test/writer/html", META);
+		await w.write(new TextEncoder().encode("<html>nope</html>").toBase64());
+		await expect(w.commit()).rejects.toThrow(/neither PNG/);
+		expect((await env.IMAGES.list({ prefix: "test/writer/html" })).objects).toEqual([]);
+	});
+});

@@ -1,0 +1,168 @@
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { GeminiConnectionError, GeminiMalformedResponseError } from "../../src/gemini/errors";
+import { readOutcome } from "../../src/gemini/result";
+import { placeholderIndex, readStreamed } from "../../src/gemini/stream-reader";
+import { ImageWriter } from "../../src/storage/image-writer";
+
+const enc = new TextEncoder();
+
+/** A body that arrives in the given chunk sizes (cycled). */
+function chunked(text: string | Uint8Array, sizes: number[]): ReadableStream<Uint8Array> {
+	const bytes = typeof text === "string" ? enc.encode(text) : text;
+	let at = 0;
+	let k = 0;
+	return new ReadableStream({
+		pull(c) {
+			if (at >= bytes.length) return c.close();
+			const n = Math.max(1, sizes[k++ % sizes.length]);
+			c.enqueue(bytes.slice(at, at + n));
+			at += n;
+		},
+	});
+}
+
+/** Collects what the scanner streams for each image. */
+function collector() {
+	const images: string[] = [];
+	const sink = {
+		open: (n: number) => {
+			images[n] = "";
+			return {
+				write: async (s: string) => {
+					images[n] += s;
+				},
+			};
+		},
+	};
+	return { images, sink };
+}
+
+const PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+function body(parts: unknown[], extra: object = {}): string {
+	return JSON.stringify({
+		candidates: [{ content: { role: "model", parts }, finishReason: "STOP", index: 0 }],
+		usageMetadata: { promptTokenCount: 7, candidatesTokenCount: 1290, totalTokenCount: 1297 },
+		...extra,
+	});
+}
+
+describe("StreamScanner", () => {
+	it("gives the same result as JSON.parse, with images streamed out, for every chunk size down to 1 byte", async () => {
+		const text = body([
+			{ text: "planning", thought: true },
+			{ inlineData: { mimeType: "image/png", data: "QUJD" }, thought: true },
+			{ text: "Here you go", thoughtSignature: "c2lnMA==" },
+			{ inlineData: { mimeType: "image/png", data: PNG_B64 }, thoughtSignature: "c2lnMQ==" },
+			{ text: "and a second one" },
+			{ inlineData: { mimeType: "image/jpeg", data: "REVG" } },
+		]);
+		const expected = JSON.parse(text);
+		for (const sizes of [[1], [2], [3], [7], [64], [1, 5, 2, 9], [100_000]]) {
+			const c = collector();
+			const res = await readStreamed(chunked(text, sizes), c.sink);
+			expect(c.images).toEqual(["QUJD", PNG_B64, "REVG"]);
+			const parts = res.candidates?.[0]?.content?.parts ?? [];
+			expect(parts.map((p) => placeholderIndex(p.inlineData?.data))).toEqual([undefined, 0, undefined, 1, undefined, 2]);
+			const outcome = readOutcome(res);
+			expect(outcome.images.map((i) => placeholderIndex(i.data))).toEqual([1, 2]);
+			expect(outcome.thoughtImages).toBe(1);
+			expect(outcome.usage.candidatesTokenCount).toBe(1290);
+			// Everything but the image strings is exactly what JSON.parse gives.
+			for (const p of parts) if (p.inlineData) p.inlineData.data = "";
+			for (const p of expected.candidates[0].content.parts) if (p.inlineData) p.inlineData.data = "";
+			expect(res).toEqual(expected);
+		}
+	});
+
+	it("unescapes \\/ and \\uXXXX inside base64, across chunk boundaries", async () => {
+		const escaped = PNG_B64.replaceAll("/", "\\/").replace("A", "\\u0041");
+		const text = `{"candidates":[{"content":{"parts":[{"inlineData":{"mimeType":"image/png","data":"${escaped}"}}]}}]}`;
+		for (const sizes of [[1], [2], [5], [13]]) {
+			const c = collector();
+			await readStreamed(chunked(text, sizes), c.sink);
+			expect(c.images).toEqual([PNG_B64]);
+		}
+	});
+
+	it("reads snake_case inline_data and any key order", async () => {
+		const text = `{"candidates":[{"content":{"parts":[{"thought":false,"inline_data":{"data":"${PNG_B64}","mime_type":"image/png"}}]}}]}`;
+		const c = collector();
+		const res = await readStreamed(chunked(text, [3]), c.sink);
+		expect(c.images).toEqual([PNG_B64]);
+		expect(readOutcome(res).images).toHaveLength(1);
+	});
+
+	it("an image part with no data streams nothing and is no result", async () => {
+		const c = collector();
+		const res = await readStreamed(chunked(body([{ inlineData: { mimeType: "image/png" } }]), [4]), c.sink);
+		expect(c.images).toEqual([]);
+		expect(readOutcome(res).images).toEqual([]);
+	});
+
+	it("a 'data' key outside inlineData is ordinary JSON", async () => {
+		const text = body([{ text: "x" }], { data: "not an image", promptFeedback: { data: "nope" } });
+		const c = collector();
+		const res = (await readStreamed(chunked(text, [2]), c.sink)) as unknown as { data: string };
+		expect(c.images).toEqual([]);
+		expect(res.data).toBe("not an image");
+	});
+
+	it("a huge text part with escapes comes through intact", async () => {
+		const huge = `${'line with "quotes" and \\ backslashes\n'.repeat(60_000)}end`;
+		const c = collector();
+		const res = await readStreamed(
+			chunked(body([{ text: huge }, { inlineData: { mimeType: "image/png", data: PNG_B64 } }]), [65_536, 1, 4_096]),
+			c.sink,
+		);
+		expect(readOutcome(res).text).toBe(huge);
+		expect(c.images).toEqual([PNG_B64]);
+	});
+
+	it("a body that ends mid-string is a typed error; a dropped connection is retryable", async () => {
+		const text = body([{ inlineData: { mimeType: "image/png", data: PNG_B64 } }]);
+		const cut = text.slice(0, text.indexOf(PNG_B64) + 20);
+		await expect(readStreamed(chunked(cut, [7]), collector().sink)).rejects.toBeInstanceOf(GeminiMalformedResponseError);
+		const dropped = new ReadableStream<Uint8Array>({
+			start(c) {
+				c.enqueue(enc.encode(cut));
+				c.error(new TypeError("connection reset"));
+			},
+		});
+		const err = await readStreamed(dropped, collector().sink).catch((e: unknown) => e);
+		expect(err).toBeInstanceOf(GeminiConnectionError);
+		expect((err as GeminiConnectionError).retryable).toBe(true);
+		await expect(readStreamed(chunked("not json at all", [3]), collector().sink)).rejects.toBeInstanceOf(GeminiMalformedResponseError);
+	});
+});
+
+describe("scanner + ImageWriter into R2", () => {
+	it("property: for random images and random chunkings, the bytes in R2 equal the bytes encoded", async () => {
+		let run = 0;
+		await fc.assert(
+			fc.asyncProperty(
+				fc.uint8Array({ minLength: 0, maxLength: 40_000 }),
+				fc.array(fc.integer({ min: 1, max: 5_000 }), { minLength: 1, maxLength: 8 }),
+				fc.boolean(),
+				async (payload, sizes, escapeSlashes) => {
+					const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...payload]);
+					let b64 = bytes.toBase64();
+					if (escapeSlashes) b64 = b64.replaceAll("/", "\\/");
+					const text = `{"candidates":[{"content":{"parts":[{"text":"hi"},{"inlineData":{"mimeType":"image/png","data":"${b64}"}}]}}]}`;
+					const writers: ImageWriter[] = [];
+					const stem = `test/property/${run++}`;
+					await readStreamed(chunked(text, sizes), {
+						open: (n) => (writers[n] = new ImageWriter(env.IMAGES, stem, { requestId: "r", model: "m", keyId: "k" })),
+					});
+					const stored = await writers[0].commit();
+					const obj = await env.IMAGES.get(stored.key);
+					expect(new Uint8Array((await obj?.arrayBuffer()) ?? new ArrayBuffer(0))).toEqual(bytes);
+					expect(obj?.httpMetadata?.contentType).toBe("image/png");
+				},
+			),
+			{ numRuns: 40 },
+		);
+	});
+});
