@@ -11,6 +11,7 @@ export { KeyAccount };
 interface BenchEnv {
 	KEY_ACCOUNT: DurableObjectNamespace<KeyAccount>;
 	DB: D1Database;
+	IMAGES: R2Bucket;
 }
 
 let schemaApplied: Promise<unknown> | undefined;
@@ -27,6 +28,14 @@ async function pool(count: number, concurrency: number, task: (i: number) => Pro
 export default {
 	async fetch(req: Request, env: BenchEnv): Promise<Response> {
 		const url = new URL(req.url);
+		if (url.pathname === "/r2put") {
+			// The local R2 simulation's cost for one put of this size: a floor under any
+			// gateway request that stores an image.
+			const bytes = new Uint8Array(Number(url.searchParams.get("size") ?? 0));
+			const t = Date.now();
+			await env.IMAGES.put(`bench/${crypto.randomUUID()}`, bytes);
+			return Response.json({ ms: Date.now() - t });
+		}
 		const keys = Number(url.searchParams.get("keys") ?? 1);
 		const count = Number(url.searchParams.get("count") ?? 1000);
 		const concurrency = Number(url.searchParams.get("concurrency") ?? 32);

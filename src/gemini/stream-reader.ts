@@ -57,7 +57,8 @@ class Bytes {
 	}
 }
 
-const latin1 = new TextDecoder("latin1");
+// Base64 is ASCII, so the native UTF-8 decoder gives the same characters as latin1, faster.
+const ascii = new TextDecoder();
 const encoder = new TextEncoder();
 
 export class StreamScanner {
@@ -132,7 +133,7 @@ export class StreamScanner {
 			const bs = chunk.indexOf(BACKSLASH, i);
 			const stop = q === -1 ? bs : bs === -1 ? q : Math.min(q, bs);
 			const end = stop === -1 ? chunk.length : stop;
-			if (end > i) pieces.push(latin1.decode(chunk.subarray(i, end)));
+			if (end > i) pieces.push(ascii.decode(chunk.subarray(i, end)));
 			i = end;
 			if (stop === -1) break;
 			if (stop === bs) {
