@@ -83,7 +83,12 @@ export function workerdPid(root: number): number {
 	const family = new Set([root]);
 	for (let grew = true; grew; ) {
 		grew = false;
-		for (const r of rows) if (family.has(r.ppid) && !family.has(r.pid)) family.add(r.pid), (grew = true);
+		for (const r of rows) {
+			if (family.has(r.ppid) && !family.has(r.pid)) {
+				family.add(r.pid);
+				grew = true;
+			}
+		}
 	}
 	const workerd = rows.filter((r) => family.has(r.pid) && /workerd/.test(r.args) && /\bserve\b/.test(r.args));
 	if (workerd.length === 0) throw new Error("no workerd process found under wrangler");
