@@ -73,3 +73,75 @@ CREATE TABLE IF NOT EXISTS conversations (
 );
 
 CREATE INDEX IF NOT EXISTS conversations_key ON conversations (key_id, created_at);
+
+-- Async jobs (from `async: true` / `Prefer: respond-async`, and pipeline runs).
+-- status: CREATED -> RUNNING -> STORING -> SUCCEEDED | FAILED, or CREATED -> CANCELED.
+CREATE TABLE IF NOT EXISTS jobs (
+  id              TEXT PRIMARY KEY,
+  key_id          TEXT NOT NULL,
+  kind            TEXT NOT NULL CHECK (kind IN ('request', 'pipeline')),
+  status          TEXT NOT NULL CHECK (status IN ('CREATED', 'RUNNING', 'STORING', 'SUCCEEDED', 'FAILED', 'CANCELED')),
+  spec            TEXT NOT NULL,
+  reservation_id  TEXT,
+  price           INTEGER NOT NULL DEFAULT 0,
+  webhook_url     TEXT,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  lease_until     INTEGER,
+  result          TEXT,
+  error           TEXT,
+  credits_charged INTEGER NOT NULL DEFAULT 0,
+  pipeline_run_id TEXT,
+  webhook_status  TEXT,
+  created_at      TEXT NOT NULL,
+  started_at      TEXT,
+  storing_at      TEXT,
+  finished_at     TEXT,
+  updated_at      TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS jobs_key ON jobs (key_id, created_at, id);
+
+-- Content pipelines: a schedule (5-field cron, UTC) and a prompt template.
+CREATE TABLE IF NOT EXISTS pipelines (
+  id               TEXT PRIMARY KEY,
+  key_id           TEXT NOT NULL,
+  name             TEXT NOT NULL,
+  schedule         TEXT NOT NULL,
+  prompt_template  TEXT NOT NULL,
+  variables        TEXT NOT NULL DEFAULT '{}',
+  model            TEXT NOT NULL,
+  aspect_ratio     TEXT,
+  image_size       TEXT,
+  n                INTEGER NOT NULL DEFAULT 1,
+  reference_images TEXT NOT NULL DEFAULT '[]',
+  output_prefix    TEXT,
+  webhook_url      TEXT,
+  enabled          INTEGER NOT NULL DEFAULT 1,
+  runs             INTEGER NOT NULL DEFAULT 0,
+  next_run_at      TEXT,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS pipelines_due ON pipelines (enabled, next_run_at);
+CREATE INDEX IF NOT EXISTS pipelines_key ON pipelines (key_id, created_at);
+
+-- One row per pipeline slot; UNIQUE (pipeline_id, slot) makes a slot run at most once.
+CREATE TABLE IF NOT EXISTS pipeline_runs (
+  id              TEXT PRIMARY KEY,
+  pipeline_id     TEXT NOT NULL,
+  key_id          TEXT NOT NULL,
+  slot            TEXT NOT NULL,
+  sequence        INTEGER NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'skipped')),
+  prompt          TEXT NOT NULL,
+  job_id          TEXT,
+  images          TEXT NOT NULL DEFAULT '[]',
+  credits_charged INTEGER NOT NULL DEFAULT 0,
+  reason          TEXT,
+  created_at      TEXT NOT NULL,
+  finished_at     TEXT,
+  UNIQUE (pipeline_id, slot)
+);
+
+CREATE INDEX IF NOT EXISTS pipeline_runs_pipeline ON pipeline_runs (pipeline_id, slot);

@@ -17,6 +17,7 @@ export default defineConfig({
 					GEMINI_RETRY_BASE_MS: "5",
 					GEMINI_RETRY_MAX_MS: "50",
 					GEMINI_DEADLINE_MS: "20000",
+					JOB_RETRY_BASE_SECONDS: "0",
 					SCHEMA_SQL: inject<string>("schemaSql"),
 					EMULATOR_URL: inject<string>("emulatorUrl"),
 				},

@@ -10,6 +10,7 @@ import { adminUsage } from "./routes/admin-usage";
 import { conversations } from "./routes/conversations";
 import { geminiNative } from "./routes/gemini-native";
 import { images } from "./routes/images";
+import { jobs } from "./routes/jobs";
 import { models } from "./routes/models";
 import { openAiImages } from "./routes/openai-images";
 import { nanoBananaApi, vydra } from "./routes/resellers";
@@ -27,6 +28,7 @@ export function buildApp(): Hono<AppEnv> {
 	app.route("/v1/images", openAiImages);
 	app.route("/v1/images", nanoBananaApi);
 	app.route("/v1/conversations", conversations);
+	app.route("/v1/jobs", jobs);
 	// @google/genai calls {baseUrl}/{apiVersion}/models/...; serve both versions it uses.
 	app.route("/v1beta", geminiNative);
 	app.route("/v1", geminiNative);

@@ -26,6 +26,15 @@ export interface GatewayConfig {
 	publicBaseUrl: string | undefined;
 	/** "streaming" (default): images go from Gemini's body into R2 chunk by chunk. "buffered": the old whole-body path, kept as the benchmark's baseline. */
 	readMode: "streaming" | "buffered";
+	/** Async jobs: attempts before a transient failure becomes final, and the backoff base. */
+	jobMaxAttempts: number;
+	jobRetryBaseSeconds: number;
+	webhookMaxAttempts: number;
+	webhookTimeoutMs: number;
+	/** Content pipelines may not run more often than this. */
+	minPipelineIntervalMinutes: number;
+	/** Generated images older than this are deleted by the cron trigger (unset: kept). */
+	retentionDays: number | undefined;
 }
 
 export function loadConfig(env: Env): GatewayConfig {
@@ -45,5 +54,11 @@ export function loadConfig(env: Env): GatewayConfig {
 		imageFetchTimeoutMs: num(env.IMAGE_FETCH_TIMEOUT_MS, 10_000, 1),
 		publicBaseUrl: env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, "") : undefined,
 		readMode: env.GEMINI_READ_MODE === "buffered" ? "buffered" : "streaming",
+		jobMaxAttempts: num(env.JOB_MAX_ATTEMPTS, 5, 1),
+		jobRetryBaseSeconds: num(env.JOB_RETRY_BASE_SECONDS, 10),
+		webhookMaxAttempts: num(env.WEBHOOK_MAX_ATTEMPTS, 8, 1),
+		webhookTimeoutMs: num(env.WEBHOOK_TIMEOUT_MS, 10_000, 1),
+		minPipelineIntervalMinutes: num(env.MIN_PIPELINE_INTERVAL_MINUTES, 15, 1),
+		retentionDays: env.RETENTION_DAYS ? num(env.RETENTION_DAYS, Number.NaN) : undefined,
 	};
 }

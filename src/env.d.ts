@@ -26,3 +26,12 @@ interface Env {
 	/** "buffered" switches off streaming into R2 (benchmark baseline only). */
 	GEMINI_READ_MODE?: string;
 }
+interface Env {
+	JOB_MAX_ATTEMPTS?: string;
+	JOB_RETRY_BASE_SECONDS?: string;
+	WEBHOOK_MAX_ATTEMPTS?: string;
+	WEBHOOK_TIMEOUT_MS?: string;
+	MIN_PIPELINE_INTERVAL_MINUTES?: string;
+	/** Days to keep generated images (fractions allowed); unset keeps them forever. */
+	RETENTION_DAYS?: string;
+}

@@ -2,6 +2,8 @@
  * Worker entry: wires the app and exports the handlers and Durable Object classes.
  */
 import { buildApp } from "./app";
+import { handleQueue } from "./jobs/consumer";
+import type { JobMessage } from "./jobs/submit";
 import { sweepAccounts } from "./maintenance";
 
 export { KeyAccount } from "./account/key-account";
@@ -17,4 +19,7 @@ export default {
 			}),
 		);
 	},
-} satisfies ExportedHandler<Env>;
+	async queue(batch, env) {
+		await handleQueue(batch, env);
+	},
+} satisfies ExportedHandler<Env, JobMessage>;

@@ -395,8 +395,9 @@ export class KeyAccount extends DurableObject<Env> {
 	/**
 	 * Settlement: releases the hold, charges `delivered x price` (never more than was
 	 * held), writes the usage row, and stores or forgets the idempotent response.
-	 * A reservation the alarm already released (the request outlived its expiry) is
-	 * charged from the balance as far as it goes, never below zero.
+	 * Idempotent per reservation: settling a hold that is already closed returns the
+	 * first result and charges nothing more. A hold the alarm already released (the
+	 * request outlived its expiry) is not charged: nothing may be taken without a hold.
 	 */
 	async settle(input: {
 		reservationId: string;
@@ -407,26 +408,27 @@ export class KeyAccount extends DurableObject<Env> {
 		const now = Date.now();
 		const r = this.row();
 		if (!r) return { charged: 0, balance: 0 };
+		const closed = this.sql
+			.exec<{ charged: number; balance: number }>("SELECT charged, balance FROM closed_reservations WHERE id = ?", input.reservationId)
+			.toArray()[0];
+		if (closed) return { charged: closed.charged, balance: closed.balance };
 		const res = this.sql.exec<ReservationRow>("SELECT * FROM reservations WHERE id = ?", input.reservationId).toArray()[0];
+		if (!res) {
+			console.error(JSON.stringify({ event: "settle_without_hold", reservationId: input.reservationId }));
+			return { charged: 0, balance: r.balance };
+		}
 		const delivered = input.outcome.imagesDelivered;
 		const result = this.ctx.storage.transactionSync(() => {
-			const draft = res ? (JSON.parse(res.usage) as UsageDraft) : undefined;
-			const requestId = draft?.requestId ?? null;
-			let charged = Math.min(delivered * input.pricePerImage, res?.credits ?? Number.POSITIVE_INFINITY);
-			let balance = r.balance;
-			if (res) {
-				balance = this.move(r, "release", res.credits, requestId, null);
-				this.sql.exec("DELETE FROM reservations WHERE id = ?", res.id);
-			} else {
-				charged = Math.min(charged, balance);
-			}
-			if (charged > 0) balance = this.move(r, "charge", -charged, requestId, res ? null : "settled after the reservation expired");
-			const day = res?.day ?? dayOf(now);
-			const month = res?.month ?? monthOf(now);
-			this.bump(`d:${day}`, 0, delivered, charged);
-			this.bump(`m:${month}`, 0, delivered, charged);
-			if (draft) this.enqueue("usage", this.usageRow(r.key_id, draft, res?.credits ?? 0, charged, input.outcome, now));
-			if (res?.idem_key) {
+			const draft = JSON.parse(res.usage) as UsageDraft;
+			const charged = Math.min(delivered * input.pricePerImage, res.credits);
+			let balance = this.move(r, "release", res.credits, draft.requestId, null);
+			this.sql.exec("DELETE FROM reservations WHERE id = ?", res.id);
+			if (charged > 0) balance = this.move(r, "charge", -charged, draft.requestId, null);
+			this.sql.exec("INSERT INTO closed_reservations (id, charged, balance, at) VALUES (?, ?, ?, ?)", res.id, charged, balance, now);
+			this.bump(`d:${res.day}`, 0, delivered, charged);
+			this.bump(`m:${res.month}`, 0, delivered, charged);
+			this.enqueue("usage", this.usageRow(r.key_id, draft, res.credits, charged, input.outcome, now));
+			if (res.idem_key) {
 				if (input.response) {
 					this.sql.exec("UPDATE idempotency SET state = 'done', response = ? WHERE key = ?", JSON.stringify(input.response), res.idem_key);
 				} else {
@@ -439,6 +441,22 @@ export class KeyAccount extends DurableObject<Env> {
 		return result;
 	}
 
+	/** The key's Standard Webhooks secret (`whsec_` + base64), created on first use. */
+	async webhookSecret(): Promise<string | null> {
+		const r = this.row();
+		if (!r) return null;
+		const current = this.sql.exec<{ s: string | null }>("SELECT webhook_secret AS s FROM account").one().s;
+		return current ?? this.rotateWebhookSecret();
+	}
+
+	/** Replaces the webhook secret; deliveries from now on are signed with the new one. */
+	async rotateWebhookSecret(): Promise<string | null> {
+		if (!this.row()) return null;
+		const secret = `whsec_${crypto.getRandomValues(new Uint8Array(32)).toBase64()}`;
+		this.sql.exec("UPDATE account SET webhook_secret = ?", secret);
+		return secret;
+	}
+
 	/** Releases reservations past their expiry (a Worker died mid-request). */
 	private releaseExpired(now: number): number {
 		const stale = this.sql.exec<ReservationRow>("SELECT * FROM reservations WHERE expires_at <= ?", now).toArray();
@@ -447,8 +465,9 @@ export class KeyAccount extends DurableObject<Env> {
 		this.ctx.storage.transactionSync(() => {
 			for (const res of stale) {
 				const draft = JSON.parse(res.usage) as UsageDraft;
-				this.move(r, "release", res.credits, draft.requestId, "reservation expired");
+				const balance = this.move(r, "release", res.credits, draft.requestId, "reservation expired");
 				this.sql.exec("DELETE FROM reservations WHERE id = ?", res.id);
+				this.sql.exec("INSERT INTO closed_reservations (id, charged, balance, at) VALUES (?, 0, ?, ?)", res.id, balance, now);
 				if (res.idem_key) this.sql.exec("DELETE FROM idempotency WHERE key = ? AND state = 'running'", res.idem_key);
 				const outcome: UsageOutcome = {
 					imagesDelivered: 0,
@@ -487,6 +506,7 @@ export class KeyAccount extends DurableObject<Env> {
 		if (!this.row()) return { released: 0, flushed: 0, pending: 0 };
 		const released = this.releaseExpired(now);
 		this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+		this.sql.exec("DELETE FROM closed_reservations WHERE at <= ?", now - 7 * 24 * 60 * 60_000);
 		this.sql.exec("DELETE FROM rate_buckets WHERE second <= ?", Math.floor(now / 1000) - 60);
 		const { flushed, pending } = await this.flush();
 		const next = this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM reservations").one().at;

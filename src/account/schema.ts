@@ -61,4 +61,11 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
 		"DROP TABLE request_log",
 		"CREATE TABLE rate_buckets (second INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
 	],
+	[
+		// Settled or released holds, so settling twice (a redelivered queue message) never
+		// charges twice: the second settle returns the first one's result.
+		"CREATE TABLE closed_reservations (id TEXT PRIMARY KEY, charged INTEGER NOT NULL, balance INTEGER NOT NULL, at INTEGER NOT NULL)",
+		// Standard Webhooks signing secret for this key (whsec_ + base64).
+		"ALTER TABLE account ADD COLUMN webhook_secret TEXT",
+	],
 ];

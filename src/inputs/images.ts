@@ -3,6 +3,7 @@
  * the SSRF guard on every redirect hop, a timeout and a byte cap), data URLs and bare
  * base64. Whatever the label says, the bytes must be PNG, JPEG, WebP, HEIC or HEIF.
  */
+import type { GatewayConfig } from "../config";
 import { ApiError, invalidParam } from "../errors";
 import { sniffImage } from "../lib/image-bytes";
 import { publicUrl } from "./public-url";
@@ -19,6 +20,17 @@ export interface InputLimits {
 	fetchTimeoutMs: number;
 	maxRedirects: number;
 	fetch?: typeof fetch;
+}
+
+/** The limits configured for reference images. */
+export function inputLimitsFrom(config: GatewayConfig): InputLimits {
+	return {
+		maxImageBytes: config.maxImageBytes,
+		maxTotalBytes: config.maxTotalImageBytes,
+		allowHttp: config.allowHttpImageUrls,
+		fetchTimeoutMs: config.imageFetchTimeoutMs,
+		maxRedirects: 3,
+	};
 }
 
 const ACCEPTED = new Set(["image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"]);

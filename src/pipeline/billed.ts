@@ -12,6 +12,7 @@ import { loadPrices, pricePerImage } from "../billing/prices";
 import type { ImageSize, ModelSpec } from "../catalog";
 import type { GatewayConfig } from "../config";
 import { ApiError, invalidParam } from "../errors";
+import { type AsyncOptions, submitJob } from "../jobs/submit";
 import { type Piece, piecesLength, piecesStream } from "../lib/b64-stream";
 import type { Caller } from "../types";
 import type { GenerationResult, PipelineContext, TokenUsage } from "./generate";
@@ -64,7 +65,8 @@ export interface Execution {
 	raw?: { text: string; contentType: string };
 }
 
-function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): ApiError {
+/** The error a refused admission becomes (402, 429, 409, 422, 401, 403). */
+export function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): ApiError {
 	switch (a.reason) {
 		case "unknown_key":
 			return new ApiError(401, "authentication_error", "invalid_api_key", "Invalid API key");
@@ -213,14 +215,19 @@ export async function runBilled(
 	});
 }
 
-/** Bills a request of the image pipeline; `render` shapes the dialect's success body. */
+/**
+ * Bills a request of the image pipeline; `render` shapes the dialect's success body.
+ * With `async` set, the request becomes a queued job instead (202 with a poll URL).
+ */
 export function runBilledGeneration(
 	call: BilledCall,
 	ctx: PipelineContext,
 	req: GenerationRequest,
 	render: (result: GenerationResult, creditsCharged: number) => unknown,
 	after?: (result: GenerationResult) => Promise<void>,
+	async?: AsyncOptions,
 ): Promise<Response> {
+	if (async) return submitJob(call, req, ctx.origin, async);
 	const metered: Metered = {
 		endpoint: req.endpoint,
 		model: req.model,

@@ -114,7 +114,7 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 	let upstreamMs = 0;
 
 	const one = async (index: number): Promise<DeliveredImage | ImageFailure> => {
-		const stem = imageKeyStem(req.model.id, ctx.keyId, ctx.requestId, index, now);
+		const stem = imageKeyStem(req.model.id, ctx.keyId, ctx.requestId, index, now, req.outputPrefix);
 		const meta = { requestId: ctx.requestId, model: req.model.id, keyId: ctx.keyId };
 		// Streaming: each image string goes straight into an ImageWriter as it arrives.
 		let writers: ImageWriter[] = [];

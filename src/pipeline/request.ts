@@ -20,6 +20,8 @@ export interface GenerationRequest {
 	images: InputImage[];
 	/** Earlier turns of a conversation, sent before this request's turn. */
 	history?: GeminiContent[];
+	/** Extra path segment for stored images (content pipelines' output prefix). */
+	outputPrefix?: string;
 }
 
 export function modeOf(req: Pick<GenerationRequest, "images" | "history">): "generate" | "edit" {

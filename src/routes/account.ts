@@ -1,5 +1,6 @@
 /**
- * The caller's own account: `GET /v1/account`, `GET /v1/usage`, `GET /v1/pricing`.
+ * The caller's own account: `GET /v1/account`, `GET /v1/usage`, `GET /v1/pricing`, and
+ * the webhook signing secret (`GET /v1/account/webhook-secret`, `POST .../rotate`).
  */
 import { Hono } from "hono";
 import type { UsageRow } from "../account/records";
@@ -44,6 +45,8 @@ export const account = new Hono<AppEnv>()
 			aggregates: { by_day: byDay, by_model: byModel },
 		});
 	})
+	.get("/account/webhook-secret", async (c) => c.json({ secret: await c.get("caller").account.webhookSecret() }))
+	.post("/account/webhook-secret/rotate", async (c) => c.json({ secret: await c.get("caller").account.rotateWebhookSecret() }))
 	.get("/pricing", (c) => {
 		const prices = loadPrices(c.env.PRICES);
 		return c.json({

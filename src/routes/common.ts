@@ -4,7 +4,10 @@
  */
 import type { Context } from "hono";
 import type { GatewayConfig } from "../config";
-import type { InputLimits } from "../inputs/images";
+import { invalidParam } from "../errors";
+import { type InputLimits, inputLimitsFrom } from "../inputs/images";
+import { publicUrl } from "../inputs/public-url";
+import type { AsyncOptions } from "../jobs/submit";
 import type { BilledCall } from "../pipeline/billed";
 import type { PipelineContext } from "../pipeline/generate";
 import type { AppEnv } from "../types";
@@ -25,11 +28,22 @@ export function pipelineContext(c: Context<AppEnv>, config: GatewayConfig): Pipe
 }
 
 export function inputLimits(config: GatewayConfig): InputLimits {
-	return {
-		maxImageBytes: config.maxImageBytes,
-		maxTotalBytes: config.maxTotalImageBytes,
-		allowHttp: config.allowHttpImageUrls,
-		fetchTimeoutMs: config.imageFetchTimeoutMs,
-		maxRedirects: 3,
-	};
+	return inputLimitsFrom(config);
+}
+
+/**
+ * Async mode: `"async": true` in the body or `Prefer: respond-async`. A `webhook_url`
+ * (public https, same rules as image URLs) is only meaningful for async requests.
+ */
+export function asyncOptions(
+	c: Context<AppEnv>,
+	config: GatewayConfig,
+	body: { async?: boolean; webhook_url?: string },
+): AsyncOptions | undefined {
+	const wanted = body.async === true || /\brespond-async\b/i.test(c.req.header("prefer") ?? "");
+	if (body.webhook_url !== undefined) {
+		if (!wanted) throw invalidParam("webhook_url", 'webhook_url needs an async request ("async": true or Prefer: respond-async)');
+		publicUrl(body.webhook_url, "webhook_url", config.allowHttpImageUrls);
+	}
+	return wanted ? { webhookUrl: body.webhook_url } : undefined;
 }

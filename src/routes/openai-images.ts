@@ -26,7 +26,7 @@ import {
 	resolveModel,
 } from "../pipeline/request";
 import type { AppEnv } from "../types";
-import { billedCall, inputLimits, pipelineContext } from "./common";
+import { asyncOptions, billedCall, inputLimits, pipelineContext } from "./common";
 import { continueConversation, conversationModel } from "./conversations";
 
 const Str = z.string();
@@ -46,6 +46,8 @@ const ImagesBody = z.looseObject({
 	images: z.array(Str).optional(),
 	image_url: Str.optional(),
 	conversation_id: Str.optional(),
+	async: z.boolean().optional(),
+	webhook_url: Str.optional(),
 	// Accepted for SDK compatibility; Gemini has no equivalent knob.
 	quality: Str.optional(),
 	style: Str.optional(),
@@ -55,7 +57,13 @@ const ImagesBody = z.looseObject({
 type ImagesBody = z.infer<typeof ImagesBody>;
 
 /** Multipart forms carry every field as a string, numbers included. */
-const ImagesForm = ImagesBody.extend({ n: z.string().regex(/^\d+$/, "must be an integer").transform(Number).optional() });
+const ImagesForm = ImagesBody.extend({
+	n: z.string().regex(/^\d+$/, "must be an integer").transform(Number).optional(),
+	async: z
+		.enum(["true", "false"])
+		.transform((v) => v === "true")
+		.optional(),
+});
 
 /**
  * OpenAI-shaped response body. With b64_json the images are streamed from R2 into the
@@ -117,6 +125,7 @@ async function handle(
 		imageSize: body.image_size !== undefined ? checkImageSize(model, body.image_size) : fromSize.imageSize,
 		images: [],
 	};
+	const asyncMode = asyncOptions(c, config, body);
 	const conversation = body.conversation_id ? await continueConversation(c, body.conversation_id, req) : undefined;
 	req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimits(config));
 	const format = body.response_format;
@@ -126,6 +135,7 @@ async function handle(
 		req,
 		(result) => renderOpenAiImages(result, format, conversation?.id),
 		conversation?.record,
+		asyncMode,
 	);
 }
 

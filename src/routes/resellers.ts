@@ -15,12 +15,14 @@ import { parseWith } from "../lib/validate";
 import { runBilledGeneration } from "../pipeline/billed";
 import { checkAspectRatio, checkN, checkPrompt, type GenerationRequest, modeOf, resolveModel } from "../pipeline/request";
 import type { AppEnv } from "../types";
-import { billedCall, inputLimits, pipelineContext } from "./common";
+import { asyncOptions, billedCall, inputLimits, pipelineContext } from "./common";
 
 const VydraBody = z.strictObject({
 	prompt: z.string({ error: "prompt is required and must be a string" }),
 	imageUrl: z.string().optional(),
 	aspectRatio: z.string().default("1:1"),
+	async: z.boolean().optional(),
+	webhook_url: z.string().optional(),
 });
 
 export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
@@ -42,13 +44,20 @@ export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
 			inputLimits(config),
 		),
 	};
-	return runBilledGeneration(billedCall(c, config, raw), pipelineContext(c, config), req, (result, charged) => ({
-		imageUrl: result.images[0].url,
-		mimeType: result.images[0].mimeType,
-		mode: modeOf(req),
-		creditsCharged: charged,
-		durationMs: Date.now() - started,
-	}));
+	return runBilledGeneration(
+		billedCall(c, config, raw),
+		pipelineContext(c, config),
+		req,
+		(result, charged) => ({
+			imageUrl: result.images[0].url,
+			mimeType: result.images[0].mimeType,
+			mode: modeOf(req),
+			creditsCharged: charged,
+			durationMs: Date.now() - started,
+		}),
+		undefined,
+		asyncOptions(c, config, body),
+	);
 });
 
 const NanoBananaApiBody = z.strictObject({
@@ -57,6 +66,8 @@ const NanoBananaApiBody = z.strictObject({
 	num: z.number().int().optional(),
 	image_size: z.string().default("1:1"),
 	ref_images: z.array(z.string()).optional(),
+	async: z.boolean().optional(),
+	webhook_url: z.string().optional(),
 });
 
 export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {
@@ -74,13 +85,20 @@ export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {
 		aspectRatio: checkAspectRatio(model, body.image_size, "image_size"),
 		images: await resolveImages(refs, model.maxInputImages, model.id, inputLimits(config)),
 	};
-	return runBilledGeneration(billedCall(c, config, raw), pipelineContext(c, config), req, (result, charged) => ({
-		data: {
-			url: result.images[0].url,
-			urls: result.images.map((i) => i.url),
-			mime_type: result.images[0].mimeType,
-			mode: modeOf(req),
-		},
-		credits_charged: charged,
-	}));
+	return runBilledGeneration(
+		billedCall(c, config, raw),
+		pipelineContext(c, config),
+		req,
+		(result, charged) => ({
+			data: {
+				url: result.images[0].url,
+				urls: result.images.map((i) => i.url),
+				mime_type: result.images[0].mimeType,
+				mode: modeOf(req),
+			},
+			credits_charged: charged,
+		}),
+		undefined,
+		asyncOptions(c, config, body),
+	);
 });

@@ -6,12 +6,15 @@ import { type ImageKind, sniffImage } from "../lib/image-bytes";
 
 export const IMMUTABLE = "public, max-age=31536000, immutable";
 
-/** generated/{model}/{keyId}/{yyyy}/{mm}/{dd}/{requestId}-{i} (extension added once sniffed). */
-export function imageKeyStem(model: string, keyId: string, requestId: string, index: number, at: Date): string {
+/**
+ * generated/{model}/{keyId}/{yyyy}/{mm}/{dd}/{requestId}-{i} (extension added once
+ * sniffed); a content pipeline's output prefix goes after the key id.
+ */
+export function imageKeyStem(model: string, keyId: string, requestId: string, index: number, at: Date, prefix?: string): string {
 	const yyyy = at.getUTCFullYear();
 	const mm = String(at.getUTCMonth() + 1).padStart(2, "0");
 	const dd = String(at.getUTCDate()).padStart(2, "0");
-	return `generated/${model}/${keyId}/${yyyy}/${mm}/${dd}/${requestId}-${index}`;
+	return `generated/${model}/${keyId}/${prefix ? `${prefix}/` : ""}${yyyy}/${mm}/${dd}/${requestId}-${index}`;
 }
 
 export interface StoredImage {

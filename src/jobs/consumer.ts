@@ -1,0 +1,234 @@
+/**
+ * The queue consumer: runs jobs through the one generation pipeline and delivers
+ * webhooks. Every message may arrive more than once; a job is claimed in D1 (with a
+ * lease) before it runs, and settlement is idempotent per hold, so a duplicate neither
+ * runs nor charges twice. Transient upstream failures go back on the queue with
+ * exponential backoff; after the last attempt the job fails, its hold is released, and
+ * the message is sent to the dead-letter queue.
+ */
+import { accountFor, type KeyAccountStub } from "../account/key-account";
+import type { UsageOutcome } from "../account/records";
+import { loadPrices, pricePerImage } from "../billing/prices";
+import { type GatewayConfig, loadConfig } from "../config";
+import { ApiError } from "../errors";
+import { GeminiTimeoutError } from "../gemini/errors";
+import { refusal } from "../pipeline/billed";
+import { type GenerationResult, runGeneration } from "../pipeline/generate";
+import { modeOf } from "../pipeline/request";
+import { getKey } from "../storage/db";
+import { claimJob, finishRun, getJob, type JobRow, setRunStatus, TERMINAL, updateJob } from "../storage/jobs";
+import { presentJob } from "./present";
+import { fromSpec, type JobSpec } from "./spec";
+import type { JobMessage } from "./submit";
+import { deliver } from "./webhooks";
+
+type Decision = { ack: true } | { retryInSeconds: number } | { deadLetter: true };
+
+/** Long enough for the slowest generation; a dead worker's job is picked up after it. */
+const LEASE_MS = 15 * 60_000;
+
+function backoff(config: GatewayConfig, attempt: number, base = config.jobRetryBaseSeconds): number {
+	return Math.min(900, Math.round(base * 2 ** Math.max(0, attempt - 1)));
+}
+
+async function accountOfKey(env: Env, keyId: string): Promise<KeyAccountStub | null> {
+	const k = await getKey(env.DB, keyId);
+	return k ? accountFor(env, k.key_hash) : null;
+}
+
+/** Only upstream trouble a later attempt can fix: rate limits, 5xx, timeouts, dropped connections. */
+function transient(result: GenerationResult): boolean {
+	return (
+		result.failures.length > 0 &&
+		result.failures.every((f) => f.kind === "upstream" && (f.error.retryable || f.error instanceof GeminiTimeoutError))
+	);
+}
+
+function outcomeOf(result: GenerationResult | undefined, status: number, code: string | null): UsageOutcome {
+	return {
+		imagesDelivered: result?.images.length ?? 0,
+		promptTokens: result?.usage.inputTokens ?? 0,
+		outputTokens: result?.usage.outputTokens ?? 0,
+		totalTokens: result?.usage.totalTokens ?? 0,
+		upstreamMs: result?.upstreamMs ?? null,
+		status,
+		errorCode: code,
+		finishReason: result?.finishReason ?? null,
+		r2Keys: result?.images.map((i) => i.key) ?? [],
+	};
+}
+
+async function finish(
+	env: Env,
+	job: JobRow,
+	fields: Partial<JobRow>,
+	run?: { status: "succeeded" | "failed" | "skipped"; images?: string[]; credits?: number; reason?: string | null },
+): Promise<void> {
+	await updateJob(env.DB, job.id, { ...fields, lease_until: null, finished_at: new Date().toISOString() });
+	if (job.pipeline_run_id && run) await finishRun(env.DB, job.pipeline_run_id, run);
+	if (job.webhook_url) await env.JOBS.send({ type: "webhook", jobId: job.id } satisfies JobMessage);
+}
+
+export async function processJob(env: Env, jobId: string): Promise<Decision> {
+	const config = loadConfig(env);
+	const job = await getJob(env.DB, jobId);
+	if (!job || TERMINAL.has(job.status)) return { ack: true }; // duplicate or stale delivery
+	if (!(await claimJob(env.DB, jobId, Date.now(), LEASE_MS))) {
+		// Another delivery holds it: look again once its lease runs out (it may have died).
+		const now = await getJob(env.DB, jobId);
+		if (!now || TERMINAL.has(now.status)) return { ack: true };
+		return { retryInSeconds: Math.min(900, Math.max(1, Math.ceil(((now.lease_until ?? Date.now()) - Date.now()) / 1000))) };
+	}
+	const attempts = job.attempts + 1;
+	const spec = JSON.parse(job.spec) as JobSpec;
+	const account = await accountOfKey(env, job.key_id);
+	if (!account) {
+		await finish(
+			env,
+			job,
+			{ status: "FAILED", error: JSON.stringify({ code: "invalid_api_key", message: "The key that owns this job no longer exists" }) },
+			{ status: "skipped", reason: "key_missing" },
+		);
+		return { ack: true };
+	}
+	if (job.pipeline_run_id) await setRunStatus(env.DB, job.pipeline_run_id, "running");
+
+	let req: Awaited<ReturnType<typeof fromSpec>>;
+	try {
+		req = await fromSpec(env.IMAGES, spec, config);
+	} catch (error) {
+		const e = error instanceof ApiError ? error : new ApiError(400, "invalid_request_error", "invalid_image", String(error));
+		if (job.reservation_id)
+			await account.settle({
+				reservationId: job.reservation_id,
+				pricePerImage: job.price,
+				outcome: outcomeOf(undefined, e.status, e.code),
+			});
+		await finish(env, job, { status: "FAILED", error: JSON.stringify(e.toJSON().error) }, { status: "failed", reason: e.code });
+		return { ack: true };
+	}
+
+	// Pipeline runs are paid for when they run; a run that cannot be paid for is skipped.
+	let reservationId = job.reservation_id;
+	let price = job.price;
+	if (!reservationId) {
+		price = pricePerImage(loadPrices(env.PRICES), req.model, req.imageSize);
+		const admitted = await account.admit({
+			draft: {
+				requestId: job.id,
+				endpoint: spec.endpoint,
+				model: req.model.id,
+				mode: modeOf(req),
+				n: req.n,
+				aspectRatio: req.aspectRatio ?? null,
+				imageSize: req.imageSize ?? null,
+				startedAt: Date.now(),
+			},
+			credits: price * req.n,
+			images: req.n,
+			ttlMs: config.deadlineMs * 4 + 60_000,
+		});
+		if (!admitted.ok) {
+			const e = admitted.reason === "replay" ? new ApiError(500, "server_error", "internal_error", "unexpected replay") : refusal(admitted);
+			await finish(env, job, { status: "FAILED", error: JSON.stringify(e.toJSON().error) }, { status: "skipped", reason: e.code });
+			return { ack: true };
+		}
+		reservationId = admitted.reservationId;
+		await updateJob(env.DB, job.id, { reservation_id: reservationId, price });
+	}
+
+	const result = await runGeneration({ env, config, requestId: job.id, keyId: job.key_id, origin: spec.origin }, req);
+	if (result.error && transient(result) && attempts < config.jobMaxAttempts) {
+		await updateJob(env.DB, job.id, { status: "CREATED", lease_until: null, error: JSON.stringify(result.error.toJSON().error) });
+		return { retryInSeconds: backoff(config, attempts) };
+	}
+	await updateJob(env.DB, job.id, { status: "STORING", storing_at: new Date().toISOString() });
+	const status = result.error?.status ?? 200;
+	const settled = await account.settle({
+		reservationId,
+		pricePerImage: price,
+		outcome: outcomeOf(result, status, result.error?.code ?? null),
+	});
+	if (result.error) {
+		await finish(
+			env,
+			job,
+			{ status: "FAILED", error: JSON.stringify(result.error.toJSON().error), credits_charged: settled.charged },
+			{ status: "failed", reason: result.error.code },
+		);
+		return transient(result) ? { deadLetter: true } : { ack: true };
+	}
+	const body = {
+		images: result.images.map((i) => ({ url: i.url, mime_type: i.mimeType, bytes: i.bytes })),
+		usage: { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens, total_tokens: result.usage.totalTokens },
+		credits_charged: settled.charged,
+		failed_images: result.failures.length,
+	};
+	await finish(
+		env,
+		job,
+		{ status: "SUCCEEDED", result: JSON.stringify(body), error: null, credits_charged: settled.charged },
+		{
+			status: "succeeded",
+			images: body.images.map((i) => i.url),
+			credits: settled.charged,
+		},
+	);
+	return { ack: true };
+}
+
+export async function processWebhook(env: Env, jobId: string, attempt: number): Promise<Decision> {
+	const config = loadConfig(env);
+	const job = await getJob(env.DB, jobId);
+	if (!job?.webhook_url || !TERMINAL.has(job.status) || job.webhook_status === "delivered") return { ack: true };
+	const account = await accountOfKey(env, job.key_id);
+	const secret = await account?.webhookSecret();
+	if (!secret) return { ack: true };
+	const spec = JSON.parse(job.spec) as JobSpec;
+	const body = JSON.stringify({
+		type: `job.${job.status.toLowerCase()}`,
+		timestamp: new Date().toISOString(),
+		data: presentJob(job, spec.origin),
+	});
+	let sent: { ok: boolean; status: number | null };
+	try {
+		sent = await deliver(job.webhook_url, secret, `msg_${job.id}_${job.status}`, body, config.webhookTimeoutMs, config.allowHttpImageUrls);
+	} catch {
+		sent = { ok: false, status: null }; // the URL no longer passes the public-URL rules
+		await updateJob(env.DB, job.id, { webhook_status: "failed" });
+		return { deadLetter: true };
+	}
+	if (sent.ok) {
+		await updateJob(env.DB, job.id, { webhook_status: "delivered" });
+		return { ack: true };
+	}
+	if (attempt >= config.webhookMaxAttempts) {
+		await updateJob(env.DB, job.id, { webhook_status: "failed" });
+		return { deadLetter: true };
+	}
+	await updateJob(env.DB, job.id, { webhook_status: `retrying (last: ${sent.status ?? "no response"})` });
+	return { retryInSeconds: backoff(config, attempt, Math.max(1, config.jobRetryBaseSeconds)) };
+}
+
+/** The Worker's `queue` handler. */
+export async function handleQueue(batch: MessageBatch<JobMessage>, env: Env): Promise<void> {
+	const config = loadConfig(env);
+	for (const msg of batch.messages) {
+		try {
+			const body = msg.body;
+			const decision = body.type === "webhook" ? await processWebhook(env, body.jobId, msg.attempts) : await processJob(env, body.jobId);
+			if ("retryInSeconds" in decision) msg.retry({ delaySeconds: decision.retryInSeconds });
+			else {
+				if ("deadLetter" in decision) await env.JOBS_DLQ.send(body);
+				msg.ack();
+			}
+		} catch (error) {
+			console.error(JSON.stringify({ event: "queue_message_failed", id: msg.id, attempts: msg.attempts, error: String(error) }));
+			// Hand the job back so the retry can claim it (its hold is still in place).
+			if (msg.body.type === "job") {
+				await updateJob(env.DB, msg.body.jobId, { status: "CREATED", lease_until: null }).catch(() => undefined);
+			}
+			msg.retry({ delaySeconds: backoff(config, msg.attempts) });
+		}
+	}
+}

@@ -1,0 +1,79 @@
+/**
+ * A job's request in a form that survives the queue: the canonical request minus the
+ * image bytes, which wait in R2 (`jobs/{jobId}/input-{i}`) or, for pipelines, are URLs
+ * fetched when the run starts.
+ */
+import type { ImageSize } from "../catalog";
+import type { GatewayConfig } from "../config";
+import { inputLimitsFrom, resolveImages } from "../inputs/images";
+import type { GenerationRequest } from "../pipeline/request";
+import { resolveModel } from "../pipeline/request";
+
+export interface JobSpec {
+	endpoint: string;
+	model: string;
+	mode: "generate" | "edit";
+	prompt: string;
+	n: number;
+	aspectRatio?: string;
+	imageSize?: ImageSize;
+	/** Reference images uploaded with the request, stored in R2. */
+	inputs: Array<{ key: string; mimeType: string }>;
+	/** Reference image URLs (pipelines), fetched when the job runs. */
+	referenceUrls: string[];
+	outputPrefix?: string;
+	/** Origin for Worker-served image URLs. */
+	origin: string;
+}
+
+export const inputKey = (jobId: string, i: number) => `jobs/${jobId}/input-${i}`;
+
+/** Puts the request's reference images in R2 and returns the queue-safe spec. */
+export async function toSpec(bucket: R2Bucket, jobId: string, req: GenerationRequest, origin: string): Promise<JobSpec> {
+	const inputs = await Promise.all(
+		req.images.map(async (img, i) => {
+			await bucket.put(inputKey(jobId, i), img.data, { httpMetadata: { contentType: img.mimeType } });
+			return { key: inputKey(jobId, i), mimeType: img.mimeType };
+		}),
+	);
+	return {
+		endpoint: req.endpoint,
+		model: req.model.id,
+		mode: req.images.length > 0 ? "edit" : "generate",
+		prompt: req.prompt,
+		n: req.n,
+		aspectRatio: req.aspectRatio,
+		imageSize: req.imageSize,
+		inputs,
+		referenceUrls: [],
+		origin,
+	};
+}
+
+/** Rebuilds the canonical request when the job runs. */
+export async function fromSpec(bucket: R2Bucket, spec: JobSpec, config: GatewayConfig): Promise<GenerationRequest> {
+	const model = resolveModel(spec.model);
+	const stored = await Promise.all(
+		spec.inputs.map(async (ref) => {
+			const obj = await bucket.get(ref.key);
+			if (!obj) throw new Error(`job input ${ref.key} is missing`);
+			return { mimeType: ref.mimeType, data: new Uint8Array(await obj.arrayBuffer()) };
+		}),
+	);
+	const fetched = await resolveImages(
+		spec.referenceUrls.map((value, i) => ({ param: `reference_images[${i}]`, value })),
+		model.maxInputImages,
+		model.id,
+		inputLimitsFrom(config),
+	);
+	return {
+		endpoint: spec.endpoint,
+		model,
+		prompt: spec.prompt,
+		n: spec.n,
+		aspectRatio: spec.aspectRatio,
+		imageSize: spec.imageSize,
+		images: [...stored, ...fetched],
+		outputPrefix: spec.outputPrefix,
+	};
+}

@@ -1,0 +1,95 @@
+/**
+ * Async submission (`"async": true` or `Prefer: respond-async`): the credits are held
+ * exactly as for a synchronous call, the request is stored, a message is queued, and the
+ * client gets 202 at once with where to poll.
+ */
+import { randomId } from "../account/keys";
+import type { UsageDraft } from "../account/records";
+import { loadPrices, pricePerImage } from "../billing/prices";
+import { ApiError, invalidParam } from "../errors";
+import { type BilledCall, refusal } from "../pipeline/billed";
+import { type GenerationRequest, modeOf } from "../pipeline/request";
+import { getJob, insertJob, updateJob } from "../storage/jobs";
+import { presentJob } from "./present";
+import { toSpec } from "./spec";
+
+export interface AsyncOptions {
+	webhookUrl?: string;
+}
+
+export type JobMessage = { type: "job"; jobId: string } | { type: "webhook"; jobId: string };
+
+/** How long an async job's hold may wait in the queue before the alarm releases it. */
+const ASYNC_HOLD_MS = 24 * 60 * 60_000;
+
+export async function submitJob(call: BilledCall, req: GenerationRequest, origin: string, opts: AsyncOptions): Promise<Response> {
+	const { env, caller } = call;
+	if (req.history) throw invalidParam("async", "Conversations continue synchronously; drop async or conversation_id");
+	const id = randomId("job");
+	const price = pricePerImage(loadPrices(env.PRICES), req.model, req.imageSize);
+	const draft: UsageDraft = {
+		requestId: id,
+		endpoint: req.endpoint,
+		model: req.model.id,
+		mode: modeOf(req),
+		n: req.n,
+		aspectRatio: req.aspectRatio ?? null,
+		imageSize: req.imageSize ?? req.model.defaultImageSize ?? null,
+		startedAt: Date.now(),
+	};
+	const admitted = await caller.account.admit({ draft, credits: price * req.n, images: req.n, ttlMs: ASYNC_HOLD_MS });
+	if (!admitted.ok) {
+		if (admitted.reason === "replay") throw new ApiError(500, "server_error", "internal_error", "unexpected replay");
+		throw refusal(admitted);
+	}
+	const now = new Date().toISOString();
+	try {
+		const spec = await toSpec(env.IMAGES, id, req, origin);
+		await insertJob(env.DB, {
+			id,
+			key_id: caller.keyId,
+			kind: "request",
+			spec: JSON.stringify(spec),
+			reservation_id: admitted.reservationId,
+			price,
+			webhook_url: opts.webhookUrl ?? null,
+			pipeline_run_id: null,
+			created_at: now,
+		});
+		await env.JOBS.send({ type: "job", jobId: id } satisfies JobMessage);
+	} catch (error) {
+		// Could not queue it: give the credits back and leave no half-made job behind.
+		await caller.account.settle({
+			reservationId: admitted.reservationId,
+			pricePerImage: price,
+			outcome: {
+				imagesDelivered: 0,
+				promptTokens: 0,
+				outputTokens: 0,
+				totalTokens: 0,
+				upstreamMs: null,
+				status: 500,
+				errorCode: "job_not_queued",
+				finishReason: null,
+				r2Keys: [],
+			},
+		});
+		await updateJob(env.DB, id, {
+			status: "FAILED",
+			error: JSON.stringify({ code: "job_not_queued", message: "The job could not be queued" }),
+		}).catch(() => undefined);
+		throw error;
+	}
+	const row = await getJob(env.DB, id);
+	if (!row) throw new ApiError(500, "server_error", "internal_error", `Internal error (request ${call.requestId})`);
+	const job = presentJob(row, origin);
+	return Response.json(job, {
+		status: 202,
+		headers: {
+			location: job.poll_url,
+			"x-request-id": call.requestId,
+			"x-credits-held": String(price * req.n),
+			"x-credits-remaining": String(admitted.balance),
+		},
+	});
+}
