@@ -116,6 +116,7 @@ CREATE TABLE IF NOT EXISTS pipelines (
   reference_images TEXT NOT NULL DEFAULT '[]',
   output_prefix    TEXT,
   webhook_url      TEXT,
+  origin           TEXT NOT NULL,
   enabled          INTEGER NOT NULL DEFAULT 1,
   runs             INTEGER NOT NULL DEFAULT 0,
   next_run_at      TEXT,

@@ -13,6 +13,7 @@ import { images } from "./routes/images";
 import { jobs } from "./routes/jobs";
 import { models } from "./routes/models";
 import { openAiImages } from "./routes/openai-images";
+import { pipelines } from "./routes/pipelines";
 import { nanoBananaApi, vydra } from "./routes/resellers";
 import type { AppEnv } from "./types";
 
@@ -29,6 +30,7 @@ export function buildApp(): Hono<AppEnv> {
 	app.route("/v1/images", nanoBananaApi);
 	app.route("/v1/conversations", conversations);
 	app.route("/v1/jobs", jobs);
+	app.route("/v1/pipelines", pipelines);
 	// @google/genai calls {baseUrl}/{apiVersion}/models/...; serve both versions it uses.
 	app.route("/v1beta", geminiNative);
 	app.route("/v1", geminiNative);

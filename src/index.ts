@@ -2,9 +2,10 @@
  * Worker entry: wires the app and exports the handlers and Durable Object classes.
  */
 import { buildApp } from "./app";
+import { loadConfig } from "./config";
 import { handleQueue } from "./jobs/consumer";
 import type { JobMessage } from "./jobs/submit";
-import { sweepAccounts } from "./maintenance";
+import { runScheduled } from "./maintenance";
 
 export { KeyAccount } from "./account/key-account";
 
@@ -12,10 +13,10 @@ const app = buildApp();
 
 export default {
 	fetch: app.fetch,
-	async scheduled(_controller, env, ctx) {
+	async scheduled(controller, env, ctx) {
 		ctx.waitUntil(
-			sweepAccounts(env).then((totals) => {
-				console.log(JSON.stringify({ event: "maintenance_sweep", ...totals }));
+			runScheduled(env, new Date(controller.scheduledTime), loadConfig(env)).then((totals) => {
+				console.log(JSON.stringify({ event: "cron", ...totals }));
 			}),
 		);
 	},

@@ -1,9 +1,12 @@
 /**
- * The cron trigger's sweep. Each KeyAccount keeps itself tidy with its own alarm
+ * The cron trigger's maintenance: the account sweep and image retention.
+ *
+ * The account sweep. Each KeyAccount keeps itself tidy with its own alarm
  * (releasing expired holds, flushing its outbox to D1); this sweep is the safety net for
  * an alarm that was lost, visiting active keys in pages and asking each to maintain itself.
  */
 import { accountFor } from "./account/key-account";
+import { schedulePipelines } from "./jobs/pipelines";
 
 const PAGE = 100;
 const MAX_KEYS_PER_RUN = 2_000;
@@ -28,4 +31,37 @@ export async function sweepAccounts(env: Env): Promise<{ visited: number; releas
 		after = page.results[page.results.length - 1].id;
 	}
 	return totals;
+}
+
+/**
+ * Deletes generated images uploaded before `cutoff` (retention), with their URLs then
+ * answering 404. Bounded per run; what is left is picked up by the next run.
+ */
+export async function deleteExpiredImages(bucket: R2Bucket, cutoff: Date, maxPages = 10): Promise<number> {
+	let deleted = 0;
+	let cursor: string | undefined;
+	for (let page = 0; page < maxPages; page++) {
+		const list = await bucket.list({ prefix: "generated/", cursor, limit: 1000 });
+		const old = list.objects.filter((o) => o.uploaded < cutoff).map((o) => o.key);
+		if (old.length > 0) {
+			await bucket.delete(old);
+			deleted += old.length;
+		}
+		if (!list.truncated) break;
+		cursor = list.cursor;
+	}
+	return deleted;
+}
+
+/** Everything the per-minute cron trigger does. */
+export async function runScheduled(env: Env, at: Date, config: { retentionDays: number | undefined }): Promise<Record<string, unknown>> {
+	const out: Record<string, unknown> = { pipelines: await schedulePipelines(env, at) };
+	// The heavier sweeps run every fifth minute.
+	if (at.getUTCMinutes() % 5 === 0) {
+		out.accounts = await sweepAccounts(env);
+		if (config.retentionDays !== undefined && Number.isFinite(config.retentionDays)) {
+			out.retention_deleted = await deleteExpiredImages(env.IMAGES, new Date(at.getTime() - config.retentionDays * 86_400_000));
+		}
+	}
+	return out;
 }

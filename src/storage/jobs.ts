@@ -122,6 +122,8 @@ export interface PipelineRow {
 	reference_images: string;
 	output_prefix: string | null;
 	webhook_url: string | null;
+	/** Origin for Worker-served image URLs of this pipeline's runs. */
+	origin: string;
 	enabled: number;
 	runs: number;
 	next_run_at: string | null;
@@ -143,6 +145,7 @@ const PIPELINE_COLUMNS = [
 	"reference_images",
 	"output_prefix",
 	"webhook_url",
+	"origin",
 	"enabled",
 	"runs",
 	"next_run_at",
@@ -242,4 +245,8 @@ export async function advancePipeline(db: D1Database, id: string, nextRunAt: str
 		.bind(nextRunAt, new Date().toISOString(), id)
 		.first<{ runs: number }>();
 	return r?.runs ?? 0;
+}
+
+export async function setNextRun(db: D1Database, id: string, nextRunAt: string | null): Promise<void> {
+	await db.prepare("UPDATE pipelines SET next_run_at = ? WHERE id = ?").bind(nextRunAt, id).run();
 }

@@ -12,31 +12,7 @@ import {
 	uniquePrompt,
 	usageRows,
 } from "../helpers/http";
-
-interface Job {
-	id: string;
-	status: string;
-	created_at: string;
-	started_at: string | null;
-	storing_at: string | null;
-	finished_at: string | null;
-	attempts: number;
-	poll_url: string;
-	credits_charged: number;
-	result: { images: Array<{ url: string; mime_type: string }>; credits_charged: number } | null;
-	error: { code: string; message: string } | null;
-}
-
-/** Polls a job until it reaches a final state (the local queue delivers within ~1 s). */
-export async function waitForJob(key: string, id: string, timeoutMs = 20_000): Promise<Job> {
-	const until = Date.now() + timeoutMs;
-	for (;;) {
-		const job = await (await call(`/v1/jobs/${id}`, { headers: auth(key) })).json<Job>();
-		if (["SUCCEEDED", "FAILED", "CANCELED"].includes(job.status)) return job;
-		if (Date.now() > until) throw new Error(`job ${id} still ${job.status}`);
-		await new Promise((r) => setTimeout(r, 150));
-	}
-}
+import { deliver, type Job, recordingQueue, waitForJob } from "../helpers/jobs";
 
 describe("async jobs through the queue", () => {
 	it("answers 202 at once with the credits held, then runs CREATED -> RUNNING -> STORING -> SUCCEEDED", async () => {
@@ -84,5 +60,112 @@ describe("async jobs through the queue", () => {
 		await expectError(await postJson("/v1/images/generations", { prompt: "x", async: true }, auth(k.key)), 402, "insufficient_credits");
 		const list = await (await call("/v1/jobs", { headers: auth(k.key) })).json<{ data: Job[] }>();
 		expect(list.data).toEqual([]);
+	});
+});
+
+describe("retries, dead letters and duplicates", () => {
+	it("a transient upstream failure goes back on the queue and then succeeds", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		// 1 try + 3 client retries fail, so the first job attempt fails; the second succeeds.
+		const res = await postJson("/v1/images/generations", { prompt: uniquePrompt("flaky", "fail=503x4"), async: true }, auth(k.key));
+		const job = await waitForJob(k.key, (await res.json<Job>()).id);
+		expect(job).toMatchObject({ status: "SUCCEEDED", attempts: 2, credits_charged: 5 });
+		expect(await balanceOf(k.key)).toBe(95);
+	});
+
+	it("after the last attempt: FAILED, hold released, message dead-lettered", async () => {
+		const { buildApp } = await import("../../src/app");
+		const k = await createKey(undefined, { credits: 100 });
+		const jobs = recordingQueue();
+		const dlq = recordingQueue();
+		const res = await buildApp().fetch(
+			new Request("https://gateway.test/v1/images/generations", {
+				method: "POST",
+				headers: { ...auth(k.key), "content-type": "application/json" },
+				body: JSON.stringify({ prompt: uniquePrompt("always down", "fail=503"), n: 2, async: true }),
+			}),
+			{ ...env, JOBS: jobs.queue },
+		);
+		const id = (await res.json<Job>()).id;
+		expect(await balanceOf(k.key)).toBe(90);
+		const overrides = { JOBS: jobs.queue, JOBS_DLQ: dlq.queue };
+		for (let attempt = 1; attempt <= 4; attempt++) {
+			const r = await deliver(jobs.sent[0], attempt, overrides);
+			expect(r.retryMessages).toHaveLength(1);
+			expect((await (await call(`/v1/jobs/${id}`, { headers: auth(k.key) })).json<Job>()).status).toBe("CREATED");
+		}
+		const last = await deliver(jobs.sent[0], 5, overrides);
+		expect(last.explicitAcks).toHaveLength(1);
+		expect(dlq.sent).toEqual([{ type: "job", jobId: id }]);
+		const job = await (await call(`/v1/jobs/${id}`, { headers: auth(k.key) })).json<Job>();
+		expect(job).toMatchObject({ status: "FAILED", attempts: 5, credits_charged: 0 });
+		expect(job.error?.code).toBe("upstream_error");
+		expect(await balanceOf(k.key)).toBe(100);
+	});
+
+	it("the same message delivered twice runs and charges once", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const prompt = uniquePrompt("once only");
+		const res = await postJson("/v1/images/generations", { prompt, async: true }, auth(k.key));
+		const id = (await res.json<Job>()).id;
+		await waitForJob(k.key, id);
+		const again = await deliver({ type: "job", jobId: id }, 1);
+		const thrice = await deliver({ type: "job", jobId: id }, 1);
+		expect([...again.explicitAcks, ...thrice.explicitAcks]).toHaveLength(2);
+		expect(await emulatorCalls(prompt)).toHaveLength(1);
+		expect(await balanceOf(k.key)).toBe(95);
+	});
+});
+
+describe("ownership and cancel", () => {
+	it("cancels a job that has not started, releasing its credits; it then never runs", async () => {
+		const { buildApp } = await import("../../src/app");
+		const k = await createKey(undefined, { credits: 100 });
+		const jobs = recordingQueue();
+		const prompt = uniquePrompt("never");
+		const res = await buildApp().fetch(
+			new Request("https://gateway.test/v1/images/generations", {
+				method: "POST",
+				headers: { ...auth(k.key), "content-type": "application/json" },
+				body: JSON.stringify({ prompt, n: 3, async: true }),
+			}),
+			{ ...env, JOBS: jobs.queue },
+		);
+		const id = (await res.json<Job>()).id;
+		expect(await balanceOf(k.key)).toBe(85);
+		const other = await createKey();
+		await expectError(await call(`/v1/jobs/${id}`, { headers: auth(other.key) }), 404, "not_found");
+		await expectError(await call(`/v1/jobs/${id}/cancel`, { method: "POST", headers: auth(other.key) }), 404, "not_found");
+		const canceled = await (await call(`/v1/jobs/${id}/cancel`, { method: "POST", headers: auth(k.key) })).json<Job>();
+		expect(canceled.status).toBe("CANCELED");
+		expect(await balanceOf(k.key)).toBe(100);
+		await expectError(await call(`/v1/jobs/${id}/cancel`, { method: "POST", headers: auth(k.key) }), 400, "job_not_cancelable");
+		const r = await deliver(jobs.sent[0], 1, { JOBS: jobs.queue });
+		expect(r.explicitAcks).toHaveLength(1);
+		expect(await emulatorCalls(prompt)).toEqual([]);
+		expect(await balanceOf(k.key)).toBe(100);
+	});
+
+	it("lists the key's jobs, newest first, filtered by status", async () => {
+		const k = await createKey();
+		const ids: string[] = [];
+		for (let i = 0; i < 3; i++)
+			ids.push(
+				(await (await postJson("/v1/images/generations", { prompt: uniquePrompt(`list ${i}`), async: true }, auth(k.key))).json<Job>()).id,
+			);
+		for (const id of ids) await waitForJob(k.key, id);
+		const page = await (await call("/v1/jobs?limit=2&status=SUCCEEDED", { headers: auth(k.key) })).json<{
+			data: Job[];
+			has_more: boolean;
+			next_cursor: string;
+		}>();
+		expect(page.data.map((j) => j.id)).toEqual([ids[2], ids[1]]);
+		expect(page.has_more).toBe(true);
+		const rest = await (
+			await call(`/v1/jobs?limit=2&status=SUCCEEDED&cursor=${encodeURIComponent(page.next_cursor)}`, { headers: auth(k.key) })
+		).json<{ data: Job[] }>();
+		expect(rest.data.map((j) => j.id)).toEqual([ids[0]]);
+		expect((await (await call("/v1/jobs?status=FAILED", { headers: auth(k.key) })).json<{ data: Job[] }>()).data).toEqual([]);
+		await expectError(await call("/v1/jobs?status=DONE", { headers: auth(k.key) }), 400, "invalid_parameter");
 	});
 });
