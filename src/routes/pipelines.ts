@@ -170,7 +170,7 @@ export const pipelines = new Hono<AppEnv>()
 			...(b.webhook_url !== undefined ? { webhook_url: b.webhook_url } : {}),
 			...(b.enabled !== undefined ? { enabled: b.enabled ? 1 : 0 } : {}),
 		});
-		return c.json(present(await save(c, draft, current)));
+		return c.json(present(await save(c, draft, { runs: current.runs, created_at: current.created_at })));
 	})
 	.delete("/:id", async (c) => {
 		const p = await ownPipeline(c);
