@@ -81,7 +81,8 @@ for (let i = 0; i < 600; i++) {
 const created = await fetch(`${base}/admin/keys`, {
 	method: "POST",
 	headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-	body: JSON.stringify({ name: `dev ${new Date().toISOString()}` }),
+	// A starting grant, so the first request below is paid for (local credits cost nothing).
+	body: JSON.stringify({ name: `dev ${new Date().toISOString()}`, credits: 1000 }),
 });
 const key = created.ok ? ((await created.json()) as { key: string }).key : "<create one with POST /admin/keys>";
 console.log(
@@ -90,7 +91,7 @@ console.log(
 		"=".repeat(78),
 		...banner,
 		`Nano Banana Gateway on ${base}  (admin token: ${adminToken})`,
-		`Demo API key: ${key}`,
+		`Demo API key (1,000 credits): ${key}`,
 		"",
 		"First request:",
 		`  curl -s ${base}/v1/images/generations \\`,
