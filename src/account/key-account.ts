@@ -11,16 +11,17 @@
 import { DurableObject } from "cloudflare:workers";
 import { applyPatch, defaultLimits, type LimitName, type LimitOverrides, type Limits, type LimitsPatch } from "../billing/limits";
 import { flushOutbox } from "./outbox";
-import type {
-	AccountView,
-	AdmitResult,
-	LedgerKind,
-	LedgerRow,
-	PeriodUsage,
-	StoredResponse,
-	UsageDraft,
-	UsageOutcome,
-	UsageRow,
+import {
+	type AccountView,
+	type AdmitResult,
+	emptyOutcome,
+	type LedgerKind,
+	type LedgerRow,
+	type PeriodUsage,
+	type StoredResponse,
+	type UsageDraft,
+	type UsageOutcome,
+	type UsageRow,
 } from "./records";
 import { MIGRATIONS } from "./schema";
 
@@ -377,18 +378,7 @@ export class KeyAccount extends DurableObject<Env> {
 	}
 
 	private recordRefusal(r: AccountRow, draft: UsageDraft, status: number, code: string, now: number): void {
-		const outcome: UsageOutcome = {
-			imagesDelivered: 0,
-			promptTokens: 0,
-			outputTokens: 0,
-			totalTokens: 0,
-			upstreamMs: null,
-			status,
-			errorCode: code,
-			finishReason: null,
-			r2Keys: [],
-		};
-		this.enqueue("usage", this.usageRow(r.key_id, draft, 0, 0, outcome, now));
+		this.enqueue("usage", this.usageRow(r.key_id, draft, 0, 0, emptyOutcome(status, code), now));
 		this.ctx.waitUntil(this.ensureAlarm(now + FLUSH_DELAY));
 	}
 
@@ -469,18 +459,7 @@ export class KeyAccount extends DurableObject<Env> {
 				this.sql.exec("DELETE FROM reservations WHERE id = ?", res.id);
 				this.sql.exec("INSERT INTO closed_reservations (id, charged, balance, at) VALUES (?, 0, ?, ?)", res.id, balance, now);
 				if (res.idem_key) this.sql.exec("DELETE FROM idempotency WHERE key = ? AND state = 'running'", res.idem_key);
-				const outcome: UsageOutcome = {
-					imagesDelivered: 0,
-					promptTokens: 0,
-					outputTokens: 0,
-					totalTokens: 0,
-					upstreamMs: null,
-					status: 500,
-					errorCode: "reservation_expired",
-					finishReason: null,
-					r2Keys: [],
-				};
-				this.enqueue("usage", this.usageRow(r.key_id, draft, res.credits, 0, outcome, now));
+				this.enqueue("usage", this.usageRow(r.key_id, draft, res.credits, 0, emptyOutcome(500, "reservation_expired"), now));
 			}
 		});
 		return stale.length;

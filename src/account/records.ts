@@ -29,6 +29,21 @@ export interface UsageOutcome {
 	r2Keys: string[];
 }
 
+/** The outcome of a request that delivered nothing (refused, canceled, expired, unqueued). */
+export function emptyOutcome(status: number, errorCode: string, r2Keys: string[] = []): UsageOutcome {
+	return {
+		imagesDelivered: 0,
+		promptTokens: 0,
+		outputTokens: 0,
+		totalTokens: 0,
+		upstreamMs: null,
+		status,
+		errorCode,
+		finishReason: null,
+		r2Keys,
+	};
+}
+
 /** The D1 usage row. */
 export interface UsageRow {
 	request_id: string;

@@ -5,6 +5,7 @@
  */
 import type { GatewayConfig } from "../config";
 import { ApiError, invalidParam } from "../errors";
+import { readStreamCapped } from "../lib/body";
 import { sniffImage } from "../lib/image-bytes";
 import { publicUrl } from "./public-url";
 
@@ -53,35 +54,6 @@ export function checkImageBytes(bytes: Uint8Array, param: string, limits: InputL
 	return { mimeType: kind.mimeType, data: bytes };
 }
 
-async function readCappedBody(res: Response, param: string, max: number): Promise<Uint8Array> {
-	const declared = Number(res.headers.get("content-length") ?? "NaN");
-	if (Number.isFinite(declared) && declared > max) {
-		await res.body?.cancel();
-		throw tooLarge(param, max);
-	}
-	const reader = res.body?.getReader();
-	if (!reader) return new Uint8Array(0);
-	const chunks: Uint8Array[] = [];
-	let total = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		total += value.byteLength;
-		if (total > max) {
-			await reader.cancel();
-			throw tooLarge(param, max);
-		}
-		chunks.push(value);
-	}
-	const out = new Uint8Array(total);
-	let at = 0;
-	for (const c of chunks) {
-		out.set(c, at);
-		at += c.byteLength;
-	}
-	return out;
-}
-
 /** Fetches a public image URL, re-checking every redirect hop. */
 export async function fetchImageUrl(raw: string, param: string, limits: InputLimits): Promise<InputImage> {
 	const doFetch = limits.fetch ?? fetch;
@@ -114,7 +86,10 @@ export async function fetchImageUrl(raw: string, param: string, limits: InputLim
 			await res.body?.cancel();
 			throw invalidParam(param, `${param} is not an image (content-type ${type})`, "invalid_image");
 		}
-		return checkImageBytes(await readCappedBody(res, param, limits.maxImageBytes), param, limits);
+		const bytes = await readStreamCapped(res.body, res.headers.get("content-length"), limits.maxImageBytes, () =>
+			tooLarge(param, limits.maxImageBytes),
+		);
+		return checkImageBytes(bytes, param, limits);
 	}
 }
 

@@ -4,7 +4,7 @@
  * client gets 202 at once with where to poll.
  */
 import { randomId } from "../account/keys";
-import type { UsageDraft } from "../account/records";
+import { emptyOutcome, type UsageDraft } from "../account/records";
 import { loadPrices, pricePerImage } from "../billing/prices";
 import { ApiError, invalidParam } from "../errors";
 import { type BilledCall, refusal } from "../pipeline/billed";
@@ -62,17 +62,7 @@ export async function submitJob(call: BilledCall, req: GenerationRequest, origin
 		await caller.account.settle({
 			reservationId: admitted.reservationId,
 			pricePerImage: price,
-			outcome: {
-				imagesDelivered: 0,
-				promptTokens: 0,
-				outputTokens: 0,
-				totalTokens: 0,
-				upstreamMs: null,
-				status: 500,
-				errorCode: "job_not_queued",
-				finishReason: null,
-				r2Keys: [],
-			},
+			outcome: emptyOutcome(500, "job_not_queued"),
 		});
 		await updateJob(env.DB, id, {
 			status: "FAILED",

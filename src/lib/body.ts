@@ -10,19 +10,35 @@ export function payloadTooLarge(max: number): ApiError {
 }
 
 export async function readCapped(req: Request, max: number): Promise<Uint8Array> {
-	const declared = Number(req.headers.get("content-length") ?? "NaN");
-	if (Number.isFinite(declared) && declared > max) throw payloadTooLarge(max);
-	if (!req.body) return new Uint8Array(0);
+	return readStreamCapped(req.body, req.headers.get("content-length"), max, () => payloadTooLarge(max));
+}
+
+/**
+ * Reads a body into one array, refusing (with `tooLarge()`) a declared length over `max`
+ * before reading and an actual length over `max` as soon as it is passed.
+ */
+export async function readStreamCapped(
+	body: ReadableStream<Uint8Array> | null,
+	declaredLength: string | null,
+	max: number,
+	tooLarge: () => Error,
+): Promise<Uint8Array> {
+	const declared = Number(declaredLength ?? "NaN");
+	if (Number.isFinite(declared) && declared > max) {
+		await body?.cancel();
+		throw tooLarge();
+	}
+	if (!body) return new Uint8Array(0);
 	const chunks: Uint8Array[] = [];
 	let total = 0;
-	const reader = req.body.getReader();
+	const reader = body.getReader();
 	for (;;) {
 		const { done, value } = await reader.read();
 		if (done) break;
 		total += value.byteLength;
 		if (total > max) {
 			await reader.cancel();
-			throw payloadTooLarge(max);
+			throw tooLarge();
 		}
 		chunks.push(value);
 	}

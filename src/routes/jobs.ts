@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { emptyOutcome } from "../account/records";
 import { invalidParam, notFound } from "../errors";
 import { presentJob } from "../jobs/present";
 import type { JobSpec } from "../jobs/spec";
@@ -52,17 +53,11 @@ export const jobs = new Hono<AppEnv>()
 			await caller.account.settle({
 				reservationId: job.reservation_id,
 				pricePerImage: job.price,
-				outcome: {
-					imagesDelivered: 0,
-					promptTokens: 0,
-					outputTokens: 0,
-					totalTokens: 0,
-					upstreamMs: null,
-					status: 499,
-					errorCode: "canceled",
-					finishReason: null,
-					r2Keys: spec.inputs.map((i) => i.key),
-				},
+				outcome: emptyOutcome(
+					499,
+					"canceled",
+					spec.inputs.map((i) => i.key),
+				),
 			});
 		}
 		if (job.webhook_url) await c.env.JOBS.send({ type: "webhook", jobId: id } satisfies JobMessage);

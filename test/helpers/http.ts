@@ -1,6 +1,7 @@
 // Helpers that drive the Worker through its HTTP surface, as a client would.
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { UsageRow } from "../../src/account/records";
 
 export const BASE = "https://gateway.test";
 export const ADMIN = { authorization: "Bearer test-admin-token" };
@@ -99,30 +100,7 @@ export async function balanceOf(key: string): Promise<number> {
 	return (await (await accountOf(key)).describe())?.credits ?? -1;
 }
 
-export interface UsageRowView {
-	request_id: string;
-	key_id: string;
-	endpoint: string;
-	model: string;
-	mode: string;
-	n_requested: number;
-	images_delivered: number;
-	aspect_ratio: string | null;
-	image_size: string | null;
-	credits_reserved: number;
-	credits_charged: number;
-	prompt_tokens: number;
-	output_tokens: number;
-	total_tokens: number;
-	upstream_ms: number | null;
-	total_ms: number | null;
-	status: number;
-	error_code: string | null;
-	finish_reason: string | null;
-	r2_keys: string;
-	created_at: string;
-	day: string;
-}
+export type UsageRowView = UsageRow;
 
 export async function usageRows(keyId: string): Promise<UsageRowView[]> {
 	return (await env.DB.prepare("SELECT * FROM usage WHERE key_id = ? ORDER BY created_at").bind(keyId).all<UsageRowView>()).results;
