@@ -1,12 +1,12 @@
 /**
  * KeyAccount: one Durable Object per API key, addressed by sha256(key). The source of
- * truth for the key's status, credit balance, limits, open reservations, idempotency
- * records and the outbox of usage/ledger rows bound for D1.
+ * truth for the key's status, credit balance, limits, open holds, idempotency records,
+ * webhook secret and the outbox of usage/ledger rows bound for D1 (see store.ts).
  *
  * Exactness comes from the runtime: a DO runs one call at a time, and every public
  * method below checks and writes without an `await` in between, inside one
- * `transactionSync`, so N concurrent admissions can never overspend. Native RPC: these
- * public methods are the whole surface; expected failures are tagged results.
+ * transaction, so N concurrent admissions can never overspend. Native RPC: these public
+ * methods are the whole surface; expected failures are tagged results.
  */
 import { DurableObject } from "cloudflare:workers";
 import { applyPatch, defaultLimits, type LimitName, type LimitOverrides, type Limits, type LimitsPatch } from "../billing/limits";
@@ -15,44 +15,16 @@ import {
 	type AccountView,
 	type AdmitResult,
 	emptyOutcome,
-	type LedgerKind,
-	type LedgerRow,
-	type PeriodUsage,
 	type StoredResponse,
 	type UsageDraft,
 	type UsageOutcome,
 	type UsageRow,
 } from "./records";
-import { MIGRATIONS } from "./schema";
+import { type AccountRow, AccountStore, dayOf, type Hold, monthOf, type OutboxRow } from "./store";
 
 const IDEMPOTENCY_TTL = 24 * 60 * 60_000;
 /** How soon after a write the outbox is flushed (batches bursts into one D1 call). */
 const FLUSH_DELAY = 250;
-
-interface AccountRow extends Record<string, SqlStorageValue> {
-	key_id: string;
-	name: string;
-	status: string;
-	created_at: string;
-	revoked_at: string | null;
-	balance: number;
-	limits: string;
-}
-
-interface ReservationRow extends Record<string, SqlStorageValue> {
-	id: string;
-	request_id: string;
-	credits: number;
-	images: number;
-	day: string;
-	month: string;
-	usage: string;
-	idem_key: string | null;
-	expires_at: number;
-}
-
-const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
 
 function secondsUntilNextDay(now: number): number {
 	const d = new Date(now);
@@ -65,7 +37,7 @@ function secondsUntilNextMonth(now: number): number {
 }
 
 export class KeyAccount extends DurableObject<Env> {
-	private readonly sql: SqlStorage;
+	private readonly store: AccountStore;
 	/** Time of the scheduled alarm as far as this instance knows (null: none). */
 	private alarmAt: number | null = null;
 	private flushFailures = 0;
@@ -73,50 +45,15 @@ export class KeyAccount extends DurableObject<Env> {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.sql = ctx.storage.sql;
+		this.store = new AccountStore(ctx.storage.sql, ctx.storage);
 		ctx.blockConcurrencyWhile(async () => {
-			this.migrate();
+			this.store.init();
 			this.alarmAt = await ctx.storage.getAlarm();
 		});
 	}
 
-	private migrate(): void {
-		this.sql.exec("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
-		const done = this.sql.exec<{ v: number | null }>("SELECT MAX(version) AS v FROM _migrations").one().v ?? 0;
-		for (let v = done; v < MIGRATIONS.length; v++) {
-			this.ctx.storage.transactionSync(() => {
-				for (const stmt of MIGRATIONS[v]) this.sql.exec(stmt);
-				this.sql.exec("INSERT INTO _migrations (version, applied_at) VALUES (?, ?)", v + 1, new Date().toISOString());
-			});
-		}
-	}
-
-	// ---- reads -------------------------------------------------------------------------
-
-	private row(): AccountRow | undefined {
-		return this.sql.exec<AccountRow>("SELECT * FROM account").toArray()[0];
-	}
-
-	private overrides(r: AccountRow): LimitOverrides {
-		return JSON.parse(r.limits) as LimitOverrides;
-	}
-
 	private limits(r: AccountRow): Limits {
-		return { ...defaultLimits(this.env.DEFAULT_LIMITS), ...this.overrides(r) };
-	}
-
-	private period(period: string): PeriodUsage {
-		const c = this.sql
-			.exec<{ requests: number; images: number; credits: number }>(
-				"SELECT requests, images, credits FROM counters WHERE period = ?",
-				period,
-			)
-			.toArray()[0];
-		return c ? { requests: c.requests, images: c.images, credits: c.credits } : { requests: 0, images: 0, credits: 0 };
-	}
-
-	private heldImages(column: "day" | "month", value: string): number {
-		return this.sql.exec<{ n: number }>(`SELECT COALESCE(SUM(images), 0) AS n FROM reservations WHERE ${column} = ?`, value).one().n;
+		return { ...defaultLimits(this.env.DEFAULT_LIMITS), ...(JSON.parse(r.limits) as LimitOverrides) };
 	}
 
 	private view(r: AccountRow, now = Date.now()): AccountView {
@@ -127,37 +64,15 @@ export class KeyAccount extends DurableObject<Env> {
 			createdAt: r.created_at,
 			revokedAt: r.revoked_at,
 			credits: r.balance,
-			reservedCredits: this.sql.exec<{ n: number }>("SELECT COALESCE(SUM(credits), 0) AS n FROM reservations").one().n,
+			reservedCredits: this.store.heldCredits(),
 			limits: this.limits(r),
-			limitOverrides: this.overrides(r),
-			usage: { today: this.period(`d:${dayOf(now)}`), this_month: this.period(`m:${monthOf(now)}`) },
+			limitOverrides: JSON.parse(r.limits) as LimitOverrides,
+			usage: { today: { ...this.store.period(`d:${dayOf(now)}`) }, this_month: { ...this.store.period(`m:${monthOf(now)}`) } },
 		};
 	}
 
-	// ---- writes that feed D1 -------------------------------------------------------------
-
-	private enqueue(kind: "usage" | "ledger", payload: UsageRow | LedgerRow): void {
-		this.sql.exec("INSERT INTO outbox (kind, payload, created_at) VALUES (?, ?, ?)", kind, JSON.stringify(payload), Date.now());
-	}
-
-	/** Changes the balance and writes the ledger row; call inside a transaction. */
-	private move(r: AccountRow, kind: LedgerKind, amount: number, requestId: string | null, reason: string | null): number {
-		const after = this.sql.exec<{ balance: number }>("UPDATE account SET balance = balance + ? RETURNING balance", amount).one().balance;
-		this.enqueue("ledger", {
-			id: `led_${crypto.randomUUID().replaceAll("-", "")}`,
-			key_id: r.key_id,
-			request_id: requestId,
-			kind,
-			amount,
-			balance_after: after,
-			reason,
-			created_at: new Date().toISOString(),
-		});
-		return after;
-	}
-
-	private usageRow(keyId: string, draft: UsageDraft, reserved: number, charged: number, o: UsageOutcome, now: number): UsageRow {
-		return {
+	private usageRow(keyId: string, draft: UsageDraft, reserved: number, charged: number, o: UsageOutcome, now: number): OutboxRow {
+		const row: UsageRow = {
 			request_id: draft.requestId,
 			key_id: keyId,
 			endpoint: draft.endpoint,
@@ -181,17 +96,7 @@ export class KeyAccount extends DurableObject<Env> {
 			created_at: new Date(draft.startedAt).toISOString(),
 			day: dayOf(draft.startedAt),
 		};
-	}
-
-	private bump(period: string, requests: number, images: number, credits: number): void {
-		this.sql.exec(
-			`INSERT INTO counters (period, requests, images, credits) VALUES (?, ?, ?, ?)
-			 ON CONFLICT (period) DO UPDATE SET requests = requests + excluded.requests, images = images + excluded.images, credits = credits + excluded.credits`,
-			period,
-			requests,
-			images,
-			credits,
-		);
+		return ["usage", row];
 	}
 
 	private async ensureAlarm(at: number): Promise<void> {
@@ -210,17 +115,11 @@ export class KeyAccount extends DurableObject<Env> {
 		credits?: number;
 		limits?: LimitsPatch;
 	}): Promise<{ ok: true } | { ok: false; reason: "exists" }> {
-		if (this.row()) return { ok: false, reason: "exists" };
-		this.ctx.storage.transactionSync(() => {
-			this.sql.exec(
-				"INSERT INTO account (singleton, key_id, name, status, created_at, limits) VALUES (1, ?, ?, 'active', ?, ?)",
-				input.keyId,
-				input.name,
-				input.createdAt,
-				JSON.stringify(applyPatch({}, input.limits ?? {})),
-			);
-			const r = this.row() as AccountRow;
-			if (input.credits) this.move(r, "grant", input.credits, null, "initial grant");
+		if (this.store.account()) return { ok: false, reason: "exists" };
+		this.store.transaction(() => {
+			this.store.insertAccount(input.keyId, input.name, input.createdAt, JSON.stringify(applyPatch({}, input.limits ?? {})));
+			if (input.credits)
+				this.store.moveBalance(input.credits, [this.store.ledger("grant", input.credits, input.credits, null, "initial grant")]);
 		});
 		if (input.credits) await this.ensureAlarm(Date.now() + FLUSH_DELAY);
 		return { ok: true };
@@ -228,14 +127,14 @@ export class KeyAccount extends DurableObject<Env> {
 
 	/** Is this key allowed to make a request right now? */
 	async authorize(): Promise<{ ok: true; keyId: string; name: string } | { ok: false; reason: "unknown_key" | "key_revoked" }> {
-		const r = this.row();
+		const r = this.store.account();
 		if (!r) return { ok: false, reason: "unknown_key" };
 		if (r.status !== "active") return { ok: false, reason: "key_revoked" };
 		return { ok: true, keyId: r.key_id, name: r.name };
 	}
 
 	async describe(): Promise<AccountView | null> {
-		const r = this.row();
+		const r = this.store.account();
 		return r ? this.view(r) : null;
 	}
 
@@ -246,13 +145,17 @@ export class KeyAccount extends DurableObject<Env> {
 
 	/** Changes name, status and/or limit overrides. */
 	async update(patch: { name?: string; status?: "active" | "revoked"; limits?: LimitsPatch }): Promise<AccountView | null> {
-		const r = this.row();
+		const r = this.store.account();
 		if (!r) return null;
-		if (patch.name !== undefined) this.sql.exec("UPDATE account SET name = ?", patch.name);
+		if (patch.name !== undefined) this.store.updateAccount("UPDATE account SET name = ?", patch.name);
 		if (patch.status === "revoked")
-			this.sql.exec("UPDATE account SET status = 'revoked', revoked_at = COALESCE(revoked_at, ?)", new Date().toISOString());
-		if (patch.status === "active") this.sql.exec("UPDATE account SET status = 'active', revoked_at = NULL");
-		if (patch.limits) this.sql.exec("UPDATE account SET limits = ?", JSON.stringify(applyPatch(this.overrides(r), patch.limits)));
+			this.store.updateAccount("UPDATE account SET status = 'revoked', revoked_at = COALESCE(revoked_at, ?)", new Date().toISOString());
+		if (patch.status === "active") this.store.updateAccount("UPDATE account SET status = 'active', revoked_at = NULL");
+		if (patch.limits)
+			this.store.updateAccount(
+				"UPDATE account SET limits = ?",
+				JSON.stringify(applyPatch(JSON.parse(r.limits) as LimitOverrides, patch.limits)),
+			);
 		return this.describe();
 	}
 
@@ -265,12 +168,28 @@ export class KeyAccount extends DurableObject<Env> {
 		reason: string,
 		kind: "grant" | "adjustment",
 	): Promise<{ ok: true; balance: number } | { ok: false; reason: "unknown_key" | "would_go_negative"; balance: number }> {
-		const r = this.row();
+		const r = this.store.account();
 		if (!r) return { ok: false, reason: "unknown_key", balance: 0 };
-		if (r.balance + amount < 0) return { ok: false, reason: "would_go_negative", balance: r.balance };
-		const balance = this.ctx.storage.transactionSync(() => this.move(r, kind, amount, null, reason));
+		const after = r.balance + amount;
+		if (after < 0) return { ok: false, reason: "would_go_negative", balance: r.balance };
+		this.store.transaction(() => this.store.moveBalance(after, [this.store.ledger(kind, amount, after, null, reason)]));
 		await this.ensureAlarm(Date.now() + FLUSH_DELAY);
-		return { ok: true, balance };
+		return { ok: true, balance: after };
+	}
+
+	/** The key's Standard Webhooks secret (`whsec_` + base64), created on first use. */
+	async webhookSecret(): Promise<string | null> {
+		const r = this.store.account();
+		if (!r) return null;
+		return r.webhook_secret ?? this.rotateWebhookSecret();
+	}
+
+	/** Replaces the webhook secret; deliveries from now on are signed with the new one. */
+	async rotateWebhookSecret(): Promise<string | null> {
+		if (!this.store.account()) return null;
+		const secret = `whsec_${crypto.getRandomValues(new Uint8Array(32)).toBase64()}`;
+		this.store.updateAccount("UPDATE account SET webhook_secret = ?", secret);
+		return secret;
 	}
 
 	// ---- RPC: the request path -----------------------------------------------------------
@@ -288,14 +207,14 @@ export class KeyAccount extends DurableObject<Env> {
 		idempotency?: { key: string; bodyHash: string };
 	}): Promise<AdmitResult> {
 		const now = Date.now();
-		const r = this.row();
+		const r = this.store.account();
 		if (!r) return { ok: false, reason: "unknown_key" };
 		if (r.status !== "active") return { ok: false, reason: "key_revoked" };
 		this.releaseExpired(now);
 
 		const idem = input.idempotency;
 		if (idem) {
-			const rec = this.sql
+			const rec = this.ctx.storage.sql
 				.exec<{ body_hash: string; state: string; response: string | null }>(
 					"SELECT body_hash, state, response FROM idempotency WHERE key = ? AND expires_at > ?",
 					idem.key,
@@ -310,84 +229,71 @@ export class KeyAccount extends DurableObject<Env> {
 		}
 
 		const limits = this.limits(r);
-		const refuse = (limit: LimitName, retryAfterSeconds: number, status: 402 | 429, code: string): AdmitResult => {
-			this.recordRefusal(r, input.draft, status, code, now);
+		const refuse = (limit: LimitName, retryAfterSeconds: number): AdmitResult => {
+			this.recordRefusal(r, input.draft, 429, "rate_limit_exceeded", now);
 			return { ok: false, reason: "rate_limited", limit, value: limits[limit], retryAfterSeconds: Math.max(1, retryAfterSeconds) };
 		};
-
 		const second = Math.floor(now / 1000);
-		this.sql.exec("DELETE FROM rate_buckets WHERE second <= ?", second - 60);
-		const recent = this.sql
-			.exec<{ n: number; oldest: number | null }>("SELECT COALESCE(SUM(n), 0) AS n, MIN(second) AS oldest FROM rate_buckets")
-			.one();
-		if (recent.n >= limits.requests_per_minute) {
-			return refuse("requests_per_minute", (recent.oldest ?? second) + 60 - second, 429, "rate_limit_exceeded");
-		}
-		const open = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations").one().n;
-		if (open >= limits.concurrent_requests) return refuse("concurrent_requests", 1, 429, "rate_limit_exceeded");
+		const recent = this.store.recentRequests(second);
+		if (recent.n >= limits.requests_per_minute) return refuse("requests_per_minute", (recent.oldest ?? second) + 60 - second);
+		if (this.store.openHolds() >= limits.concurrent_requests) return refuse("concurrent_requests", 1);
 		const day = dayOf(now);
 		const month = monthOf(now);
-		if (this.period(`d:${day}`).images + this.heldImages("day", day) + input.images > limits.images_per_day) {
-			return refuse("images_per_day", secondsUntilNextDay(now), 429, "rate_limit_exceeded");
-		}
-		if (this.period(`m:${month}`).images + this.heldImages("month", month) + input.images > limits.images_per_month) {
-			return refuse("images_per_month", secondsUntilNextMonth(now), 429, "rate_limit_exceeded");
-		}
+		const held = this.store.heldImages(day, month);
+		if (this.store.period(`d:${day}`).images + held.day + input.images > limits.images_per_day)
+			return refuse("images_per_day", secondsUntilNextDay(now));
+		if (this.store.period(`m:${month}`).images + held.month + input.images > limits.images_per_month)
+			return refuse("images_per_month", secondsUntilNextMonth(now));
 		if (r.balance < input.credits) {
 			this.recordRefusal(r, input.draft, 402, "insufficient_credits", now);
 			return { ok: false, reason: "insufficient_credits", balance: r.balance, required: input.credits };
 		}
 
-		const reservationId = `res_${crypto.randomUUID().replaceAll("-", "")}`;
-		const expiresAt = now + input.ttlMs;
-		const balance = this.ctx.storage.transactionSync(() => {
-			const after = this.move(r, "reserve", -input.credits, input.draft.requestId, null);
-			this.sql.exec(
-				"INSERT INTO reservations (id, request_id, credits, images, day, month, usage, idem_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-				reservationId,
-				input.draft.requestId,
-				input.credits,
-				input.images,
-				day,
-				month,
-				JSON.stringify(input.draft),
-				idem?.key ?? null,
-				now,
-				expiresAt,
-			);
-			this.sql.exec("INSERT INTO rate_buckets (second, n) VALUES (?, 1) ON CONFLICT (second) DO UPDATE SET n = n + 1", second);
-			this.bump(`d:${day}`, 1, 0, 0);
-			this.bump(`m:${month}`, 1, 0, 0);
+		const hold: Hold = {
+			id: `res_${crypto.randomUUID().replaceAll("-", "")}`,
+			credits: input.credits,
+			images: input.images,
+			day,
+			month,
+			draft: input.draft,
+			idemKey: idem?.key ?? null,
+			expiresAt: now + input.ttlMs,
+		};
+		const balance = r.balance - input.credits;
+		this.store.transaction(() => {
+			this.store.moveBalance(balance, [this.store.ledger("reserve", -input.credits, balance, input.draft.requestId, null)]);
+			this.store.addHold(hold);
+			this.store.countRequest(second);
+			this.store.bump(day, month, 1, 0, 0);
 			if (idem) {
-				this.sql.exec(
+				this.ctx.storage.sql.exec(
 					"INSERT OR REPLACE INTO idempotency (key, body_hash, state, response, expires_at) VALUES (?, ?, 'running', NULL, ?)",
 					idem.key,
 					idem.bodyHash,
 					now + IDEMPOTENCY_TTL,
 				);
 			}
-			return after;
 		});
-		await this.ensureAlarm(Math.min(now + FLUSH_DELAY, expiresAt));
+		await this.ensureAlarm(Math.min(now + FLUSH_DELAY, hold.expiresAt));
 		return {
 			ok: true,
-			reservationId,
+			reservationId: hold.id,
 			balance,
 			rateLimit: { limit: limits.requests_per_minute, remaining: Math.max(0, limits.requests_per_minute - recent.n - 1), resetSeconds: 60 },
 		};
 	}
 
 	private recordRefusal(r: AccountRow, draft: UsageDraft, status: number, code: string, now: number): void {
-		this.enqueue("usage", this.usageRow(r.key_id, draft, 0, 0, emptyOutcome(status, code), now));
+		this.store.enqueue([this.usageRow(r.key_id, draft, 0, 0, emptyOutcome(status, code), now)]);
 		this.ctx.waitUntil(this.ensureAlarm(now + FLUSH_DELAY));
 	}
 
 	/**
 	 * Settlement: releases the hold, charges `delivered x price` (never more than was
 	 * held), writes the usage row, and stores or forgets the idempotent response.
-	 * Idempotent per reservation: settling a hold that is already closed returns the
-	 * first result and charges nothing more. A hold the alarm already released (the
-	 * request outlived its expiry) is not charged: nothing may be taken without a hold.
+	 * Idempotent per hold: settling a hold that is already closed returns the first
+	 * result and charges nothing more. A hold the alarm already released (the request
+	 * outlived its expiry) is not charged: nothing may be taken without a hold.
 	 */
 	async settle(input: {
 		reservationId: string;
@@ -396,70 +302,58 @@ export class KeyAccount extends DurableObject<Env> {
 		response?: StoredResponse | null;
 	}): Promise<{ charged: number; balance: number }> {
 		const now = Date.now();
-		const r = this.row();
+		const r = this.store.account();
 		if (!r) return { charged: 0, balance: 0 };
-		const closed = this.sql
-			.exec<{ charged: number; balance: number }>("SELECT charged, balance FROM closed_reservations WHERE id = ?", input.reservationId)
-			.toArray()[0];
-		if (closed) return { charged: closed.charged, balance: closed.balance };
-		const res = this.sql.exec<ReservationRow>("SELECT * FROM reservations WHERE id = ?", input.reservationId).toArray()[0];
-		if (!res) {
+		const closed = this.store.closed(input.reservationId);
+		if (closed) return closed;
+		const hold = this.store.hold(input.reservationId);
+		if (!hold) {
 			console.error(JSON.stringify({ event: "settle_without_hold", reservationId: input.reservationId }));
 			return { charged: 0, balance: r.balance };
 		}
 		const delivered = input.outcome.imagesDelivered;
-		const result = this.ctx.storage.transactionSync(() => {
-			const draft = JSON.parse(res.usage) as UsageDraft;
-			const charged = Math.min(delivered * input.pricePerImage, res.credits);
-			let balance = this.move(r, "release", res.credits, draft.requestId, null);
-			this.sql.exec("DELETE FROM reservations WHERE id = ?", res.id);
-			if (charged > 0) balance = this.move(r, "charge", -charged, draft.requestId, null);
-			this.sql.exec("INSERT INTO closed_reservations (id, charged, balance, at) VALUES (?, ?, ?, ?)", res.id, charged, balance, now);
-			this.bump(`d:${res.day}`, 0, delivered, charged);
-			this.bump(`m:${res.month}`, 0, delivered, charged);
-			this.enqueue("usage", this.usageRow(r.key_id, draft, res.credits, charged, input.outcome, now));
-			if (res.idem_key) {
+		const charged = Math.min(delivered * input.pricePerImage, hold.credits);
+		const released = r.balance + hold.credits;
+		const balance = released - charged;
+		const rid = hold.draft.requestId;
+		this.store.transaction(() => {
+			const rows: OutboxRow[] = [this.store.ledger("release", hold.credits, released, rid, null)];
+			if (charged > 0) rows.push(this.store.ledger("charge", -charged, balance, rid, null));
+			rows.push(this.usageRow(r.key_id, hold.draft, hold.credits, charged, input.outcome, now));
+			this.store.moveBalance(balance, rows);
+			this.store.closeHold(hold.id, charged, balance, now);
+			this.store.bump(hold.day, hold.month, 0, delivered, charged);
+			if (hold.idemKey) {
 				if (input.response) {
-					this.sql.exec("UPDATE idempotency SET state = 'done', response = ? WHERE key = ?", JSON.stringify(input.response), res.idem_key);
+					this.ctx.storage.sql.exec(
+						"UPDATE idempotency SET state = 'done', response = ? WHERE key = ?",
+						JSON.stringify(input.response),
+						hold.idemKey,
+					);
 				} else {
-					this.sql.exec("DELETE FROM idempotency WHERE key = ?", res.idem_key);
+					this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE key = ?", hold.idemKey);
 				}
 			}
-			return { charged, balance };
 		});
 		await this.ensureAlarm(now + FLUSH_DELAY);
-		return result;
+		return { charged, balance };
 	}
 
-	/** The key's Standard Webhooks secret (`whsec_` + base64), created on first use. */
-	async webhookSecret(): Promise<string | null> {
-		const r = this.row();
-		if (!r) return null;
-		const current = this.sql.exec<{ s: string | null }>("SELECT webhook_secret AS s FROM account").one().s;
-		return current ?? this.rotateWebhookSecret();
-	}
-
-	/** Replaces the webhook secret; deliveries from now on are signed with the new one. */
-	async rotateWebhookSecret(): Promise<string | null> {
-		if (!this.row()) return null;
-		const secret = `whsec_${crypto.getRandomValues(new Uint8Array(32)).toBase64()}`;
-		this.sql.exec("UPDATE account SET webhook_secret = ?", secret);
-		return secret;
-	}
-
-	/** Releases reservations past their expiry (a Worker died mid-request). */
+	/** Releases holds past their expiry (a Worker died mid-request). */
 	private releaseExpired(now: number): number {
-		const stale = this.sql.exec<ReservationRow>("SELECT * FROM reservations WHERE expires_at <= ?", now).toArray();
+		const stale = this.store.expiredHolds(now);
 		if (stale.length === 0) return 0;
-		const r = this.row() as AccountRow;
-		this.ctx.storage.transactionSync(() => {
-			for (const res of stale) {
-				const draft = JSON.parse(res.usage) as UsageDraft;
-				const balance = this.move(r, "release", res.credits, draft.requestId, "reservation expired");
-				this.sql.exec("DELETE FROM reservations WHERE id = ?", res.id);
-				this.sql.exec("INSERT INTO closed_reservations (id, charged, balance, at) VALUES (?, 0, ?, ?)", res.id, balance, now);
-				if (res.idem_key) this.sql.exec("DELETE FROM idempotency WHERE key = ? AND state = 'running'", res.idem_key);
-				this.enqueue("usage", this.usageRow(r.key_id, draft, res.credits, 0, emptyOutcome(500, "reservation_expired"), now));
+		const r = this.store.account();
+		if (!r) return 0;
+		this.store.transaction(() => {
+			for (const hold of stale) {
+				const balance = r.balance + hold.credits;
+				this.store.moveBalance(balance, [
+					this.store.ledger("release", hold.credits, balance, hold.draft.requestId, "reservation expired"),
+					this.usageRow(r.key_id, hold.draft, hold.credits, 0, emptyOutcome(500, "reservation_expired"), now),
+				]);
+				this.store.closeHold(hold.id, 0, balance, now);
+				if (hold.idemKey) this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE key = ? AND state = 'running'", hold.idemKey);
 			}
 		});
 		return stale.length;
@@ -470,7 +364,7 @@ export class KeyAccount extends DurableObject<Env> {
 	/** Sends pending outbox rows to D1. Safe to call concurrently and repeatedly. */
 	async flush(): Promise<{ flushed: number; pending: number }> {
 		if (!this.flushing) {
-			this.flushing = flushOutbox(this.sql, this.env.DB).finally(() => {
+			this.flushing = flushOutbox(this.ctx.storage.sql, this.env.DB).finally(() => {
 				this.flushing = null;
 			});
 		}
@@ -479,16 +373,16 @@ export class KeyAccount extends DurableObject<Env> {
 		return result;
 	}
 
-	/** Releases expired reservations, flushes the outbox, and schedules the next run. */
+	/** Releases expired holds, prunes old records, flushes the outbox, schedules the next run. */
 	async maintain(): Promise<{ released: number; flushed: number; pending: number }> {
 		const now = Date.now();
-		if (!this.row()) return { released: 0, flushed: 0, pending: 0 };
+		if (!this.store.account()) return { released: 0, flushed: 0, pending: 0 };
 		const released = this.releaseExpired(now);
-		this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
-		this.sql.exec("DELETE FROM closed_reservations WHERE at <= ?", now - 7 * 24 * 60 * 60_000);
-		this.sql.exec("DELETE FROM rate_buckets WHERE second <= ?", Math.floor(now / 1000) - 60);
+		this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+		this.ctx.storage.sql.exec("DELETE FROM closed_reservations WHERE at <= ?", now - 7 * 24 * 60 * 60_000);
+		this.store.recentRequests(Math.floor(now / 1000));
 		const { flushed, pending } = await this.flush();
-		const next = this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM reservations").one().at;
+		const next = this.store.earliestExpiry();
 		// D1 trouble: back off 2, 4, ... 64 s, then every minute.
 		const retryAt = pending > 0 ? Date.now() + Math.min(60_000, 1000 * 2 ** this.flushFailures) : null;
 		const at = [next, retryAt].filter((t): t is number => t !== null);

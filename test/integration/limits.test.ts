@@ -23,8 +23,10 @@ async function keyWith(limits: Partial<typeof ROOMY_LIMITS>) {
 /** Moves the key's clock-dependent state into the past, as if `ms` had passed. */
 async function timePasses(key: string, sql: string) {
 	const stub = await accountOf(key);
-	await runInDurableObject(stub, (_instance, state) => {
+	await runInDurableObject(stub, (instance, state) => {
 		state.storage.sql.exec(sql);
+		// The object keeps a copy of its counters in memory; have it read them again.
+		(instance as unknown as { store: { reload(): void } }).store.reload();
 	});
 }
 
