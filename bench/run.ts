@@ -9,7 +9,7 @@
  *    baseline (GEMINI_READ_MODE=buffered), a fresh gateway per measurement.
  * 3. KeyAccount admissions: the real Durable Object over native RPC (bench/admission-worker.ts).
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { startEmulator } from "../emulator/server.ts";
 import { load, peakRssDuring, percentile, rssBytes, startWrangler, type Wrangler, workerdPid } from "./lib.ts";
 
@@ -209,17 +209,21 @@ async function admissions(): Promise<AdmissionResult[]> {
 }
 
 const only = process.argv[2];
+// A partial run (`npm run bench -- latency`) replaces only its own section of the last results.
+const previous =
+	only && existsSync("bench/results.json") ? (JSON.parse(readFileSync("bench/results.json", "utf8")) as Record<string, unknown>) : {};
 const results: Record<string, unknown> = {
-	measured_at: new Date().toISOString(),
+	...previous,
 	machine: "2 cores, loopback, wrangler dev (workerd), emulator in the bench process",
 };
+results[only ? `${only}_measured_at` : "measured_at"] = new Date().toISOString();
 if (!only || only === "latency") results.latency = await latency();
 if (!only || only === "memory") results.memory = await memory();
 if (!only || only === "admissions") results.admissions = await admissions();
 await emulator.close();
 
 const f = (n: number) => (Number.isNaN(n) ? "-" : n >= 100 ? Math.round(n).toString() : n.toFixed(1));
-if (results.latency) {
+if (results.latency && (!only || only === "latency")) {
 	console.log("\n1K image: gateway vs Gemini emulator direct (same run)\n");
 	console.log(
 		"| concurrency | requests | direct p50 / p99 ms | gateway p50 / p99 ms | added p50 ms | of which: dev floor / local R2 put p50 ms | direct req/s | gateway req/s |",
@@ -234,7 +238,7 @@ if (results.latency) {
 	console.log(`
 1K image: ${(first.image_bytes / MB).toFixed(2)} MB PNG`);
 }
-if (results.memory) {
+if (results.memory && (!only || only === "memory")) {
 	console.log("\n4K images in flight: peak RSS growth of the workerd process\n");
 	console.log("| mode | in flight | image MB | peak growth MB | per image MB | succeeded |");
 	console.log("|---|---:|---:|---:|---:|---:|");
@@ -244,7 +248,7 @@ if (results.memory) {
 		);
 	}
 }
-if (results.admissions) {
+if (results.admissions && (!only || only === "admissions")) {
 	console.log("\nKeyAccount admissions (real Durable Object in workerd, native RPC)\n");
 	console.log("| operation | keys | calls | concurrency | per second | call p50 ms | call p99 ms |");
 	console.log("|---|---:|---:|---:|---:|---:|---:|");

@@ -170,6 +170,22 @@ export class GeminiEmulator {
 			return errorReply(400, `Unsupported image size: ${imageSize}`);
 		}
 
+		// Like Gemini: every inline image, history included, must be real image bytes.
+		for (const part of contents.flatMap((c) => c.parts ?? [])) {
+			const data = part.inlineData?.data ?? part.inline_data?.data;
+			if (data === undefined) continue;
+			const bytes = /^[A-Za-z0-9+/]*={0,2}$/.test(data) && data.length % 4 === 0 ? Buffer.from(data, "base64") : Buffer.alloc(0);
+			const isImage =
+				bytes[0] === 0x89 ||
+				(bytes[0] === 0xff && bytes[1] === 0xd8) ||
+				bytes.subarray(8, 12).toString("latin1") === "WEBP" ||
+				bytes.subarray(4, 8).toString("latin1") === "ftyp";
+			if (!isImage)
+				return errorReply(
+					400,
+					"Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+				);
+		}
 		const last = contents[contents.length - 1];
 		const prompt = (last.parts ?? []).map((p) => p.text ?? "").join("\n");
 		const inputImages = contents.flatMap((c) => c.parts ?? []).filter((p) => p.inlineData || p.inline_data).length;

@@ -180,7 +180,13 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 		};
 	};
 
-	const settled = await Promise.all(Array.from({ length: req.n }, (_, i) => one(i)));
+	// A failure that is not Gemini's (storage, a bug) costs that image only, not its siblings.
+	const guarded = (index: number) =>
+		one(index).catch((error: unknown): ImageFailure => {
+			console.error(JSON.stringify({ requestId: ctx.requestId, event: "image_failed", index, error: String(error) }));
+			return { index, kind: "internal", message: "generating the image failed" };
+		});
+	const settled = await Promise.all(Array.from({ length: req.n }, (_, i) => guarded(i)));
 	const images = settled.filter((s): s is DeliveredImage => "key" in s);
 	const failures = settled.filter((s): s is ImageFailure => "kind" in s);
 	if (upstreamMs === 0) upstreamMs = Date.now() - started;

@@ -12,7 +12,8 @@ import { z } from "zod";
 import { randomId } from "../account/keys";
 import { loadConfig } from "../config";
 import { ApiError, invalidParam, notFound } from "../errors";
-import type { GeminiContent } from "../gemini/types";
+import { placeholderIndex } from "../gemini/stream-reader";
+import type { GeminiContent, GeminiPart } from "../gemini/types";
 import { readJsonObject } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import type { GenerationResult } from "../pipeline/generate";
@@ -25,6 +26,31 @@ import type { AppEnv } from "../types";
 const MAX_TURN_PAIRS = 10;
 
 const historyKey = (keyId: string, id: string) => `conversations/${keyId}/${id}.json`;
+
+/**
+ * The model turn as Gemini must get it back. Streamed answers carry placeholders where
+ * image data was: the result image gets its bytes back from R2; drafts and extra images
+ * that were never stored are left out (their thought signatures stay on the other parts).
+ */
+async function storedParts(bucket: R2Bucket, result: GenerationResult): Promise<GeminiPart[]> {
+	const image = result.images[0];
+	if (!image) return [];
+	const chosen = image.modelParts.findIndex((p) => (p.inlineData || p.inline_data) && !p.thought);
+	const parts: GeminiPart[] = [];
+	for (const [i, part] of image.modelParts.entries()) {
+		const inline = part.inlineData ?? part.inline_data;
+		if (!inline || placeholderIndex(inline.data) === undefined) {
+			parts.push(part);
+			continue;
+		}
+		if (i !== chosen) continue;
+		const obj = await bucket.get(image.key);
+		if (!obj) throw new Error(`stored image ${image.key} is missing`);
+		const { inline_data: _snake, ...rest } = part;
+		parts.push({ ...rest, inlineData: { mimeType: image.mimeType, data: new Uint8Array(await obj.arrayBuffer()).toBase64() } });
+	}
+	return parts;
+}
 
 async function loadHistory(bucket: R2Bucket, key: string): Promise<{ contents: GeminiContent[]; etag: string | null }> {
 	const obj = await bucket.get(key);
@@ -61,7 +87,7 @@ export async function continueConversation(
 	return {
 		id,
 		record: async (result) => {
-			const modelTurn: GeminiContent = { role: "model", parts: result.images[0]?.modelParts ?? [] };
+			const modelTurn: GeminiContent = { role: "model", parts: await storedParts(c.env.IMAGES, result) };
 			const next = [...contents, userTurn(req), modelTurn].slice(-2 * MAX_TURN_PAIRS);
 			// Conditional write: two edits racing on one conversation cannot silently drop a turn.
 			const put = await c.env.IMAGES.put(key, JSON.stringify({ contents: next }), {

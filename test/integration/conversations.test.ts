@@ -35,9 +35,13 @@ describe("conversational editing", () => {
 		// The first user turn is replayed exactly as it was sent.
 		expect(modelTurnSent[0]).toEqual(firstCall.body.contents[0]);
 		const modelParts = modelTurnSent[1].parts;
-		expect(modelParts.some((p) => p.thought)).toBe(true); // stored whole, drafts included
+		expect(modelParts.some((p) => p.thought && p.text)).toBe(true); // thought text kept
 		const finalImage = modelParts.find((p) => p.inlineData && !p.thought);
 		expect(finalImage?.thoughtSignature).toBeTruthy();
+		// The image goes back as the real bytes Gemini sent, not a placeholder.
+		const sentBack = Uint8Array.fromBase64(finalImage?.inlineData?.data ?? "");
+		const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", sentBack)).toHex();
+		expect(digest).toBe(firstCall.outputs[0].sha256);
 		expect(modelTurnSent[2].parts[0].text).toBe(second);
 
 		const view = await (await call(`/v1/conversations/${conv}`, { headers: auth(k.key) })).json<{
