@@ -12,9 +12,8 @@ import { loadPrices, pricePerImage } from "../billing/prices";
 import { type GatewayConfig, loadConfig } from "../config";
 import { ApiError } from "../errors";
 import { GeminiTimeoutError } from "../gemini/errors";
-import { refusal } from "../pipeline/billed";
 import { type GenerationResult, runGeneration } from "../pipeline/generate";
-import { modeOf } from "../pipeline/request";
+import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
 import { getKey } from "../storage/db";
 import { claimJob, finishRun, getJob, type JobRow, setRunStatus, TERMINAL, updateJob } from "../storage/jobs";
 import { presentJob } from "./present";
@@ -114,16 +113,7 @@ export async function processJob(env: Env, jobId: string): Promise<Decision> {
 	if (!reservationId) {
 		price = pricePerImage(loadPrices(env.PRICES), req.model, req.imageSize);
 		const admitted = await account.admit({
-			draft: {
-				requestId: job.id,
-				endpoint: spec.endpoint,
-				model: req.model.id,
-				mode: modeOf(req),
-				n: req.n,
-				aspectRatio: req.aspectRatio ?? null,
-				imageSize: req.imageSize ?? null,
-				startedAt: Date.now(),
-			},
+			draft: usageDraft(job.id, { ...meteredOf(req), endpoint: spec.endpoint }),
 			credits: price * req.n,
 			images: req.n,
 			ttlMs: config.deadlineMs * 4 + 60_000,

@@ -4,11 +4,12 @@
  * client gets 202 at once with where to poll.
  */
 import { randomId } from "../account/keys";
-import { emptyOutcome, type UsageDraft } from "../account/records";
+import { emptyOutcome } from "../account/records";
 import { loadPrices, pricePerImage } from "../billing/prices";
 import { ApiError, invalidParam } from "../errors";
-import { type BilledCall, refusal } from "../pipeline/billed";
-import { type GenerationRequest, modeOf } from "../pipeline/request";
+import type { BilledCall } from "../pipeline/billed";
+import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
+import type { GenerationRequest } from "../pipeline/request";
 import { getJob, insertJob, updateJob } from "../storage/jobs";
 import { presentJob } from "./present";
 import { toSpec } from "./spec";
@@ -27,16 +28,7 @@ export async function submitJob(call: BilledCall, req: GenerationRequest, origin
 	if (req.history) throw invalidParam("async", "Conversations continue synchronously; drop async or conversation_id");
 	const id = randomId("job");
 	const price = pricePerImage(loadPrices(env.PRICES), req.model, req.imageSize);
-	const draft: UsageDraft = {
-		requestId: id,
-		endpoint: req.endpoint,
-		model: req.model.id,
-		mode: modeOf(req),
-		n: req.n,
-		aspectRatio: req.aspectRatio ?? null,
-		imageSize: req.imageSize ?? req.model.defaultImageSize ?? null,
-		startedAt: Date.now(),
-	};
+	const draft = usageDraft(id, meteredOf(req));
 	const admitted = await caller.account.admit({ draft, credits: price * req.n, images: req.n, ttlMs: ASYNC_HOLD_MS });
 	if (!admitted.ok) {
 		if (admitted.reason === "replay") throw new ApiError(500, "server_error", "internal_error", "unexpected replay");

@@ -7,17 +7,18 @@
  * stored response; the DO refuses a different body (422) or one still running (409).
  */
 import { sha256Hex } from "../account/keys";
-import type { AdmitResult, StoredResponse, UsageDraft, UsageOutcome } from "../account/records";
+import type { StoredResponse, UsageOutcome } from "../account/records";
 import { loadPrices, pricePerImage } from "../billing/prices";
-import type { ImageSize, ModelSpec } from "../catalog";
 import type { GatewayConfig } from "../config";
-import { ApiError, invalidParam } from "../errors";
+import type { ApiError } from "../errors";
+import { invalidParam } from "../errors";
 import { type AsyncOptions, submitJob } from "../jobs/submit";
 import { type Piece, piecesLength, piecesStream } from "../lib/b64-stream";
 import type { Caller } from "../types";
 import type { GenerationResult, PipelineContext, TokenUsage } from "./generate";
 import { runGeneration } from "./generate";
-import { type GenerationRequest, modeOf } from "./request";
+import { type Metered, meteredOf, refusal, usageDraft } from "./metering";
+import type { GenerationRequest } from "./request";
 
 /**
  * A success body made of JSON text and stored images embedded as base64, streamed from
@@ -40,16 +41,6 @@ export interface BilledCall {
 	idempotencyKey: string | undefined;
 }
 
-/** What is billed: the model and size set the price, `images` the worst case held. */
-export interface Metered {
-	endpoint: string;
-	model: ModelSpec;
-	mode: "generate" | "edit";
-	images: number;
-	aspectRatio?: string;
-	imageSize?: ImageSize;
-}
-
 /** What an execution reports back for settlement and the response. */
 export interface Execution {
 	delivered: number;
@@ -63,56 +54,6 @@ export interface Execution {
 	body?: unknown;
 	/** ...unless the dialect needs another encoding (e.g. server-sent events). */
 	raw?: { text: string; contentType: string };
-}
-
-/** The error a refused admission becomes (402, 429, 409, 422, 401, 403). */
-export function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): ApiError {
-	switch (a.reason) {
-		case "unknown_key":
-			return new ApiError(401, "authentication_error", "invalid_api_key", "Invalid API key");
-		case "key_revoked":
-			return new ApiError(403, "permission_error", "key_revoked", "This API key has been revoked");
-		case "insufficient_credits":
-			return new ApiError(
-				402,
-				"insufficient_quota",
-				"insufficient_credits",
-				`This request needs up to ${a.required} credits; the balance is ${a.balance}. Lower n or add credits.`,
-				null,
-				{ "x-credits-remaining": String(a.balance) },
-			);
-		case "rate_limited":
-			return new ApiError(
-				429,
-				"rate_limit_error",
-				"rate_limit_exceeded",
-				`Limit ${a.limit} (${a.value}) reached; retry in ${a.retryAfterSeconds} s`,
-				a.limit,
-				{
-					"retry-after": String(a.retryAfterSeconds),
-					"ratelimit-limit": String(a.value),
-					"ratelimit-remaining": "0",
-					"ratelimit-reset": String(a.retryAfterSeconds),
-					"ratelimit-policy": `"${a.limit}";q=${a.value}`,
-				},
-			);
-		case "idempotency_mismatch":
-			return new ApiError(
-				422,
-				"invalid_request_error",
-				"idempotency_key_reused",
-				"This Idempotency-Key was already used with a different request body",
-				"Idempotency-Key",
-			);
-		case "idempotency_in_flight":
-			return new ApiError(
-				409,
-				"invalid_request_error",
-				"idempotency_in_flight",
-				"A request with this Idempotency-Key is still running",
-				"Idempotency-Key",
-			);
-	}
 }
 
 async function replay(env: Env, stored: StoredResponse, requestId: string): Promise<Response> {
@@ -135,16 +76,7 @@ export async function runBilled(
 		throw invalidParam("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters");
 	}
 	const price = pricePerImage(loadPrices(env.PRICES), metered.model, metered.imageSize);
-	const draft: UsageDraft = {
-		requestId,
-		endpoint: metered.endpoint,
-		model: metered.model.id,
-		mode: metered.mode,
-		n: metered.images,
-		aspectRatio: metered.aspectRatio ?? null,
-		imageSize: metered.imageSize ?? metered.model.defaultImageSize ?? null,
-		startedAt: Date.now(),
-	};
+	const draft = usageDraft(requestId, metered);
 	const bodyHash = idemKey ? await sha256Hex(`${metered.endpoint}\n${new TextDecoder().decode(call.rawBody)}`) : undefined;
 	const admitted = await caller.account.admit({
 		draft,
@@ -228,15 +160,7 @@ export function runBilledGeneration(
 	async?: AsyncOptions,
 ): Promise<Response> {
 	if (async) return submitJob(call, req, ctx.origin, async);
-	const metered: Metered = {
-		endpoint: req.endpoint,
-		model: req.model,
-		mode: modeOf(req),
-		images: req.n,
-		aspectRatio: req.aspectRatio,
-		imageSize: req.imageSize,
-	};
-	return runBilled(call, metered, async (price) => {
+	return runBilled(call, meteredOf(req), async (price) => {
 		const r = await runGeneration(ctx, req);
 		if (!r.error && after) await after(r);
 		return {

@@ -98,10 +98,20 @@ export function geminiClient(config: GatewayConfig): GeminiClient {
 	});
 }
 
+/** Gemini's usageMetadata as the gateway counts it (thinking tokens are output). */
+export function tokenUsage(u: UsageMetadata): TokenUsage {
+	return {
+		inputTokens: u.promptTokenCount ?? 0,
+		outputTokens: (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0),
+		totalTokens: u.totalTokenCount ?? 0,
+	};
+}
+
 function addUsage(total: TokenUsage, u: UsageMetadata): void {
-	total.inputTokens += u.promptTokenCount ?? 0;
-	total.outputTokens += (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0);
-	total.totalTokens += u.totalTokenCount ?? 0;
+	const t = tokenUsage(u);
+	total.inputTokens += t.inputTokens;
+	total.outputTokens += t.outputTokens;
+	total.totalTokens += t.totalTokens;
 }
 
 /** Runs the request. Never throws for upstream outcomes: a result with no images carries `error`. */

@@ -5,7 +5,6 @@
 import type { Context } from "hono";
 import type { GatewayConfig } from "../config";
 import { invalidParam } from "../errors";
-import { type InputLimits, inputLimitsFrom } from "../inputs/images";
 import { publicUrl } from "../inputs/public-url";
 import type { AsyncOptions } from "../jobs/submit";
 import type { BilledCall } from "../pipeline/billed";
@@ -25,10 +24,6 @@ export function billedCall(c: Context<AppEnv>, config: GatewayConfig, rawBody: U
 
 export function pipelineContext(c: Context<AppEnv>, config: GatewayConfig): PipelineContext {
 	return { env: c.env, config, requestId: c.get("requestId"), keyId: c.get("caller").keyId, origin: new URL(c.req.url).origin };
-}
-
-export function inputLimits(config: GatewayConfig): InputLimits {
-	return inputLimitsFrom(config);
 }
 
 /**

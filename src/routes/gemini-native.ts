@@ -14,14 +14,14 @@ import { invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
 import { readOutcome } from "../gemini/result";
 import type { GenerateContentRequest } from "../gemini/types";
-import { checkImageBytes } from "../inputs/images";
+import { checkImageBytes, inputLimitsFrom } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { runBilled } from "../pipeline/billed";
-import { geminiClient, upstreamToError } from "../pipeline/generate";
+import { geminiClient, tokenUsage, upstreamToError } from "../pipeline/generate";
 import { checkAspectRatio, checkImageSize, resolveModel } from "../pipeline/request";
 import type { AppEnv } from "../types";
-import { billedCall, inputLimits } from "./common";
+import { billedCall } from "./common";
 
 const Part = z.looseObject({
 	text: z.string().optional(),
@@ -70,7 +70,7 @@ export const geminiNative = new Hono<AppEnv>().post("/models/:target{[^/]+}", as
 			: undefined;
 
 	let inputImages = 0;
-	const limits = inputLimits(config);
+	const limits = inputLimitsFrom(config);
 	for (const [ci, content] of body.contents.entries()) {
 		for (const [pi, part] of content.parts.entries()) {
 			const param = `contents[${ci}].parts[${pi}]`;
@@ -106,14 +106,9 @@ export const geminiNative = new Hono<AppEnv>().post("/models/:target{[^/]+}", as
 			try {
 				const { response, info } = await geminiClient(config).generateContent(model.gemini, body as GenerateContentRequest);
 				const outcome = readOutcome(response);
-				const usage = outcome.usage;
 				return {
 					delivered: outcome.images.length,
-					usage: {
-						inputTokens: usage.promptTokenCount ?? 0,
-						outputTokens: (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0),
-						totalTokens: usage.totalTokenCount ?? 0,
-					},
+					usage: tokenUsage(outcome.usage),
 					upstreamMs: info.latencyMs,
 					finishReason: outcome.blockReason ?? outcome.finishReason ?? null,
 					r2Keys: [],

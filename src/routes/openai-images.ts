@@ -10,7 +10,7 @@ import { z } from "zod";
 import { sha256Hex } from "../account/keys";
 import { type GatewayConfig, loadConfig } from "../config";
 import { type ApiError, invalidParam } from "../errors";
-import { resolveImages } from "../inputs/images";
+import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import type { Piece } from "../lib/b64-stream";
 import { readCapped, readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
@@ -26,7 +26,7 @@ import {
 	resolveModel,
 } from "../pipeline/request";
 import type { AppEnv } from "../types";
-import { asyncOptions, billedCall, inputLimits, pipelineContext } from "./common";
+import { asyncOptions, billedCall, pipelineContext } from "./common";
 import { continueConversation, conversationModel } from "./conversations";
 
 const Str = z.string();
@@ -127,7 +127,7 @@ async function handle(
 	};
 	const asyncMode = asyncOptions(c, config, body);
 	const conversation = body.conversation_id ? await continueConversation(c, body.conversation_id, req) : undefined;
-	req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimits(config));
+	req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config));
 	const format = body.response_format;
 	return runBilledGeneration(
 		billedCall(c, config, hashInput),

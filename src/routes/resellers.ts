@@ -9,13 +9,13 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { loadConfig } from "../config";
-import { resolveImages } from "../inputs/images";
+import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { runBilledGeneration } from "../pipeline/billed";
 import { checkAspectRatio, checkN, checkPrompt, type GenerationRequest, modeOf, resolveModel } from "../pipeline/request";
 import type { AppEnv } from "../types";
-import { asyncOptions, billedCall, inputLimits, pipelineContext } from "./common";
+import { asyncOptions, billedCall, pipelineContext } from "./common";
 
 const VydraBody = z.strictObject({
 	prompt: z.string({ error: "prompt is required and must be a string" }),
@@ -41,7 +41,7 @@ export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
 			body.imageUrl ? [{ param: "imageUrl", value: body.imageUrl }] : [],
 			model.maxInputImages,
 			model.id,
-			inputLimits(config),
+			inputLimitsFrom(config),
 		),
 	};
 	return runBilledGeneration(
@@ -83,7 +83,7 @@ export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {
 		n: checkN(body.num ?? 1, "num"),
 		// In this dialect image_size is an aspect ratio.
 		aspectRatio: checkAspectRatio(model, body.image_size, "image_size"),
-		images: await resolveImages(refs, model.maxInputImages, model.id, inputLimits(config)),
+		images: await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config)),
 	};
 	return runBilledGeneration(
 		billedCall(c, config, raw),
