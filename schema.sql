@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS usage (
   key_id            TEXT NOT NULL,
   endpoint          TEXT NOT NULL,
   model             TEXT NOT NULL,
+  upstream_model    TEXT,
   mode              TEXT NOT NULL,
   n_requested       INTEGER NOT NULL,
   images_delivered  INTEGER NOT NULL DEFAULT 0,
@@ -146,3 +147,28 @@ CREATE TABLE IF NOT EXISTS pipeline_runs (
 );
 
 CREATE INDEX IF NOT EXISTS pipeline_runs_pipeline ON pipeline_runs (pipeline_id, slot);
+
+-- What is known about each upstream model id, per upstream endpoint: seen in Gemini's
+-- models.list (discovery, at most hourly), missing from it, or answering 404 NOT_FOUND.
+-- A row with gone_at set sends requests straight to the id's successor.
+CREATE TABLE IF NOT EXISTS upstream_models (
+  upstream       TEXT NOT NULL,
+  model          TEXT NOT NULL,
+  listed         INTEGER,
+  display_name   TEXT,
+  gone_at        TEXT,
+  gone_reason    TEXT,
+  first_seen_at  TEXT,
+  last_seen_at   TEXT,
+  checked_at     TEXT,
+  PRIMARY KEY (upstream, model)
+);
+
+-- The last discovery run per upstream endpoint.
+CREATE TABLE IF NOT EXISTS catalog_checks (
+  upstream    TEXT PRIMARY KEY,
+  checked_at  TEXT NOT NULL,
+  ok          INTEGER NOT NULL,
+  models      INTEGER NOT NULL DEFAULT 0,
+  error       TEXT
+);

@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_PRICES } from "./test/node/prices.ts";
 
 // Tests run inside workerd (the same runtime as production) against the real Worker
 // from wrangler.toml. The Gemini emulator runs in Node (test/node/global-setup.ts) and
@@ -18,8 +19,11 @@ export default defineConfig({
 					GEMINI_RETRY_MAX_MS: "50",
 					GEMINI_DEADLINE_MS: "20000",
 					JOB_RETRY_BASE_SECONDS: "0",
+					// Small round prices keep the tests' arithmetic readable (and prove PRICES applies).
+					PRICES: JSON.stringify(TEST_PRICES),
 					SCHEMA_SQL: inject<string>("schemaSql"),
 					EMULATOR_URL: inject<string>("emulatorUrl"),
+					LIFECYCLE_EMULATOR_URL: inject<string>("lifecycleEmulatorUrl"),
 				},
 			},
 		})),

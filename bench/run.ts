@@ -69,9 +69,9 @@ async function latency(): Promise<LatencyRow[]> {
 	const { gw, key } = await gateway(8931, "streaming");
 	try {
 		// A realistic 1K PNG (~1.5 MB): half noise, half gradient.
-		const prompt = "a nano banana on a plate [emu:noise=0.5]";
+		const prompt = "a nano banana on a plate [emu:noise=0.5,format=png]";
 		const direct = async () => {
-			const res = await fetch(`${emulator.url}/v1beta/models/gemini-2.5-flash-image:generateContent`, {
+			const res = await fetch(`${emulator.url}/v1beta/models/gemini-3.1-flash-image:generateContent`, {
 				method: "POST",
 				headers: { "x-goog-api-key": "bench", "content-type": "application/json" },
 				// Exactly the body the gateway sends for this request.
@@ -83,7 +83,7 @@ async function latency(): Promise<LatencyRow[]> {
 			await res.arrayBuffer();
 		};
 		const viaGateway = async () => {
-			const status = await generate(gw, key, { model: "nano-banana", prompt, aspect_ratio: "1:1" });
+			const status = await generate(gw, key, { model: "nano-banana-2", prompt, aspect_ratio: "1:1" });
 			if (status !== 200) throw new Error(`gateway answered ${status}`);
 		};
 		await load(20, 4, direct); // warm both paths (emulator image cache, workerd JIT, DO)
@@ -150,7 +150,7 @@ async function memory(): Promise<MemoryRow[]> {
 			const { gw, key } = await gateway(port++, mode);
 			try {
 				const pid = workerdPid(gw.proc.pid as number);
-				await generate(gw, key, { model: "nano-banana", prompt: "warm-up" }); // load code, DO, R2
+				await generate(gw, key, { model: "nano-banana-2", prompt: "warm-up" }); // load code, DO, R2
 				await new Promise((r) => setTimeout(r, 500));
 				const baseline = rssBytes(pid);
 				const { peak, result } = await peakRssDuring(pid, () =>

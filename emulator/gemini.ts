@@ -1,6 +1,8 @@
 /**
- * The Gemini emulator's behaviour: given a generateContent request, the response Google
- * would send, or the failure a test asked for. Pure of I/O; server.ts puts it on HTTP.
+ * The Gemini emulator's behaviour: given a request, the response Google would send, or
+ * the failure a test asked for. Pure of I/O; server.ts puts it on HTTP. Which model ids
+ * exist is emulator/models.ts (Google's side, checked against its docs); any other id,
+ * or one retired with `retire()`, answers Google's 404 NOT_FOUND body.
  *
  * Tests steer it with directives inside the prompt text, e.g. "a cat [emu:fail=429x1,retry=0.05s]":
  *   fail=CODE[xK]   answer CODE (400, 403, 429, 500, 503, 504) for the first K calls with this prompt (default: always)
@@ -14,8 +16,8 @@
  *   images=N        N final images in one answer           thoughts        an interim thought image first
  */
 import { createHash } from "node:crypto";
-import { findModel, type ImageSize, outputDimensions, outputTokensPerImage } from "../src/catalog.ts";
 import { encodeJpeg, encodePng } from "./images.ts";
+import { type EmulatedModel, MODELS, outputDimensions, SHUT_DOWN_BY_DEFAULT, type Size, tokensPerImage } from "./models.ts";
 
 export type Directives = Record<string, string>;
 
@@ -58,10 +60,13 @@ export interface RecordedCall {
 	body: GenerateRequest;
 	/** What the emulator answered with: each final image's type, size and SHA-256. */
 	outputs: Array<{ mimeType: string; bytes: number; sha256: string }>;
+	/** The HTTP status of the answer. */
+	status: number;
 }
 
 const STATUS_NAMES: Record<number, string> = {
 	400: "INVALID_ARGUMENT",
+	401: "UNAUTHENTICATED",
 	403: "PERMISSION_DENIED",
 	404: "NOT_FOUND",
 	429: "RESOURCE_EXHAUSTED",
@@ -72,7 +77,9 @@ const STATUS_NAMES: Record<number, string> = {
 
 const MESSAGES: Record<number, string> = {
 	400: "Request contains an invalid argument.",
+	401: "Request had invalid authentication credentials.",
 	403: "The caller does not have permission",
+	404: "Requested entity was not found.",
 	429: "Resource has been exhausted (e.g. check quota).",
 	500: "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
 	503: "The model is overloaded. Please try again later.",
@@ -92,8 +99,44 @@ export function parseDirectives(text: string): Directives {
 }
 
 function errorReply(status: number, message: string, details: unknown[] = [], headers: Record<string, string> = {}): EmulatorReply {
-	const body = JSON.stringify({ error: { code: status, message, status: STATUS_NAMES[status] ?? "UNKNOWN", details } });
-	return { status, headers: { "content-type": "application/json; charset=UTF-8", ...headers }, body, delayMs: 0 };
+	// Google leaves `details` out when there are none.
+	const error = { code: status, message, status: STATUS_NAMES[status] ?? "UNKNOWN", ...(details.length > 0 ? { details } : {}) };
+	return {
+		status,
+		headers: { "content-type": "application/json; charset=UTF-8", ...headers },
+		body: JSON.stringify({ error }),
+		delayMs: 0,
+	};
+}
+
+function jsonReply(payload: unknown): EmulatorReply {
+	return { status: 200, headers: { "content-type": "application/json; charset=UTF-8" }, body: JSON.stringify(payload), delayMs: 0 };
+}
+
+/** The 404 Google sends for a generateContent (or other method) on an id that does not exist. */
+function modelNotFound(model: string, method: string): EmulatorReply {
+	return errorReply(
+		404,
+		`models/${model} is not found for API version v1beta, or is not supported for ${method}. Call ModelService.ListModels to see the list of available models and their supported methods.`,
+	);
+}
+
+/** A Model as models.list / models.get answer it. */
+function modelResource(m: EmulatedModel) {
+	return {
+		name: `models/${m.id}`,
+		version: m.version,
+		displayName: m.displayName,
+		description: m.description,
+		inputTokenLimit: m.inputTokenLimit,
+		outputTokenLimit: m.outputTokenLimit,
+		supportedGenerationMethods: ["generateContent", "countTokens", "batchGenerateContent"],
+		temperature: 1,
+		topP: 0.95,
+		topK: 64,
+		maxTemperature: m.image ? 1 : 2,
+		...(m.thinking ? { thinking: true } : {}),
+	};
 }
 
 function seedOf(...parts: string[]): number {
@@ -118,9 +161,76 @@ export class GeminiEmulator {
 	readonly calls: RecordedCall[] = [];
 	private readonly failures = new Map<string, number>();
 	private readonly requiredKey: string | undefined;
+	/** Ids that answer 404 NOT_FOUND (Google shut them down), beyond those never known. */
+	private readonly retired: Set<string>;
 
-	constructor(requiredKey?: string) {
-		this.requiredKey = requiredKey;
+	constructor(opts: { requiredKey?: string; retired?: string[]; live?: string[] } = {}) {
+		this.requiredKey = opts.requiredKey;
+		this.retired = new Set([...SHUT_DOWN_BY_DEFAULT, ...(opts.retired ?? [])].filter((id) => !(opts.live ?? []).includes(id)));
+	}
+
+	/** Shuts a model down: from now on it answers 404 and is no longer listed. */
+	retire(id: string): void {
+		this.retired.add(id);
+	}
+
+	/** Brings a retired model back. */
+	restore(id: string): void {
+		this.retired.delete(id);
+	}
+
+	/** The models a key can use right now. */
+	live(): EmulatedModel[] {
+		return MODELS.filter((m) => !this.retired.has(m.id));
+	}
+
+	private find(id: string): EmulatedModel | undefined {
+		return this.live().find((m) => m.id === id);
+	}
+
+	/** Refuses a request without a valid key the way Google does; undefined when the key is fine. */
+	private checkKey(apiKey: string | null): EmulatorReply | undefined {
+		if (!apiKey) {
+			return errorReply(
+				403,
+				"Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+			);
+		}
+		if (this.requiredKey && apiKey !== this.requiredKey) {
+			const message = "API key not valid. Please pass a valid API key.";
+			return errorReply(400, message, [
+				{
+					"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+					reason: "API_KEY_INVALID",
+					domain: "googleapis.com",
+					metadata: { service: "generativelanguage.googleapis.com" },
+				},
+				{ "@type": "type.googleapis.com/google.rpc.LocalizedMessage", locale: "en-US", message },
+			]);
+		}
+		return undefined;
+	}
+
+	/** GET /v1beta/models: pageSize (default 50, at most 1000) and pageToken (the last name, base64). */
+	listModels(apiKey: string | null, query: URLSearchParams): EmulatorReply {
+		const refused = this.checkKey(apiKey);
+		if (refused) return refused;
+		const size = Math.min(Number(query.get("pageSize") ?? "50") || 50, 1000);
+		const all = this.live().map(modelResource);
+		const token = query.get("pageToken");
+		const start = token ? all.findIndex((m) => m.name === Buffer.from(token, "base64").toString("utf8")) + 1 : 0;
+		if (token && start === 0) return errorReply(400, "Invalid page token.");
+		const models = all.slice(start, start + size);
+		const more = start + size < all.length;
+		return jsonReply({ models, ...(more ? { nextPageToken: Buffer.from(models[models.length - 1].name).toString("base64") } : {}) });
+	}
+
+	/** GET /v1beta/models/{id}. */
+	getModel(apiKey: string | null, id: string): EmulatorReply {
+		const refused = this.checkKey(apiKey);
+		if (refused) return refused;
+		const m = this.find(id);
+		return m ? jsonReply(modelResource(m)) : errorReply(404, `Model is not found: models/${id} for api version v1beta`);
 	}
 
 	/** True for the first `times` calls with this key (always when `times` is undefined). */
@@ -132,41 +242,53 @@ export class GeminiEmulator {
 		return true;
 	}
 
+	/** POST /v1beta/models/{model}:{method}; every generate call is recorded with its answer's status. */
 	handle(model: string, action: string, apiKey: string | null, rawBody: string): EmulatorReply {
-		if (!apiKey) {
-			return errorReply(
-				403,
-				"Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
-			);
-		}
-		if (this.requiredKey && apiKey !== this.requiredKey) {
-			return errorReply(400, "API key not valid. Please pass a valid API key.", [
-				{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID", domain: "googleapis.com" },
-			]);
-		}
-		if (action !== "generateContent") return errorReply(404, `Method ${action} is not supported by the emulator.`);
-		const spec = findModel(model);
-		if (!spec || spec.id !== spec.gemini) {
-			return errorReply(404, `models/${model} is not found for API version v1beta, or is not supported for generateContent.`);
-		}
-		let req: GenerateRequest;
+		let req: GenerateRequest | undefined;
 		try {
 			req = JSON.parse(rawBody) as GenerateRequest;
 		} catch {
-			return errorReply(400, "Invalid JSON payload received.");
+			req = undefined;
 		}
-		const record: RecordedCall = { at: Date.now(), model, apiKey, body: req, outputs: [] };
-		this.calls.push(record);
-		if (this.calls.length > 500) this.calls.shift();
+		const record: RecordedCall = { at: Date.now(), model, apiKey, body: req ?? {}, outputs: [], status: 0 };
+		const reply = this.respond(model, action, apiKey, req, record);
+		record.status = reply.status;
+		if (action !== "countTokens") {
+			this.calls.push(record);
+			if (this.calls.length > 500) this.calls.shift();
+		}
+		return reply;
+	}
+
+	private respond(
+		model: string,
+		action: string,
+		apiKey: string | null,
+		parsed: GenerateRequest | undefined,
+		record: RecordedCall,
+	): EmulatorReply {
+		const refused = this.checkKey(apiKey);
+		if (refused) return refused;
+		const known = ["generateContent", "streamGenerateContent", "countTokens"];
+		if (!known.includes(action)) return errorReply(404, `Method not found: ${action}`);
+		const spec = this.find(model);
+		if (!spec) return modelNotFound(model, action);
+		if (!parsed) return errorReply(400, "Invalid JSON payload received. Unexpected token.");
+		const req = parsed;
+		if (action === "countTokens") return this.countTokens(req);
+		if (!spec.image) {
+			return errorReply(400, "Multi-modal output is not supported.");
+		}
+		const image = spec.image;
 
 		const contents = req.contents ?? [];
 		if (contents.length === 0) return errorReply(400, "* GenerateContentRequest.contents: contents is not specified\n");
 		const cfg = req.generationConfig ?? {};
 		if ((cfg.candidateCount ?? 1) > 1) return errorReply(400, "Multiple candidates is not enabled for this model");
 		const aspectRatio = cfg.imageConfig?.aspectRatio ?? "1:1";
-		const imageSize = cfg.imageConfig?.imageSize as ImageSize | undefined;
-		if (!spec.aspectRatios.includes(aspectRatio)) return errorReply(400, `Unsupported aspect ratio: ${aspectRatio}`);
-		if (imageSize !== undefined && !spec.imageSizes.includes(imageSize)) {
+		const imageSize = cfg.imageConfig?.imageSize as Size | undefined;
+		if (!image.aspectRatios.includes(aspectRatio)) return errorReply(400, `Unsupported aspect ratio: ${aspectRatio}`);
+		if (imageSize !== undefined && !image.imageSizes.includes(imageSize)) {
 			return errorReply(400, `Unsupported image size: ${imageSize}`);
 		}
 
@@ -189,6 +311,9 @@ export class GeminiEmulator {
 		const last = contents[contents.length - 1];
 		const prompt = (last.parts ?? []).map((p) => p.text ?? "").join("\n");
 		const inputImages = contents.flatMap((c) => c.parts ?? []).filter((p) => p.inlineData || p.inline_data).length;
+		if (inputImages > image.maxInputImages) {
+			return errorReply(400, `Too many input images: ${inputImages}; ${model} accepts at most ${image.maxInputImages}.`);
+		}
 		const d = parseDirectives(prompt);
 		const delayMs = Number(d.delay ?? 0);
 
@@ -208,19 +333,19 @@ export class GeminiEmulator {
 
 		const usage = (images: number) => {
 			const promptTokenCount = Math.ceil(prompt.length / 4) + 258 * inputImages;
-			const candidatesTokenCount = images * outputTokensPerImage(spec.gemini, imageSize) + 12;
+			const candidatesTokenCount = images * tokensPerImage(spec, imageSize) + 12;
 			return {
 				promptTokenCount,
 				candidatesTokenCount,
 				totalTokenCount: promptTokenCount + candidatesTokenCount,
 				promptTokensDetails: [{ modality: "TEXT", tokenCount: Math.ceil(prompt.length / 4) }],
-				candidatesTokensDetails: [{ modality: "IMAGE", tokenCount: images * outputTokensPerImage(spec.gemini, imageSize) }],
+				candidatesTokensDetails: [{ modality: "IMAGE", tokenCount: images * tokensPerImage(spec, imageSize) }],
 			};
 		};
 		const ok = (payload: object): EmulatorReply => ({
 			status: 200,
 			headers: { "content-type": "application/json; charset=UTF-8" },
-			body: JSON.stringify({ ...payload, modelVersion: spec.gemini, responseId: `emu-${seedOf(prompt, String(Date.now())).toString(36)}` }),
+			body: JSON.stringify({ ...payload, modelVersion: spec.id, responseId: `emu-${seedOf(prompt, String(Date.now())).toString(36)}` }),
 			delayMs,
 		});
 
@@ -246,9 +371,9 @@ export class GeminiEmulator {
 			});
 		}
 
-		const dims = outputDimensions(spec.gemini, aspectRatio, imageSize);
+		const dims = outputDimensions(spec, aspectRatio, imageSize);
 		if (!dims) return errorReply(400, `Unsupported aspect ratio: ${aspectRatio}`);
-		const gemini3 = spec.gemini !== "gemini-2.5-flash-image";
+		const gemini3 = image.gemini3;
 		const format = d.format === "png" || d.format === "jpeg" ? d.format : gemini3 ? "jpeg" : "png";
 		const noise = Number(d.noise ?? 0);
 		const count = Math.max(1, Number(d.images ?? 1));
@@ -260,7 +385,7 @@ export class GeminiEmulator {
 		}
 		if (wantsText) parts.push({ text: "Here is the image you asked for." });
 		for (let i = 0; i < count; i++) {
-			const seed = seedOf(spec.gemini, prompt, aspectRatio, imageSize ?? "", String(inputImages), String(i));
+			const seed = seedOf(spec.id, prompt, aspectRatio, imageSize ?? "", String(inputImages), String(i));
 			const bytes = renderImage(format, dims.width, dims.height, seed, noise);
 			const real = format === "png" ? "image/png" : "image/jpeg";
 			const declared = d.mislabel ? (real === "image/png" ? "image/jpeg" : "image/png") : real;
@@ -277,5 +402,15 @@ export class GeminiEmulator {
 			reply.truncateAt = Math.floor(reply.body.length / 2);
 		}
 		return reply;
+	}
+
+	/** countTokens: about four characters a token, 258 per inline image (Gemini's flat rate). */
+	private countTokens(req: GenerateRequest & { generateContentRequest?: GenerateRequest }): EmulatorReply {
+		const contents = req.contents ?? req.generateContentRequest?.contents ?? [];
+		const parts = contents.flatMap((c) => c.parts ?? []);
+		const text = parts.reduce((n, p) => n + Math.ceil((p.text ?? "").length / 4), 0);
+		const images = parts.filter((p) => p.inlineData || p.inline_data).length * 258;
+		const details = [{ modality: "TEXT", tokenCount: text }, ...(images > 0 ? [{ modality: "IMAGE", tokenCount: images }] : [])];
+		return jsonReply({ totalTokens: text + images, promptTokensDetails: details });
 	}
 }

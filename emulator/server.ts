@@ -1,14 +1,18 @@
 /**
- * The Gemini emulator on HTTP: `POST /v1beta/models/{model}:generateContent`, the real
- * wire format, on loopback. `npm run emulator` starts it alone; scripts/dev.mjs, the
- * test setup and the benchmark start it through `startEmulator()`.
+ * The Gemini emulator on HTTP, the real wire format on loopback (under /v1beta and /v1):
+ *   POST models/{model}:generateContent | :streamGenerateContent (?alt=sse) | :countTokens
+ *   GET  models (pageSize, pageToken)      GET models/{model}
+ * `npm run emulator` starts it alone (EMULATOR_RETIRED / EMULATOR_LIVE: comma-separated
+ * ids to shut down or bring back); scripts/dev.ts, the test setup and the benchmark start
+ * it through `startEmulator()`.
  *
  * Control endpoints for tests: `GET /__emulator/calls?contains=TEXT` lists recorded
- * requests whose prompt contains TEXT; `GET /health`.
+ * requests whose prompt contains TEXT; `POST /__emulator/models/{id}/retire` and
+ * `/restore` shut a model down or bring it back; `GET /health`.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { GeminiEmulator } from "./gemini.ts";
+import { type EmulatorReply, GeminiEmulator } from "./gemini.ts";
 
 export interface RunningEmulator {
 	url: string;
@@ -24,8 +28,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** Starts the emulator on 127.0.0.1 (port 0 picks a free one). */
-export async function startEmulator(opts: { port?: number; requiredKey?: string } = {}): Promise<RunningEmulator> {
-	const emulator = new GeminiEmulator(opts.requiredKey);
+export async function startEmulator(
+	opts: { port?: number; requiredKey?: string; retired?: string[]; live?: string[] } = {},
+): Promise<RunningEmulator> {
+	const emulator = new GeminiEmulator(opts);
 	const server = createServer(async (req, res) => {
 		const url = new URL(req.url ?? "/", "http://emulator");
 		if (req.method === "GET" && url.pathname === "/health") {
@@ -38,14 +44,35 @@ export async function startEmulator(opts: { port?: number; requiredKey?: string 
 			res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ calls }));
 			return;
 		}
-		const m = url.pathname.match(/^\/v1beta\/models\/([^/:]+):(\w+)$/);
-		if (req.method !== "POST" || !m) {
-			res.writeHead(404, { "content-type": "application/json" });
-			res.end(JSON.stringify({ error: { code: 404, message: "Not found", status: "NOT_FOUND" } }));
+		const control = url.pathname.match(/^\/__emulator\/models\/([^/]+)\/(retire|restore)$/);
+		if (req.method === "POST" && control) {
+			const id = decodeURIComponent(control[1]);
+			if (control[2] === "retire") emulator.retire(id);
+			else emulator.restore(id);
+			res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ live: emulator.live().map((x) => x.id) }));
 			return;
 		}
 		const apiKey = (req.headers["x-goog-api-key"] as string | undefined) ?? url.searchParams.get("key");
-		const reply = emulator.handle(decodeURIComponent(m[1]), m[2], apiKey, await readBody(req));
+		const list = url.pathname.match(/^\/v1(?:beta)?\/models\/?$/);
+		const get = url.pathname.match(/^\/v1(?:beta)?\/models\/([^/:]+)$/);
+		const m = url.pathname.match(/^\/v1(?:beta)?\/models\/([^/:]+):(\w+)$/);
+		let reply: EmulatorReply;
+		if (req.method === "GET" && list) reply = emulator.listModels(apiKey, url.searchParams);
+		else if (req.method === "GET" && get) reply = emulator.getModel(apiKey, decodeURIComponent(get[1]));
+		else if (req.method === "POST" && m) {
+			reply = emulator.handle(decodeURIComponent(m[1]), m[2], apiKey, await readBody(req));
+			// The stream forms carry the same answer as one event (alt=sse) or a one-element array.
+			if (m[2] === "streamGenerateContent" && reply.status === 200) {
+				reply =
+					url.searchParams.get("alt") === "sse"
+						? { ...reply, headers: { ...reply.headers, "content-type": "text/event-stream" }, body: `data: ${reply.body}\r\n\r\n` }
+						: { ...reply, body: `[${reply.body}]` };
+			}
+		} else {
+			res.writeHead(404, { "content-type": "text/html; charset=UTF-8" });
+			res.end("<!DOCTYPE html><title>Error 404 (Not Found)!!1</title><p>The requested URL was not found on this server.");
+			return;
+		}
 		if (reply.delayMs > 0) await new Promise((r) => setTimeout(r, reply.delayMs));
 		if (res.destroyed) return;
 		const body = Buffer.from(reply.body);
@@ -73,6 +100,11 @@ export async function startEmulator(opts: { port?: number; requiredKey?: string 
 
 if (import.meta.main) {
 	const port = Number(process.env.EMULATOR_PORT ?? process.argv[2] ?? 8790);
-	const running = await startEmulator({ port });
+	const list = (v: string | undefined) =>
+		(v ?? "")
+			.split(",")
+			.map((x) => x.trim())
+			.filter(Boolean);
+	const running = await startEmulator({ port, retired: list(process.env.EMULATOR_RETIRED), live: list(process.env.EMULATOR_LIVE) });
 	console.log(`Gemini emulator listening on ${running.url}`);
 }

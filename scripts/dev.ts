@@ -28,7 +28,16 @@ const banner: string[] = [];
 
 let emulatorClose: (() => Promise<void>) | undefined;
 if (!setting("GEMINI_API_KEY") && !setting("GEMINI_BASE_URL")) {
-	const emu = await startEmulator({ port: Number(process.env.EMULATOR_PORT ?? 0) });
+	const list = (v: string | undefined) =>
+		(v ?? "")
+			.split(",")
+			.map((x) => x.trim())
+			.filter(Boolean);
+	const emu = await startEmulator({
+		port: Number(process.env.EMULATOR_PORT ?? 0),
+		retired: list(setting("EMULATOR_RETIRED")),
+		live: list(setting("EMULATOR_LIVE")),
+	});
 	emulatorClose = emu.close;
 	vars.GEMINI_BASE_URL = emu.url;
 	vars.GEMINI_API_KEY = "emulator";
@@ -82,7 +91,7 @@ const created = await fetch(`${base}/admin/keys`, {
 	method: "POST",
 	headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
 	// A starting grant, so the first request below is paid for (local credits cost nothing).
-	body: JSON.stringify({ name: `dev ${new Date().toISOString()}`, credits: 1000 }),
+	body: JSON.stringify({ name: `dev ${new Date().toISOString()}`, credits: 100_000 }),
 });
 const key = created.ok ? ((await created.json()) as { key: string }).key : "<create one with POST /admin/keys>";
 console.log(
@@ -91,7 +100,7 @@ console.log(
 		"=".repeat(78),
 		...banner,
 		`Nano Banana Gateway on ${base}  (admin token: ${adminToken})`,
-		`Demo API key (1,000 credits): ${key}`,
+		`Demo API key (100,000 credits, $10 at list prices): ${key}`,
 		"",
 		"First request:",
 		`  curl -s ${base}/v1/images/generations \\`,

@@ -3,8 +3,9 @@
  */
 import { Hono } from "hono";
 import { ApiError, notFound } from "./errors";
-import { adminAuth, apiKeyAuth, requestId } from "./middleware";
+import { adminAuth, apiKeyAuth, requestId, withConfig } from "./middleware";
 import { account } from "./routes/account";
+import { adminCatalog } from "./routes/admin-catalog";
 import { adminKeys } from "./routes/admin-keys";
 import { adminUsage } from "./routes/admin-usage";
 import { conversations } from "./routes/conversations";
@@ -20,8 +21,10 @@ import type { AppEnv } from "./types";
 export function buildApp(): Hono<AppEnv> {
 	const app = new Hono<AppEnv>();
 	app.use("*", requestId);
-	app.get("/health", (c) => c.json({ ok: true }));
+	// Images are served whatever the configuration says: they are customers' public URLs.
 	app.route("/images", images);
+	app.use("*", withConfig);
+	app.get("/health", (c) => c.json({ ok: true }));
 
 	app.use("/v1/*", apiKeyAuth);
 	app.use("/v1beta/*", apiKeyAuth);
@@ -31,26 +34,30 @@ export function buildApp(): Hono<AppEnv> {
 	app.route("/v1/conversations", conversations);
 	app.route("/v1/jobs", jobs);
 	app.route("/v1/pipelines", pipelines);
-	// @google/genai calls {baseUrl}/{apiVersion}/models/...; serve both versions it uses.
-	app.route("/v1beta", geminiNative);
-	app.route("/v1", geminiNative);
-	app.route("/api/v1/models", vydra);
+	// @google/genai calls {baseUrl}/{apiVersion}/models...; it uses v1 by default, v1beta when asked.
 	app.route("/v1/models", models);
+	app.route("/v1beta/models", models);
+	app.route("/v1/models", geminiNative);
+	app.route("/v1beta/models", geminiNative);
+	app.route("/api/v1/models", vydra);
 	app.route("/v1", account);
 
 	app.use("/admin/*", adminAuth);
 	app.route("/admin/keys", adminKeys);
+	app.route("/admin/catalog", adminCatalog);
 	app.route("/admin", adminUsage);
 
-	app.notFound((c) => notFound(`No route for ${c.req.method} ${c.req.path}`).getResponse(c.get("requestId") ?? "unknown"));
+	app.notFound((c) =>
+		notFound(`No route for ${c.req.method} ${c.req.path}`).getResponse(c.get("requestId") ?? "unknown", c.get("errorStyle")),
+	);
 	app.onError((err, c) => {
 		const id = c.get("requestId") ?? "unknown";
-		if (err instanceof ApiError) return err.getResponse(id);
+		if (err instanceof ApiError) return err.getResponse(id, c.get("errorStyle"));
 		// Unknown failure: full detail to the log, nothing internal to the client.
 		console.error(
 			JSON.stringify({ requestId: id, event: "unhandled_error", error: String(err), stack: err instanceof Error ? err.stack : undefined }),
 		);
-		return new ApiError(500, "server_error", "internal_error", `Internal error (request ${id})`).getResponse(id);
+		return new ApiError(500, "server_error", "internal_error", `Internal error (request ${id})`).getResponse(id, c.get("errorStyle"));
 	});
 	return app;
 }

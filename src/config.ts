@@ -1,16 +1,121 @@
 /**
- * Tunables from vars, with defaults in code. Read once per request; cheap.
+ * All configuration, parsed with zod once per isolate (per `env` object): numbers,
+ * flags, URLs, and the JSON variables MODELS, PRICES and DEFAULT_LIMITS. A bad value is
+ * never replaced by a default: it is a ConfigError naming the variable and the problem,
+ * logged once, and every API call answers 500 `configuration_error` until it is fixed.
+ * Variables come from wrangler.toml [vars], secrets, `.dev.vars` or the environment;
+ * wrangler may hand a [vars] entry over as a number or an object, so both are accepted.
  */
+import { z } from "zod";
+import { defaultLimits, type Limits, LimitsPatch } from "./billing/limits";
+import { buildPrices, PricesOverride, type PriceTable } from "./billing/prices";
+import { Catalog, CatalogError } from "./catalog/catalog";
+import { ModelsOverride } from "./catalog/overrides";
+import { ApiError } from "./errors";
 
-function num(value: string | undefined, fallback: number, min = 0): number {
-	if (value === undefined || value.trim() === "") return fallback;
-	const n = Number(value);
-	return Number.isFinite(n) && n >= min ? n : fallback;
+export class ConfigError extends ApiError {
+	constructor(
+		readonly variable: string,
+		readonly problem: string,
+	) {
+		super(
+			500,
+			"server_error",
+			"configuration_error",
+			`The gateway is misconfigured: ${variable}: ${problem}. The operator must fix this setting.`,
+			null,
+		);
+		this.name = "ConfigError";
+	}
 }
+
+const blank = (v: unknown) => v === undefined || v === null || (typeof v === "string" && v.trim() === "");
+
+/** A number from a string or number; blank means the default. */
+/** "must be a number" for text that is not one; zod's own words for bounds. */
+const isNumber = {
+	error: (issue: { code: string; expected?: string }) =>
+		issue.code !== "invalid_type" ? undefined : issue.expected === "int" ? "must be a whole number" : "must be a number",
+};
+
+function num(fallback: number, min: number, max: number, int = true) {
+	const n = z.number(isNumber).min(min).max(max);
+	return z.preprocess((v) => (blank(v) ? undefined : typeof v === "string" ? Number(v.trim()) : v), (int ? n.int() : n).default(fallback));
+}
+
+function optionalNum(min: number, max: number) {
+	return z.preprocess(
+		(v) => (blank(v) ? undefined : typeof v === "string" ? Number(v.trim()) : v),
+		z.number(isNumber).gt(min).max(max).optional(),
+	);
+}
+
+const flag = z.preprocess(
+	(v) => (blank(v) ? undefined : typeof v === "string" ? v.trim().toLowerCase() : v),
+	z
+		.union([z.boolean(), z.enum(["true", "false", "1", "0"])], { error: 'must be "true" or "false"' })
+		.transform((v) => v === true || v === "true" || v === "1")
+		.default(false),
+);
+
+const url = z.preprocess(
+	(v) => (blank(v) ? undefined : v),
+	z
+		.url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+		.transform((u) => u.replace(/\/+$/, ""))
+		.optional(),
+);
+
+const text = z.preprocess((v) => (blank(v) ? undefined : v), z.string().optional());
+
+/** JSON given as a string (or already an object, from wrangler.toml). */
+function json<T extends z.ZodType>(schema: T) {
+	return z.preprocess((v, ctx) => {
+		if (blank(v)) return undefined;
+		if (typeof v !== "string") return v;
+		try {
+			return JSON.parse(v);
+		} catch {
+			ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+			return z.NEVER;
+		}
+	}, schema.optional());
+}
+
+const MB = 1_048_576;
+
+const EnvSchema = z.object({
+	GEMINI_API_KEY: text,
+	GEMINI_BASE_URL: url,
+	ADMIN_TOKEN: text,
+	PUBLIC_BASE_URL: url,
+	GEMINI_MAX_RETRIES: num(3, 0, 10),
+	GEMINI_RETRY_BASE_MS: num(500, 0, 60_000),
+	GEMINI_RETRY_MAX_MS: num(8_000, 0, 600_000),
+	GEMINI_DEADLINE_MS: num(180_000, 1, 900_000),
+	MAX_PROMPT_CHARS: num(8_000, 1, 1_000_000),
+	MAX_JSON_BODY_BYTES: num(MB, 1, 100 * MB),
+	MAX_UPLOAD_BYTES: num(32 * MB, 1, 100 * MB),
+	MAX_IMAGE_BYTES: num(7 * MB, 1, 100 * MB),
+	MAX_TOTAL_IMAGE_BYTES: num(15 * MB, 1, 100 * MB),
+	ALLOW_HTTP_IMAGE_URLS: flag,
+	IMAGE_FETCH_TIMEOUT_MS: num(10_000, 1, 300_000),
+	GEMINI_READ_MODE: z.preprocess((v) => (blank(v) ? undefined : v), z.enum(["streaming", "buffered"]).default("streaming")),
+	JOB_MAX_ATTEMPTS: num(5, 1, 100),
+	JOB_RETRY_BASE_SECONDS: num(10, 0, 3_600, false),
+	WEBHOOK_MAX_ATTEMPTS: num(8, 1, 100),
+	WEBHOOK_TIMEOUT_MS: num(10_000, 1, 300_000),
+	MIN_PIPELINE_INTERVAL_MINUTES: num(15, 1, 525_600),
+	RETENTION_DAYS: optionalNum(0, 36_500),
+	MODELS: json(ModelsOverride),
+	PRICES: json(PricesOverride),
+	DEFAULT_LIMITS: json(LimitsPatch),
+});
 
 export interface GatewayConfig {
 	geminiBaseUrl: string;
 	geminiApiKey: string;
+	adminToken: string | undefined;
 	maxRetries: number;
 	retryBaseMs: number;
 	retryMaxMs: number;
@@ -35,30 +140,83 @@ export interface GatewayConfig {
 	minPipelineIntervalMinutes: number;
 	/** Generated images older than this are deleted by the cron trigger (unset: kept). */
 	retentionDays: number | undefined;
+	catalog: Catalog;
+	prices: PriceTable;
+	defaultLimits: Limits;
 }
 
-export function loadConfig(env: Env): GatewayConfig {
+function parse(env: Env): GatewayConfig {
+	const r = EnvSchema.safeParse(env);
+	if (!r.success) {
+		const issue = r.error.issues[0];
+		const [variable, ...path] = issue.path.map(String);
+		throw new ConfigError(variable ?? "configuration", `${path.length > 0 ? `${path.join(".")}: ` : ""}${issue.message}`);
+	}
+	const v = r.data;
+	if (v.GEMINI_RETRY_BASE_MS > v.GEMINI_RETRY_MAX_MS) {
+		throw new ConfigError("GEMINI_RETRY_BASE_MS", `is larger than GEMINI_RETRY_MAX_MS (${v.GEMINI_RETRY_MAX_MS})`);
+	}
+	let catalog: Catalog;
+	try {
+		catalog = Catalog.build(v.MODELS ?? {});
+	} catch (error) {
+		if (error instanceof CatalogError) throw new ConfigError("MODELS", error.message);
+		throw error;
+	}
+	let prices: PriceTable;
+	try {
+		prices = buildPrices(catalog, v.PRICES ?? {});
+	} catch (error) {
+		throw new ConfigError("PRICES", error instanceof Error ? error.message : String(error));
+	}
 	return {
-		geminiBaseUrl: (env.GEMINI_BASE_URL || "https://generativelanguage.googleapis.com").replace(/\/+$/, ""),
-		geminiApiKey: env.GEMINI_API_KEY ?? "",
-		maxRetries: num(env.GEMINI_MAX_RETRIES, 3),
-		retryBaseMs: num(env.GEMINI_RETRY_BASE_MS, 500),
-		retryMaxMs: num(env.GEMINI_RETRY_MAX_MS, 8_000),
-		deadlineMs: num(env.GEMINI_DEADLINE_MS, 180_000, 1),
-		maxPromptChars: num(env.MAX_PROMPT_CHARS, 8_000, 1),
-		maxJsonBodyBytes: num(env.MAX_JSON_BODY_BYTES, 1_048_576, 1),
-		maxUploadBytes: num(env.MAX_UPLOAD_BYTES, 32 * 1_048_576, 1),
-		maxImageBytes: num(env.MAX_IMAGE_BYTES, 7 * 1_048_576, 1),
-		maxTotalImageBytes: num(env.MAX_TOTAL_IMAGE_BYTES, 15 * 1_048_576, 1),
-		allowHttpImageUrls: env.ALLOW_HTTP_IMAGE_URLS === "true",
-		imageFetchTimeoutMs: num(env.IMAGE_FETCH_TIMEOUT_MS, 10_000, 1),
-		publicBaseUrl: env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, "") : undefined,
-		readMode: env.GEMINI_READ_MODE === "buffered" ? "buffered" : "streaming",
-		jobMaxAttempts: num(env.JOB_MAX_ATTEMPTS, 5, 1),
-		jobRetryBaseSeconds: num(env.JOB_RETRY_BASE_SECONDS, 10),
-		webhookMaxAttempts: num(env.WEBHOOK_MAX_ATTEMPTS, 8, 1),
-		webhookTimeoutMs: num(env.WEBHOOK_TIMEOUT_MS, 10_000, 1),
-		minPipelineIntervalMinutes: num(env.MIN_PIPELINE_INTERVAL_MINUTES, 15, 1),
-		retentionDays: env.RETENTION_DAYS ? num(env.RETENTION_DAYS, Number.NaN) : undefined,
+		geminiBaseUrl: v.GEMINI_BASE_URL ?? "https://generativelanguage.googleapis.com",
+		geminiApiKey: v.GEMINI_API_KEY ?? "",
+		adminToken: v.ADMIN_TOKEN,
+		maxRetries: v.GEMINI_MAX_RETRIES,
+		retryBaseMs: v.GEMINI_RETRY_BASE_MS,
+		retryMaxMs: v.GEMINI_RETRY_MAX_MS,
+		deadlineMs: v.GEMINI_DEADLINE_MS,
+		maxPromptChars: v.MAX_PROMPT_CHARS,
+		maxJsonBodyBytes: v.MAX_JSON_BODY_BYTES,
+		maxUploadBytes: v.MAX_UPLOAD_BYTES,
+		maxImageBytes: v.MAX_IMAGE_BYTES,
+		maxTotalImageBytes: v.MAX_TOTAL_IMAGE_BYTES,
+		allowHttpImageUrls: v.ALLOW_HTTP_IMAGE_URLS,
+		imageFetchTimeoutMs: v.IMAGE_FETCH_TIMEOUT_MS,
+		publicBaseUrl: v.PUBLIC_BASE_URL,
+		readMode: v.GEMINI_READ_MODE,
+		jobMaxAttempts: v.JOB_MAX_ATTEMPTS,
+		jobRetryBaseSeconds: v.JOB_RETRY_BASE_SECONDS,
+		webhookMaxAttempts: v.WEBHOOK_MAX_ATTEMPTS,
+		webhookTimeoutMs: v.WEBHOOK_TIMEOUT_MS,
+		minPipelineIntervalMinutes: v.MIN_PIPELINE_INTERVAL_MINUTES,
+		retentionDays: v.RETENTION_DAYS,
+		catalog,
+		prices,
+		defaultLimits: defaultLimits(v.DEFAULT_LIMITS ?? {}),
 	};
+}
+
+const cache = new WeakMap<object, GatewayConfig | ConfigError>();
+
+/**
+ * The configuration for this `env`, parsed on first use and kept for the isolate's life
+ * (bindings do not change while it lives). Throws the ConfigError every time while the
+ * configuration is broken; it is logged once.
+ */
+export function loadConfig(env: Env): GatewayConfig {
+	let entry = cache.get(env);
+	if (!entry) {
+		try {
+			entry = parse(env);
+		} catch (error) {
+			if (!(error instanceof ConfigError)) throw error;
+			entry = error;
+			console.error(JSON.stringify({ event: "configuration_error", variable: error.variable, problem: error.problem }));
+		}
+		cache.set(env, entry);
+	}
+	if (entry instanceof ConfigError) throw entry;
+	return entry;
 }

@@ -14,8 +14,10 @@ const app = buildApp();
 export default {
 	fetch: app.fetch,
 	async scheduled(controller, env, ctx) {
+		// A broken configuration is logged by loadConfig; the trigger then does nothing.
+		const config = loadConfig(env);
 		ctx.waitUntil(
-			runScheduled(env, new Date(controller.scheduledTime), loadConfig(env)).then((totals) => {
+			runScheduled(env, new Date(controller.scheduledTime), config).then((totals) => {
 				console.log(JSON.stringify({ event: "cron", ...totals }));
 			}),
 		);

@@ -1,11 +1,13 @@
 /**
- * The cron trigger's maintenance: the account sweep and image retention.
+ * The cron trigger's maintenance: the account sweep, image retention and model discovery.
  *
  * The account sweep. Each KeyAccount keeps itself tidy with its own alarm
  * (releasing expired holds, flushing its outbox to D1); this sweep is the safety net for
  * an alarm that was lost, visiting active keys in pages and asking each to maintain itself.
  */
 import { accountFor } from "./account/key-account";
+import { discoverIfDue } from "./catalog/discovery";
+import type { GatewayConfig } from "./config";
 import { schedulePipelines } from "./jobs/pipelines";
 
 const PAGE = 100;
@@ -54,13 +56,20 @@ export async function deleteExpiredImages(bucket: R2Bucket, cutoff: Date, maxPag
 }
 
 /** Everything the per-minute cron trigger does. */
-export async function runScheduled(env: Env, at: Date, config: { retentionDays: number | undefined }): Promise<Record<string, unknown>> {
+export async function runScheduled(env: Env, at: Date, config: GatewayConfig): Promise<Record<string, unknown>> {
 	const out: Record<string, unknown> = { pipelines: await schedulePipelines(env, at) };
 	// The heavier sweeps run every fifth minute.
 	if (at.getUTCMinutes() % 5 === 0) {
 		out.accounts = await sweepAccounts(env);
-		if (config.retentionDays !== undefined && Number.isFinite(config.retentionDays)) {
+		if (config.retentionDays !== undefined) {
 			out.retention_deleted = await deleteExpiredImages(env.IMAGES, new Date(at.getTime() - config.retentionDays * 86_400_000));
+		}
+		// Which model ids exist upstream: at most hourly, whatever the trigger's rate.
+		try {
+			const d = await discoverIfDue(config, env.DB, at.getTime());
+			out.discovery = d === "not_due" ? d : { listed: d.listed, missing: d.missing };
+		} catch (error) {
+			out.discovery = { error: String(error instanceof Error ? error.message : error) };
 		}
 	}
 	return out;

@@ -4,15 +4,34 @@
 import { createMiddleware } from "hono/factory";
 import { accountFor } from "./account/key-account";
 import { randomId, secretsEqual, sha256Hex } from "./account/keys";
+import { loadConfig } from "./config";
 import { ApiError, unauthorized } from "./errors";
 import type { AppEnv } from "./types";
 
-/** Gives every request an id (`x-request-id` on every response, errors included). */
+/** Gemini's own routes: /v1beta/*, and `/v1/models/{model}:{method}` or a Google-style models call. */
+function googleRoute(path: string, headers: Headers, query: URLSearchParams): boolean {
+	if (path.startsWith("/v1beta/")) return true;
+	if (/^\/v1\/models\/[^/]+:[A-Za-z]+$/.test(path)) return true;
+	return (
+		/^\/v1\/models(\/[^/:]+)?\/?$/.test(path) &&
+		(headers.has("x-goog-api-key") || headers.has("x-goog-api-client") || query.has("pageSize") || query.has("pageToken"))
+	);
+}
+
+/** Gives every request an id (`x-request-id` on every response, errors included) and its error style. */
 export const requestId = createMiddleware<AppEnv>(async (c, next) => {
 	const id = randomId("req");
 	c.set("requestId", id);
+	const url = new URL(c.req.url);
+	c.set("errorStyle", googleRoute(url.pathname, c.req.raw.headers, url.searchParams) ? "google" : "openai");
 	await next();
 	c.res.headers.set("x-request-id", id);
+});
+
+/** The configuration for every route that needs it; a ConfigError answers 500 configuration_error. */
+export const withConfig = createMiddleware<AppEnv>(async (c, next) => {
+	c.set("config", loadConfig(c.env));
+	await next();
 });
 
 function bearer(header: string | undefined): string | undefined {
@@ -41,7 +60,7 @@ export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
 
 /** Bearer ADMIN_TOKEN, compared in constant time. Admin is off when no token is set. */
 export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
-	const expected = c.env.ADMIN_TOKEN;
+	const expected = c.get("config").adminToken;
 	if (!expected) throw new ApiError(403, "permission_error", "admin_disabled", "The admin API is disabled: ADMIN_TOKEN is not configured");
 	const given = bearer(c.req.header("authorization"));
 	if (!given || !(await secretsEqual(given, expected))) throw unauthorized("Invalid admin token");

@@ -3,6 +3,8 @@
  * per-request variables the middleware sets.
  */
 import type { KeyAccountStub } from "./account/key-account";
+import type { GatewayConfig } from "./config";
+import type { ErrorStyle } from "./errors";
 
 /** Who is calling, set by the API-key middleware on every /v1 route. */
 export interface Caller {
@@ -16,6 +18,10 @@ export interface AppEnv {
 	Bindings: Env;
 	Variables: {
 		requestId: string;
+		/** Parsed once per isolate (src/config.ts); a broken setting never reaches a route. */
+		config: GatewayConfig;
+		/** How errors are written: OpenAI's shape, or Google's on Gemini's own routes. */
+		errorStyle: ErrorStyle;
 		caller: Caller;
 	};
 }

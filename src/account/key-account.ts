@@ -9,7 +9,8 @@
  * methods are the whole surface; expected failures are tagged results.
  */
 import { DurableObject } from "cloudflare:workers";
-import { applyPatch, defaultLimits, type LimitName, type LimitOverrides, type Limits, type LimitsPatch } from "../billing/limits";
+import { applyPatch, type LimitName, type LimitOverrides, type Limits, type LimitsPatch } from "../billing/limits";
+import { loadConfig } from "../config";
 import { flushOutbox } from "./outbox";
 import {
 	type AccountView,
@@ -53,7 +54,7 @@ export class KeyAccount extends DurableObject<Env> {
 	}
 
 	private limits(r: AccountRow): Limits {
-		return { ...defaultLimits(this.env.DEFAULT_LIMITS), ...(JSON.parse(r.limits) as LimitOverrides) };
+		return { ...loadConfig(this.env).defaultLimits, ...(JSON.parse(r.limits) as LimitOverrides) };
 	}
 
 	private view(r: AccountRow, now = Date.now()): AccountView {
@@ -77,6 +78,7 @@ export class KeyAccount extends DurableObject<Env> {
 			key_id: keyId,
 			endpoint: draft.endpoint,
 			model: draft.model,
+			upstream_model: o.upstreamModel ?? null,
 			mode: draft.mode,
 			n_requested: draft.n,
 			images_delivered: o.imagesDelivered,

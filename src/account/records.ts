@@ -23,6 +23,8 @@ export interface UsageOutcome {
 	outputTokens: number;
 	totalTokens: number;
 	upstreamMs: number | null;
+	/** The Gemini id that served the request, when one answered. */
+	upstreamModel?: string | null;
 	status: number;
 	errorCode: string | null;
 	finishReason: string | null;
@@ -50,6 +52,7 @@ export interface UsageRow {
 	key_id: string;
 	endpoint: string;
 	model: string;
+	upstream_model: string | null;
 	mode: string;
 	n_requested: number;
 	images_delivered: number;

@@ -1,6 +1,7 @@
 /**
  * Per-key rate limits and quotas. Each key may override any of them; the rest come from
- * the DEFAULT_LIMITS var (JSON) or, failing that, the defaults here.
+ * the DEFAULT_LIMITS variable (JSON, validated with the rest of the configuration) or the
+ * defaults here.
  */
 import { z } from "zod";
 
@@ -32,17 +33,11 @@ export const LimitsPatch = z.strictObject({
 export type LimitsPatch = z.infer<typeof LimitsPatch>;
 export type LimitOverrides = Partial<Limits>;
 
-export function defaultLimits(raw: string | undefined): Limits {
-	if (!raw?.trim()) return { ...BUILTIN_LIMITS };
-	try {
-		const parsed = LimitsPatch.parse(JSON.parse(raw));
-		const out = { ...BUILTIN_LIMITS };
-		for (const [k, v] of Object.entries(parsed)) if (typeof v === "number") out[k as LimitName] = v;
-		return out;
-	} catch (error) {
-		console.error(JSON.stringify({ event: "invalid_default_limits", error: String(error) }));
-		return { ...BUILTIN_LIMITS };
-	}
+/** The built-in defaults with the DEFAULT_LIMITS variable (already validated) applied. */
+export function defaultLimits(patch: LimitsPatch = {}): Limits {
+	const out = { ...BUILTIN_LIMITS };
+	for (const [k, v] of Object.entries(patch) as Array<[LimitName, number | null | undefined]>) if (typeof v === "number") out[k] = v;
+	return out;
 }
 
 /** Applies a patch to stored overrides (null removes an override). */

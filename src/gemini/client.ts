@@ -46,7 +46,7 @@ export class GeminiClient {
 		return Math.max(jittered, serverAskedMs ?? 0);
 	}
 
-	url(model: string, action: "generateContent" | "streamGenerateContent"): string {
+	url(model: string, action: "generateContent" | "streamGenerateContent" | "countTokens"): string {
 		return `${this.opts.baseUrl}/v1beta/models/${encodeURIComponent(model)}:${action}`;
 	}
 
@@ -68,9 +68,32 @@ export class GeminiClient {
 	 * retry loop: a body cut off while being consumed is retried like any network error.
 	 * `consume` must clean up after itself when it throws.
 	 */
-	async call<T>(
+	call<T>(
 		model: string,
 		body: GenerateContentRequest,
+		consume: (res: Response) => Promise<T>,
+		signal?: AbortSignal,
+	): Promise<{ result: T; info: CallInfo }> {
+		return this.send(this.url(model, "generateContent"), JSON.stringify(body), consume, signal);
+	}
+
+	/** POST countTokens (same retry policy). */
+	async countTokens(model: string, body: unknown, signal?: AbortSignal): Promise<{ result: unknown; info: CallInfo }> {
+		return this.send(this.url(model, "countTokens"), JSON.stringify(body), readBuffered, signal);
+	}
+
+	/** One page of GET /v1beta/models. */
+	async listModels(pageSize: number, pageToken?: string, signal?: AbortSignal): Promise<ModelsPage> {
+		const q = new URLSearchParams({ pageSize: String(pageSize) });
+		if (pageToken) q.set("pageToken", pageToken);
+		const { result } = await this.send(`${this.opts.baseUrl}/v1beta/models?${q}`, undefined, readBuffered, signal);
+		return result as ModelsPage;
+	}
+
+	/** One request under the retry policy and the deadline: POST with `payload`, or GET without. */
+	private async send<T>(
+		url: string,
+		payload: string | undefined,
 		consume: (res: Response) => Promise<T>,
 		signal?: AbortSignal,
 	): Promise<{ result: T; info: CallInfo }> {
@@ -78,19 +101,15 @@ export class GeminiClient {
 		const deadline = started + this.opts.deadlineMs;
 		const deadlineSignal = AbortSignal.timeout(this.opts.deadlineMs);
 		const callSignal = signal ? AbortSignal.any([signal, deadlineSignal]) : deadlineSignal;
-		const payload = JSON.stringify(body);
 		const doFetch = this.opts.fetch ?? fetch;
+		const headers: Record<string, string> = { "x-goog-api-key": this.opts.apiKey };
+		if (payload !== undefined) headers["content-type"] = "application/json";
 		let attempt = 0;
 		for (;;) {
 			attempt++;
 			let error: GeminiError;
 			try {
-				const res = await doFetch(this.url(model, "generateContent"), {
-					method: "POST",
-					headers: { "content-type": "application/json", "x-goog-api-key": this.opts.apiKey },
-					body: payload,
-					signal: callSignal,
-				});
+				const res = await doFetch(url, { method: payload === undefined ? "GET" : "POST", headers, body: payload, signal: callSignal });
 				if (res.ok) {
 					const result = await consume(res);
 					return { result, info: { attempts: attempt, latencyMs: Date.now() - started } };
@@ -125,8 +144,14 @@ export class GeminiClient {
 	}
 }
 
+/** A page of models.list as Google sends it. */
+export interface ModelsPage {
+	models?: Array<{ name: string; displayName?: string; supportedGenerationMethods?: string[] }>;
+	nextPageToken?: string;
+}
+
 /** The buffered reader: the whole body as text, then JSON.parse. */
-async function readBuffered(res: Response): Promise<GenerateContentResponse> {
+export async function readBuffered<T = GenerateContentResponse>(res: Response): Promise<T> {
 	let text: string;
 	try {
 		text = await res.text();
@@ -134,7 +159,7 @@ async function readBuffered(res: Response): Promise<GenerateContentResponse> {
 		throw new GeminiConnectionError("The response from Gemini was cut off", { retryable: true, cause });
 	}
 	try {
-		return JSON.parse(text) as GenerateContentResponse;
+		return JSON.parse(text) as T;
 	} catch (cause) {
 		// A 200 that is not JSON is not retried: Gemini may already have billed it.
 		throw new GeminiMalformedResponseError("Gemini returned a body that is not valid JSON", { status: 200, cause });

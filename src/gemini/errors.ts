@@ -3,7 +3,7 @@
  * class, one subclass per kind, each knowing whether a retry can help. The pipeline maps
  * them to the gateway's ApiError; nothing upstream leaks to clients unlabelled.
  */
-import type { GoogleRpcStatus } from "./types";
+import type { GoogleRpcError, GoogleRpcStatus } from "./types";
 
 export class GeminiError extends Error {
 	/** HTTP status from Gemini, or undefined when no response arrived. */
@@ -15,10 +15,20 @@ export class GeminiError extends Error {
 	readonly retryable: boolean;
 	/** Server-requested wait (Retry-After or RetryInfo.retryDelay), in ms. */
 	readonly retryAfterMs: number | undefined;
+	/** Google's error object as sent (DebugInfo removed: it can echo the key). */
+	readonly body: GoogleRpcError | undefined;
 
 	constructor(
 		message: string,
-		opts: { status?: number; rpcStatus?: string; reason?: string; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {},
+		opts: {
+			status?: number;
+			rpcStatus?: string;
+			reason?: string;
+			retryable?: boolean;
+			retryAfterMs?: number;
+			body?: GoogleRpcError;
+			cause?: unknown;
+		} = {},
 	) {
 		super(message, { cause: opts.cause });
 		this.name = new.target.name;
@@ -27,6 +37,12 @@ export class GeminiError extends Error {
 		this.reason = opts.reason;
 		this.retryable = opts.retryable ?? false;
 		this.retryAfterMs = opts.retryAfterMs;
+		this.body = opts.body;
+	}
+
+	/** A 404 NOT_FOUND: the model id does not exist (any more) for this key. */
+	get modelNotFound(): boolean {
+		return this.status === 404 && (this.rpcStatus === undefined || this.rpcStatus === "NOT_FOUND");
 	}
 }
 
@@ -73,6 +89,7 @@ export function errorFromResponse(status: number, body: GoogleRpcStatus | undefi
 		reason,
 		retryable: RETRYABLE.has(status),
 		retryAfterMs: parseRetryAfter(retryAfterHeader) ?? retryInfo,
+		body: e ? { ...e, details: details.filter((d) => !d["@type"]?.endsWith("google.rpc.DebugInfo")) } : undefined,
 	};
 	const message = `Gemini ${status}${e?.status ? ` ${e.status}` : ""}: ${e?.message ?? "no error message"}`;
 	if (status === 401 || status === 403 || reason === "API_KEY_INVALID") return new GeminiAuthError(message, { ...opts, retryable: false });

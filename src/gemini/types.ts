@@ -56,12 +56,25 @@ export interface GenerateContentResponse {
 	responseId?: string;
 }
 
+/** One entry of google.rpc.Status.details (RetryInfo, ErrorInfo, QuotaFailure, Help, ...). */
+export interface GoogleRpcDetail {
+	"@type"?: string;
+	retryDelay?: string;
+	reason?: string;
+	domain?: string;
+	metadata?: Record<string, string>;
+	violations?: Array<{ quotaMetric?: string; quotaId?: string; quotaDimensions?: Record<string, string>; quotaValue?: string }>;
+	[key: string]: unknown;
+}
+
+export interface GoogleRpcError {
+	code?: number;
+	message?: string;
+	status?: string;
+	details?: GoogleRpcDetail[];
+}
+
 /** google.rpc.Status as Gemini sends it in error bodies. */
 export interface GoogleRpcStatus {
-	error?: {
-		code?: number;
-		message?: string;
-		status?: string;
-		details?: Array<{ "@type"?: string; retryDelay?: string; reason?: string }>;
-	};
+	error?: GoogleRpcError;
 }

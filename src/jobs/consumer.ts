@@ -8,7 +8,7 @@
  */
 import { accountFor, type KeyAccountStub } from "../account/key-account";
 import type { UsageOutcome } from "../account/records";
-import { loadPrices, pricePerImage } from "../billing/prices";
+import { pricePerImage } from "../billing/prices";
 import { type GatewayConfig, loadConfig } from "../config";
 import { ApiError } from "../errors";
 import { GeminiTimeoutError } from "../gemini/errors";
@@ -50,6 +50,7 @@ function outcomeOf(result: GenerationResult | undefined, status: number, code: s
 		outputTokens: result?.usage.outputTokens ?? 0,
 		totalTokens: result?.usage.totalTokens ?? 0,
 		upstreamMs: result?.upstreamMs ?? null,
+		upstreamModel: result?.upstreamModel ?? null,
 		status,
 		errorCode: code,
 		finishReason: result?.finishReason ?? null,
@@ -111,7 +112,7 @@ export async function processJob(env: Env, jobId: string): Promise<Decision> {
 	let reservationId = job.reservation_id;
 	let price = job.price;
 	if (!reservationId) {
-		price = pricePerImage(loadPrices(env.PRICES), req.model, req.imageSize);
+		price = pricePerImage(config.prices, req.model, req.imageSize);
 		const admitted = await account.admit({
 			draft: usageDraft(job.id, { ...meteredOf(req), endpoint: spec.endpoint }),
 			credits: price * req.n,

@@ -3,7 +3,7 @@
  * image bytes, which wait in R2 (`jobs/{jobId}/input-{i}`) or, for pipelines, are URLs
  * fetched when the run starts.
  */
-import type { ImageSize } from "../catalog";
+import type { ImageSize } from "../catalog/catalog";
 import type { GatewayConfig } from "../config";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import type { GenerationRequest } from "../pipeline/request";
@@ -52,7 +52,7 @@ export async function toSpec(bucket: R2Bucket, jobId: string, req: GenerationReq
 
 /** Rebuilds the canonical request when the job runs. */
 export async function fromSpec(bucket: R2Bucket, spec: JobSpec, config: GatewayConfig): Promise<GenerationRequest> {
-	const model = resolveModel(spec.model);
+	const model = resolveModel(config.catalog, spec.model);
 	const stored = await Promise.all(
 		spec.inputs.map(async (ref) => {
 			const obj = await bucket.get(ref.key);

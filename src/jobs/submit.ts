@@ -5,7 +5,8 @@
  */
 import { randomId } from "../account/keys";
 import { emptyOutcome } from "../account/records";
-import { loadPrices, pricePerImage } from "../billing/prices";
+import { pricePerImage } from "../billing/prices";
+import { lifecycleHeaders } from "../catalog/headers";
 import { ApiError, invalidParam } from "../errors";
 import type { BilledCall } from "../pipeline/billed";
 import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
@@ -27,7 +28,7 @@ export async function submitJob(call: BilledCall, req: GenerationRequest, origin
 	const { env, caller } = call;
 	if (req.history) throw invalidParam("async", "Conversations continue synchronously; drop async or conversation_id");
 	const id = randomId("job");
-	const price = pricePerImage(loadPrices(env.PRICES), req.model, req.imageSize);
+	const price = pricePerImage(call.config.prices, req.model, req.imageSize);
 	const draft = usageDraft(id, meteredOf(req));
 	const admitted = await caller.account.admit({ draft, credits: price * req.n, images: req.n, ttlMs: ASYNC_HOLD_MS });
 	if (!admitted.ok) {
@@ -69,6 +70,7 @@ export async function submitJob(call: BilledCall, req: GenerationRequest, origin
 		status: 202,
 		headers: {
 			location: job.poll_url,
+			...lifecycleHeaders(req.model, origin),
 			"x-request-id": call.requestId,
 			"x-credits-held": String(price * req.n),
 			"x-credits-remaining": String(admitted.balance),

@@ -8,9 +8,10 @@
  */
 import { sha256Hex } from "../account/keys";
 import type { StoredResponse, UsageOutcome } from "../account/records";
-import { loadPrices, pricePerImage } from "../billing/prices";
+import { pricePerImage } from "../billing/prices";
+import { lifecycleHeaders } from "../catalog/headers";
 import type { GatewayConfig } from "../config";
-import type { ApiError } from "../errors";
+import type { ApiError, ErrorStyle } from "../errors";
 import { invalidParam } from "../errors";
 import { type AsyncOptions, submitJob } from "../jobs/submit";
 import { type Piece, piecesLength, piecesStream } from "../lib/b64-stream";
@@ -39,6 +40,10 @@ export interface BilledCall {
 	/** The raw request body, hashed for idempotency. */
 	rawBody: Uint8Array;
 	idempotencyKey: string | undefined;
+	/** How errors are written (Google's shape on Gemini's own routes). */
+	errorStyle: ErrorStyle;
+	/** This gateway's origin, for links in headers. */
+	origin: string;
 }
 
 /** What an execution reports back for settlement and the response. */
@@ -46,6 +51,8 @@ export interface Execution {
 	delivered: number;
 	usage: TokenUsage;
 	upstreamMs: number | null;
+	/** The Gemini id that served the request, when one answered. */
+	upstreamModel: string | null;
 	finishReason: string | null;
 	r2Keys: string[];
 	/** Set when nothing was delivered; becomes the response. */
@@ -75,7 +82,7 @@ export async function runBilled(
 	if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
 		throw invalidParam("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters");
 	}
-	const price = pricePerImage(loadPrices(env.PRICES), metered.model, metered.imageSize);
+	const price = pricePerImage(config.prices, metered.model, metered.imageSize);
 	const draft = usageDraft(requestId, metered);
 	const bodyHash = idemKey ? await sha256Hex(`${metered.endpoint}\n${new TextDecoder().decode(call.rawBody)}`) : undefined;
 	const admitted = await caller.account.admit({
@@ -101,10 +108,11 @@ export async function runBilled(
 	const status = result ? (result.error?.status ?? 200) : 500;
 	const streamed = result && !result.error && result.body instanceof StreamedBody ? result.body : undefined;
 	const body =
-		!result || streamed ? "" : result.error ? JSON.stringify(result.error.toJSON()) : (result.raw?.text ?? JSON.stringify(result.body));
+		!result || streamed ? "" : result.error ? result.error.body(call.errorStyle) : (result.raw?.text ?? JSON.stringify(result.body));
 	const headers: Record<string, string> = {
 		"content-type": result && !result.error && result.raw ? result.raw.contentType : "application/json",
 		"x-credits-charged": String(delivered * price),
+		...lifecycleHeaders(metered.model, call.origin),
 		...(result?.error?.headers ?? {}),
 	};
 	const outcome: UsageOutcome = {
@@ -113,6 +121,7 @@ export async function runBilled(
 		outputTokens: result?.usage.outputTokens ?? 0,
 		totalTokens: result?.usage.totalTokens ?? 0,
 		upstreamMs: result?.upstreamMs ?? null,
+		upstreamModel: result?.upstreamModel ?? null,
 		status,
 		errorCode: result ? (result.error?.code ?? null) : "internal_error",
 		finishReason: result?.finishReason ?? null,
@@ -167,6 +176,7 @@ export function runBilledGeneration(
 			delivered: r.images.length,
 			usage: r.usage,
 			upstreamMs: r.upstreamMs,
+			upstreamModel: r.upstreamModel,
 			finishReason: r.finishReason,
 			r2Keys: r.images.map((i) => i.key),
 			error: r.error,

@@ -5,7 +5,7 @@
  */
 import type { GatewayConfig } from "../config";
 import { ApiError } from "../errors";
-import { GeminiClient } from "../gemini/client";
+import { readBuffered } from "../gemini/client";
 import {
 	GeminiAuthError,
 	GeminiBadRequestError,
@@ -16,10 +16,11 @@ import {
 } from "../gemini/errors";
 import { POLICY_REASONS, readOutcome } from "../gemini/result";
 import { placeholderIndex, readStreamed } from "../gemini/stream-reader";
-import type { GeminiContent, GeminiPart, GenerateContentRequest, UsageMetadata } from "../gemini/types";
+import type { GeminiContent, GeminiPart, GenerateContentRequest, GenerateContentResponse, UsageMetadata } from "../gemini/types";
 import { ImageWriter } from "../storage/image-writer";
 import { imageKeyStem, imageUrl, NotAnImageError, putImage, type StoredImage } from "../storage/images";
 import type { GenerationRequest } from "./request";
+import { callUpstream, type ModelAsk } from "./upstream";
 
 export interface DeliveredImage {
 	index: number;
@@ -35,6 +36,8 @@ export interface DeliveredImage {
 export type ImageFailure =
 	| { index: number; kind: "policy" | "no_image"; reason: string; text: string }
 	| { index: number; kind: "upstream"; error: GeminiError }
+	/** Refused before or instead of a call: the successor cannot do what was asked (400), or no upstream id is left (502). */
+	| { index: number; kind: "refused"; error: ApiError }
 	| { index: number; kind: "bad_image" | "internal"; message: string };
 
 export interface TokenUsage {
@@ -50,6 +53,8 @@ export interface GenerationResult {
 	failures: ImageFailure[];
 	usage: TokenUsage;
 	upstreamMs: number;
+	/** The Gemini id that served the request (the last one that answered). */
+	upstreamModel: string | null;
 	/** Set when not a single image was delivered: the most telling reason. */
 	error?: ApiError;
 	/** Gemini's finish or block reason of the first call that gave no image, else STOP. */
@@ -87,15 +92,15 @@ export function geminiBody(req: GenerationRequest): GenerateContentRequest {
 	};
 }
 
-export function geminiClient(config: GatewayConfig): GeminiClient {
-	return new GeminiClient({
-		apiKey: config.geminiApiKey,
-		baseUrl: config.geminiBaseUrl,
-		maxRetries: config.maxRetries,
-		retryBaseMs: config.retryBaseMs,
-		retryMaxMs: config.retryMaxMs,
-		deadlineMs: config.deadlineMs,
-	});
+/** What the request asks of whichever upstream id ends up serving it. */
+export function askOf(req: GenerationRequest): ModelAsk {
+	return {
+		model: req.model,
+		aspectRatio: req.aspectRatio,
+		imageSize: req.imageSize ?? req.model.defaultImageSize,
+		inputImages: req.images.length + (req.history ?? []).flatMap((c) => c.parts).filter((p) => p.inlineData || p.inline_data).length,
+		params: req.params,
+	};
 }
 
 /** Gemini's usageMetadata as the gateway counts it (thinking tokens are output). */
@@ -116,37 +121,40 @@ function addUsage(total: TokenUsage, u: UsageMetadata): void {
 
 /** Runs the request. Never throws for upstream outcomes: a result with no images carries `error`. */
 export async function runGeneration(ctx: PipelineContext, req: GenerationRequest): Promise<GenerationResult> {
-	const client = geminiClient(ctx.config);
 	const body = geminiBody(req);
+	const ask = askOf(req);
 	const now = new Date();
 	const usage: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
 	const started = Date.now();
 	let upstreamMs = 0;
+	let upstreamModel: string | null = null;
 
 	const one = async (index: number): Promise<DeliveredImage | ImageFailure> => {
 		const stem = imageKeyStem(req.model.id, ctx.keyId, ctx.requestId, index, now, req.outputPrefix);
 		const meta = { requestId: ctx.requestId, model: req.model.id, keyId: ctx.keyId };
 		// Streaming: each image string goes straight into an ImageWriter as it arrives.
 		let writers: ImageWriter[] = [];
-		const consume = async (res: Response) => {
-			writers = [];
-			try {
-				return await readStreamed(res.body, { open: (n) => (writers[n] = new ImageWriter(ctx.env.IMAGES, stem, meta)) });
-			} catch (error) {
-				await Promise.all(writers.map((w) => w.discard()));
-				throw error;
-			}
-		};
+		const consume =
+			ctx.config.readMode === "streaming"
+				? async (res: Response) => {
+						writers = [];
+						try {
+							return await readStreamed(res.body, { open: (n) => (writers[n] = new ImageWriter(ctx.env.IMAGES, stem, meta)) });
+						} catch (error) {
+							await Promise.all(writers.map((w) => w.discard()));
+							throw error;
+						}
+					}
+				: readBuffered<GenerateContentResponse>;
 		let outcome: ReturnType<typeof readOutcome>;
 		try {
-			const streamed = ctx.config.readMode === "streaming";
-			const { result: response, info } = streamed
-				? await client.call(req.model.gemini, body, consume)
-				: await client.generateContent(req.model.gemini, body).then((r) => ({ result: r.response, info: r.info }));
+			const { result: response, info, upstreamModel: served } = await callUpstream(ctx.env, ctx.config, ask, body, consume);
 			upstreamMs = Math.max(upstreamMs, info.latencyMs);
+			upstreamModel = served;
 			outcome = readOutcome(response);
 		} catch (error) {
 			if (error instanceof GeminiError) return { index, kind: "upstream", error };
+			if (error instanceof ApiError) return { index, kind: "refused", error };
 			throw error;
 		}
 		addUsage(usage, outcome.usage);
@@ -208,6 +216,7 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 		failures,
 		usage,
 		upstreamMs,
+		upstreamModel,
 		error: images.length === 0 ? failureToError(failures, ctx.requestId) : undefined,
 		finishReason: reasoned && (reasoned.kind === "policy" || reasoned.kind === "no_image") ? reasoned.reason : "STOP",
 	};
@@ -215,6 +224,8 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 
 /** The one error that best explains why no image came back. */
 export function failureToError(failures: ImageFailure[], requestId: string): ApiError {
+	const refused = failures.find((f) => f.kind === "refused");
+	if (refused && refused.kind === "refused") return refused.error;
 	const policy = failures.find((f) => f.kind === "policy");
 	if (policy && policy.kind === "policy") {
 		return new ApiError(
@@ -250,14 +261,15 @@ export function upstreamToError(e: GeminiError, requestId: string): ApiError {
 		return new ApiError(504, "upstream_error", "upstream_timeout", "Gemini did not answer in time. You were not charged.");
 	}
 	if (e instanceof GeminiRateLimitError) {
-		const headers: Record<string, string> = e.retryAfterMs ? { "retry-after": String(Math.ceil(e.retryAfterMs / 1000)) } : {};
+		// Gemini's own quota survived the retries: the caller should back off, not blame us.
+		const seconds = Math.max(1, Math.ceil((e.retryAfterMs ?? 1000) / 1000));
 		return new ApiError(
-			502,
-			"upstream_error",
+			429,
+			"rate_limit_error",
 			"upstream_rate_limited",
-			"Gemini is rate limiting the gateway; retry shortly. You were not charged.",
+			`Gemini is rate limiting the gateway; retry in ${seconds} s. You were not charged.`,
 			null,
-			headers,
+			{ "retry-after": String(seconds) },
 		);
 	}
 	if (e instanceof GeminiAuthError) {
@@ -269,7 +281,7 @@ export function upstreamToError(e: GeminiError, requestId: string): ApiError {
 			"The gateway's Gemini credentials were rejected. You were not charged.",
 		);
 	}
-	if (e instanceof GeminiBadRequestError) {
+	if (e instanceof GeminiBadRequestError && e.status !== 404) {
 		return new ApiError(400, "invalid_request_error", "upstream_rejected_request", `Gemini rejected the request: ${e.message}`);
 	}
 	if (e instanceof GeminiMalformedResponseError) {
@@ -279,6 +291,6 @@ export function upstreamToError(e: GeminiError, requestId: string): ApiError {
 		502,
 		"upstream_error",
 		"upstream_error",
-		`Gemini failed after retries (${e.status ?? "no response"}). You were not charged.`,
+		`Gemini failed${e.retryable ? " after retries" : ""} (${e.status ?? "no response"}${e.rpcStatus ? ` ${e.rpcStatus}` : ""}). You were not charged.`,
 	);
 }

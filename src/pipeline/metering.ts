@@ -4,7 +4,7 @@
  * error a refused admission becomes.
  */
 import type { AdmitResult, UsageDraft } from "../account/records";
-import type { ImageSize, ModelSpec } from "../catalog";
+import type { ImageSize, ModelSpec } from "../catalog/catalog";
 import { ApiError } from "../errors";
 import { type GenerationRequest, modeOf } from "./request";
 

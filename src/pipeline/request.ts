@@ -3,7 +3,7 @@
  * hold for all of them: model known, ratio and size supported by that model, prompt
  * within bounds. Failing any is a 400 naming the parameter, before any upstream call.
  */
-import { findModel, type ImageSize, type ModelSpec, modelIds } from "../catalog";
+import type { Catalog, ImageSize, ModelSpec } from "../catalog/catalog";
 import { invalidParam } from "../errors";
 import type { GeminiContent } from "../gemini/types";
 import type { InputImage } from "../inputs/images";
@@ -22,6 +22,8 @@ export interface GenerationRequest {
 	history?: GeminiContent[];
 	/** Extra path segment for stored images (content pipelines' output prefix). */
 	outputPrefix?: string;
+	/** The dialect's names for ratio, size and images, for errors found after resolution. */
+	params?: { aspectRatio?: string; imageSize?: string; images?: string };
 }
 
 export function modeOf(req: Pick<GenerationRequest, "images" | "history">): "generate" | "edit" {
@@ -30,9 +32,9 @@ export function modeOf(req: Pick<GenerationRequest, "images" | "history">): "gen
 
 export const MAX_N = 9;
 
-export function resolveModel(name: string, param = "model"): ModelSpec {
-	const spec = findModel(name);
-	if (!spec) throw invalidParam(param, `Unknown model '${name}'. Available: ${modelIds().join(", ")}`, "model_not_found");
+export function resolveModel(catalog: Catalog, name: string, param = "model"): ModelSpec {
+	const spec = catalog.find(name);
+	if (!spec) throw invalidParam(param, `Unknown model '${name}'. Available: ${catalog.ids().join(", ")}`, "model_not_found");
 	return spec;
 }
 

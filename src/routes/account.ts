@@ -4,8 +4,6 @@
  */
 import { Hono } from "hono";
 import type { UsageRow } from "../account/records";
-import { loadPrices } from "../billing/prices";
-import { MODELS } from "../catalog";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
 import { aggregateUsage, listUsage } from "../storage/db";
@@ -48,15 +46,15 @@ export const account = new Hono<AppEnv>()
 	.get("/account/webhook-secret", async (c) => c.json({ secret: await c.get("caller").account.webhookSecret() }))
 	.post("/account/webhook-secret/rotate", async (c) => c.json({ secret: await c.get("caller").account.rotateWebhookSecret() }))
 	.get("/pricing", (c) => {
-		const prices = loadPrices(c.env.PRICES);
+		const { catalog, prices } = c.get("config");
 		return c.json({
 			unit: "credits per delivered image",
-			note: "Failed, blocked or empty results cost nothing. A request holds price x n until it settles.",
-			data: MODELS.map((m) => ({
-				model: m.id,
-				gemini_model: m.gemini,
-				default_image_size: m.defaultImageSize ?? null,
-				prices: prices[m.id],
+			note: "Failed, blocked or empty results cost nothing. A request holds price x n until it settles. Raw Gemini ids are priced like the alias that sells them.",
+			data: catalog.aliases().map((a) => ({
+				model: a.id,
+				upstream_model: a.upstream,
+				default_image_size: a.defaultImageSize ?? null,
+				prices: prices[a.id],
 			})),
 		});
 	});

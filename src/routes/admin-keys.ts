@@ -3,13 +3,13 @@
  * (the source of truth: status, balance, limits) and then the D1 listing; the plaintext
  * key is returned once.
  */
+import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import { accountFor } from "../account/key-account";
 import { generateApiKey, generateKeyId, keyPrefix, sha256Hex } from "../account/keys";
 import type { AccountView } from "../account/records";
 import { LimitsPatch } from "../billing/limits";
-import { loadConfig } from "../config";
 import { ApiError, invalidParam, notFound } from "../errors";
 import { readJsonObject } from "../lib/body";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
@@ -59,8 +59,8 @@ async function keyOr404(env: Env, id: string): Promise<KeyRecord> {
 	return k;
 }
 
-async function body(c: { env: Env; req: { raw: Request } }) {
-	return readJsonObject(c.req.raw, loadConfig(c.env).maxJsonBodyBytes);
+async function body(c: Context<AppEnv>) {
+	return readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes);
 }
 
 export const adminKeys = new Hono<AppEnv>()

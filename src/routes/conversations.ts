@@ -10,7 +10,6 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import { randomId } from "../account/keys";
-import { loadConfig } from "../config";
 import { ApiError, invalidParam, notFound } from "../errors";
 import { placeholderIndex } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart } from "../gemini/types";
@@ -125,9 +124,9 @@ function summarize(contents: GeminiContent[]) {
 
 export const conversations = new Hono<AppEnv>()
 	.post("/", async (c) => {
-		const config = loadConfig(c.env);
+		const config = c.get("config");
 		const body = parseWith(CreateConversation, await readJsonObject(c.req.raw, config.maxJsonBodyBytes));
-		const model = resolveModel(body.model);
+		const model = resolveModel(config.catalog, body.model);
 		const now = new Date().toISOString();
 		const record = { id: randomId("conv"), key_id: c.get("caller").keyId, model: model.id, turns: 0, created_at: now, updated_at: now };
 		await insertConversation(c.env.DB, record);

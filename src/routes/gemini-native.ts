@@ -1,16 +1,19 @@
 /**
- * Gemini's own API, so `@google/genai` works with `httpOptions.baseUrl` at the gateway:
- *   POST /v1beta/models/{model}:generateContent             (also under /v1, which the SDK's
- *   POST /v1beta/models/{model}:streamGenerateContent?alt=sse  3.x releases call by default)
- * The body goes to Gemini as the caller wrote it, with the gateway's key; the answer
- * comes back in Gemini's shape. Image parts are metered like every other dialect. The
- * stream form answers with one SSE event holding the whole response: Gemini sends each
- * image part whole in one event anyway, and metering needs the complete answer first.
+ * Gemini's own API, so `@google/genai` works with `httpOptions.baseUrl` at the gateway
+ * (mounted under /v1beta/models and /v1/models, the SDK's default version):
+ *   POST {model}:generateContent
+ *   POST {model}:streamGenerateContent          ?alt=sse: server-sent events; otherwise a JSON array
+ *   POST {model}:countTokens                     passed through, not metered
+ * The body goes to Gemini as the caller wrote it (plus an alias's default image size),
+ * with the gateway's key, to the first upstream id of the model's chain that exists; the
+ * answer comes back in Gemini's shape, and so do errors ({"error":{"code","message",
+ * "status","details"}}). Image parts are metered like every other dialect. A stream
+ * carries one event (or array element) holding the whole response: metering needs the
+ * complete answer, and Gemini sends each image part whole in one event anyway.
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { loadConfig } from "../config";
-import { invalidParam } from "../errors";
+import { ApiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
 import { readOutcome } from "../gemini/result";
 import type { GenerateContentRequest } from "../gemini/types";
@@ -18,8 +21,9 @@ import { checkImageBytes, inputLimitsFrom } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { runBilled } from "../pipeline/billed";
-import { geminiClient, tokenUsage, upstreamToError } from "../pipeline/generate";
-import { checkAspectRatio, checkImageSize, resolveModel } from "../pipeline/request";
+import { tokenUsage, upstreamToError } from "../pipeline/generate";
+import { checkAspectRatio, checkImageSize } from "../pipeline/request";
+import { geminiClient, type ModelAsk, onChain } from "../pipeline/upstream";
 import type { AppEnv } from "../types";
 import { billedCall } from "./common";
 
@@ -44,20 +48,56 @@ const NativeBody = z.looseObject({
 /** Images held per native call: a single answer can carry several image parts. */
 const HOLD_IMAGES = 4;
 
-export const geminiNative = new Hono<AppEnv>().post("/models/:target{[^/]+}", async (c) => {
-	const target = c.req.param("target");
+const METHODS = ["generateContent", "streamGenerateContent", "countTokens"] as const;
+type Method = (typeof METHODS)[number];
+
+/** `{model}:{method}` from the path; the model name as Google would read it. */
+function parseTarget(target: string): { model: string; method: Method } {
 	const at = target.lastIndexOf(":");
-	const action = at === -1 ? "" : target.slice(at + 1);
-	if (action !== "generateContent" && action !== "streamGenerateContent") {
-		throw invalidParam(
-			null,
-			`Unsupported method '${action || target}': use generateContent or streamGenerateContent`,
+	const method = at === -1 ? "" : target.slice(at + 1);
+	if (!(METHODS as readonly string[]).includes(method)) {
+		throw new ApiError(
+			404,
+			"not_found_error",
 			"unsupported_method",
+			`Method '${method || target}' is not served here: use generateContent, streamGenerateContent or countTokens`,
 		);
 	}
-	const config = loadConfig(c.env);
-	const model = resolveModel(decodeURIComponent(target.slice(0, at)));
+	return { model: target.slice(0, at), method: method as Method };
+}
+
+export const geminiNative = new Hono<AppEnv>().post("/:target{[^/]+}", async (c) => {
+	const config = c.get("config");
+	const { model: name, method } = parseTarget(c.req.param("target"));
+	const model = config.catalog.find(name);
+	if (!model) {
+		throw new ApiError(
+			404,
+			"not_found_error",
+			"model_not_found",
+			`models/${name} is not found, or is not supported for ${method}. Available: ${config.catalog.ids().join(", ")}`,
+			"model",
+		);
+	}
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
+
+	if (method === "countTokens") {
+		// Not metered: it makes no image. The model name inside a wrapped request is rewritten too.
+		const ask: ModelAsk = { model, inputImages: 0 };
+		try {
+			const { value: counted } = await onChain(c.env, config, ask, async (id) => {
+				const wrapped = value.generateContentRequest;
+				const body =
+					wrapped && typeof wrapped === "object" ? { ...value, generateContentRequest: { ...wrapped, model: `models/${id}` } } : value;
+				return (await geminiClient(config).countTokens(id, body)).result;
+			});
+			return c.json(counted as object);
+		} catch (error) {
+			if (error instanceof GeminiError) throw nativeError(error, c.get("requestId"));
+			throw error;
+		}
+	}
+
 	const body = parseWith(NativeBody, value);
 	const imageConfig = body.generationConfig?.imageConfig;
 	const aspectRatio =
@@ -67,7 +107,11 @@ export const geminiNative = new Hono<AppEnv>().post("/models/:target{[^/]+}", as
 	const imageSize =
 		imageConfig?.imageSize !== undefined
 			? checkImageSize(model, imageConfig.imageSize, "generationConfig.imageConfig.imageSize")
-			: undefined;
+			: model.defaultImageSize;
+	if (imageSize && imageConfig?.imageSize === undefined) {
+		// The alias promises its default size (nano-banana-hd: 4K); Gemini would pick 1K.
+		body.generationConfig = { ...body.generationConfig, imageConfig: { ...imageConfig, imageSize } };
+	}
 
 	let inputImages = 0;
 	const limits = inputLimitsFrom(config);
@@ -96,37 +140,73 @@ export const geminiNative = new Hono<AppEnv>().post("/models/:target{[^/]+}", as
 		);
 	}
 
-	const stream = action === "streamGenerateContent";
-	const mode = inputImages > 0 ? "edit" : "generate";
+	const stream = method === "streamGenerateContent";
+	const sse = stream && c.req.query("alt") === "sse";
+	const ask: ModelAsk = {
+		model,
+		aspectRatio,
+		imageSize,
+		inputImages,
+		params: {
+			aspectRatio: "generationConfig.imageConfig.aspectRatio",
+			imageSize: "generationConfig.imageConfig.imageSize",
+			images: "contents",
+		},
+	};
 	return runBilled(
-		billedCall(c, config, raw),
-		{ endpoint: `gemini.${action}`, model, mode, images: HOLD_IMAGES, aspectRatio, imageSize },
+		billedCall(c, raw),
+		{ endpoint: `gemini.${method}`, model, mode: inputImages > 0 ? "edit" : "generate", images: HOLD_IMAGES, aspectRatio, imageSize },
 		async () => {
 			const started = Date.now();
+			const failed = (error: ApiError) => ({
+				delivered: 0,
+				usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+				upstreamMs: Date.now() - started,
+				upstreamModel: null,
+				finishReason: null,
+				r2Keys: [],
+				error,
+			});
 			try {
-				const { response, info } = await geminiClient(config).generateContent(model.gemini, body as GenerateContentRequest);
-				const outcome = readOutcome(response);
+				const client = geminiClient(config);
+				const { value: r, upstreamModel } = await onChain(c.env, config, ask, (id) =>
+					client.generateContent(id, body as GenerateContentRequest),
+				);
+				const outcome = readOutcome(r.response);
+				const json = JSON.stringify(r.response);
 				return {
 					delivered: outcome.images.length,
 					usage: tokenUsage(outcome.usage),
-					upstreamMs: info.latencyMs,
+					upstreamMs: r.info.latencyMs,
+					upstreamModel,
 					finishReason: outcome.blockReason ?? outcome.finishReason ?? null,
 					r2Keys: [],
-					body: response,
-					raw: stream ? { text: `data: ${JSON.stringify(response)}\r\n\r\n`, contentType: "text/event-stream" } : undefined,
+					body: r.response,
+					raw: stream
+						? sse
+							? { text: `data: ${json}\r\n\r\n`, contentType: "text/event-stream" }
+							: { text: `[${json}]`, contentType: "application/json" }
+						: undefined,
 				};
 			} catch (error) {
-				if (!(error instanceof GeminiError)) throw error;
-				const apiError = upstreamToError(error, c.get("requestId"));
-				return {
-					delivered: 0,
-					usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-					upstreamMs: Date.now() - started,
-					finishReason: null,
-					r2Keys: [],
-					error: apiError,
-				};
+				if (error instanceof GeminiError) return failed(nativeError(error, c.get("requestId")));
+				if (error instanceof ApiError) return failed(error);
+				throw error;
 			}
 		},
 	);
 });
+
+/**
+ * An upstream failure for a Gemini-native caller: the gateway's status and message, with
+ * Google's own status name and its RetryInfo / QuotaFailure details where it sent them.
+ * A 400 INVALID_ARGUMENT about the caller's body keeps Google's message.
+ */
+function nativeError(e: GeminiError, requestId: string): ApiError {
+	const mapped = upstreamToError(e, requestId);
+	const details = (e.body?.details ?? []).filter(
+		(d) => d["@type"]?.endsWith("google.rpc.RetryInfo") || d["@type"]?.endsWith("google.rpc.BadRequest"),
+	);
+	mapped.google = { status: e.rpcStatus && mapped.status < 500 && mapped.status !== 429 ? e.rpcStatus : undefined, details };
+	return mapped;
+}

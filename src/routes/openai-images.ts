@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import { sha256Hex } from "../account/keys";
-import { type GatewayConfig, loadConfig } from "../config";
+import type { GatewayConfig } from "../config";
 import { type ApiError, invalidParam } from "../errors";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import type { Piece } from "../lib/b64-stream";
@@ -110,7 +110,10 @@ async function handle(
 	requireImage: boolean,
 ) {
 	// Continuing a conversation without naming a model means the conversation's model.
-	const model = resolveModel(body.model ?? (body.conversation_id ? await conversationModel(c, body.conversation_id) : "nano-banana"));
+	const model = resolveModel(
+		config.catalog,
+		body.model ?? (body.conversation_id ? await conversationModel(c, body.conversation_id) : "nano-banana"),
+	);
 	const fromSize = body.size ? mapOpenAiSize(model, body.size) : {};
 	const refs = referencesOf(body, files);
 	if (requireImage && refs.length === 0 && !body.conversation_id) {
@@ -125,13 +128,13 @@ async function handle(
 		imageSize: body.image_size !== undefined ? checkImageSize(model, body.image_size) : fromSize.imageSize,
 		images: [],
 	};
-	const asyncMode = asyncOptions(c, config, body);
+	const asyncMode = asyncOptions(c, body);
 	const conversation = body.conversation_id ? await continueConversation(c, body.conversation_id, req) : undefined;
 	req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config));
 	const format = body.response_format;
 	return runBilledGeneration(
-		billedCall(c, config, hashInput),
-		pipelineContext(c, config),
+		billedCall(c, hashInput),
+		pipelineContext(c),
 		req,
 		(result) => renderOpenAiImages(result, format, conversation?.id),
 		conversation?.record,
@@ -185,13 +188,13 @@ function maskUnsupported(): ApiError {
 
 export const openAiImages = new Hono<AppEnv>()
 	.post("/generations", async (c) => {
-		const config = loadConfig(c.env);
+		const config = c.get("config");
 		const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
 		if ("mask" in value) throw maskUnsupported();
 		return handle(c, "openai.images.generations", config, parseWith(ImagesBody, value), [], raw, false);
 	})
 	.post("/edits", async (c) => {
-		const config = loadConfig(c.env);
+		const config = c.get("config");
 		if ((c.req.header("content-type") ?? "").toLowerCase().startsWith("multipart/form-data")) {
 			const { fields, files, hashInput } = await readForm(c, config);
 			return handle(c, "openai.images.edits", config, parseWith(ImagesForm, fields), files, hashInput, true);

@@ -8,7 +8,6 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import { randomId } from "../account/keys";
-import { loadConfig } from "../config";
 import { invalidParam, notFound } from "../errors";
 import { publicUrl } from "../inputs/public-url";
 import { checkTemplate, nextSlot, parseSchedule } from "../jobs/pipelines";
@@ -58,8 +57,8 @@ type Draft = Omit<PipelineRow, "runs" | "next_run_at" | "created_at" | "updated_
 
 /** Checks a whole pipeline (new or patched) and returns it normalized. */
 async function validate(c: Context<AppEnv>, d: Draft): Promise<Draft> {
-	const config = loadConfig(c.env);
-	const model = resolveModel(d.model);
+	const config = c.get("config");
+	const model = resolveModel(config.catalog, d.model);
 	parseSchedule(d.schedule, config.minPipelineIntervalMinutes);
 	checkPrompt(d.prompt_template, config.maxPromptChars, "prompt_template");
 	checkTemplate(d.prompt_template, JSON.parse(d.variables) as Record<string, string | string[]>);
@@ -130,7 +129,7 @@ async function save(c: Context<AppEnv>, d: Draft, base: Pick<PipelineRow, "runs"
 
 export const pipelines = new Hono<AppEnv>()
 	.post("/", async (c) => {
-		const b = parseWith(CreateBody, await readJsonObject(c.req.raw, loadConfig(c.env).maxJsonBodyBytes));
+		const b = parseWith(CreateBody, await readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes));
 		const draft = await validate(c, {
 			id: randomId("pipe"),
 			key_id: c.get("caller").keyId,
@@ -154,7 +153,7 @@ export const pipelines = new Hono<AppEnv>()
 	.get("/:id", async (c) => c.json(present(await ownPipeline(c))))
 	.patch("/:id", async (c) => {
 		const current = await ownPipeline(c);
-		const b = parseWith(PatchBody, await readJsonObject(c.req.raw, loadConfig(c.env).maxJsonBodyBytes));
+		const b = parseWith(PatchBody, await readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes));
 		const draft = await validate(c, {
 			...current,
 			...(b.name !== undefined ? { name: b.name } : {}),

@@ -8,7 +8,6 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { loadConfig } from "../config";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
@@ -26,17 +25,18 @@ const VydraBody = z.strictObject({
 });
 
 export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
-	const config = loadConfig(c.env);
+	const config = c.get("config");
 	const started = Date.now();
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
 	const body = parseWith(VydraBody, value);
-	const model = resolveModel(c.req.param("model"));
+	const model = resolveModel(config.catalog, c.req.param("model"));
 	const req: GenerationRequest = {
 		endpoint: "vydra.edit",
 		model,
 		prompt: checkPrompt(body.prompt, config.maxPromptChars),
 		n: 1,
 		aspectRatio: checkAspectRatio(model, body.aspectRatio, "aspectRatio"),
+		params: { aspectRatio: "aspectRatio", images: "imageUrl" },
 		images: await resolveImages(
 			body.imageUrl ? [{ param: "imageUrl", value: body.imageUrl }] : [],
 			model.maxInputImages,
@@ -45,8 +45,8 @@ export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
 		),
 	};
 	return runBilledGeneration(
-		billedCall(c, config, raw),
-		pipelineContext(c, config),
+		billedCall(c, raw),
+		pipelineContext(c),
 		req,
 		(result, charged) => ({
 			imageUrl: result.images[0].url,
@@ -56,7 +56,7 @@ export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
 			durationMs: Date.now() - started,
 		}),
 		undefined,
-		asyncOptions(c, config, body),
+		asyncOptions(c, body),
 	);
 });
 
@@ -71,10 +71,10 @@ const NanoBananaApiBody = z.strictObject({
 });
 
 export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {
-	const config = loadConfig(c.env);
+	const config = c.get("config");
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
 	const body = parseWith(NanoBananaApiBody, value);
-	const model = resolveModel(body.model);
+	const model = resolveModel(config.catalog, body.model);
 	const refs = (body.ref_images ?? []).map((v, i) => ({ param: `ref_images[${i}]`, value: v }));
 	const req: GenerationRequest = {
 		endpoint: "nanobananaapi.generate",
@@ -83,11 +83,12 @@ export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {
 		n: checkN(body.num ?? 1, "num"),
 		// In this dialect image_size is an aspect ratio.
 		aspectRatio: checkAspectRatio(model, body.image_size, "image_size"),
+		params: { aspectRatio: "image_size", images: "ref_images" },
 		images: await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config)),
 	};
 	return runBilledGeneration(
-		billedCall(c, config, raw),
-		pipelineContext(c, config),
+		billedCall(c, raw),
+		pipelineContext(c),
 		req,
 		(result, charged) => ({
 			data: {
@@ -99,6 +100,6 @@ export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {
 			credits_charged: charged,
 		}),
 		undefined,
-		asyncOptions(c, config, body),
+		asyncOptions(c, body),
 	);
 });

@@ -51,6 +51,7 @@ const USAGE_COLUMNS = [
 	"key_id",
 	"endpoint",
 	"model",
+	"upstream_model",
 	"mode",
 	"n_requested",
 	"images_delivered",

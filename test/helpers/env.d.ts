@@ -3,5 +3,6 @@ declare namespace Cloudflare {
 	interface Env {
 		SCHEMA_SQL: string;
 		EMULATOR_URL: string;
+		LIFECYCLE_EMULATOR_URL: string;
 	}
 }

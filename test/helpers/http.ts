@@ -70,13 +70,19 @@ export async function listObjects(prefix = "generated/"): Promise<R2Object[]> {
 /** Requests the emulator recorded whose contents mention `needle`. */
 export interface EmulatorCall {
 	model: string;
+	status: number;
 	body: { contents: unknown[]; generationConfig?: Record<string, unknown> };
 	outputs: Array<{ mimeType: string; bytes: number; sha256: string }>;
 }
 
-export async function emulatorCalls(needle: string): Promise<EmulatorCall[]> {
-	const res = await fetch(`${env.EMULATOR_URL}/__emulator/calls?contains=${encodeURIComponent(needle)}`);
-	return (await res.json<{ calls: EmulatorCall[] }>()).calls;
+/**
+ * Calls the emulator recorded whose contents mention `needle`. Calls that met a model Google
+ * has shut down (404 NOT_FOUND, followed by the successor) are left out unless `all`.
+ */
+export async function emulatorCalls(needle: string, opts: { all?: boolean; url?: string } = {}): Promise<EmulatorCall[]> {
+	const res = await fetch(`${opts.url ?? env.EMULATOR_URL}/__emulator/calls?contains=${encodeURIComponent(needle)}`);
+	const calls = (await res.json<{ calls: EmulatorCall[] }>()).calls;
+	return opts.all ? calls : calls.filter((c) => c.status !== 404);
 }
 
 /** A prompt unique to this test, so emulator fault counters never collide. */

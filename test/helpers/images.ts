@@ -8,7 +8,7 @@ export const TINY_PNG = Uint8Array.fromBase64(
 );
 
 /** A real image from the emulator (JPEG for Gemini 3 models, PNG for 2.5). */
-export async function emulatorImage(prompt: string, model = "gemini-3-pro-image-preview"): Promise<Uint8Array> {
+export async function emulatorImage(prompt: string, model = "gemini-3-pro-image"): Promise<Uint8Array> {
 	const res = await fetch(`${env.EMULATOR_URL}/v1beta/models/${model}:generateContent`, {
 		method: "POST",
 		headers: { "x-goog-api-key": "test-gemini-key", "content-type": "application/json" },

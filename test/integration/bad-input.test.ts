@@ -1,7 +1,10 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { modelIds } from "../../src/catalog";
+import { Catalog } from "../../src/catalog/catalog";
+
+const modelIds = () => Catalog.build().ids();
+
 import { auth, call, createKey, emulatorCalls, expectError, listObjects, postJson, uniquePrompt } from "../helpers/http";
 
 const GEN = "/v1/images/generations";

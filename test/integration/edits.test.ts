@@ -43,7 +43,7 @@ describe("POST /v1/images/edits (multipart)", () => {
 		const k = await createKey();
 		const a = await emulatorImage("a");
 		const b = TINY_PNG;
-		const c = await emulatorImage("c", "gemini-2.5-flash-image");
+		const c = await emulatorImage("c [emu:format=png]", "gemini-3.1-flash-image");
 		const prompt = uniquePrompt("combine");
 		const form = new FormData();
 		form.set("prompt", prompt);

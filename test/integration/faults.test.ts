@@ -24,7 +24,7 @@ describe("upstream failures map to clear errors and leave nothing in R2", () => 
 		["truncate", 502, "upstream_error", ""],
 		["fail=500", 502, "upstream_error", ""],
 		["fail=503", 502, "upstream_error", ""],
-		["fail=429,retry=0.01s", 502, "upstream_rate_limited", ""],
+		["fail=429,retry=0.01s", 429, "upstream_rate_limited", ""],
 		["fail=403", 502, "upstream_auth_error", ""],
 		["fail=400", 400, "upstream_rejected_request", ""],
 	])("%s -> %i %s", async (directives, status, code, reason) => {
@@ -56,12 +56,19 @@ describe("upstream failures map to clear errors and leave nothing in R2", () => 
 		await expectError(res, 504, "upstream_timeout");
 	});
 
-	it("429 exhausted passes Gemini's retry hint on as Retry-After", async () => {
+	it("429 exhausted is a 429 to the caller with Gemini's retry hint as Retry-After", async () => {
 		// 60 s is past the 20 s test deadline, so the gateway gives up at once and says so.
 		const { res, prompt } = await generate("fail=429,retry-after=60");
 		expect(res.headers.get("retry-after")).toBe("60");
 		expect(await emulatorCalls(prompt)).toHaveLength(1);
-		await expectError(res, 502, "upstream_rate_limited");
+		const err = await expectError(res, 429, "upstream_rate_limited");
+		expect(err.type).toBe("rate_limit_error");
+	});
+
+	it("429 exhausted takes Retry-After from RetryInfo when Gemini sends no header", async () => {
+		const { res } = await generate("fail=429,retry=45s");
+		expect(res.headers.get("retry-after")).toBe("45");
+		await expectError(res, 429, "upstream_rate_limited");
 	});
 });
 

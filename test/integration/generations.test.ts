@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MODELS, outputDimensions } from "../../src/catalog";
+import { MODELS as GOOGLE, outputDimensions, SHUT_DOWN_BY_DEFAULT } from "../../emulator/models";
+import { DEFAULT_ALIASES } from "../../src/catalog/data";
 import { imageDimensions, sniffImage } from "../../src/lib/image-bytes";
 import { auth, call, createKey, emulatorCalls, postJson, uniquePrompt } from "../helpers/http";
 
@@ -38,19 +39,21 @@ describe("POST /v1/images/generations", () => {
 		const body = await res.json<ImagesResponse>();
 		expect(body.data).toHaveLength(1);
 		expect(body.created).toBeGreaterThan(1_700_000_000);
-		expect(body.usage.output_tokens).toBeGreaterThanOrEqual(1290);
+		expect(body.usage.output_tokens).toBeGreaterThanOrEqual(1120);
 
 		const url = body.data[0].url as string;
 		const requestId = res.headers.get("x-request-id");
-		expect(new URL(url).pathname).toMatch(new RegExp(`^/images/generated/nano-banana/${k.id}/\\d{4}/\\d{2}/\\d{2}/${requestId}-0\\.png$`));
+		expect(new URL(url).pathname).toMatch(new RegExp(`^/images/generated/nano-banana/${k.id}/\\d{4}/\\d{2}/\\d{2}/${requestId}-0\\.jpg$`));
 		const served = await bytesAt(url);
-		expect(served.type).toBe("image/png");
-		expect(imageDimensions(served.bytes)).toEqual({ width: 1344, height: 768 });
+		expect(served.type).toBe("image/jpeg");
+		expect(imageDimensions(served.bytes)).toEqual({ width: 1376, height: 768 });
 
-		const [sent] = await emulatorCalls(prompt);
-		expect(sent.model).toBe("gemini-2.5-flash-image");
+		// gemini-2.5-flash-image is shut down for new projects: the alias carries on with its successor.
+		const sent = (await emulatorCalls(prompt)).find((c) => c.status === 200);
+		if (!sent) throw new Error("no successful upstream call");
+		expect(sent.model).toBe("gemini-3.1-flash-image");
 		expect(sent.body.generationConfig).toEqual({ responseModalities: ["TEXT", "IMAGE"], imageConfig: { aspectRatio: "16:9" } });
-		const [truth] = await emulatorBytes("gemini-2.5-flash-image", sent.body);
+		const [truth] = await emulatorBytes("gemini-3.1-flash-image", sent.body);
 		expect(served.bytes).toEqual(truth);
 
 		const key = new URL(url).pathname.replace("/images/", "");
@@ -85,36 +88,45 @@ describe("POST /v1/images/generations", () => {
 		for (const d of body.data) {
 			expect(d.url).toBeUndefined();
 			const bytes = Uint8Array.fromBase64(d.b64_json as string);
-			expect(sniffImage(bytes)?.mimeType).toBe("image/png");
+			expect(sniffImage(bytes)?.mimeType).toBe("image/jpeg");
 		}
 		const stored = await env.IMAGES.list({ prefix: `generated/nano-banana/${k.id}/` });
 		expect(stored.objects).toHaveLength(2);
 	});
 
-	it.each(MODELS.map((m) => m.id))("works for %s at its default size with the documented dimensions", async (id) => {
+	it.each(DEFAULT_ALIASES.map((m) => m.id))("%s reaches a live upstream id and gets its documented dimensions", async (id) => {
 		const k = await createKey();
-		const spec = MODELS.find((m) => m.id === id);
-		const ratio = spec?.aspectRatios.includes("8:1") ? "8:1" : "3:4";
-		const size = spec?.imageSizes.includes("2K") && id !== "nano-banana-hd" ? "2K" : undefined;
+		const spec = DEFAULT_ALIASES.find((m) => m.id === id);
+		if (!spec) throw new Error(id);
+		const ratio = spec.aspectRatios.includes("8:1") ? "8:1" : "3:4";
+		const size = spec.imageSizes.includes("2K") && id !== "nano-banana-hd" ? "2K" : undefined;
+		const prompt = uniquePrompt(`model ${id}`);
 		const res = await postJson(
 			"/v1/images/generations",
-			{ model: id, prompt: uniquePrompt(`model ${id}`), aspect_ratio: ratio, ...(size ? { image_size: size } : {}) },
+			{ model: id, prompt, aspect_ratio: ratio, ...(size ? { image_size: size } : {}) },
 			auth(k.key),
 		);
 		expect(res.status).toBe(200);
 		const body = await res.json<ImagesResponse>();
-		const served = await bytesAt(body.data[0].url as string);
-		const expected = outputDimensions(spec?.gemini ?? "", ratio, size ?? spec?.defaultImageSize);
-		expect(imageDimensions(served.bytes)).toEqual(expected);
+		// The id that answered is the first of the alias's chain Google still serves.
+		const chain = [spec.upstream, ...spec.successors, "gemini-3.1-flash-image"];
+		const served = chain.find((m) => !SHUT_DOWN_BY_DEFAULT.includes(m));
+		const sent = (await emulatorCalls(prompt)).filter((c) => c.status === 200);
+		expect(sent.map((c) => c.model)).toEqual([served]);
+		const google = GOOGLE.find((m) => m.id === served);
+		if (!google) throw new Error(`${served} is not a model Google serves`);
+		const image = await bytesAt(body.data[0].url as string);
+		expect(imageDimensions(image.bytes)).toEqual(outputDimensions(google, ratio, size ?? spec.defaultImageSize));
 	});
 
 	it("accepts a raw Gemini model id", async () => {
 		const k = await createKey();
 		const prompt = uniquePrompt("raw id");
-		const res = await postJson("/v1/images/generations", { model: "gemini-3-pro-image-preview", prompt }, auth(k.key));
+		const res = await postJson("/v1/images/generations", { model: "gemini-3-pro-image", prompt }, auth(k.key));
 		expect(res.status).toBe(200);
+		expect(res.headers.get("deprecation")).toBeNull();
 		const [sent] = await emulatorCalls(prompt);
-		expect(sent.model).toBe("gemini-3-pro-image-preview");
+		expect(sent.model).toBe("gemini-3-pro-image");
 		expect(sent.body.generationConfig).not.toHaveProperty("imageConfig");
 	});
 
@@ -144,7 +156,7 @@ describe("POST /v1/images/generations", () => {
 
 	it("stores the sniffed type even when Gemini mislabels the bytes", async () => {
 		const k = await createKey();
-		const res = await postJson("/v1/images/generations", { prompt: uniquePrompt("mislabelled", "mislabel") }, auth(k.key));
+		const res = await postJson("/v1/images/generations", { prompt: uniquePrompt("mislabelled", "mislabel,format=png") }, auth(k.key));
 		const body = await res.json<ImagesResponse>();
 		const url = body.data[0].url as string;
 		expect(url).toMatch(/\.png$/);

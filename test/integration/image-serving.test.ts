@@ -30,7 +30,7 @@ describe("GET /images/{key}", () => {
 		const head = await call(path, { method: "HEAD" });
 		expect(head.status).toBe(200);
 		expect(head.headers.get("content-length")).toBe(String(bytes));
-		expect(head.headers.get("content-type")).toBe("image/png");
+		expect(head.headers.get("content-type")).toBe("image/jpeg");
 		expect(await head.text()).toBe("");
 	});
 

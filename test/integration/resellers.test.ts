@@ -16,7 +16,7 @@ describe("Vydra style: POST /api/v1/models/{model}/edit", () => {
 		expect(res.status).toBe(200);
 		const body = await res.json<Record<string, unknown>>();
 		expect(Object.keys(body).sort()).toEqual(["creditsCharged", "durationMs", "imageUrl", "mimeType", "mode"]);
-		expect(body).toMatchObject({ mimeType: "image/png", mode: "generate", creditsCharged: 5 });
+		expect(body).toMatchObject({ mimeType: "image/jpeg", mode: "generate", creditsCharged: 5 });
 		expect(body.durationMs).toBeGreaterThanOrEqual(0);
 		expect((await call(new URL(body.imageUrl as string).pathname)).status).toBe(200);
 		expect(await balanceOf(k.key)).toBe(95);
@@ -68,7 +68,7 @@ describe("NanoBananaAPI style: POST /v1/images/generate", () => {
 		const body = await res.json<{ data: { url: string; urls: string[]; mime_type: string; mode: string }; credits_charged: number }>();
 		expect(body.data.urls).toHaveLength(3);
 		expect(body.data.url).toBe(body.data.urls[0]);
-		expect(body.data).toMatchObject({ mime_type: "image/png", mode: "generate" });
+		expect(body.data).toMatchObject({ mime_type: "image/jpeg", mode: "generate" });
 		expect(body.credits_charged).toBe(15);
 		expect(await balanceOf(k.key)).toBe(85);
 		const calls = await emulatorCalls(prompt);

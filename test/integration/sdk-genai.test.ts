@@ -2,7 +2,7 @@
 // Its requests to that base URL are routed into the Worker under test (no network here).
 
 import { exports } from "cloudflare:workers";
-import { GoogleGenAI } from "@google/genai";
+import { ApiError, GoogleGenAI } from "@google/genai";
 import { afterEach, describe, expect, it } from "vitest";
 import { balanceOf, createKey, emulatorCalls, flushUsage, uniquePrompt, usageRows } from "../helpers/http";
 import { emulatorImage } from "../helpers/images";
@@ -37,7 +37,8 @@ describe("@google/genai SDK", () => {
 		});
 		const images = res.candidates?.[0]?.content?.parts?.filter((p) => p.inlineData) ?? [];
 		expect(images).toHaveLength(1);
-		expect(images[0].inlineData?.mimeType).toBe("image/png");
+		// gemini-2.5-flash-image is gone upstream; the raw id is served by its successor.
+		expect(images[0].inlineData?.mimeType).toBe("image/jpeg");
 		expect(await balanceOf(k.key)).toBe(95);
 		await flushUsage(k.key);
 		const [row] = await usageRows(k.id);
@@ -65,7 +66,7 @@ describe("@google/genai SDK", () => {
 		expect(parts.find((p) => p.inlineData)?.thoughtSignature).toBeTruthy();
 		expect(await balanceOf(k.key)).toBe(86);
 		const [sent] = await emulatorCalls(prompt);
-		expect(sent.model).toBe("gemini-3-pro-image-preview");
+		expect(sent.model).toBe("gemini-3-pro-image");
 		const inline = (sent.body.contents[0] as { parts: Array<{ inlineData?: { data: string } }> }).parts[1].inlineData?.data ?? "";
 		expect(Uint8Array.fromBase64(inline)).toEqual(jpeg);
 	});
@@ -92,9 +93,51 @@ describe("@google/genai SDK", () => {
 		expect(await balanceOf(k.key)).toBe(95);
 	});
 
-	it("a wrong key is refused", async () => {
-		await expect(genai("nbk_wrong").models.generateContent({ model: "gemini-2.5-flash-image", contents: "x" })).rejects.toThrow(
-			/401|Invalid API key/,
-		);
+	it("a wrong key is refused with Google's UNAUTHENTICATED status", async () => {
+		const error = await genai("nbk_wrong")
+			.models.generateContent({ model: "nano-banana-2", contents: "x" })
+			.catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(ApiError);
+		expect((error as ApiError).status).toBe(401);
+		expect(JSON.parse((error as ApiError).message)).toMatchObject({ error: { code: 401, status: "UNAUTHENTICATED" } });
+	});
+
+	it("errors carry Google's status names: an unknown model is NOT_FOUND, an unaffordable call RESOURCE_EXHAUSTED", async () => {
+		const k = await createKey(undefined, { credits: 1 });
+		const missing = (await genai(k.key)
+			.models.generateContent({ model: "gemini-9-image", contents: "x" })
+			.catch((e: unknown) => e)) as ApiError;
+		expect(missing.status).toBe(404);
+		expect(JSON.parse(missing.message).error).toMatchObject({ code: 404, status: "NOT_FOUND" });
+		const poor = (await genai(k.key)
+			.models.generateContent({ model: "nano-banana-2", contents: "x" })
+			.catch((e: unknown) => e)) as ApiError;
+		expect(poor.status).toBe(402);
+		const body = JSON.parse(poor.message) as { error: { status: string; details: Array<{ reason?: string }> } };
+		expect(body.error.status).toBe("RESOURCE_EXHAUSTED");
+		expect(body.error.details.map((d) => d.reason)).toContain("INSUFFICIENT_CREDITS");
+	});
+
+	it("models.list pages through the catalog in Google's shape, and models.get reads one model", async () => {
+		const k = await createKey();
+		const ai = genai(k.key);
+		const names: string[] = [];
+		const pager = await ai.models.list({ config: { pageSize: 2 } });
+		for await (const m of pager) names.push(m.name ?? "");
+		expect(names).toEqual(expect.arrayContaining(["models/nano-banana", "models/nano-banana-2", "models/gemini-3-pro-image"]));
+		expect(names).not.toContain("models/gemini-3-pro-image-preview"); // retired: still served, not listed
+		expect(new Set(names).size).toBe(names.length);
+		const pro = await ai.models.get({ model: "nano-banana-pro" });
+		expect(pro).toMatchObject({ name: "models/nano-banana-pro", supportedActions: ["generateContent", "countTokens"] });
+		expect(pro.inputTokenLimit).toBeGreaterThan(0);
+		const gone = (await ai.models.get({ model: "dall-e-3" }).catch((e: unknown) => e)) as ApiError;
+		expect(gone.status).toBe(404);
+	});
+
+	it("countTokens is passed through and costs nothing", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const res = await genai(k.key).models.countTokens({ model: "nano-banana-2", contents: "a banana in twelve words or so" });
+		expect(res.totalTokens).toBeGreaterThan(0);
+		expect(await balanceOf(k.key)).toBe(100);
 	});
 });

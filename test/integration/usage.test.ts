@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
+import { DEFAULT_PRICES } from "../../src/billing/prices";
 import { ADMIN, auth, balanceOf, call, createKey, flushUsage, ledgerRows, postJson, uniquePrompt, usageRows } from "../helpers/http";
 
 const GEN = "/v1/images/generations";
@@ -148,17 +149,31 @@ describe("pricing and models", () => {
 		}>();
 		expect(pricing.data.find((p) => p.model === "nano-banana-2")?.prices).toEqual({ "512": 5, "1K": 7, "2K": 10, "4K": 16 });
 		const models = await (await call("/v1/models", { headers: auth(k.key) })).json<{
-			data: Array<{ id: string; prices: Record<string, number>; max_input_images: number }>;
+			data: Array<{ id: string; kind: string; prices: Record<string, number>; max_input_images: number; deprecated: boolean }>;
 		}>();
-		expect(models.data.map((m) => m.id)).toEqual(["nano-banana", "nano-banana-2", "nano-banana-pro", "nano-banana-hd"]);
-		expect(models.data[0]).toMatchObject({ prices: { "1K": 5 }, max_input_images: 3 });
+		expect(models.data.filter((m) => m.kind === "alias").map((m) => m.id)).toEqual([
+			"nano-banana",
+			"nano-banana-2",
+			"nano-banana-2.1",
+			"nano-banana-2-lite",
+			"nano-banana-pro",
+			"nano-banana-hd",
+		]);
+		expect(models.data[0]).toMatchObject({ prices: { "1K": 5 }, max_input_images: 3, deprecated: false });
+		// Raw ids are listed too, retired ones marked and priced like the alias that sells their successor.
+		expect(models.data.find((m) => m.id === "gemini-3-pro-image-preview")).toMatchObject({
+			kind: "upstream",
+			deprecated: true,
+			prices: { "4K": 24 },
+		});
 
 		const app = buildApp();
 		const overridden = { ...env, PRICES: JSON.stringify({ "nano-banana": 9, "nano-banana-2": { "4K": 30 } }) };
 		const res = await app.fetch(new Request("https://gateway.test/v1/pricing", { headers: auth(k.key) }), overridden);
 		const table = await res.json<{ data: Array<{ model: string; prices: Record<string, number> }> }>();
 		expect(table.data.find((p) => p.model === "nano-banana")?.prices).toEqual({ "1K": 9 });
-		expect(table.data.find((p) => p.model === "nano-banana-2")?.prices).toEqual({ "512": 5, "1K": 7, "2K": 10, "4K": 30 });
+		// An override merges with the defaults (Google's list prices), not with the test's PRICES.
+		expect(table.data.find((p) => p.model === "nano-banana-2")?.prices).toEqual({ ...DEFAULT_PRICES["nano-banana-2"], "4K": 30 });
 		const gen = await app.fetch(
 			new Request(`https://gateway.test${GEN}`, {
 				method: "POST",

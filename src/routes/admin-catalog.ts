@@ -1,0 +1,65 @@
+/**
+ * Operator view of the catalog against what Gemini serves today:
+ *   GET  /admin/catalog          every alias: the upstream id it resolves to now, each id of
+ *                                its chain with what discovery and 404s have shown, successors
+ *   POST /admin/catalog/refresh  runs discovery (models.list, every page) now
+ */
+import { Hono } from "hono";
+import { firstAvailable, goneAt } from "../catalog/availability";
+import { discoverModels } from "../catalog/discovery";
+import { ApiError } from "../errors";
+import { GeminiError } from "../gemini/errors";
+import { upstreamScope } from "../pipeline/upstream";
+import { lastCheck, type UpstreamModelRow, upstreamModels } from "../storage/catalog";
+import type { AppEnv } from "../types";
+
+function idState(id: string, rows: Map<string, UpstreamModelRow>, gone: ReadonlySet<string>) {
+	const r = rows.get(id);
+	return {
+		id,
+		seen_upstream: r?.listed === 1 ? true : r?.listed === 0 ? false : null,
+		gone: gone.has(id),
+		gone_reason: r?.gone_reason ?? null,
+		gone_at: r?.gone_at ?? null,
+		last_seen_at: r?.last_seen_at ?? null,
+		last_checked_at: r?.checked_at ?? null,
+	};
+}
+
+export const adminCatalog = new Hono<AppEnv>()
+	.get("/", async (c) => {
+		const config = c.get("config");
+		const scope = upstreamScope(config);
+		const [rows, check, gone] = await Promise.all([upstreamModels(c.env.DB, scope), lastCheck(c.env.DB, scope), goneAt(c.env.DB, scope)]);
+		const byId = new Map(rows.map((r) => [r.model, r]));
+		const aliases = config.catalog.aliases().map((a) => {
+			const spec = config.catalog.find(a.id);
+			const chain = spec?.chain ?? [a.upstream];
+			return {
+				alias: a.id,
+				resolves_to: chain[firstAvailable(chain, gone)],
+				upstream: a.upstream,
+				successors: chain.slice(1),
+				lifecycle: a.lifecycle,
+				chain: chain.map((id) => ({ ...idState(id, byId, gone), lifecycle: config.catalog.upstream(id)?.lifecycle ?? null })),
+			};
+		});
+		const used = new Set(config.catalog.upstreamIds());
+		return c.json({
+			upstream: scope,
+			last_check: check ? { at: check.checked_at, ok: check.ok === 1, models: check.models, error: check.error } : null,
+			aliases,
+			upstream_ids: config.catalog
+				.upstreamIds()
+				.map((id) => ({ ...idState(id, byId, gone), lifecycle: config.catalog.upstream(id)?.lifecycle ?? null })),
+			unused_image_models: rows.filter((r) => r.listed === 1 && r.model.includes("image") && !used.has(r.model)).map((r) => r.model),
+		});
+	})
+	.post("/refresh", async (c) => {
+		try {
+			return c.json(await discoverModels(c.get("config"), c.env.DB));
+		} catch (error) {
+			if (!(error instanceof GeminiError)) throw error;
+			throw new ApiError(502, "upstream_error", "discovery_failed", `Listing Gemini's models failed: ${error.message}`);
+		}
+	});

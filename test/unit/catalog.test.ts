@@ -1,0 +1,192 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_PRICES, pricePerImage } from "../../src/billing/prices";
+import { firstAvailable } from "../../src/catalog/availability";
+import { Catalog, type ModelSpec } from "../../src/catalog/catalog";
+import { lifecycleHeaders } from "../../src/catalog/headers";
+import { ConfigError, loadConfig } from "../../src/config";
+
+const catalog = Catalog.build();
+const find = (id: string, c = catalog): ModelSpec => {
+	const m = c.find(id);
+	if (!m) throw new Error(`no ${id}`);
+	return m;
+};
+
+/** loadConfig over a plain object standing in for the Worker's env. */
+function configOf(vars: Record<string, unknown>) {
+	return loadConfig(vars as unknown as Env);
+}
+
+function configError(vars: Record<string, unknown>): ConfigError {
+	try {
+		configOf(vars);
+	} catch (e) {
+		if (e instanceof ConfigError) return e;
+		throw e;
+	}
+	throw new Error("expected a ConfigError");
+}
+
+describe("catalog", () => {
+	it("sells the aliases of DESIGN.md section 2 (plus Nano Banana 2.1), each on a current upstream id", () => {
+		expect(
+			catalog.aliases().map((a) => [a.id, find(a.id).chain.join(" > "), a.aspectRatios.length, a.imageSizes.join(","), a.maxInputImages]),
+		).toEqual([
+			["nano-banana", "gemini-2.5-flash-image > gemini-3.1-flash-image > gemini-nano-banana-2.1", 10, "", 3],
+			["nano-banana-2", "gemini-3.1-flash-image > gemini-nano-banana-2.1", 14, "512,1K,2K,4K", 14],
+			["nano-banana-2.1", "gemini-nano-banana-2.1", 14, "1K,2K,4K", 14],
+			["nano-banana-2-lite", "gemini-3.1-flash-lite-image", 10, "1K", 3],
+			["nano-banana-pro", "gemini-3-pro-image", 10, "1K,2K,4K", 14],
+			["nano-banana-hd", "gemini-3-pro-image", 10, "1K,2K,4K", 14],
+		]);
+		expect(find("nano-banana-hd").defaultImageSize).toBe("4K");
+		// No alias starts at an id Google has shut down.
+		for (const a of catalog.aliases()) expect(catalog.upstream(a.upstream)?.lifecycle.status).not.toBe("retired");
+	});
+
+	it("routes retired raw ids to their successors and marks them", () => {
+		const flash = find("gemini-3.1-flash-image-preview");
+		expect(flash.chain).toEqual(["gemini-3.1-flash-image", "gemini-nano-banana-2.1"]);
+		expect(flash.lifecycle).toEqual({ status: "retired", deprecatedOn: "2026-05-28", sunsetOn: "2026-06-25" });
+		expect(flash.replacement).toBe("gemini-3.1-flash-image");
+		expect(flash.priceAs).toBe("nano-banana-2");
+		expect(find("gemini-3-pro-image-preview").chain).toEqual(["gemini-3-pro-image"]);
+		expect(find("gemini-3-pro-image-preview").priceAs).toBe("nano-banana-pro");
+		expect(find("models/gemini-2.5-flash-image-preview").chain).toEqual([
+			"gemini-2.5-flash-image",
+			"gemini-3.1-flash-image",
+			"gemini-nano-banana-2.1",
+		]);
+		expect(find("gemini-2.5-flash-image").lifecycle.status).toBe("deprecated");
+		expect(find("gemini-3-pro-image").lifecycle.status).toBe("active");
+		expect(find("gemini-3-pro-image").defaultImageSize).toBeUndefined();
+		expect(catalog.find("dall-e-3")).toBeUndefined();
+		expect(catalog.ids()).toContain("gemini-3.1-flash-image-preview");
+	});
+
+	it("skips ids known to be gone, and keeps the last one when all are", () => {
+		const chain = ["a", "b", "c"];
+		expect(firstAvailable(chain, new Set())).toBe(0);
+		expect(firstAvailable(chain, new Set(["a"]))).toBe(1);
+		expect(firstAvailable(chain, new Set(["a", "b", "c"]))).toBe(2);
+		expect(firstAvailable(chain, new Set(["b"]), 1)).toBe(2);
+	});
+
+	it("writes Deprecation (RFC 9745), Sunset (RFC 8594) and Link headers", () => {
+		expect(lifecycleHeaders(find("nano-banana-2"), "https://gw")).toEqual({});
+		const h = lifecycleHeaders(find("gemini-3-pro-image-preview"), "https://gw");
+		expect(h.deprecation).toBe(`@${Date.UTC(2026, 4, 28) / 1000}`);
+		expect(h.sunset).toBe("Thu, 25 Jun 2026 00:00:00 GMT");
+		expect(h.link).toContain('<https://gw/v1/models/gemini-3-pro-image>; rel="successor-version"');
+		expect(h.link).toContain('rel="deprecation"');
+		const deprecated = lifecycleHeaders(find("gemini-3.1-flash-image"), "https://gw");
+		expect(deprecated.deprecation).toBe(`@${Date.UTC(2026, 9, 6) / 1000}`);
+		expect(deprecated).not.toHaveProperty("sunset"); // Google announced no date
+	});
+});
+
+describe("MODELS overrides", () => {
+	it("renames an upstream id with the old chain kept as its fallback", () => {
+		const c = Catalog.build({ "nano-banana-2": { upstream: "gemini-3.2-flash-image" } });
+		expect(find("nano-banana-2", c).chain).toEqual(["gemini-3.2-flash-image", "gemini-3.1-flash-image", "gemini-nano-banana-2.1"]);
+		expect(find("nano-banana-2", c).imageSizes).toEqual(["512", "1K", "2K", "4K"]);
+		expect(find("gemini-3.2-flash-image", c).priceAs).toBe("nano-banana-2");
+		const explicit = Catalog.build({ "nano-banana-2": { upstream: "gemini-3.2-flash-image", successors: [] } });
+		expect(find("nano-banana-2", explicit).chain).toEqual(["gemini-3.2-flash-image"]);
+	});
+
+	it("adds an alias that inherits its upstream's capabilities and its sibling's prices", () => {
+		const config = configOf({ MODELS: JSON.stringify({ poster: { upstream: "gemini-3-pro-image", default_image_size: "2K" } }) });
+		const poster = find("poster", config.catalog);
+		expect(poster.aspectRatios).toHaveLength(10);
+		expect(poster.defaultImageSize).toBe("2K");
+		expect(pricePerImage(config.prices, poster, undefined)).toBe(DEFAULT_PRICES["nano-banana-pro"]["2K"]);
+	});
+
+	it("overrides any field, and can mark an alias deprecated", () => {
+		const c = Catalog.build({
+			"nano-banana": { max_input_images: 2, aspect_ratios: ["1:1"], deprecated: "2026-12-01", sunset: "2027-03-01" },
+		});
+		const m = find("nano-banana", c);
+		expect([m.maxInputImages, m.aspectRatios]).toEqual([2, ["1:1"]]);
+		expect(lifecycleHeaders(m, "https://gw").sunset).toBe("Mon, 01 Mar 2027 00:00:00 GMT");
+	});
+
+	it.each([
+		["not JSON", "{nope", /MODELS: is not valid JSON/],
+		["an unknown field", { "nano-banana": { upstrem: "x" } }, /MODELS: nano-banana: Unrecognized key/],
+		["an empty upstream id", { "nano-banana": { upstream: "" } }, /MODELS: nano-banana.upstream: must not be empty/],
+		[
+			"a successor cycle",
+			{ x: { upstream: "gemini-3-pro-image", successors: ["gemini-3.1-flash-image", "gemini-3-pro-image"] } },
+			/successor cycle/,
+		],
+		["an unknown upstream without ratios", { x: { upstream: "gemini-9-image" } }, /give "aspect_ratios"/],
+		["a new alias without upstream", { x: { aspect_ratios: ["1:1"] } }, /needs "upstream"/],
+		["a default size it does not sell", { "nano-banana-2": { default_image_size: "4K", image_sizes: ["1K"] } }, /default_image_size 4K/],
+		["a bad alias name", { "Big Model": { upstream: "gemini-3-pro-image" } }, /alias names/],
+	])("refuses %s, naming MODELS", (_what, value, message) => {
+		const e = configError({ MODELS: typeof value === "string" ? value : JSON.stringify(value) });
+		expect(e.variable).toBe("MODELS");
+		expect(e.message).toMatch(message);
+		expect(e.status).toBe(500);
+		expect(e.code).toBe("configuration_error");
+	});
+});
+
+describe("configuration", () => {
+	it("parses every setting once per env object, with defaults when unset", () => {
+		const env = { GEMINI_DEADLINE_MS: "5000", ALLOW_HTTP_IMAGE_URLS: "true", RETENTION_DAYS: "0.5", PUBLIC_BASE_URL: "" };
+		const a = configOf(env);
+		expect([a.deadlineMs, a.allowHttpImageUrls, a.retentionDays, a.publicBaseUrl, a.maxRetries]).toEqual([5000, true, 0.5, undefined, 3]);
+		expect(configOf(env)).toBe(a);
+		expect(configOf({ GEMINI_DEADLINE_MS: 7000 }).deadlineMs).toBe(7000); // wrangler.toml may give numbers
+	});
+
+	it("applies PRICES and DEFAULT_LIMITS, as JSON text or objects", () => {
+		const c = configOf({ PRICES: '{"nano-banana": 500, "nano-banana-2": {"4K": 2000}}', DEFAULT_LIMITS: { requests_per_minute: 5 } });
+		expect(c.prices["nano-banana"]).toEqual({ "1K": 500 });
+		expect(c.prices["nano-banana-2"]).toEqual({ ...DEFAULT_PRICES["nano-banana-2"], "4K": 2000 });
+		expect(c.defaultLimits.requests_per_minute).toBe(5);
+		expect(c.defaultLimits.concurrent_requests).toBe(8);
+	});
+
+	it.each([
+		[{ GEMINI_DEADLINE_MS: "soon" }, "GEMINI_DEADLINE_MS", /must be a number/],
+		[{ GEMINI_DEADLINE_MS: "0" }, "GEMINI_DEADLINE_MS", /Too small/],
+		[{ MAX_PROMPT_CHARS: "1.5" }, "MAX_PROMPT_CHARS", /must be a whole number/],
+		[{ ALLOW_HTTP_IMAGE_URLS: "yes" }, "ALLOW_HTTP_IMAGE_URLS", /"true" or "false"/],
+		[{ GEMINI_BASE_URL: "not a url" }, "GEMINI_BASE_URL", /URL/],
+		[{ GEMINI_READ_MODE: "turbo" }, "GEMINI_READ_MODE", /Invalid option/],
+		[{ RETENTION_DAYS: "-1" }, "RETENTION_DAYS", /Too small/],
+		[{ GEMINI_RETRY_BASE_MS: "9000" }, "GEMINI_RETRY_BASE_MS", /larger than GEMINI_RETRY_MAX_MS/],
+		[{ PRICES: '{"nano-banana": 5' }, "PRICES", /not valid JSON/],
+		[{ PRICES: '{"nano-bananna": 5}' }, "PRICES", /nano-bananna is not an alias/],
+		[{ PRICES: '{"nano-banana": {"4K": 5}}' }, "PRICES", /not sold at 4K/],
+		[{ PRICES: '{"nano-banana": -1}' }, "PRICES", /Too small/],
+		[{ PRICES: '{"nano-banana": "5"}' }, "PRICES", /Invalid input/],
+		[{ DEFAULT_LIMITS: '{"requests_per_minute": "60"}' }, "DEFAULT_LIMITS", /requests_per_minute/],
+		[{ DEFAULT_LIMITS: '{"per_hour": 6}' }, "DEFAULT_LIMITS", /Unrecognized key/],
+		[{ MODELS: JSON.stringify({ extra: { upstream: "gemini-9-image", aspect_ratios: ["1:1"] } }) }, "PRICES", /extra has no price/],
+	])("refuses %o, naming %s, never falling back to defaults", (vars, variable, message) => {
+		const e = configError(vars);
+		expect(e.variable).toBe(variable);
+		expect(e.message).toMatch(message);
+		expect(e.message).toContain(variable);
+	});
+});
+
+describe("default prices", () => {
+	it("keep the ratios of Google's list prices", () => {
+		const p = DEFAULT_PRICES;
+		expect(p["nano-banana"]["1K"]).toBe(390); // $0.039 in credits of $0.0001
+		expect(p["nano-banana-2"]).toEqual({ "512": 450, "1K": 670, "2K": 1010, "4K": 1510 });
+		expect(p["nano-banana-pro"]).toEqual({ "1K": 1340, "2K": 1340, "4K": 2400 });
+		// Lite is the cheapest of the models it was sold against; half price stays whole.
+		const lite = p["nano-banana-2-lite"]["1K"] as number;
+		for (const id of ["nano-banana", "nano-banana-2", "nano-banana-pro", "nano-banana-hd"]) {
+			for (const v of Object.values(p[id])) expect(lite).toBeLessThan(v as number);
+		}
+		for (const sizes of Object.values(p)) for (const v of Object.values(sizes)) expect((v as number) % 2).toBe(0);
+	});
+});
