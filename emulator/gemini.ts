@@ -14,6 +14,9 @@
  *   format=png|jpeg output format (default: PNG for 2.5 Flash, JPEG for Gemini 3)
  *   mislabel        declare the other mimeType           noise=F          fraction of PNG rows that are noise (file size)
  *   images=N        N final images in one answer           thoughts        an interim thought image first
+ *   drop[=xK]       the connection closes before any response (for the first K calls)
+ *   bad-base64      the image string is not base64         not-image       base64 of bytes that are no image
+ *   empty-candidates  {"candidates": []}                   error200        a 200 whose body is an error object
  */
 import { createHash } from "node:crypto";
 import { encodeJpeg, encodePng } from "./images.ts";
@@ -28,6 +31,8 @@ export interface EmulatorReply {
 	delayMs: number;
 	/** Send only this many bytes of the body, then drop the connection. */
 	truncateAt?: number;
+	/** Close the connection without any response. */
+	drop?: boolean;
 }
 
 interface Part {
@@ -60,7 +65,7 @@ export interface RecordedCall {
 	body: GenerateRequest;
 	/** What the emulator answered with: each final image's type, size and SHA-256. */
 	outputs: Array<{ mimeType: string; bytes: number; sha256: string }>;
-	/** The HTTP status of the answer. */
+	/** The HTTP status of the answer (0 when the connection was dropped instead). */
 	status: number;
 }
 
@@ -252,7 +257,7 @@ export class GeminiEmulator {
 		}
 		const record: RecordedCall = { at: Date.now(), model, apiKey, body: req ?? {}, outputs: [], status: 0 };
 		const reply = this.respond(model, action, apiKey, req, record);
-		record.status = reply.status;
+		record.status = reply.drop ? 0 : reply.status; // 0: the connection closed with no answer
 		if (action !== "countTokens") {
 			this.calls.push(record);
 			if (this.calls.length > 500) this.calls.shift();
@@ -349,7 +354,10 @@ export class GeminiEmulator {
 			delayMs,
 		});
 
+		if (d.drop && this.countdown(`drop:${prompt}`, d.drop.match(/^x(\d+)$/)?.[1])) return { ...ok({}), drop: true };
 		if (d.malformed) return { ...ok({}), body: '{"candidates": [{"content": {"parts": [{"text": "oops' };
+		if (d["empty-candidates"]) return ok({ candidates: [], usageMetadata: usage(0) });
+		if (d.error200) return ok({ error: { code: 500, message: "Internal error encountered.", status: "INTERNAL" } });
 		if (d.block) return ok({ promptFeedback: { blockReason: d.block }, usageMetadata: usage(0) });
 		if (d.finish) {
 			return ok({
@@ -390,7 +398,10 @@ export class GeminiEmulator {
 			const real = format === "png" ? "image/png" : "image/jpeg";
 			const declared = d.mislabel ? (real === "image/png" ? "image/jpeg" : "image/png") : real;
 			record.outputs.push({ mimeType: real, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") });
-			const part: Part = { inlineData: { mimeType: declared, data: bytes.toString("base64") } };
+			let data = bytes.toString("base64");
+			if (d["bad-base64"]) data = `${data.slice(0, 64)}!!not*base64!!${data.slice(64)}`;
+			if (d["not-image"]) data = Buffer.from("<html>this is an error page, not an image</html>".repeat(40)).toString("base64");
+			const part: Part = { inlineData: { mimeType: declared, data } };
 			if (gemini3) part.thoughtSignature = Buffer.from(`sig:${seed}`).toString("base64");
 			parts.push(part);
 		}

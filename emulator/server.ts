@@ -75,6 +75,10 @@ export async function startEmulator(
 		}
 		if (reply.delayMs > 0) await new Promise((r) => setTimeout(r, reply.delayMs));
 		if (res.destroyed) return;
+		if (reply.drop) {
+			req.socket.destroy();
+			return;
+		}
 		const body = Buffer.from(reply.body);
 		res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) });
 		if (reply.truncateAt !== undefined) {

@@ -3,6 +3,7 @@
  */
 import { Hono } from "hono";
 import { ApiError, notFound } from "./errors";
+import { discardUnreadBody } from "./lib/body";
 import { adminAuth, apiKeyAuth, requestId, withConfig } from "./middleware";
 import { account } from "./routes/account";
 import { adminCatalog } from "./routes/admin-catalog";
@@ -47,11 +48,15 @@ export function buildApp(): Hono<AppEnv> {
 	app.route("/admin/catalog", adminCatalog);
 	app.route("/admin", adminUsage);
 
-	app.notFound((c) =>
-		notFound(`No route for ${c.req.method} ${c.req.path}`).getResponse(c.get("requestId") ?? "unknown", c.get("errorStyle")),
-	);
-	app.onError((err, c) => {
+	// An error answered before the body was read (401, 415, ...) drains it first, so a
+	// client still uploading hears the answer instead of a reset connection.
+	app.notFound(async (c) => {
+		await discardUnreadBody(c.req.raw);
+		return notFound(`No route for ${c.req.method} ${c.req.path}`).getResponse(c.get("requestId") ?? "unknown", c.get("errorStyle"));
+	});
+	app.onError(async (err, c) => {
 		const id = c.get("requestId") ?? "unknown";
+		await discardUnreadBody(c.req.raw);
 		if (err instanceof ApiError) return err.getResponse(id, c.get("errorStyle"));
 		// Unknown failure: full detail to the log, nothing internal to the client.
 		console.error(

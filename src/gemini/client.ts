@@ -109,7 +109,18 @@ export class GeminiClient {
 			attempt++;
 			let error: GeminiError;
 			try {
-				const res = await doFetch(url, { method: payload === undefined ? "GET" : "POST", headers, body: payload, signal: callSignal });
+				let res: Response;
+				try {
+					res = await doFetch(url, { method: payload === undefined ? "GET" : "POST", headers, body: payload, signal: callSignal });
+				} catch (cause) {
+					// fetch fails only when no response arrived: DNS, refused, reset, or workerd's
+					// plain `Error("Network connection lost.")`. All of them are worth a retry.
+					if (deadlineSignal.aborted || signal?.aborted) throw cause;
+					throw new GeminiConnectionError(`Could not reach Gemini: ${cause instanceof Error ? cause.message : String(cause)}`, {
+						retryable: true,
+						cause,
+					});
+				}
 				if (res.ok) {
 					const result = await consume(res);
 					return { result, info: { attempts: attempt, latencyMs: Date.now() - started } };

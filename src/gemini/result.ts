@@ -3,6 +3,8 @@
  * (thought images are interim drafts, not results), any text, and why there is no
  * image when there is none. A 200 without an image is a normal outcome, not an error.
  */
+import { sniffImage } from "../lib/image-bytes";
+import { GeminiMalformedResponseError, GeminiServerError } from "./errors";
 import type { GeminiPart, GenerateContentResponse, UsageMetadata } from "./types";
 
 export interface ResultImage {
@@ -38,6 +40,35 @@ export const POLICY_REASONS = new Set([
 	"JAILBREAK",
 	"MODEL_ARMOR",
 ]);
+
+/**
+ * A 200 that is not a generateContent answer: an error object in the body. It is
+ * Gemini's failure, not the caller's (502), and is not retried (a 200 may be billed).
+ */
+export function embeddedError(res: GenerateContentResponse): GeminiServerError | undefined {
+	const e = res.error;
+	if (!e || typeof e !== "object") return undefined;
+	return new GeminiServerError(`Gemini answered 200 with an error: ${e.status ?? e.code ?? "unknown"} ${e.message ?? ""}`.trim(), {
+		status: typeof e.code === "number" ? e.code : undefined,
+		rpcStatus: e.status,
+		retryable: false,
+	});
+}
+
+/** Every final image must be base64 of real image bytes, or the answer is Gemini's fault (502, free). */
+export function checkImages(outcome: GenerationOutcome): void {
+	for (const image of outcome.images) {
+		let bytes: Uint8Array;
+		try {
+			bytes = Uint8Array.fromBase64(image.data);
+		} catch (cause) {
+			throw new GeminiMalformedResponseError("Gemini returned image data that is not valid base64", { status: 200, cause });
+		}
+		if (!sniffImage(bytes.subarray(0, 32))) {
+			throw new GeminiMalformedResponseError("Gemini returned image data that is neither PNG, JPEG nor WebP", { status: 200 });
+		}
+	}
+}
 
 export function readOutcome(res: GenerateContentResponse): GenerationOutcome {
 	const candidate = res.candidates?.[0];

@@ -54,6 +54,8 @@ export interface GenerateContentResponse {
 	usageMetadata?: UsageMetadata;
 	modelVersion?: string;
 	responseId?: string;
+	/** Not in Google's schema, but seen: a 200 whose body is an error. */
+	error?: GoogleRpcError;
 }
 
 /** One entry of google.rpc.Status.details (RetryInfo, ErrorInfo, QuotaFailure, Help, ...). */

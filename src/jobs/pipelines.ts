@@ -59,7 +59,7 @@ export function nextSlot(schedule: string, after: Date): string | null {
 /** Every placeholder must be a builtin or one of the pipeline's variables. */
 export function checkTemplate(template: string, variables: Variables): void {
 	for (const m of template.matchAll(PLACEHOLDER)) {
-		if (!BUILTINS.has(m[1]) && !(m[1] in variables)) {
+		if (!BUILTINS.has(m[1]) && !Object.hasOwn(variables, m[1])) {
 			throw invalidParam(
 				"prompt_template",
 				`prompt_template uses {{${m[1]}}}, which is neither a builtin (date, weekday) nor a variable`,
@@ -74,7 +74,7 @@ export function renderTemplate(template: string, variables: Variables, slot: Dat
 	return template.replace(PLACEHOLDER, (_all, name: string) => {
 		if (name === "date") return slot.toISOString().slice(0, 10);
 		if (name === "weekday") return WEEKDAYS[slot.getUTCDay()];
-		const v = variables[name];
+		const v = Object.hasOwn(variables, name) ? variables[name] : undefined;
 		return Array.isArray(v) ? v[sequence % v.length] : (v ?? "");
 	});
 }

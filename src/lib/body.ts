@@ -2,30 +2,62 @@
  * Request bodies read with a byte cap before parsing: the cap is checked against
  * Content-Length first and enforced while streaming, so an oversized body is refused
  * without being buffered. Wrong content type is 415, too large 413, bad JSON 400.
+ *
+ * A refused upload is still read to its end (and thrown away, up to DRAIN_LIMIT): HTTP
+ * clients that are still sending when the answer comes (Node's fetch, curl with
+ * `Expect: 100-continue`) report a reset connection instead of the 413 otherwise.
  */
 import { ApiError, invalidParam } from "../errors";
+
+/** Cloudflare refuses request bodies over 100 MB itself; past this, stop draining. */
+const DRAIN_LIMIT = 128 * 1024 * 1024;
 
 export function payloadTooLarge(max: number): ApiError {
 	return new ApiError(413, "invalid_request_error", "payload_too_large", `Request body exceeds ${max} bytes`);
 }
 
+/** Reads what is left of a stream and throws it away, up to `limit` bytes. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, limit = DRAIN_LIMIT): Promise<void> {
+	let seen = 0;
+	try {
+		for (;;) {
+			const { done, value } = await reader.read();
+			if (done) return;
+			seen += value.byteLength;
+			if (seen > limit) break;
+		}
+		await reader.cancel();
+	} catch {
+		// The client went away: nothing left to answer.
+	}
+}
+
+/** Drains a request body nobody read (an early error), so the client hears the answer. */
+export async function discardUnreadBody(req: Request): Promise<void> {
+	if (req.body && !req.bodyUsed && !req.body.locked) await drain(req.body.getReader());
+}
+
 export async function readCapped(req: Request, max: number): Promise<Uint8Array> {
-	return readStreamCapped(req.body, req.headers.get("content-length"), max, () => payloadTooLarge(max));
+	return readStreamCapped(req.body, req.headers.get("content-length"), max, () => payloadTooLarge(max), true);
 }
 
 /**
  * Reads a body into one array, refusing (with `tooLarge()`) a declared length over `max`
- * before reading and an actual length over `max` as soon as it is passed.
+ * before buffering anything and an actual length over `max` as soon as it is passed.
+ * `drainOnRefusal` reads the rest of a refused request body and throws it away; a
+ * response body (a downloaded image) is cancelled instead.
  */
 export async function readStreamCapped(
 	body: ReadableStream<Uint8Array> | null,
 	declaredLength: string | null,
 	max: number,
 	tooLarge: () => Error,
+	drainOnRefusal = false,
 ): Promise<Uint8Array> {
 	const declared = Number(declaredLength ?? "NaN");
 	if (Number.isFinite(declared) && declared > max) {
-		await body?.cancel();
+		if (drainOnRefusal && body) await drain(body.getReader());
+		else await body?.cancel();
 		throw tooLarge();
 	}
 	if (!body) return new Uint8Array(0);
@@ -37,7 +69,8 @@ export async function readStreamCapped(
 		if (done) break;
 		total += value.byteLength;
 		if (total > max) {
-			await reader.cancel();
+			if (drainOnRefusal) await drain(reader);
+			else await reader.cancel();
 			throw tooLarge();
 		}
 		chunks.push(value);

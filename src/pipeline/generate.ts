@@ -14,7 +14,7 @@ import {
 	GeminiRateLimitError,
 	GeminiTimeoutError,
 } from "../gemini/errors";
-import { POLICY_REASONS, readOutcome } from "../gemini/result";
+import { embeddedError, POLICY_REASONS, readOutcome } from "../gemini/result";
 import { placeholderIndex, readStreamed } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart, GenerateContentRequest, GenerateContentResponse, UsageMetadata } from "../gemini/types";
 import { ImageWriter } from "../storage/image-writer";
@@ -142,6 +142,14 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 							return await readStreamed(res.body, { open: (n) => (writers[n] = new ImageWriter(ctx.env.IMAGES, stem, meta)) });
 						} catch (error) {
 							await Promise.all(writers.map((w) => w.discard()));
+							// Bad bytes in a 200 are Gemini's fault (502, free), never retried.
+							if (error instanceof SyntaxError) {
+								throw new GeminiMalformedResponseError("Gemini returned image data that is not valid base64", {
+									status: 200,
+									cause: error,
+								});
+							}
+							if (error instanceof NotAnImageError) throw new GeminiMalformedResponseError(error.message, { status: 200, cause: error });
 							throw error;
 						}
 					}
@@ -151,6 +159,11 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 			const { result: response, info, upstreamModel: served } = await callUpstream(ctx.env, ctx.config, ask, body, consume);
 			upstreamMs = Math.max(upstreamMs, info.latencyMs);
 			upstreamModel = served;
+			const embedded = embeddedError(response);
+			if (embedded) {
+				await Promise.all(writers.map((w) => w.discard()));
+				return { index, kind: "upstream", error: embedded };
+			}
 			outcome = readOutcome(response);
 		} catch (error) {
 			if (error instanceof GeminiError) return { index, kind: "upstream", error };

@@ -9,7 +9,13 @@ import { aggregateUsage, usageStats } from "../storage/db";
 import type { AppEnv } from "../types";
 import { AdminUsageQuery } from "./usage-query";
 
-const WINDOWS: Record<string, number> = { "1h": 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000 };
+// A Map, not an object literal: `window=__proto__` must not find Object.prototype.
+const WINDOWS = new Map([
+	["1h", 3_600_000],
+	["24h", 86_400_000],
+	["7d", 7 * 86_400_000],
+	["30d", 30 * 86_400_000],
+]);
 
 export const adminUsage = new Hono<AppEnv>()
 	.get("/usage", async (c) => {
@@ -25,8 +31,8 @@ export const adminUsage = new Hono<AppEnv>()
 	})
 	.get("/stats", async (c) => {
 		const window = c.req.query("window") ?? "24h";
-		const ms = WINDOWS[window];
-		if (!ms) throw invalidParam("window", `window must be one of ${Object.keys(WINDOWS).join(", ")}`);
+		const ms = WINDOWS.get(window);
+		if (!ms) throw invalidParam("window", `window must be one of ${[...WINDOWS.keys()].join(", ")}`);
 		const s = await usageStats(c.env.DB, new Date(Date.now() - ms).toISOString());
 		return c.json({
 			window,

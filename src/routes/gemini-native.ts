@@ -15,7 +15,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
-import { readOutcome } from "../gemini/result";
+import { checkImages, embeddedError, readOutcome } from "../gemini/result";
 import type { GenerateContentRequest } from "../gemini/types";
 import { checkImageBytes, inputLimitsFrom } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
@@ -172,7 +172,11 @@ export const geminiNative = new Hono<AppEnv>().post("/:target{[^/]+}", async (c)
 				const { value: r, upstreamModel } = await onChain(c.env, config, ask, (id) =>
 					client.generateContent(id, body as GenerateContentRequest),
 				);
+				const embedded = embeddedError(r.response);
+				if (embedded) throw embedded;
 				const outcome = readOutcome(r.response);
+				// Passed through as sent, so checked as the other dialects check what they store.
+				checkImages(outcome);
 				const json = JSON.stringify(r.response);
 				return {
 					delivered: outcome.images.length,

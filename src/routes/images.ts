@@ -18,9 +18,20 @@ function headersFor(obj: R2Object): Headers {
 	return h;
 }
 
+/** The R2 key a path names, or undefined when it cannot name one (bad %-escapes, `..`). */
+function keyOf(path: string): string | undefined {
+	let key: string;
+	try {
+		key = decodeURIComponent(path.replace(/^\/images\//, ""));
+	} catch {
+		return undefined;
+	}
+	return key.startsWith("generated/") && !key.includes("..") ? key : undefined;
+}
+
 export const images = new Hono<AppEnv>().on(["GET", "HEAD"], "/*", async (c) => {
-	const key = decodeURIComponent(c.req.path.replace(/^\/images\//, ""));
-	if (!key.startsWith("generated/") || key.includes("..")) throw notFound("Image not found");
+	const key = keyOf(c.req.path);
+	if (!key) throw notFound("Image not found");
 	const bucket = c.env.IMAGES;
 	if (c.req.method === "HEAD") {
 		const head = await bucket.head(key);

@@ -155,13 +155,14 @@ async function readForm(c: Context<AppEnv>, config: GatewayConfig) {
 	} catch {
 		throw invalidParam(null, "Request body is not valid multipart/form-data", "invalid_multipart");
 	}
-	const fields: Record<string, string | string[]> = {};
+	// A Map: a field named `__proto__` or `constructor` is just a field.
+	const fields = new Map<string, string | string[]>();
 	const files: Array<{ param: string; value: File }> = [];
 	const canonical: Array<[string, string]> = [];
 	for (const [name, value] of form.entries()) {
 		if (typeof value === "string") {
-			const prev = fields[name];
-			fields[name] = prev === undefined ? value : [...asList(prev), value];
+			const prev = fields.get(name);
+			fields.set(name, prev === undefined ? value : [...asList(prev), value]);
 			canonical.push([name, value]);
 		} else {
 			if (name === "mask") continue; // refused below with a clear message
@@ -175,7 +176,7 @@ async function readForm(c: Context<AppEnv>, config: GatewayConfig) {
 	files.forEach((f, i) => {
 		if (files.length > 1) f.param = `image[${i}]`;
 	});
-	return { fields, files, hashInput: new TextEncoder().encode(JSON.stringify(canonical)) };
+	return { fields: Object.fromEntries(fields), files, hashInput: new TextEncoder().encode(JSON.stringify(canonical)) };
 }
 
 function maskUnsupported(): ApiError {

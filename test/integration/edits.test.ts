@@ -76,6 +76,18 @@ describe("POST /v1/images/edits (multipart)", () => {
 		).toBe("image");
 	});
 
+	it("multipart fields named __proto__ or constructor are plain fields, not a 500", async () => {
+		const k = await createKey();
+		const form = new FormData();
+		form.set("prompt", uniquePrompt("proto"));
+		form.set("image", new File([TINY_PNG], "a.png"));
+		form.append("__proto__", "x");
+		form.append("__proto__", "y");
+		form.append("constructor", "z");
+		const res = await call("/v1/images/edits", { method: "POST", headers: auth(k.key), body: form });
+		expect(res.status).toBe(200);
+	});
+
 	it("an edit without any image is a 400", async () => {
 		const k = await createKey();
 		const form = new FormData();

@@ -73,6 +73,12 @@ describe("upstream failures map to clear errors and leave nothing in R2", () => 
 });
 
 describe("retries through the real HTTP path", () => {
+	it("a connection that drops before any answer (workerd: 'Network connection lost.') is retried", async () => {
+		const { res, prompt } = await generate("drop=x1");
+		expect(res.status).toBe(200);
+		expect((await emulatorCalls(prompt)).map((c) => c.status)).toEqual([0, 200]); // dropped, then answered
+	});
+
 	it("429 then success succeeds after one retry", async () => {
 		const { res, prompt } = await generate("fail=429x1,retry=0.05s");
 		expect(res.status).toBe(200);

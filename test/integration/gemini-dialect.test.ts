@@ -46,6 +46,7 @@ describe("Google-shaped errors", () => {
 		["no contents", "KEY", {}, "/v1beta/models/nano-banana:generateContent", 400, "INVALID_ARGUMENT", "INVALID_PARAMETER"],
 		["an unknown model", "KEY", text("x"), "/v1beta/models/dall-e-3:generateContent", 404, "NOT_FOUND", "MODEL_NOT_FOUND"],
 		["an unknown method", "KEY", text("x"), "/v1beta/models/nano-banana:embedContent", 404, "NOT_FOUND", "UNSUPPORTED_METHOD"],
+		["a malformed %-escape as the model", "KEY", text("x"), "/v1beta/models/%:generateContent", 404, "NOT_FOUND", "MODEL_NOT_FOUND"],
 		[
 			"a ratio the model lacks",
 			"KEY",

@@ -47,4 +47,12 @@ describe("GET /images/{key}", () => {
 		await expectError(await call("/images/generated/nano-banana/key_x/2026/01/01/req_x-0.png"), 404, "not_found");
 		await expectError(await call("/images/secrets/thing"), 404, "not_found");
 	});
+
+	it.each(["/images/%", "/images/generated/%E0%A4%A", "/images/generated/a%zz.png", "/images/generated/%2e%2e/x"])(
+		"a malformed or escaping path %s is a 404 in the error shape, not a 500",
+		async (path) => {
+			await expectError(await call(path), 404, "not_found");
+			expect((await call(path, { method: "HEAD" })).status).toBe(404);
+		},
+	);
 });

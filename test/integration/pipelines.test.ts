@@ -113,6 +113,8 @@ describe("content pipelines", () => {
 		[{ schedule: "61 9 * * *" }, "schedule", "invalid_schedule"],
 		[{ schedule: "*/5 * * * *" }, "schedule", "schedule_too_frequent"],
 		[{ prompt_template: "{{date}} {{mood}}" }, "prompt_template", "unknown_template_variable"],
+		// Prototype names are not variables: a plain `in` would have found Object.prototype's.
+		[{ prompt_template: "{{constructor}} at {{toString}}" }, "prompt_template", "unknown_template_variable"],
 		[{ webhook_url: "http://hooks.example.com/x" }, "webhook_url", "invalid_url"],
 		[{ reference_images: ["https://127.0.0.1/a.png"] }, "reference_images[0]", "invalid_url"],
 		[{ aspect_ratio: "3:1" }, "aspect_ratio", "invalid_parameter"],

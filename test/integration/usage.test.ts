@@ -2,7 +2,19 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
 import { DEFAULT_PRICES } from "../../src/billing/prices";
-import { ADMIN, auth, balanceOf, call, createKey, flushUsage, ledgerRows, postJson, uniquePrompt, usageRows } from "../helpers/http";
+import {
+	ADMIN,
+	auth,
+	balanceOf,
+	call,
+	createKey,
+	expectError,
+	flushUsage,
+	ledgerRows,
+	postJson,
+	uniquePrompt,
+	usageRows,
+} from "../helpers/http";
 
 const GEN = "/v1/images/generations";
 
@@ -216,6 +228,11 @@ describe("admin usage and stats", () => {
 		expect(stats.latency_ms.p50).toBeGreaterThanOrEqual(0);
 		expect(stats.latency_ms.p95).toBeGreaterThanOrEqual(stats.latency_ms.p50);
 		expect((await call("/admin/stats?window=forever", { headers: ADMIN })).status).toBe(400);
+		// Names of Object.prototype's members are not windows (they were a 500).
+		for (const w of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+			const err = await expectError(await call(`/admin/stats?window=${w}`, { headers: ADMIN }), 400, "invalid_parameter");
+			expect(err.param).toBe("window");
+		}
 		expect((await call("/admin/usage", { headers: auth(a.key) })).status).toBe(401);
 	});
 });

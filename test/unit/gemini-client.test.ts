@@ -93,6 +93,18 @@ describe("GeminiClient retry policy", () => {
 		expect(info.attempts).toBe(2);
 	});
 
+	it("retries workerd's plain Error('Network connection lost.'), then reports a connection error", async () => {
+		const lost = () => new Error("Network connection lost.");
+		const once = scripted([lost(), OK()]);
+		expect((await client(once.fn).generateContent("m", body)).info.attempts).toBe(2);
+		const always = scripted([lost(), lost(), lost()]);
+		const err = await client(always.fn, { maxRetries: 2 })
+			.generateContent("m", body)
+			.catch((e: unknown) => e);
+		expect(err).toBeInstanceOf(GeminiConnectionError);
+		expect(always.calls).toHaveLength(3);
+	});
+
 	it("gives up after maxRetries with the typed error of the last attempt", async () => {
 		const s = scripted([rpc(503, "UNAVAILABLE"), rpc(503, "UNAVAILABLE"), rpc(503, "UNAVAILABLE")]);
 		await expect(client(s.fn, { maxRetries: 2 }).generateContent("m", body)).rejects.toBeInstanceOf(GeminiServerError);

@@ -1,0 +1,77 @@
+/**
+ * Runs the gateway as a user meets it: `wrangler dev` on a free loopback port with its own
+ * state folder, the Gemini emulator beside it, and the D1 schema applied. For tests that
+ * need real HTTP (connection handling, uploads), which the in-process pool cannot show.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type RunningEmulator, startEmulator } from "../../emulator/server.ts";
+
+export const ADMIN_TOKEN = "process-admin-token";
+
+export interface GatewayProcess {
+	url: string;
+	emulator: RunningEmulator;
+	stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const srv = createServer();
+		srv.once("error", reject);
+		srv.listen(0, "127.0.0.1", () => {
+			const { port } = srv.address() as { port: number };
+			srv.close(() => resolve(port));
+		});
+	});
+}
+
+export async function startGateway(vars: Record<string, string> = {}): Promise<GatewayProcess> {
+	const emulator = await startEmulator({ requiredKey: "process-gemini-key" });
+	const state = mkdtempSync(join(tmpdir(), "nbg-process-"));
+	const schema = spawnSync(
+		"npx",
+		["wrangler", "d1", "execute", "nano-banana-gateway", "--local", "--persist-to", state, "--file=schema.sql"],
+		{
+			encoding: "utf8",
+		},
+	);
+	if (schema.status !== 0) throw new Error(`applying schema.sql failed: ${schema.stderr}`);
+	const [port, inspector] = [await freePort(), await freePort()];
+	const all = { GEMINI_BASE_URL: emulator.url, GEMINI_API_KEY: "process-gemini-key", ADMIN_TOKEN, ...vars };
+	const args = ["wrangler", "dev", "--port", String(port), "--inspector-port", String(inspector), "--ip", "127.0.0.1"];
+	args.push("--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "warn");
+	for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
+	const child: ChildProcess = spawn("npx", args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+	let output = "";
+	child.stdout?.on("data", (d) => {
+		output += String(d);
+	});
+	child.stderr?.on("data", (d) => {
+		output += String(d);
+	});
+	const url = `http://127.0.0.1:${port}`;
+	const stop = async () => {
+		try {
+			if (child.pid) process.kill(-child.pid, "SIGTERM");
+		} catch {
+			// already gone
+		}
+		await emulator.close();
+		rmSync(state, { recursive: true, force: true });
+	};
+	for (let i = 0; i < 240; i++) {
+		try {
+			if ((await fetch(`${url}/health`)).ok) return { url, emulator, stop };
+		} catch {
+			// not up yet
+		}
+		if (child.exitCode !== null) break;
+		await new Promise((r) => setTimeout(r, 250));
+	}
+	await stop();
+	throw new Error(`wrangler dev did not come up:\n${output}`);
+}
