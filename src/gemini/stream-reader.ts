@@ -17,9 +17,13 @@ export interface InlineWriter {
 	write(chars: string): Promise<void>;
 }
 
-/** Receives each image string: `open(n)` is called when image n (0-based, document order) starts. */
+/**
+ * Receives each image string: `open(n, left)` is called when image n (0-based, document
+ * order) starts; `left` is how many bytes of the body remain, when the length is known
+ * (the image's characters are among them, so its size is at most 3/4 of that).
+ */
 export interface InlineSink {
-	open(index: number): InlineWriter;
+	open(index: number, bytesLeft?: number): InlineWriter;
 }
 
 interface Frame {
@@ -72,13 +76,19 @@ export class StreamScanner {
 	private keyBytes = new Bytes();
 	private writer: InlineWriter | undefined;
 	private images = 0;
+	/** Bytes fed before the current chunk, and the current chunk's start offset. */
+	private consumed = 0;
 
-	constructor(private readonly sink: InlineSink) {}
+	constructor(
+		private readonly sink: InlineSink,
+		private readonly bodyLength?: number,
+	) {}
 
 	get imageCount(): number {
 		return this.images;
 	}
 
+	/** Scans one chunk. Nothing of `chunk` is kept after this returns, so its buffer may be reused. */
 	async feed(chunk: Uint8Array): Promise<void> {
 		let i = 0;
 		while (i < chunk.length) {
@@ -86,6 +96,7 @@ export class StreamScanner {
 			else if (this.mode !== "none") i = this.copyString(chunk, i);
 			else i = this.structural(chunk, i);
 		}
+		this.consumed += chunk.length;
 	}
 
 	/** Copies a key or ordinary value string up to its closing quote. */
@@ -174,7 +185,10 @@ export class StreamScanner {
 					} else if (top?.obj && top.key === "data" && (top.parentKey === "inlineData" || top.parentKey === "inline_data")) {
 						this.mode = "stream";
 						this.out.append(encoder.encode(`"${INLINE_PLACEHOLDER}${this.images}`));
-						this.writer = this.sink.open(this.images++);
+						this.writer = this.sink.open(
+							this.images++,
+							this.bodyLength === undefined ? undefined : this.bodyLength - this.consumed - i - 1,
+						);
 					} else {
 						this.mode = "value";
 						this.out.push(QUOTE);
@@ -218,17 +232,53 @@ export class StreamScanner {
 	}
 }
 
-/** Reads a whole body through the scanner. Network failures mid-body are retryable. */
-export async function readStreamed(body: ReadableStream<Uint8Array> | null, sink: InlineSink): Promise<GenerateContentResponse> {
-	const scanner = new StreamScanner(sink);
+/** Bytes asked of the runtime per read: its default chunks are about 4 KiB. */
+const MIN_READ = 64 * 1024;
+const READ_BUFFER = 256 * 1024;
+
+/**
+ * Reads a whole body through the scanner, in pieces of at least 64 KiB (BYOB reads into
+ * one reused buffer) where the body is a byte stream; otherwise chunk by chunk.
+ * Network failures mid-body are retryable. `bodyLength` (Content-Length) lets image
+ * writers size their buffers.
+ */
+export async function readStreamed(
+	body: ReadableStream<Uint8Array> | null,
+	sink: InlineSink,
+	bodyLength?: number,
+): Promise<GenerateContentResponse> {
+	const scanner = new StreamScanner(sink, bodyLength);
 	if (!body) return scanner.finish();
+	let byob: ReadableStreamBYOBReader | undefined;
+	try {
+		byob = body.getReader({ mode: "byob" });
+	} catch {
+		byob = undefined; // not a byte stream
+	}
+	const cutOff = (cause: unknown) => new GeminiConnectionError("The response from Gemini was cut off", { retryable: true, cause });
+	if (byob) {
+		let buffer = new Uint8Array(READ_BUFFER);
+		for (;;) {
+			let next: ReadableStreamReadResult<Uint8Array>;
+			try {
+				next = await byob.readAtLeast(MIN_READ, buffer);
+			} catch (cause) {
+				throw cutOff(cause);
+			}
+			if (next.value && next.value.byteLength > 0) await scanner.feed(next.value);
+			if (next.done) break;
+			// The read transferred the buffer; the returned view owns it now. Reuse it whole.
+			buffer = new Uint8Array((next.value?.buffer as ArrayBuffer | undefined) ?? new ArrayBuffer(READ_BUFFER));
+		}
+		return scanner.finish();
+	}
 	const reader = body.getReader();
 	for (;;) {
 		let next: ReadableStreamReadResult<Uint8Array>;
 		try {
 			next = await reader.read();
 		} catch (cause) {
-			throw new GeminiConnectionError("The response from Gemini was cut off", { retryable: true, cause });
+			throw cutOff(cause);
 		}
 		if (next.done) break;
 		await scanner.feed(next.value);

@@ -139,7 +139,12 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 				? async (res: Response) => {
 						writers = [];
 						try {
-							return await readStreamed(res.body, { open: (n) => (writers[n] = new ImageWriter(ctx.env.IMAGES, stem, meta)) });
+							const length = Number(res.headers.get("content-length") ?? Number.NaN);
+							const open = (n: number, left?: number) =>
+								(writers[n] = new ImageWriter(ctx.env.IMAGES, stem, meta, {
+									sizeHint: left === undefined ? undefined : Math.ceil((left * 3) / 4),
+								}));
+							return await readStreamed(res.body, { open }, Number.isFinite(length) ? length : undefined);
 						} catch (error) {
 							await Promise.all(writers.map((w) => w.discard()));
 							// Bad bytes in a 200 are Gemini's fault (502, free), never retried.

@@ -18,7 +18,10 @@ function headersFor(obj: R2Object): Headers {
 	return h;
 }
 
-/** The R2 key a path names, or undefined when it cannot name one (bad %-escapes, `..`). */
+/** R2 refuses longer keys (it throws), so no image can live under one. */
+const MAX_KEY_BYTES = 1024;
+
+/** The R2 key a path names, or undefined when it cannot name one (bad %-escapes, `..`, too long). */
 function keyOf(path: string): string | undefined {
 	let key: string;
 	try {
@@ -26,7 +29,8 @@ function keyOf(path: string): string | undefined {
 	} catch {
 		return undefined;
 	}
-	return key.startsWith("generated/") && !key.includes("..") ? key : undefined;
+	const ok = key.startsWith("generated/") && !key.includes("..") && new TextEncoder().encode(key).length <= MAX_KEY_BYTES;
+	return ok ? key : undefined;
 }
 
 export const images = new Hono<AppEnv>().on(["GET", "HEAD"], "/*", async (c) => {

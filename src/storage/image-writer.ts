@@ -1,10 +1,14 @@
 /**
- * Writes one base64-encoded image into R2 as it streams in, in constant memory.
+ * Writes one base64-encoded image into R2 as it streams in, holding only what it needs.
  *
  * Base64 characters are decoded with `Uint8Array.prototype.setFromBase64` straight into
- * one fixed buffer of PART_SIZE bytes. An image that fits the buffer goes up with a
- * single `put` of known length; a larger one becomes an R2 multipart upload of equal
- * PART_SIZE parts (R2 wants parts >= 5 MiB and equal but for the last). The content type
+ * a buffer. An image that fits one part goes up with a single `put` of known length; a
+ * larger one becomes an R2 multipart upload of equal PART_SIZE parts (R2 wants parts of
+ * at least 5 MiB, equal but for the last). The buffer is sized from a hint when the
+ * caller has one (what is left of Gemini's body bounds the image: 3 bytes per 4
+ * characters), so a 14 KB image holds about 14 KB, not a part; without a hint it grows
+ * by half up to a part. After a full part goes up, the buffer is kept for the next part
+ * or, when the hint says less is coming, replaced by one of that size. The content type
  * and extension come from sniffing the first decoded bytes. Nothing reaches its final
  * key until `commit()`; `discard()` aborts an open upload, so a failed or unwanted image
  * leaves no object and no open upload behind.
@@ -12,14 +16,25 @@
 import { type ImageKind, sniffImage } from "../lib/image-bytes";
 import { IMMUTABLE, NotAnImageError } from "./images";
 
-/** 6 MiB: >= R2's 5 MiB minimum part, and a multiple of 3 so 4-character groups align. */
-export const PART_SIZE = 6 * 1024 * 1024;
+/** 5 MiB + 1: R2's minimum part size, rounded up to a multiple of 3 so 4-character groups align. */
+export const PART_SIZE = 5 * 1024 * 1024 + 1;
+
+/** The first buffer when there is no hint; it grows by half as needed. */
+const START_SIZE = 64 * 1024 + 2; // a multiple of 3
 
 export interface ImageMeta {
 	requestId: string;
 	model: string;
 	keyId: string;
 }
+
+export interface WriterOptions {
+	partSize?: number;
+	/** An upper bound of the image's size in bytes, when known. */
+	sizeHint?: number;
+}
+
+const roundUp3 = (n: number) => Math.ceil(n / 3) * 3;
 
 export class ImageWriter {
 	private buffer: Uint8Array;
@@ -31,20 +46,33 @@ export class ImageWriter {
 	private kind: ImageKind | undefined;
 	private flushed = 0;
 	private done = false;
+	private readonly partSize: number;
+	private readonly sizeHint: number | undefined;
 
 	constructor(
 		private readonly bucket: R2Bucket,
 		private readonly stem: string,
 		private readonly meta: ImageMeta,
-		partSize = PART_SIZE,
+		opts: WriterOptions = {},
 	) {
-		if (partSize % 3 !== 0) throw new Error("part size must be a multiple of 3");
-		this.buffer = new Uint8Array(partSize);
+		this.partSize = opts.partSize ?? PART_SIZE;
+		if (this.partSize % 3 !== 0) throw new Error("part size must be a multiple of 3");
+		this.sizeHint = opts.sizeHint;
+		this.buffer = new Uint8Array(this.capacityFor(this.sizeHint ?? START_SIZE));
 	}
 
 	/** Bytes decoded so far. */
 	get size(): number {
 		return this.flushed + this.filled;
+	}
+
+	/** Bytes held in this writer's buffer right now (for tests and the benchmark). */
+	get capacity(): number {
+		return this.buffer.length;
+	}
+
+	private capacityFor(bytes: number): number {
+		return Math.min(this.partSize, roundUp3(Math.max(3, bytes)));
 	}
 
 	/** Appends base64 characters (any chunking). */
@@ -54,10 +82,27 @@ export class ImageWriter {
 			const { read, written } = this.buffer.subarray(this.filled).setFromBase64(s, { lastChunkHandling: "stop-before-partial" });
 			this.filled += written;
 			s = s.slice(read);
-			if (this.filled < this.buffer.length) break;
-			await this.flushPart();
+			// Less than one 4-character group left: wait for more characters.
+			if (s.length < 4) break;
+			await this.makeRoom();
 		}
 		this.pending = s;
+	}
+
+	/** The buffer is full and more is coming: grow it, or send it as a part. */
+	private async makeRoom(): Promise<void> {
+		if (this.buffer.length < this.partSize) {
+			const next = new Uint8Array(this.capacityFor(Math.max(this.buffer.length * 1.5, this.filled + 4096)));
+			next.set(this.buffer.subarray(0, this.filled));
+			this.buffer = next;
+			return;
+		}
+		await this.flushPart();
+		if (this.sizeHint !== undefined) {
+			const left = this.sizeHint - this.flushed;
+			// Less than a part is coming: hold only that (it is the last part).
+			if (left < this.partSize) this.buffer = new Uint8Array(this.capacityFor(left + 3));
+		}
 	}
 
 	private sniff(): ImageKind {
@@ -89,6 +134,8 @@ export class ImageWriter {
 		if (this.done) throw new Error("image already finished");
 		try {
 			if (this.pending) {
+				// The last group decodes to at most 2 bytes; make room for them.
+				if (this.buffer.length - this.filled < 3) await this.makeRoom();
 				const { written } = this.buffer.subarray(this.filled).setFromBase64(this.pending, { lastChunkHandling: "loose" });
 				this.filled += written;
 				this.pending = "";

@@ -109,6 +109,41 @@ describe("ImageWriter", () => {
 		await expect(resumed.complete([])).rejects.toThrow();
 	});
 
+	it("holds only what an image needs: sized from a hint, grown by half without one, a tail no bigger than what is left", async () => {
+		const small = bigPng(14_000);
+		const hinted = new ImageWriter(env.IMAGES, "test/writer/hinted", META, { sizeHint: 14_010 });
+		await feed(hinted, small.toBase64());
+		expect(hinted.capacity).toBeLessThanOrEqual(Math.ceil(14_000 * 1.2));
+		await hinted.commit();
+		expect(hinted.capacity).toBe(0); // released once committed
+
+		const blind = new ImageWriter(env.IMAGES, "test/writer/blind", META);
+		expect(blind.capacity).toBeLessThan(70 * 1024); // not a 5 MiB part for a small image
+		await blind.write(bigPng(200_000).toBase64());
+		expect(blind.capacity).toBeGreaterThanOrEqual(200_000);
+		expect(blind.capacity).toBeLessThan(200_000 * 1.6);
+		await blind.discard();
+
+		const size = 2 * PART_SIZE + 12_345;
+		const big = bigPng(size);
+		const tail = new ImageWriter(env.IMAGES, "test/writer/tail", META, { sizeHint: size });
+		expect(tail.capacity).toBe(PART_SIZE);
+		const b64 = big.toBase64();
+		const twoParts = ((2 * PART_SIZE) / 3) * 4;
+		await tail.write(b64.slice(0, twoParts + 4)); // two full parts sent, a few bytes into the third
+		expect(tail.capacity).toBeLessThan(12_345 + 8);
+		await tail.write(b64.slice(twoParts + 4));
+		const stored = await tail.commit();
+		expect(stored.size).toBe(size);
+		const obj = await env.IMAGES.get(stored.key);
+		expect(await digest(await (obj as R2ObjectBody).arrayBuffer())).toBe(await digest(big));
+	});
+
+	it("parts are 5 MiB + 1 byte: R2's minimum, a multiple of 3", () => {
+		expect(PART_SIZE).toBe(5 * 1024 * 1024 + 1);
+		expect(PART_SIZE % 3).toBe(0);
+	});
+
 	it("bytes that are no image are refused at commit, leaving nothing", async () => {
 		const w = new ImageWriter(env.IMAGES, "test/writer/html", META);
 		await w.write(new TextEncoder().encode("<html>nope</html>").toBase64());

@@ -23,6 +23,22 @@ function chunked(text: string | Uint8Array, sizes: number[]): ReadableStream<Uin
 	});
 }
 
+/** The same, as a byte stream (what fetch gives): read with BYOB readers. */
+function byteChunked(text: string | Uint8Array, sizes: number[]): ReadableStream<Uint8Array> {
+	const bytes = typeof text === "string" ? enc.encode(text) : text;
+	let at = 0;
+	let k = 0;
+	return new ReadableStream({
+		type: "bytes",
+		pull(c) {
+			if (at >= bytes.length) return c.close();
+			const n = Math.max(1, sizes[k++ % sizes.length]);
+			c.enqueue(bytes.slice(at, at + n));
+			at += n;
+		},
+	});
+}
+
 /** Collects what the scanner streams for each image. */
 function collector() {
 	const images: string[] = [];
@@ -135,6 +151,57 @@ describe("StreamScanner", () => {
 		expect(err).toBeInstanceOf(GeminiConnectionError);
 		expect((err as GeminiConnectionError).retryable).toBe(true);
 		await expect(readStreamed(chunked("not json at all", [3]), collector().sink)).rejects.toBeInstanceOf(GeminiMalformedResponseError);
+	});
+});
+
+describe("reading byte streams in large pieces", () => {
+	it("reads at least 64 KiB at a time from a body that trickles in 4 KiB chunks, into one reused buffer, losing nothing", async () => {
+		const raw = new Uint8Array(300_000);
+		for (let at = 0; at < raw.length; at += 65_536) crypto.getRandomValues(raw.subarray(at, at + 65_536));
+		const image = raw.toBase64();
+		const text = body([{ text: "hi" }, { inlineData: { mimeType: "image/png", data: image } }]);
+		const pieces: number[] = [];
+		let got = "";
+		const sink = {
+			open: () => ({
+				write: async (chars: string) => {
+					pieces.push(chars.length);
+					got += chars;
+				},
+			}),
+		};
+		const res = await readStreamed(byteChunked(text, [4096]), sink);
+		expect(got).toBe(image);
+		expect(readOutcome(res).text).toBe("hi");
+		// 400 KB of base64 in pieces of at least 64 KiB: a handful of writes, not a hundred.
+		expect(pieces.length).toBeLessThanOrEqual(Math.ceil(image.length / (64 * 1024)) + 1);
+		for (const n of pieces.slice(1, -1)) expect(n).toBeGreaterThanOrEqual(64 * 1024);
+	});
+
+	it("gives the same answer as JSON.parse through BYOB reads for every chunking", async () => {
+		const text = body([{ inlineData: { mimeType: "image/png", data: PNG_B64 } }, { text: "after" }], { promptFeedback: {} });
+		for (const sizes of [[1], [3, 1000], [65_536], [70_000]]) {
+			const c = collector();
+			const res = await readStreamed(byteChunked(text, sizes), c.sink);
+			expect(c.images).toEqual([PNG_B64]);
+			expect(readOutcome(res).text).toBe("after");
+		}
+	});
+
+	it("tells each image how much of the body is left when the length is known", async () => {
+		const text = body([{ text: "x" }, { inlineData: { mimeType: "image/png", data: PNG_B64 } }]);
+		const lefts: Array<number | undefined> = [];
+		const sink = {
+			open: (_n: number, left?: number) => {
+				lefts.push(left);
+				return { write: async () => undefined };
+			},
+		};
+		await readStreamed(byteChunked(text, [5]), sink, enc.encode(text).length);
+		const after = text.length - text.indexOf(PNG_B64);
+		expect(lefts[0]).toBe(after);
+		await readStreamed(byteChunked(text, [5]), sink);
+		expect(lefts[1]).toBeUndefined();
 	});
 });
 
