@@ -1,4 +1,5 @@
--- Nano Banana Gateway D1 schema. Idempotent: `npm run dev` and the tests apply it as is.
+-- Nano Banana Gateway D1 schema, in full, for reading. Databases are built from migrations/: every change is a
+-- new numbered migration AND the same change here (test/integration/migrations.test.ts proves they agree).
 -- The KeyAccount Durable Object is the source of truth for a key's status; this table
 -- is the operator's listing. Keys are never stored, only their SHA-256.
 

@@ -1,6 +1,17 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_PRICES } from "./test/node/prices.ts";
+
+// The D1 migrations, read the way wrangler reads them; every test file's database gets them
+// (test/helpers/setup.ts), as `npm run dev` and the deploy apply them with wrangler.
+const migrations = await readD1Migrations({ projectPath: import.meta.dirname, migrationsDir: "migrations" });
+
+// The plugin reads wrangler.toml like `wrangler dev` does and warns about each secret in
+// `[secrets] required` that no .dev.vars or environment variable supplies, although the
+// bindings below supply them. Present in the environment, they are not missing (a local
+// .dev.vars, when there is one, is read instead and supplies its own).
+process.env.GEMINI_API_KEY ??= "test-gemini-key";
+process.env.ADMIN_TOKEN ??= "test-admin-token";
 
 // Two projects. "workers": unit and integration tests inside workerd (the same runtime as
 // production) against the real Worker from wrangler.toml; the Gemini emulator runs in Node
@@ -10,12 +21,17 @@ import { TEST_PRICES } from "./test/node/prices.ts";
 export default defineConfig({
 	test: {
 		reporters: ["default", ["json", { outputFile: "test-results.json" }]],
+		// The Worker logs one JSON line per request; thousands of them would bury the report.
+		// Tests that are about the log line read it from a spy on console.log.
+		onConsoleLog: (log) => !log.startsWith('{"event":"request"'),
 		projects: [
 			{
 				plugins: [
 					cloudflareTest(({ inject }) => ({
 						wrangler: { configPath: "./wrangler.toml" },
 						miniflare: {
+							// Two empty databases for the test that migrations build exactly schema.sql.
+							d1Databases: ["MIGRATIONS_CHECK_DB", "SCHEMA_CHECK_DB"],
 							bindings: {
 								GEMINI_BASE_URL: inject<string>("emulatorUrl"),
 								GEMINI_API_KEY: "test-gemini-key",
@@ -28,6 +44,7 @@ export default defineConfig({
 								// Small round prices keep the tests' arithmetic readable (and prove PRICES applies).
 								PRICES: JSON.stringify(TEST_PRICES),
 								SCHEMA_SQL: inject<string>("schemaSql"),
+								TEST_MIGRATIONS: migrations,
 								EMULATOR_URL: inject<string>("emulatorUrl"),
 								LIFECYCLE_EMULATOR_URL: inject<string>("lifecycleEmulatorUrl"),
 							},

@@ -2,11 +2,14 @@
  * The Hono app: middleware, routes and the one error handler.
  */
 import { Hono } from "hono";
+import { contextStorage } from "hono/context-storage";
 import { ApiError, notFound } from "./errors";
 import { discardUnreadBody } from "./lib/body";
 import { adminAuth, apiKeyAuth, requestId, withConfig } from "./middleware";
+import { noteRequest, observe } from "./observe";
 import { account } from "./routes/account";
 import { adminCatalog } from "./routes/admin-catalog";
+import { adminHealth } from "./routes/admin-health";
 import { adminKeys } from "./routes/admin-keys";
 import { adminUsage } from "./routes/admin-usage";
 import { conversations } from "./routes/conversations";
@@ -21,7 +24,10 @@ import type { AppEnv } from "./types";
 
 export function buildApp(): Hono<AppEnv> {
 	const app = new Hono<AppEnv>();
+	// The context is reachable from anywhere in the request's async flow (src/observe.ts).
+	app.use("*", contextStorage());
 	app.use("*", requestId);
+	app.use("*", observe);
 	// Images are served whatever the configuration says: they are customers' public URLs.
 	app.route("/images", images);
 	app.use("*", withConfig);
@@ -46,12 +52,14 @@ export function buildApp(): Hono<AppEnv> {
 	app.use("/admin/*", adminAuth);
 	app.route("/admin/keys", adminKeys);
 	app.route("/admin/catalog", adminCatalog);
+	app.route("/admin/health", adminHealth);
 	app.route("/admin", adminUsage);
 
 	// An error answered before the body was read (401, 415, ...) drains it first, so a
 	// client still uploading hears the answer instead of a reset connection.
 	app.notFound(async (c) => {
 		await discardUnreadBody(c.req.raw);
+		noteRequest({ errorCode: "not_found" });
 		return notFound(`No route for ${c.req.method} ${c.req.path}`).getResponse(c.get("requestId") ?? "unknown", c.get("errorStyle"));
 	});
 	app.onError(async (err, c) => {

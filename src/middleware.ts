@@ -6,6 +6,7 @@ import { accountFor } from "./account/key-account";
 import { randomId, secretsEqual, sha256Hex } from "./account/keys";
 import { loadConfig } from "./config";
 import { ApiError, unauthorized } from "./errors";
+import { timed } from "./observe";
 import type { AppEnv } from "./types";
 
 /** Gemini's own routes: /v1beta/*, and `/v1/models/{model}:{method}` or a Google-style models call. */
@@ -49,7 +50,7 @@ export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
 	if (!key) throw unauthorized("Missing API key: send Authorization: Bearer <key>");
 	const keyHash = await sha256Hex(key);
 	const account = accountFor(c.env, keyHash);
-	const auth = await account.authorize();
+	const auth = await timed("auth", async () => await account.authorize());
 	if (!auth.ok) {
 		if (auth.reason === "key_revoked") throw new ApiError(403, "permission_error", "key_revoked", "This API key has been revoked");
 		throw unauthorized("Invalid API key");

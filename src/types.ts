@@ -5,6 +5,7 @@
 import type { KeyAccountStub } from "./account/key-account";
 import type { GatewayConfig } from "./config";
 import type { ErrorStyle } from "./errors";
+import type { RequestTrace } from "./observe";
 
 /** Who is calling, set by the API-key middleware on every /v1 route. */
 export interface Caller {
@@ -23,5 +24,7 @@ export interface AppEnv {
 		/** How errors are written: OpenAI's shape, or Google's on Gemini's own routes. */
 		errorStyle: ErrorStyle;
 		caller: Caller;
+		/** Phase timings and log fields of this request (src/observe.ts). */
+		trace: RequestTrace;
 	};
 }

@@ -8,6 +8,7 @@ import { emptyOutcome } from "../account/records";
 import { pricePerImage } from "../billing/prices";
 import { lifecycleHeaders } from "../catalog/headers";
 import { ApiError, invalidParam } from "../errors";
+import { timed } from "../observe";
 import type { BilledCall } from "../pipeline/billed";
 import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
 import type { GenerationRequest } from "../pipeline/request";
@@ -30,7 +31,10 @@ export async function submitJob(call: BilledCall, req: GenerationRequest, origin
 	const id = randomId("job");
 	const price = pricePerImage(call.config.prices, req.model, req.imageSize);
 	const draft = usageDraft(id, meteredOf(req));
-	const admitted = await caller.account.admit({ draft, credits: price * req.n, images: req.n, ttlMs: ASYNC_HOLD_MS });
+	const admitted = await timed(
+		"admit",
+		async () => await caller.account.admit({ draft, credits: price * req.n, images: req.n, ttlMs: ASYNC_HOLD_MS }),
+	);
 	if (!admitted.ok) {
 		if (admitted.reason === "replay") throw new ApiError(500, "server_error", "internal_error", "unexpected replay");
 		throw refusal(admitted);

@@ -15,6 +15,7 @@ import type { ApiError, ErrorStyle } from "../errors";
 import { invalidParam } from "../errors";
 import { type AsyncOptions, submitJob } from "../jobs/submit";
 import { type Piece, piecesLength, piecesStream } from "../lib/b64-stream";
+import { noteRequest, timed } from "../observe";
 import type { Caller } from "../types";
 import type { GenerationResult, PipelineContext, TokenUsage } from "./generate";
 import { runGeneration } from "./generate";
@@ -63,6 +64,11 @@ export interface Execution {
 	raw?: { text: string; contentType: string };
 }
 
+/** "openai.images.generations" -> "openai": the dialect a metered endpoint belongs to. */
+function dialectOf(endpoint: string): string {
+	return endpoint.split(".")[0];
+}
+
 async function replay(env: Env, stored: StoredResponse, requestId: string): Promise<Response> {
 	let body = stored.body ?? "";
 	if (stored.bodyRef) body = (await (await env.IMAGES.get(stored.bodyRef))?.text()) ?? "";
@@ -85,13 +91,18 @@ export async function runBilled(
 	const price = pricePerImage(config.prices, metered.model, metered.imageSize);
 	const draft = usageDraft(requestId, metered);
 	const bodyHash = idemKey ? await sha256Hex(`${metered.endpoint}\n${new TextDecoder().decode(call.rawBody)}`) : undefined;
-	const admitted = await caller.account.admit({
-		draft,
-		credits: price * metered.images,
-		images: metered.images,
-		ttlMs: config.deadlineMs + 60_000,
-		idempotency: idemKey && bodyHash ? { key: idemKey, bodyHash } : undefined,
-	});
+	noteRequest({ dialect: dialectOf(metered.endpoint), model: metered.model.id });
+	const admitted = await timed(
+		"admit",
+		async () =>
+			await caller.account.admit({
+				draft,
+				credits: price * metered.images,
+				images: metered.images,
+				ttlMs: config.deadlineMs + 60_000,
+				idempotency: idemKey && bodyHash ? { key: idemKey, bodyHash } : undefined,
+			}),
+	);
 	if (!admitted.ok) {
 		if (admitted.reason === "replay") return replay(env, admitted.response, requestId);
 		throw refusal(admitted);
@@ -133,14 +144,25 @@ export async function runBilled(
 		stored = { status, headers: { ...headers } };
 		if (!streamed && body.length <= INLINE_REPLAY_BYTES) stored.body = body;
 		else {
-			stored.bodyRef = `idempotency/${caller.keyId}/${bodyHash}.json`;
+			const ref = `idempotency/${caller.keyId}/${bodyHash}.json`;
+			stored.bodyRef = ref;
 			const value = streamed
 				? piecesStream(env.IMAGES, streamed.pieces).pipeThrough(new FixedLengthStream(piecesLength(streamed.pieces)))
 				: body;
-			await env.IMAGES.put(stored.bodyRef, value, { httpMetadata: { contentType: "application/json" } });
+			await timed("store", () => env.IMAGES.put(ref, value, { httpMetadata: { contentType: "application/json" } }));
 		}
 	}
-	const settled = await caller.account.settle({ reservationId: admitted.reservationId, pricePerImage: price, outcome, response: stored });
+	const settled = await timed(
+		"settle",
+		async () => await caller.account.settle({ reservationId: admitted.reservationId, pricePerImage: price, outcome, response: stored }),
+	);
+	noteRequest({
+		upstreamModel: outcome.upstreamModel,
+		errorCode: outcome.errorCode,
+		creditsCharged: delivered * price,
+		images: delivered,
+		upstreamMs: outcome.upstreamMs,
+	});
 	if (thrown !== undefined) throw thrown;
 	return new Response(streamed ? piecesStream(env.IMAGES, streamed.pieces) : body, {
 		status,
@@ -168,7 +190,10 @@ export function runBilledGeneration(
 	after?: (result: GenerationResult) => Promise<void>,
 	async?: AsyncOptions,
 ): Promise<Response> {
-	if (async) return submitJob(call, req, ctx.origin, async);
+	if (async) {
+		noteRequest({ dialect: dialectOf(req.endpoint), model: req.model.id });
+		return submitJob(call, req, ctx.origin, async);
+	}
 	return runBilled(call, meteredOf(req), async (price) => {
 		const r = await runGeneration(ctx, req);
 		if (!r.error && after) await after(r);

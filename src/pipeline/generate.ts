@@ -17,6 +17,7 @@ import {
 import { embeddedError, POLICY_REASONS, readOutcome } from "../gemini/result";
 import { placeholderIndex, readStreamed } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart, GenerateContentRequest, GenerateContentResponse, UsageMetadata } from "../gemini/types";
+import { timed } from "../observe";
 import { ImageWriter } from "../storage/image-writer";
 import { imageKeyStem, imageUrl, NotAnImageError, putImage, type StoredImage } from "../storage/images";
 import type { GenerationRequest } from "./request";
@@ -189,7 +190,7 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 		let stored: StoredImage;
 		try {
 			if (chosen !== undefined) {
-				stored = await writers[chosen].commit();
+				stored = await timed("store", () => writers[chosen].commit());
 			} else {
 				let bytes: Uint8Array;
 				try {
@@ -197,7 +198,7 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 				} catch {
 					return { index, kind: "bad_image", message: "Gemini returned image data that is not valid base64" };
 				}
-				stored = await putImage(ctx.env.IMAGES, stem, bytes, meta);
+				stored = await timed("store", () => putImage(ctx.env.IMAGES, stem, bytes, meta));
 			}
 		} catch (error) {
 			if (error instanceof NotAnImageError) return { index, kind: "bad_image", message: error.message };

@@ -12,6 +12,7 @@ import { ApiError, invalidParam } from "../errors";
 import { type CallInfo, GeminiClient } from "../gemini/client";
 import { GeminiError } from "../gemini/errors";
 import type { GenerateContentRequest } from "../gemini/types";
+import { timed } from "../observe";
 
 export function geminiClient(config: GatewayConfig): GeminiClient {
 	return new GeminiClient({
@@ -86,7 +87,7 @@ export async function onChain<T>(
 		const id = chain[i];
 		checkUpstreamSupports(config, id, ask);
 		try {
-			return { value: await attempt(id), upstreamModel: id };
+			return { value: await timed("upstream", () => attempt(id)), upstreamModel: id };
 		} catch (error) {
 			if (!(error instanceof GeminiError && error.modelNotFound)) throw error;
 			await rememberGone(env.DB, scope, id, "404 NOT_FOUND");

@@ -233,3 +233,8 @@ export async function deleteConversation(db: D1Database, id: string, keyId: stri
 	const r = await db.prepare("DELETE FROM conversations WHERE id = ? AND key_id = ?").bind(id, keyId).run();
 	return (r.meta.changes ?? 0) > 0;
 }
+
+/** The newest migration applied to this database (`wrangler d1 migrations apply` records them). */
+export async function lastMigration(db: D1Database): Promise<string | null> {
+	return db.prepare("SELECT name FROM d1_migrations ORDER BY id DESC LIMIT 1").first<string>("name");
+}

@@ -2,6 +2,9 @@
 declare namespace Cloudflare {
 	interface Env {
 		SCHEMA_SQL: string;
+		TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+		MIGRATIONS_CHECK_DB: D1Database;
+		SCHEMA_CHECK_DB: D1Database;
 		EMULATOR_URL: string;
 		LIFECYCLE_EMULATOR_URL: string;
 	}

@@ -1,4 +1,6 @@
-// Runs in workerd before each test file: applies schema.sql to that file's D1.
+// Runs in workerd before each test file: applies the D1 migrations to that file's database,
+// as `npm run dev` and the deploy do with `wrangler d1 migrations apply`.
+import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll } from "vitest";
 
@@ -14,5 +16,5 @@ export function schemaStatements(sql: string): string[] {
 }
 
 beforeAll(async () => {
-	await env.DB.batch(schemaStatements(env.SCHEMA_SQL).map((s) => env.DB.prepare(s)));
+	await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 });

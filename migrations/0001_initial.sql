@@ -1,0 +1,174 @@
+-- Nano Banana Gateway D1 schema. Idempotent: `npm run dev` and the tests apply it as is.
+-- The KeyAccount Durable Object is the source of truth for a key's status; this table
+-- is the operator's listing. Keys are never stored, only their SHA-256.
+
+CREATE TABLE IF NOT EXISTS api_keys (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  key_hash    TEXT NOT NULL UNIQUE,
+  key_prefix  TEXT NOT NULL,
+  status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+  created_at  TEXT NOT NULL,
+  revoked_at  TEXT
+);
+
+CREATE INDEX IF NOT EXISTS api_keys_created ON api_keys (created_at, id);
+
+-- One row per request that reached admission (admitted or refused). Written by each
+-- key's KeyAccount through its outbox, so a D1 outage delays rows but loses none;
+-- request_id is the primary key, so a retried flush never duplicates a row.
+CREATE TABLE IF NOT EXISTS usage (
+  request_id        TEXT PRIMARY KEY,
+  key_id            TEXT NOT NULL,
+  endpoint          TEXT NOT NULL,
+  model             TEXT NOT NULL,
+  upstream_model    TEXT,
+  mode              TEXT NOT NULL,
+  n_requested       INTEGER NOT NULL,
+  images_delivered  INTEGER NOT NULL DEFAULT 0,
+  aspect_ratio      TEXT,
+  image_size        TEXT,
+  credits_reserved  INTEGER NOT NULL DEFAULT 0,
+  credits_charged   INTEGER NOT NULL DEFAULT 0,
+  prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+  output_tokens     INTEGER NOT NULL DEFAULT 0,
+  total_tokens      INTEGER NOT NULL DEFAULT 0,
+  upstream_ms       INTEGER,
+  total_ms          INTEGER,
+  status            INTEGER NOT NULL,
+  error_code        TEXT,
+  finish_reason     TEXT,
+  r2_keys           TEXT NOT NULL DEFAULT '[]',
+  created_at        TEXT NOT NULL,
+  day               TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS usage_key_created ON usage (key_id, created_at, request_id);
+CREATE INDEX IF NOT EXISTS usage_created ON usage (created_at);
+
+-- Every change to a key's balance, with the balance after it. SUM(amount) per key
+-- equals the key's balance. Kinds: grant, adjustment, reserve, release, charge.
+CREATE TABLE IF NOT EXISTS credit_ledger (
+  id             TEXT PRIMARY KEY,
+  seq            INTEGER NOT NULL,
+  key_id         TEXT NOT NULL,
+  request_id     TEXT,
+  kind           TEXT NOT NULL,
+  amount         INTEGER NOT NULL,
+  balance_after  INTEGER NOT NULL CHECK (balance_after >= 0),
+  reason         TEXT,
+  created_at     TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS credit_ledger_key ON credit_ledger (key_id, seq);
+
+-- Conversational editing: the index. Each conversation's turns (whole Gemini contents,
+-- thought signatures and images included) live in R2 at conversations/{key_id}/{id}.json.
+CREATE TABLE IF NOT EXISTS conversations (
+  id          TEXT PRIMARY KEY,
+  key_id      TEXT NOT NULL,
+  model       TEXT NOT NULL,
+  turns       INTEGER NOT NULL DEFAULT 0,
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS conversations_key ON conversations (key_id, created_at);
+
+-- Async jobs (from `async: true` / `Prefer: respond-async`, and pipeline runs).
+-- status: CREATED -> RUNNING -> STORING -> SUCCEEDED | FAILED, or CREATED -> CANCELED.
+CREATE TABLE IF NOT EXISTS jobs (
+  id              TEXT PRIMARY KEY,
+  key_id          TEXT NOT NULL,
+  kind            TEXT NOT NULL CHECK (kind IN ('request', 'pipeline')),
+  status          TEXT NOT NULL CHECK (status IN ('CREATED', 'RUNNING', 'STORING', 'SUCCEEDED', 'FAILED', 'CANCELED')),
+  spec            TEXT NOT NULL,
+  reservation_id  TEXT,
+  price           INTEGER NOT NULL DEFAULT 0,
+  webhook_url     TEXT,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  lease_until     INTEGER,
+  result          TEXT,
+  error           TEXT,
+  credits_charged INTEGER NOT NULL DEFAULT 0,
+  pipeline_run_id TEXT,
+  webhook_status  TEXT,
+  created_at      TEXT NOT NULL,
+  started_at      TEXT,
+  storing_at      TEXT,
+  finished_at     TEXT,
+  updated_at      TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS jobs_key ON jobs (key_id, created_at, id);
+
+-- Content pipelines: a schedule (5-field cron, UTC) and a prompt template.
+CREATE TABLE IF NOT EXISTS pipelines (
+  id               TEXT PRIMARY KEY,
+  key_id           TEXT NOT NULL,
+  name             TEXT NOT NULL,
+  schedule         TEXT NOT NULL,
+  prompt_template  TEXT NOT NULL,
+  variables        TEXT NOT NULL DEFAULT '{}',
+  model            TEXT NOT NULL,
+  aspect_ratio     TEXT,
+  image_size       TEXT,
+  n                INTEGER NOT NULL DEFAULT 1,
+  reference_images TEXT NOT NULL DEFAULT '[]',
+  output_prefix    TEXT,
+  webhook_url      TEXT,
+  origin           TEXT NOT NULL,
+  enabled          INTEGER NOT NULL DEFAULT 1,
+  runs             INTEGER NOT NULL DEFAULT 0,
+  next_run_at      TEXT,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS pipelines_due ON pipelines (enabled, next_run_at);
+CREATE INDEX IF NOT EXISTS pipelines_key ON pipelines (key_id, created_at);
+
+-- One row per pipeline slot; UNIQUE (pipeline_id, slot) makes a slot run at most once.
+CREATE TABLE IF NOT EXISTS pipeline_runs (
+  id              TEXT PRIMARY KEY,
+  pipeline_id     TEXT NOT NULL,
+  key_id          TEXT NOT NULL,
+  slot            TEXT NOT NULL,
+  sequence        INTEGER NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'skipped')),
+  prompt          TEXT NOT NULL,
+  job_id          TEXT,
+  images          TEXT NOT NULL DEFAULT '[]',
+  credits_charged INTEGER NOT NULL DEFAULT 0,
+  reason          TEXT,
+  created_at      TEXT NOT NULL,
+  finished_at     TEXT,
+  UNIQUE (pipeline_id, slot)
+);
+
+CREATE INDEX IF NOT EXISTS pipeline_runs_pipeline ON pipeline_runs (pipeline_id, slot);
+
+-- What is known about each upstream model id, per upstream endpoint: seen in Gemini's
+-- models.list (discovery, at most hourly), missing from it, or answering 404 NOT_FOUND.
+-- A row with gone_at set sends requests straight to the id's successor.
+CREATE TABLE IF NOT EXISTS upstream_models (
+  upstream       TEXT NOT NULL,
+  model          TEXT NOT NULL,
+  listed         INTEGER,
+  display_name   TEXT,
+  gone_at        TEXT,
+  gone_reason    TEXT,
+  first_seen_at  TEXT,
+  last_seen_at   TEXT,
+  checked_at     TEXT,
+  PRIMARY KEY (upstream, model)
+);
+
+-- The last discovery run per upstream endpoint.
+CREATE TABLE IF NOT EXISTS catalog_checks (
+  upstream    TEXT PRIMARY KEY,
+  checked_at  TEXT NOT NULL,
+  ok          INTEGER NOT NULL,
+  models      INTEGER NOT NULL DEFAULT 0,
+  error       TEXT
+);

@@ -1,0 +1,76 @@
+/**
+ * `GET /admin/health`: every dependency checked for real, each with its latency, in
+ * parallel and each within a time limit, so one hung dependency cannot hang the answer.
+ * 200 when all are fine, 503 naming what is not. (`GET /health` stays a constant answer
+ * for load balancers and uptime checks: it touches nothing.)
+ *   d1           the newest applied migration (fails when migrations were never applied)
+ *   r2           a HEAD of a key that need not exist
+ *   key_account  an RPC to a KeyAccount Durable Object no key ever maps to
+ *   queue        the jobs queue's and dead-letter queue's backlogs (Queue.metrics())
+ *   upstream     one page of Gemini's models.list with the gateway's key, no retries
+ */
+import { Hono } from "hono";
+import { accountFor } from "../account/key-account";
+import { GeminiClient } from "../gemini/client";
+import { lastMigration } from "../storage/db";
+import type { AppEnv } from "../types";
+
+/** No check may take longer; a dependency slower than this is reported as failing. */
+const CHECK_TIMEOUT_MS = 5_000;
+
+/** Not a sha256 hex string, so no API key's object can ever have this name. */
+const PROBE_ACCOUNT = "health-probe";
+
+type Check = { ok: true; ms: number } & Record<string, unknown>;
+type Failed = { ok: false; ms: number; error: string };
+
+async function check(run: () => Promise<Record<string, unknown>>): Promise<Check | Failed> {
+	const started = Date.now();
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+	});
+	try {
+		const details = await Promise.race([run(), timeout]);
+		return { ok: true, ms: Date.now() - started, ...details };
+	} catch (error) {
+		return { ok: false, ms: Date.now() - started, error: error instanceof Error ? error.message : String(error) };
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+export const adminHealth = new Hono<AppEnv>().get("/", async (c) => {
+	const env = c.env;
+	const config = c.get("config");
+	const [d1, r2, keyAccount, queue, upstream] = await Promise.all([
+		check(async () => ({ migration: await lastMigration(env.DB) })),
+		check(async () => {
+			await env.IMAGES.head("health/probe");
+			return {};
+		}),
+		check(async () => {
+			await accountFor(env, PROBE_ACCOUNT).describe();
+			return {};
+		}),
+		check(async () => {
+			const [jobs, dead] = await Promise.all([env.JOBS.metrics(), env.JOBS_DLQ.metrics()]);
+			return { backlog: jobs.backlogCount, dead_letter_backlog: dead.backlogCount };
+		}),
+		check(async () => {
+			const client = new GeminiClient({
+				apiKey: config.geminiApiKey,
+				baseUrl: config.geminiBaseUrl,
+				maxRetries: 0,
+				retryBaseMs: 0,
+				retryMaxMs: 0,
+				deadlineMs: Math.min(config.deadlineMs, CHECK_TIMEOUT_MS),
+			});
+			const page = await client.listModels(1000);
+			return { url: config.geminiBaseUrl, models: page.models?.length ?? 0 };
+		}),
+	]);
+	const checks = { d1, r2, key_account: keyAccount, queue, upstream };
+	const ok = Object.values(checks).every((x) => x.ok);
+	return c.json({ ok, checked_at: new Date().toISOString(), checks }, ok ? 200 : 503);
+});
