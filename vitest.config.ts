@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_PRICES } from "./test/node/prices.ts";
@@ -12,6 +13,9 @@ const migrations = await readD1Migrations({ projectPath: import.meta.dirname, mi
 // .dev.vars, when there is one, is read instead and supplies its own).
 process.env.GEMINI_API_KEY ??= "test-gemini-key";
 process.env.ADMIN_TOKEN ??= "test-admin-token";
+// ...and its note "Using secrets defined in process.env", once per test file, is not news.
+// Warnings and errors still show. (Tests that start wrangler themselves drop all three.)
+process.env.WRANGLER_LOG ??= "warn";
 
 // Two projects. "workers": unit and integration tests inside workerd (the same runtime as
 // production) against the real Worker from wrangler.toml; the Gemini emulator runs in Node
@@ -45,6 +49,8 @@ export default defineConfig({
 								PRICES: JSON.stringify(TEST_PRICES),
 								SCHEMA_SQL: inject<string>("schemaSql"),
 								TEST_MIGRATIONS: migrations,
+								DEV_VARS_EXAMPLE: readFileSync(new URL(".dev.vars.example", import.meta.url), "utf8"),
+								README_MD: readFileSync(new URL("README.md", import.meta.url), "utf8"),
 								EMULATOR_URL: inject<string>("emulatorUrl"),
 								LIFECYCLE_EMULATOR_URL: inject<string>("lifecycleEmulatorUrl"),
 							},

@@ -84,7 +84,8 @@ function json<T extends z.ZodType>(schema: T) {
 
 const MB = 1_048_576;
 
-const EnvSchema = z.object({
+/** Every setting the Worker reads (documented in .dev.vars.example and the README). */
+export const EnvSchema = z.object({
 	GEMINI_API_KEY: text,
 	GEMINI_BASE_URL: url,
 	ADMIN_TOKEN: text,

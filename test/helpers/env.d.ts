@@ -5,6 +5,8 @@ declare namespace Cloudflare {
 		TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
 		MIGRATIONS_CHECK_DB: D1Database;
 		SCHEMA_CHECK_DB: D1Database;
+		DEV_VARS_EXAMPLE: string;
+		README_MD: string;
 		EMULATOR_URL: string;
 		LIFECYCLE_EMULATOR_URL: string;
 	}

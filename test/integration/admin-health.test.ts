@@ -71,7 +71,14 @@ describe("GET /admin/health", () => {
 describe("GET /health", () => {
 	it("answers without touching any binding", async () => {
 		const ctx = createExecutionContext();
-		const broken = { ...env, DB: undefined, IMAGES: undefined, KEY_ACCOUNT: undefined, JOBS: undefined, GEMINI_BASE_URL: "http://127.0.0.1:9" };
+		const broken = {
+			...env,
+			DB: undefined,
+			IMAGES: undefined,
+			KEY_ACCOUNT: undefined,
+			JOBS: undefined,
+			GEMINI_BASE_URL: "http://127.0.0.1:9",
+		};
 		const res = await buildApp().fetch(new Request(`${BASE}/health`), broken, ctx);
 		expect(res.status).toBe(200);
 		expect(await res.json()).toEqual({ ok: true });

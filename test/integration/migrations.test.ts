@@ -33,9 +33,9 @@ interface SchemaObject {
 
 /** Everything about a database's schema that queries can depend on. */
 async function describeSchema(db: D1Database) {
-	const objects = (await db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").all<SchemaObject>()).results.filter(
-		(o) => !INTERNAL.test(o.name) && !INTERNAL.test(o.tbl_name),
-	);
+	const objects = (
+		await db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").all<SchemaObject>()
+	).results.filter((o) => !INTERNAL.test(o.name) && !INTERNAL.test(o.tbl_name));
 	const tables: Record<string, unknown> = {};
 	for (const t of objects.filter((o) => o.type === "table")) {
 		const pragma = async (p: string, arg = t.name) => (await db.prepare(`PRAGMA ${p}("${arg}")`).all()).results;

@@ -1,8 +1,8 @@
 // What an operator sees of each request: the Server-Timing header on every API response
 // and the one structured log line per request, with nothing secret in it.
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { TEST_PRICES } from "../node/prices";
 import { ADMIN, auth, call, createKey, flushUsage, postJson, uniquePrompt, usageRows } from "../helpers/http";
+import { TEST_PRICES } from "../node/prices";
 
 interface LogLine {
 	event: string;

@@ -1,6 +1,6 @@
 /**
  * Runs the gateway as a user meets it: `wrangler dev` on a free loopback port with its own
- * state folder, the Gemini emulator beside it, and the D1 schema applied. For tests that
+ * state folder, the Gemini emulator beside it, and the D1 migrations applied. For tests that
  * need real HTTP (connection handling, uploads), which the in-process pool cannot show.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -32,14 +32,11 @@ export function freePort(): Promise<number> {
 export async function startGateway(vars: Record<string, string> = {}): Promise<GatewayProcess> {
 	const emulator = await startEmulator({ requiredKey: "process-gemini-key" });
 	const state = mkdtempSync(join(tmpdir(), "nbg-process-"));
-	const schema = spawnSync(
-		"npx",
-		["wrangler", "d1", "execute", "nano-banana-gateway", "--local", "--persist-to", state, "--file=schema.sql"],
-		{
-			encoding: "utf8",
-		},
-	);
-	if (schema.status !== 0) throw new Error(`applying schema.sql failed: ${schema.stderr}`);
+	const schema = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+		encoding: "utf8",
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	if (schema.status !== 0) throw new Error(`applying the D1 migrations failed: ${schema.stdout}${schema.stderr}`);
 	const [port, inspector] = [await freePort(), await freePort()];
 	const all = { GEMINI_BASE_URL: emulator.url, GEMINI_API_KEY: "process-gemini-key", ADMIN_TOKEN, ...vars };
 	const args = ["wrangler", "dev", "--port", String(port), "--inspector-port", String(inspector), "--ip", "127.0.0.1"];
