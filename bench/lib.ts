@@ -37,12 +37,10 @@ export async function startWrangler(opts: {
 	const state = mkdtempSync(join(tmpdir(), "nbg-bench-"));
 	const config = opts.config ?? "wrangler.toml";
 	if (opts.schema) {
-		const r = spawnSync(
-			"wrangler",
-			["d1", "execute", "nano-banana-gateway", "--local", "-c", config, "--persist-to", state, "--file=schema.sql"],
-			{ stdio: "ignore" },
-		);
-		if (r.status !== 0) throw new Error("applying schema.sql failed");
+		const r = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "-c", config, "--persist-to", state], {
+			stdio: "ignore",
+		});
+		if (r.status !== 0) throw new Error("applying the D1 migrations failed");
 	}
 	const args = [
 		"dev",

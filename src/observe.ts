@@ -98,6 +98,7 @@ function dialectOf(path: string, errorStyle: string | undefined): string | null 
 	if (path.startsWith("/images/")) return "images";
 	if (errorStyle === "google") return "gemini";
 	if (path.startsWith("/api/v1/")) return "vydra";
+	if (path === "/v1/images/generate") return "nanobananaapi";
 	if (path.startsWith("/v1/")) return "openai";
 	return null;
 }
