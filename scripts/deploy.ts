@@ -174,7 +174,9 @@ async function main(): Promise<void> {
 		};
 		throw new StepFailed(`${config.name} is missing secrets: ${missing.join(", ")}.`, [
 			"Set each one (wrangler asks for the value), then run this again:",
-			...missing.map((n: string) => `  npx wrangler secret put ${n} --env ${env ?? '""'}     # ${what[n] ?? "see the README"}`),
+			...missing.map(
+				(n: string) => `  npx wrangler secret put ${n} ${env ? `--env ${env}` : '--env=""'}     # ${what[n] ?? "see the README"}`,
+			),
 		]);
 	}
 	done(`set: ${present.join(", ")}`);

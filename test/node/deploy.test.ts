@@ -88,8 +88,8 @@ describe.concurrent("npm run deploy", () => {
 		expect(account.applied[uuid as string]).toEqual(["0001_initial.sql"]);
 		expect(account.deployed).toEqual([]);
 		expect(p.commands()).toContain("d1 migrations apply DB --remote --env ");
-		expect(first.output).toContain('npx wrangler secret put GEMINI_API_KEY --env ""');
-		expect(first.output).toContain('npx wrangler secret put ADMIN_TOKEN --env ""');
+		expect(first.output).toContain('npx wrangler secret put GEMINI_API_KEY --env=""');
+		expect(first.output).toContain('npx wrangler secret put ADMIN_TOKEN --env=""');
 		expect(p.commands().some((c) => c.startsWith("deploy"))).toBe(false);
 
 		// The operator runs the two `wrangler secret put` lines (which create the Worker).
