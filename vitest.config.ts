@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { buildWeb } from "./scripts/build-web.ts";
 import { TEST_PRICES } from "./test/node/prices.ts";
 
 // The D1 migrations, read the way wrangler reads them; every test file's database gets them
@@ -16,6 +17,10 @@ process.env.ADMIN_TOKEN ??= "test-admin-token";
 // ...and its note "Using secrets defined in process.env", once per test file, is not news.
 // Warnings and errors still show. (Tests that start wrangler themselves drop all three.)
 process.env.WRANGLER_LOG ??= "warn";
+
+// wrangler.toml's [assets] directory must exist before the plugin reads the config:
+// `npm test` builds it first; a bare `npx vitest run ...` builds it here when missing.
+if (!existsSync("public/console/index.html")) await buildWeb();
 
 // Two projects. "workers": unit and integration tests inside workerd (the same runtime as
 // production) against the real Worker from wrangler.toml; the Gemini emulator runs in Node

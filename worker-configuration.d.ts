@@ -6,8 +6,10 @@ interface __BaseEnv_Env {
 	DB: D1Database;
 	JOBS: Queue;
 	JOBS_DLQ: Queue;
+	ASSETS: Fetcher;
 	GEMINI_BASE_URL: string;
 	PUBLIC_BASE_URL: string;
+	CORS_ORIGINS: string;
 	GEMINI_API_KEY: string;
 	ADMIN_TOKEN: string;
 	KEY_ACCOUNT: DurableObjectNamespace<import("./src/index").KeyAccount>;
@@ -22,8 +24,10 @@ declare namespace Cloudflare {
 		DB: D1Database;
 		JOBS: Queue;
 		JOBS_DLQ: Queue;
+		ASSETS: Fetcher;
 		GEMINI_BASE_URL: string;
 		PUBLIC_BASE_URL: string;
+		CORS_ORIGINS: string;
 		GEMINI_API_KEY: string;
 		ADMIN_TOKEN: string;
 		KEY_ACCOUNT: DurableObjectNamespace<import("./src/index").KeyAccount>;
@@ -35,7 +39,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "GEMINI_BASE_URL" | "PUBLIC_BASE_URL" | "GEMINI_API_KEY" | "ADMIN_TOKEN">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "GEMINI_BASE_URL" | "PUBLIC_BASE_URL" | "CORS_ORIGINS" | "GEMINI_API_KEY" | "ADMIN_TOKEN">> {}
 }
 declare module "*.txt" {
 	const value: string;

@@ -3,9 +3,10 @@
  */
 import { Hono } from "hono";
 import { contextStorage } from "hono/context-storage";
+import { apiCors, imageCors } from "./cors";
 import { ApiError, notFound } from "./errors";
 import { discardUnreadBody } from "./lib/body";
-import { adminAuth, apiKeyAuth, requestId, withConfig } from "./middleware";
+import { adminAuth, apiKeyAuth, apiKeyAuthUnlessPublic, requestId, withConfig } from "./middleware";
 import { noteRequest, observe } from "./observe";
 import { account } from "./routes/account";
 import { adminCatalog } from "./routes/admin-catalog";
@@ -20,6 +21,7 @@ import { models } from "./routes/models";
 import { openAiImages } from "./routes/openai-images";
 import { pipelines } from "./routes/pipelines";
 import { nanoBananaApi, vydra } from "./routes/resellers";
+import { web } from "./routes/web";
 import type { AppEnv } from "./types";
 
 export function buildApp(): Hono<AppEnv> {
@@ -29,12 +31,16 @@ export function buildApp(): Hono<AppEnv> {
 	app.use("*", requestId);
 	app.use("*", observe);
 	// Images are served whatever the configuration says: they are customers' public URLs.
+	app.use("/images/*", imageCors);
 	app.route("/images", images);
 	app.use("*", withConfig);
+	// Before any authentication: a browser's preflight carries no key.
+	app.use("*", apiCors);
 	app.get("/health", (c) => c.json({ ok: true }));
+	app.route("/", web);
 
-	app.use("/v1/*", apiKeyAuth);
-	app.use("/v1beta/*", apiKeyAuth);
+	app.use("/v1/*", apiKeyAuthUnlessPublic);
+	app.use("/v1beta/*", apiKeyAuthUnlessPublic);
 	app.use("/api/v1/*", apiKeyAuth);
 	app.route("/v1/images", openAiImages);
 	app.route("/v1/images", nanoBananaApi);

@@ -84,6 +84,36 @@ function json<T extends z.ZodType>(schema: T) {
 
 const MB = 1_048_576;
 
+/**
+ * CORS_ORIGINS: "*" (any origin; API keys are bearer tokens, never cookies) or a comma-
+ * or space-separated list of exact origins (`https://app.example.com`), no paths.
+ */
+const corsOrigins = z.preprocess(
+	(v) => (blank(v) ? undefined : typeof v === "string" ? v.trim() : v),
+	z
+		.union([
+			z.literal("*"),
+			z
+				.string()
+				.transform((s) => s.split(/[\s,]+/).filter(Boolean))
+				.pipe(
+					z
+						.array(
+							z.string().refine((o) => {
+								try {
+									const u = new URL(o);
+									return (u.protocol === "https:" || u.protocol === "http:") && u.origin === o;
+								} catch {
+									return false;
+								}
+							}, "each entry must be an origin like https://app.example.com (scheme, host, optional port; no path or trailing slash)"),
+						)
+						.min(1, 'must be "*" or a list of origins'),
+				),
+		])
+		.default("*"),
+);
+
 /** Every setting the Worker reads (documented in .dev.vars.example and the README). */
 export const EnvSchema = z.object({
 	GEMINI_API_KEY: text,
@@ -111,6 +141,7 @@ export const EnvSchema = z.object({
 	MODELS: json(ModelsOverride),
 	PRICES: json(PricesOverride),
 	DEFAULT_LIMITS: json(LimitsPatch),
+	CORS_ORIGINS: corsOrigins,
 });
 
 export interface GatewayConfig {
@@ -141,6 +172,8 @@ export interface GatewayConfig {
 	minPipelineIntervalMinutes: number;
 	/** Generated images older than this are deleted by the cron trigger (unset: kept). */
 	retentionDays: number | undefined;
+	/** Origins allowed to call the API from a browser: "*" or an exact list. */
+	corsOrigins: "*" | string[];
 	catalog: Catalog;
 	prices: PriceTable;
 	defaultLimits: Limits;
@@ -193,6 +226,7 @@ function parse(env: Env): GatewayConfig {
 		webhookTimeoutMs: v.WEBHOOK_TIMEOUT_MS,
 		minPipelineIntervalMinutes: v.MIN_PIPELINE_INTERVAL_MINUTES,
 		retentionDays: v.RETENTION_DAYS,
+		corsOrigins: v.CORS_ORIGINS,
 		catalog,
 		prices,
 		defaultLimits: defaultLimits(v.DEFAULT_LIMITS ?? {}),

@@ -67,3 +67,17 @@ export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
 	if (!given || !(await secretsEqual(given, expected))) throw unauthorized("Invalid admin token");
 	await next();
 });
+
+/** What the catalog and price list publish openly: model listings and prices, in both shapes. */
+const PUBLIC_READS = /^\/v1(beta)?\/(models(\/[^/:]+)?|pricing)\/?$/;
+
+/**
+ * `GET /v1/models`, `GET /v1/models/{id}`, `GET /v1/pricing` (and the v1beta listing) answer
+ * without a key, as resellers publish them. A key that is sent is still checked, so a
+ * wrong one is a 401 everywhere.
+ */
+export const apiKeyAuthUnlessPublic = createMiddleware<AppEnv>(async (c, next) => {
+	const anonymous = !c.req.header("authorization") && !c.req.header("x-goog-api-key");
+	if (anonymous && (c.req.method === "GET" || c.req.method === "HEAD") && PUBLIC_READS.test(c.req.path)) return next();
+	return apiKeyAuth(c, next);
+});

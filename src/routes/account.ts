@@ -7,11 +7,14 @@ import type { UsageRow } from "../account/records";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
 import { aggregateUsage, listUsage } from "../storage/db";
+import { imageUrl } from "../storage/images";
 import type { AppEnv } from "../types";
 import { UsageQuery } from "./usage-query";
 
-export function presentUsage(row: UsageRow) {
-	return { ...row, r2_keys: JSON.parse(row.r2_keys) as string[] };
+/** A usage row as clients read it: its images as R2 keys and as the URLs they are served at. */
+export function presentUsage(row: UsageRow, urlOf: (key: string) => string) {
+	const keys = JSON.parse(row.r2_keys) as string[];
+	return { ...row, r2_keys: keys, image_urls: keys.map(urlOf) };
 }
 
 export const account = new Hono<AppEnv>()
@@ -37,7 +40,7 @@ export const account = new Hono<AppEnv>()
 		const [byDay, byModel] = await Promise.all([aggregateUsage(c.env.DB, filter, ["day"]), aggregateUsage(c.env.DB, filter, ["model"])]);
 		return c.json({
 			object: "list",
-			data: page.map(presentUsage),
+			data: page.map((row) => presentUsage(row, (key) => imageUrl(key, c.get("config").publicBaseUrl, new URL(c.req.url).origin))),
 			has_more: rows.length > q.limit,
 			next_cursor: rows.length > q.limit ? encodeCursor(last.created_at, last.request_id) : null,
 			aggregates: { by_day: byDay, by_model: byModel },

@@ -20,13 +20,13 @@ import type { AppEnv } from "../types";
 const Name = z.string().trim().min(1, "name must not be empty").max(200);
 const Credits = z.number().int().min(0).max(1_000_000_000);
 
-const CreateKey = z.strictObject({ name: Name, credits: Credits.optional(), limits: LimitsPatch.optional() });
-const PatchKey = z.strictObject({
+export const CreateKey = z.strictObject({ name: Name, credits: Credits.optional(), limits: LimitsPatch.optional() });
+export const PatchKey = z.strictObject({
 	name: Name.optional(),
 	status: z.enum(["active", "revoked"]).optional(),
 	limits: LimitsPatch.optional(),
 });
-const Grant = z.strictObject({
+export const Grant = z.strictObject({
 	amount: z
 		.number()
 		.int()
@@ -34,6 +34,11 @@ const Grant = z.strictObject({
 		.max(1_000_000_000)
 		.refine((n) => n !== 0, "amount must not be zero"),
 	reason: z.string().trim().min(1, "reason must not be empty").max(500),
+});
+
+export const KeysQuery = z.object({
+	limit: z.coerce.number().int().min(1).max(200).default(50),
+	cursor: z.string().optional(),
 });
 
 /** Public view of a key: never the hash, never the key. Live state from its KeyAccount. */
@@ -93,9 +98,7 @@ export const adminKeys = new Hono<AppEnv>()
 		return c.json({ ...present({ ...record, status: "active", revoked_at: null }, await account.describe()), key }, 201);
 	})
 	.get("/", async (c) => {
-		const limit = Number(c.req.query("limit") ?? "50");
-		if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw invalidParam("limit", "limit must be an integer from 1 to 200");
-		const cursor = c.req.query("cursor");
+		const { limit, cursor } = parseWith(KeysQuery, c.req.query());
 		const rows = await listKeys(c.env.DB, limit + 1, cursor ? decodeCursor(cursor) : undefined);
 		const page = rows.slice(0, limit);
 		return c.json({

@@ -1,21 +1,28 @@
 /**
  * Operator views over D1 usage: `GET /admin/usage` (totals by key, model and day) and
- * `GET /admin/stats` (requests, success rate, safety blocks, latency over a window).
+ * `GET /admin/stats` (requests, success rate, safety blocks, latency over a window, and the
+ * same over time as a series of buckets for charts).
  */
 import { Hono } from "hono";
-import { invalidParam } from "../errors";
+import { z } from "zod";
 import { parseWith } from "../lib/validate";
 import { aggregateUsage, usageStats } from "../storage/db";
+import { usageSeries } from "../storage/stats";
 import type { AppEnv } from "../types";
 import { AdminUsageQuery } from "./usage-query";
 
-// A Map, not an object literal: `window=__proto__` must not find Object.prototype.
-const WINDOWS = new Map([
-	["1h", 3_600_000],
-	["24h", 86_400_000],
-	["7d", 7 * 86_400_000],
-	["30d", 30 * 86_400_000],
-]);
+/** Each window with the bucket its series is cut into (about 24 to 30 points). */
+const WINDOWS = {
+	"1h": { ms: 3_600_000, bucketMs: 300_000 },
+	"24h": { ms: 86_400_000, bucketMs: 3_600_000 },
+	"7d": { ms: 7 * 86_400_000, bucketMs: 6 * 3_600_000 },
+	"30d": { ms: 30 * 86_400_000, bucketMs: 86_400_000 },
+} as const;
+
+// z.enum, not a lookup in an object literal: `window=__proto__` is a 400, never Object.prototype.
+export const StatsQuery = z.object({
+	window: z.enum(["1h", "24h", "7d", "30d"], { error: "window must be one of 1h, 24h, 7d, 30d" }).default("24h"),
+});
 
 export const adminUsage = new Hono<AppEnv>()
 	.get("/usage", async (c) => {
@@ -30,10 +37,13 @@ export const adminUsage = new Hono<AppEnv>()
 		return c.json({ total: total[0], by_key: byKey, by_model: byModel, by_day: byDay });
 	})
 	.get("/stats", async (c) => {
-		const window = c.req.query("window") ?? "24h";
-		const ms = WINDOWS.get(window);
-		if (!ms) throw invalidParam("window", `window must be one of ${[...WINDOWS.keys()].join(", ")}`);
-		const s = await usageStats(c.env.DB, new Date(Date.now() - ms).toISOString());
+		const { window } = parseWith(StatsQuery, c.req.query());
+		const { ms, bucketMs } = WINDOWS[window];
+		const now = Date.now();
+		const [s, series] = await Promise.all([
+			usageStats(c.env.DB, new Date(now - ms).toISOString()),
+			usageSeries(c.env.DB, now, bucketMs, ms / bucketMs),
+		]);
 		return c.json({
 			window,
 			requests: s.requests,
@@ -41,5 +51,7 @@ export const adminUsage = new Hono<AppEnv>()
 			success_rate: s.requests > 0 ? s.succeeded / s.requests : null,
 			safety_blocks: s.safety_blocks,
 			latency_ms: { p50: s.p50_ms, p95: s.p95_ms },
+			bucket_seconds: bucketMs / 1000,
+			series,
 		});
 	});

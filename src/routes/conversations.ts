@@ -106,7 +106,7 @@ export async function continueConversation(
 	};
 }
 
-const CreateConversation = z.strictObject({ model: z.string().default("nano-banana") });
+export const CreateConversation = z.strictObject({ model: z.string().default("nano-banana") });
 
 /** A readable view of the stored turns (the images and signatures stay server-side). */
 function summarize(contents: GeminiContent[]) {

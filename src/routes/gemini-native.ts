@@ -35,7 +35,7 @@ const Part = z.looseObject({
 	file_data: z.unknown().optional(),
 });
 
-const NativeBody = z.looseObject({
+export const NativeBody = z.looseObject({
 	contents: z.array(z.looseObject({ role: z.enum(["user", "model"]).optional(), parts: z.array(Part).min(1) })).min(1),
 	generationConfig: z
 		.looseObject({

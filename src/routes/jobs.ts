@@ -15,7 +15,7 @@ import { parseWith } from "../lib/validate";
 import { cancelJob, getJob, listJobs } from "../storage/jobs";
 import type { AppEnv } from "../types";
 
-const ListQuery = z.strictObject({
+export const JobsQuery = z.strictObject({
 	status: z.enum(["CREATED", "RUNNING", "STORING", "SUCCEEDED", "FAILED", "CANCELED"]).optional(),
 	limit: z.coerce.number().int().min(1).max(100).default(20),
 	cursor: z.string().optional(),
@@ -23,7 +23,7 @@ const ListQuery = z.strictObject({
 
 export const jobs = new Hono<AppEnv>()
 	.get("/", async (c) => {
-		const q = parseWith(ListQuery, c.req.query());
+		const q = parseWith(JobsQuery, c.req.query());
 		const rows = await listJobs(c.env.DB, c.get("caller").keyId, q.status, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
 		const page = rows.slice(0, q.limit);
 		const origin = new URL(c.req.url).origin;

@@ -9,9 +9,11 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { z } from "zod";
 import type { ModelSpec } from "../catalog/catalog";
 import { lifecycleHeaders } from "../catalog/headers";
 import { ApiError, invalidParam } from "../errors";
+import { parseWith } from "../lib/validate";
 import type { AppEnv } from "../types";
 
 export function wantsGoogleShape(c: Context<AppEnv>): boolean {
@@ -75,11 +77,20 @@ function notFoundModel(id: string, google: boolean): ApiError {
 		: new ApiError(404, "not_found_error", "model_not_found", `The model '${id}' does not exist`, "model");
 }
 
+/** Google's models.list query: pageSize 0 to any (0 means the default 50, more than 1000 means 1000). */
+export const GoogleModelsQuery = z.object({
+	pageSize: z.coerce
+		.number({ error: "pageSize must be a non-negative integer" })
+		.int("pageSize must be a non-negative integer")
+		.min(0, "pageSize must be a non-negative integer")
+		.optional(),
+	pageToken: z.string().optional(),
+});
+
 /** Google pages: pageSize 1 to 1000 (default 50); the token is the last name returned. */
-function page<T extends { name: string }>(items: T[], pageSize: string | undefined, pageToken: string | undefined) {
-	const size = pageSize === undefined ? 50 : Number(pageSize);
-	if (!Number.isInteger(size) || size < 0) throw invalidParam("pageSize", "pageSize must be a non-negative integer");
-	const limit = Math.min(size || 50, 1000);
+function page<T extends { name: string }>(items: T[], query: Record<string, string>) {
+	const { pageSize, pageToken } = parseWith(GoogleModelsQuery, query);
+	const limit = Math.min(pageSize || 50, 1000);
 	let start = 0;
 	if (pageToken) {
 		let after: string;
@@ -102,7 +113,7 @@ export const models = new Hono<AppEnv>()
 		if (!wantsGoogleShape(c)) return c.json({ object: "list", data: specs.map((m) => openAiModel(c, m)) });
 		// Google lists what can be called today: retired ids still work here, but are not listed.
 		const live = specs.filter((m) => m.lifecycle.status !== "retired").map((m) => googleModel(c, m));
-		return c.json(page(live, c.req.query("pageSize"), c.req.query("pageToken")));
+		return c.json(page(live, c.req.query()));
 	})
 	.get("/:model{[^:]+}", (c) => {
 		const google = wantsGoogleShape(c);

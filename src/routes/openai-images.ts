@@ -33,7 +33,7 @@ const Str = z.string();
 const ImageRefs = z.union([Str, z.array(Str)]);
 
 /** Fields shared by both endpoints (JSON bodies). */
-const ImagesBody = z.looseObject({
+export const ImagesBody = z.looseObject({
 	model: Str.optional(),
 	prompt: z.string({ error: "prompt is required and must be a string" }),
 	n: z.number().optional(),
@@ -57,7 +57,7 @@ const ImagesBody = z.looseObject({
 type ImagesBody = z.infer<typeof ImagesBody>;
 
 /** Multipart forms carry every field as a string, numbers included. */
-const ImagesForm = ImagesBody.extend({
+export const ImagesForm = ImagesBody.extend({
 	n: z.string().regex(/^\d+$/, "must be an integer").transform(Number).optional(),
 	async: z
 		.enum(["true", "false"])

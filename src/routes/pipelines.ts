@@ -39,7 +39,7 @@ const Fields = {
 	enabled: z.boolean(),
 };
 
-const CreateBody = z.strictObject({
+export const CreatePipeline = z.strictObject({
 	...Fields,
 	variables: Fields.variables.default({}),
 	model: Fields.model.default("nano-banana"),
@@ -51,7 +51,7 @@ const CreateBody = z.strictObject({
 	webhook_url: Fields.webhook_url.optional(),
 	enabled: Fields.enabled.default(true),
 });
-const PatchBody = z.strictObject(Fields).partial();
+export const PatchPipeline = z.strictObject(Fields).partial();
 
 type Draft = Omit<PipelineRow, "runs" | "next_run_at" | "created_at" | "updated_at">;
 
@@ -129,7 +129,7 @@ async function save(c: Context<AppEnv>, d: Draft, base: Pick<PipelineRow, "runs"
 
 export const pipelines = new Hono<AppEnv>()
 	.post("/", async (c) => {
-		const b = parseWith(CreateBody, await readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes));
+		const b = parseWith(CreatePipeline, await readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes));
 		const draft = await validate(c, {
 			id: randomId("pipe"),
 			key_id: c.get("caller").keyId,
@@ -153,7 +153,7 @@ export const pipelines = new Hono<AppEnv>()
 	.get("/:id", async (c) => c.json(present(await ownPipeline(c))))
 	.patch("/:id", async (c) => {
 		const current = await ownPipeline(c);
-		const b = parseWith(PatchBody, await readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes));
+		const b = parseWith(PatchPipeline, await readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes));
 		const draft = await validate(c, {
 			...current,
 			...(b.name !== undefined ? { name: b.name } : {}),

@@ -16,7 +16,7 @@ import { checkAspectRatio, checkN, checkPrompt, type GenerationRequest, modeOf, 
 import type { AppEnv } from "../types";
 import { asyncOptions, billedCall, pipelineContext } from "./common";
 
-const VydraBody = z.strictObject({
+export const VydraBody = z.strictObject({
 	prompt: z.string({ error: "prompt is required and must be a string" }),
 	imageUrl: z.string().optional(),
 	aspectRatio: z.string().default("1:1"),
@@ -60,7 +60,7 @@ export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
 	);
 });
 
-const NanoBananaApiBody = z.strictObject({
+export const NanoBananaApiBody = z.strictObject({
 	prompt: z.string({ error: "prompt is required and must be a string" }),
 	model: z.string({ error: "model is required" }),
 	num: z.number().int().optional(),

@@ -28,7 +28,7 @@ describe("authentication", () => {
 	});
 
 	it("every /v1 route needs a key", async () => {
-		await expectError(await call("/v1/models"), 401, "invalid_api_key");
+		await expectError(await call("/v1/account"), 401, "invalid_api_key");
 	});
 });
 

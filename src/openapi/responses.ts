@@ -1,0 +1,354 @@
+/**
+ * zod schemas of what the gateway answers, for the OpenAPI document. Requests are
+ * documented from the very schemas the routes parse with; responses are built by the
+ * routes as plain objects, so their shapes are written down here, and a test checks
+ * real answers against them (test/node/openapi.test.ts).
+ */
+import { z } from "zod";
+
+const Iso = z.string().describe("ISO 8601 date-time (UTC)");
+const Nullable = <T extends z.ZodType>(t: T) => t.nullable();
+
+export const ErrorBody = z
+	.object({
+		error: z.object({
+			message: z.string(),
+			type: z.enum([
+				"invalid_request_error",
+				"authentication_error",
+				"permission_error",
+				"not_found_error",
+				"rate_limit_error",
+				"insufficient_quota",
+				"upstream_error",
+				"server_error",
+			]),
+			code: z.string().describe("Stable machine-readable code, e.g. invalid_api_key, insufficient_credits, payload_too_large"),
+			param: z.string().nullable().describe("The parameter at fault, when there is one"),
+		}),
+	})
+	.describe("The one error shape (OpenAI's). Every response also carries x-request-id.");
+
+export const GoogleErrorBody = z
+	.object({
+		error: z.object({
+			code: z.number().int(),
+			message: z.string(),
+			status: z.string().describe("google.rpc status name, e.g. INVALID_ARGUMENT, UNAUTHENTICATED, RESOURCE_EXHAUSTED"),
+			details: z.array(z.looseObject({ "@type": z.string() })),
+		}),
+	})
+	.describe("Google's error shape, used on Gemini's own routes; the gateway's code is in an ErrorInfo detail.");
+
+const TokenUsage = z.object({ input_tokens: z.number().int(), output_tokens: z.number().int(), total_tokens: z.number().int() });
+
+export const ImagesResponse = z.object({
+	created: z.number().int(),
+	data: z.array(z.object({ url: z.string().optional(), b64_json: z.string().optional() })),
+	usage: TokenUsage,
+	conversation_id: z.string().optional(),
+});
+
+const JobStatus = z.enum(["CREATED", "RUNNING", "STORING", "SUCCEEDED", "FAILED", "CANCELED"]);
+
+export const Job = z.object({
+	id: z.string(),
+	object: z.literal("job"),
+	status: JobStatus,
+	kind: z.string(),
+	model: z.string(),
+	mode: z.enum(["generate", "edit"]),
+	n: z.number().int(),
+	created_at: Iso,
+	started_at: Nullable(Iso),
+	storing_at: Nullable(Iso),
+	finished_at: Nullable(Iso),
+	attempts: z.number().int(),
+	credits_charged: z.number().int().nullable(),
+	result: z.unknown().describe("The dialect's response body once SUCCEEDED"),
+	error: z.unknown().describe("The error body once FAILED"),
+	webhook_url: z.string().nullable(),
+	webhook_status: z.string().nullable(),
+	pipeline_run_id: z.string().nullable(),
+	poll_url: z.string(),
+});
+
+const list = <T extends z.ZodType>(item: T) =>
+	z.object({ object: z.literal("list"), data: z.array(item), has_more: z.boolean(), next_cursor: z.string().nullable() });
+
+export const JobList = list(Job);
+
+export const VydraResponse = z.object({
+	imageUrl: z.string(),
+	mimeType: z.string(),
+	mode: z.enum(["generate", "edit"]),
+	creditsCharged: z.number().int(),
+	durationMs: z.number().int(),
+});
+
+export const NanoBananaApiResponse = z.object({
+	data: z.object({ url: z.string(), urls: z.array(z.string()), mime_type: z.string(), mode: z.enum(["generate", "edit"]) }),
+	credits_charged: z.number().int(),
+});
+
+const SizePrices = z.record(z.string(), z.number().int()).describe("Credits per delivered image by image_size (512, 1K, 2K, 4K)");
+const LifecycleStatus = z.enum(["active", "deprecated", "retired"]);
+
+export const Model = z.object({
+	id: z.string(),
+	object: z.literal("model"),
+	owned_by: z.string(),
+	kind: z.enum(["alias", "upstream"]),
+	description: z.string(),
+	upstream_model: z.string(),
+	upstream_chain: z.array(z.string()),
+	aspect_ratios: z.array(z.string()),
+	image_sizes: z.array(z.string()),
+	default_image_size: z.string().nullable(),
+	max_input_images: z.number().int(),
+	prices: SizePrices.nullable(),
+	deprecated: z.boolean(),
+	lifecycle: z.object({
+		status: LifecycleStatus,
+		deprecated_on: z.string().nullable(),
+		sunset_on: z.string().nullable(),
+		replacement: z.string().nullable(),
+	}),
+});
+
+export const ModelList = z.object({ object: z.literal("list"), data: z.array(Model) });
+
+export const GoogleModel = z.looseObject({
+	name: z.string(),
+	baseModelId: z.string(),
+	version: z.string(),
+	displayName: z.string(),
+	description: z.string(),
+	inputTokenLimit: z.number().int(),
+	outputTokenLimit: z.number().int(),
+	supportedGenerationMethods: z.array(z.string()),
+});
+
+export const GoogleModelList = z.object({ models: z.array(GoogleModel), nextPageToken: z.string().optional() });
+
+export const GenerateContentResponse = z
+	.looseObject({
+		candidates: z.array(z.looseObject({ content: z.unknown(), finishReason: z.string().optional() })).optional(),
+		promptFeedback: z.unknown().optional(),
+		usageMetadata: z.unknown().optional(),
+		modelVersion: z.string().optional(),
+	})
+	.describe("Gemini's GenerateContentResponse, as Google sends it");
+
+export const Pricing = z.object({
+	unit: z.string(),
+	note: z.string(),
+	data: z.array(z.object({ model: z.string(), upstream_model: z.string(), default_image_size: z.string().nullable(), prices: SizePrices })),
+});
+
+const Limits = z.object({
+	requests_per_minute: z.number().int(),
+	concurrent_requests: z.number().int(),
+	images_per_day: z.number().int(),
+	images_per_month: z.number().int(),
+});
+const PeriodUsage = z.object({ requests: z.number().int(), images: z.number().int(), credits: z.number().int() });
+const AccountUsage = z.object({ today: PeriodUsage, this_month: PeriodUsage });
+
+export const Account = z.object({
+	id: z.string(),
+	name: z.string(),
+	credits: z.number().int(),
+	reserved_credits: z.number().int(),
+	limits: Limits.nullable(),
+	usage: AccountUsage.nullable(),
+});
+
+export const UsageRow = z.object({
+	request_id: z.string(),
+	key_id: z.string(),
+	endpoint: z.string(),
+	model: z.string(),
+	upstream_model: z.string().nullable(),
+	mode: z.string(),
+	n_requested: z.number().int(),
+	images_delivered: z.number().int(),
+	aspect_ratio: z.string().nullable(),
+	image_size: z.string().nullable(),
+	credits_reserved: z.number().int(),
+	credits_charged: z.number().int(),
+	prompt_tokens: z.number().int(),
+	output_tokens: z.number().int(),
+	total_tokens: z.number().int(),
+	upstream_ms: z.number().nullable(),
+	total_ms: z.number().nullable(),
+	status: z.number().int(),
+	error_code: z.string().nullable(),
+	finish_reason: z.string().nullable(),
+	r2_keys: z.array(z.string()).describe("R2 keys of the images delivered"),
+	image_urls: z.array(z.string()).describe("Public URLs of the images delivered"),
+	created_at: Iso,
+	day: z.string(),
+});
+
+export const UsageAggregate = z.object({
+	day: z.string().optional(),
+	model: z.string().optional(),
+	key_id: z.string().optional(),
+	requests: z.number().int(),
+	images: z.number().int(),
+	credits: z.number().int(),
+	failed: z.number().int(),
+});
+
+export const UsagePage = list(UsageRow).extend({
+	aggregates: z.object({ by_day: z.array(UsageAggregate), by_model: z.array(UsageAggregate) }),
+});
+
+export const WebhookSecret = z.object({ secret: z.string().describe("Standard Webhooks signing secret (whsec_...)") });
+
+export const Pipeline = z.object({
+	id: z.string(),
+	object: z.literal("pipeline"),
+	name: z.string(),
+	schedule: z.string(),
+	prompt_template: z.string(),
+	variables: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+	model: z.string(),
+	aspect_ratio: z.string().nullable(),
+	image_size: z.string().nullable(),
+	n: z.number().int(),
+	reference_images: z.array(z.string()),
+	output_prefix: z.string().nullable(),
+	webhook_url: z.string().nullable(),
+	enabled: z.boolean(),
+	runs: z.number().int(),
+	next_run_at: Iso.nullable(),
+	created_at: Iso,
+	updated_at: Iso,
+});
+
+export const PipelineList = z.object({ object: z.literal("list"), data: z.array(Pipeline) });
+
+export const PipelineRunList = z.object({
+	object: z.literal("list"),
+	data: z.array(
+		z.object({
+			id: z.string(),
+			slot: z.string(),
+			sequence: z.number().int(),
+			status: z.string(),
+			prompt: z.string().nullable(),
+			job_id: z.string().nullable(),
+			images: z.array(z.string()),
+			credits_charged: z.number().int().nullable(),
+			reason: z.string().nullable(),
+			created_at: Iso,
+			finished_at: Iso.nullable(),
+		}),
+	),
+});
+
+export const Deleted = z.object({ id: z.string(), deleted: z.literal(true) });
+
+export const Conversation = z.object({ id: z.string(), model: z.string(), turns: z.number().int(), created_at: Iso });
+
+export const ConversationDetail = Conversation.extend({
+	updated_at: Iso,
+	contents: z.array(
+		z.object({
+			index: z.number().int(),
+			role: z.string(),
+			text: z.string(),
+			images: z.number().int(),
+			thought_signatures: z.number().int(),
+		}),
+	),
+});
+
+export const Key = z.object({
+	id: z.string(),
+	name: z.string(),
+	prefix: z.string(),
+	status: z.enum(["active", "revoked"]),
+	created_at: Iso,
+	revoked_at: Iso.nullable(),
+	credits: z.number().int(),
+	reserved_credits: z.number().int(),
+	limits: Limits.nullable(),
+	limit_overrides: Limits.partial(),
+	usage: AccountUsage.nullable(),
+});
+
+export const CreatedKey = Key.extend({ key: z.string().describe("The API key in plain text; shown this once only") });
+
+export const KeyList = list(Key);
+
+export const Balance = z.object({ id: z.string(), credits: z.number().int() });
+
+export const AdminUsage = z.object({
+	total: UsageAggregate,
+	by_key: z.array(UsageAggregate),
+	by_model: z.array(UsageAggregate),
+	by_day: z.array(UsageAggregate),
+});
+
+export const Stats = z.object({
+	window: z.enum(["1h", "24h", "7d", "30d"]),
+	requests: z.number().int(),
+	succeeded: z.number().int(),
+	success_rate: z.number().nullable(),
+	safety_blocks: z.number().int(),
+	latency_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
+	bucket_seconds: z.number().int(),
+	series: z.array(
+		z.object({
+			start: Iso,
+			requests: z.number().int(),
+			succeeded: z.number().int(),
+			success_rate: z.number().nullable(),
+			p50_ms: z.number().nullable(),
+			p95_ms: z.number().nullable(),
+		}),
+	),
+});
+
+const IdState = z.looseObject({
+	id: z.string(),
+	seen_upstream: z.boolean().nullable(),
+	gone: z.boolean(),
+	gone_reason: z.string().nullable(),
+	gone_at: Iso.nullable(),
+	last_seen_at: Iso.nullable(),
+	last_checked_at: Iso.nullable(),
+	lifecycle: z.looseObject({ status: LifecycleStatus }).nullable(),
+});
+
+export const CatalogHealth = z.object({
+	upstream: z.string(),
+	last_check: z.object({ at: Iso, ok: z.boolean(), models: z.number().int().nullable(), error: z.string().nullable() }).nullable(),
+	aliases: z.array(
+		z.object({
+			alias: z.string(),
+			resolves_to: z.string().nullable(),
+			upstream: z.string(),
+			successors: z.array(z.string()),
+			lifecycle: z.looseObject({ status: LifecycleStatus }),
+			chain: z.array(IdState),
+		}),
+	),
+	upstream_ids: z.array(IdState),
+	unused_image_models: z.array(z.string()),
+});
+
+export const Discovery = z.object({
+	upstream: z.string(),
+	checked_at: Iso,
+	pages: z.number().int(),
+	listed: z.number().int(),
+	present: z.array(z.string()),
+	missing: z.array(z.string()),
+	unused_image_models: z.array(z.string()),
+});
+
+export const Health = z.object({ ok: z.literal(true) });
