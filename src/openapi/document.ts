@@ -158,7 +158,6 @@ function build(): { base: Json } {
 	return {
 		base: {
 			openapi: "3.1.0",
-			jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
 			info: INFO,
 			tags: TAGS,
 			paths,

@@ -49,6 +49,17 @@ export const ImagesResponse = z.object({
 	conversation_id: z.string().optional(),
 });
 
+/** What a finished job delivered (the same for every dialect). */
+export const JobResult = z.object({
+	images: z.array(z.object({ url: z.string(), mime_type: z.string(), bytes: z.number().int() })),
+	usage: TokenUsage,
+	credits_charged: z.number().int(),
+	failed_images: z.number().int(),
+});
+
+/** Why a job failed: the error's code and message (as in the error shape), and its type and param when known. */
+export const JobError = z.looseObject({ code: z.string(), message: z.string() });
+
 const JobStatus = z.enum(["CREATED", "RUNNING", "STORING", "SUCCEEDED", "FAILED", "CANCELED"]);
 
 export const Job = z.object({
@@ -65,8 +76,8 @@ export const Job = z.object({
 	finished_at: Nullable(Iso),
 	attempts: z.number().int(),
 	credits_charged: z.number().int().nullable(),
-	result: z.unknown().describe("The dialect's response body once SUCCEEDED"),
-	error: z.unknown().describe("The error body once FAILED"),
+	result: JobResult.nullable().describe("Once SUCCEEDED"),
+	error: JobError.nullable().describe("Once FAILED (or the last transient failure while it is retried)"),
 	webhook_url: z.string().nullable(),
 	webhook_status: z.string().nullable(),
 	pipeline_run_id: z.string().nullable(),

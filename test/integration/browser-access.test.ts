@@ -164,7 +164,7 @@ describe("pages from static assets", () => {
 		const res = await call("/docs");
 		expect(res.status).toBe(200);
 		const html = await res.text();
-		expect(html).toContain('src="./swagger-ui-bundle.js"');
+		expect(html).toContain('src="/docs/swagger-ui-bundle.js"');
 		expect(html).not.toMatch(/src="https?:/);
 		const bundle = await env.ASSETS.fetch("https://gateway.test/docs/swagger-ui-bundle.js");
 		expect(bundle.status).toBe(200);

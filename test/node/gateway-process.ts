@@ -18,19 +18,39 @@ export interface GatewayProcess {
 	stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
+function listenOn(port: number): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const srv = createServer();
 		srv.once("error", reject);
-		srv.listen(0, "127.0.0.1", () => {
-			const { port } = srv.address() as { port: number };
-			srv.close(() => resolve(port));
+		srv.listen(port, "127.0.0.1", () => {
+			const { port: bound } = srv.address() as { port: number };
+			srv.close(() => resolve(bound));
 		});
 	});
 }
 
+/**
+ * A free loopback port: any, or one from TEST_PORTS ("8820-8839") when set, for machines
+ * where several runs share the port space. The start is random so that test files
+ * running in parallel rarely try the same one.
+ */
+export async function freePort(): Promise<number> {
+	const range = process.env.TEST_PORTS?.match(/^(\d+)-(\d+)$/);
+	if (!range) return listenOn(0);
+	const [lo, hi] = [Number(range[1]), Number(range[2])];
+	const start = Math.floor(Math.random() * (hi - lo + 1));
+	for (let i = 0; i <= hi - lo; i++) {
+		try {
+			return await listenOn(lo + ((start + i) % (hi - lo + 1)));
+		} catch {
+			// taken: try the next one
+		}
+	}
+	throw new Error(`No free port in TEST_PORTS=${process.env.TEST_PORTS}`);
+}
+
 export async function startGateway(vars: Record<string, string> = {}): Promise<GatewayProcess> {
-	const emulator = await startEmulator({ requiredKey: "process-gemini-key" });
+	const emulator = await startEmulator({ requiredKey: "process-gemini-key", port: await freePort() });
 	const state = mkdtempSync(join(tmpdir(), "nbg-process-"));
 	const schema = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
 		encoding: "utf8",

@@ -89,7 +89,7 @@ export function BarChart({ title, data, unit = "" }: { title: string; data: Bar[
 							</rect>
 							{i % every === 0 && (
 								<text class="label" x={x + bw / 2} y={H - PAD.bottom + 14} text-anchor="middle">
-									{d.label.length > 12 ? `${d.label.slice(0, 11)}…` : d.label}
+									{d.label.length > 16 ? `${d.label.slice(0, 15)}…` : d.label}
 								</text>
 							)}
 						</g>

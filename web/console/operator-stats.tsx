@@ -60,7 +60,7 @@ export function OperatorStatsPage({ token }: { token: string }) {
 			<section aria-label="Health over time">
 				<h2>Success rate and latency</h2>
 				<label for="window">Window</label>{" "}
-				<select id="window" value={window} onChange={(e) => setWindow(e.currentTarget.value as (typeof WINDOWS)[number])}>
+				<select id="window" class="inline" value={window} onChange={(e) => setWindow(e.currentTarget.value as (typeof WINDOWS)[number])}>
 					{WINDOWS.map((w) => (
 						<option key={w} value={w}>
 							{w}

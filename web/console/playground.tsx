@@ -86,10 +86,7 @@ export function PlaygroundPage({ token }: { token: string }) {
 
 	// An async job finishing fills in the results.
 	const job = useJobPolling(token, outcome?.job);
-	const urls =
-		job?.status === "SUCCEEDED"
-			? ((job.result as ImagesResponse | null)?.data ?? []).flatMap((d) => (d.url ? [d.url] : []))
-			: (outcome?.urls ?? []);
+	const urls = job?.status === "SUCCEEDED" ? (job.result?.images ?? []).map((i) => i.url) : (outcome?.urls ?? []);
 	const charged = job ? (job.credits_charged === null ? null : String(job.credits_charged)) : (outcome?.charged ?? null);
 
 	const submit = async (e: Event) => {
@@ -239,7 +236,7 @@ export function PlaygroundPage({ token }: { token: string }) {
 				)}
 				{job?.status === "FAILED" && (
 					<p role="alert" class="error">
-						{messageOf(new Error((job.error as { error?: { message?: string } } | null)?.error?.message ?? "The job failed"))}
+						{job.error ? `${job.error.message} (${job.error.code})` : "The job failed"}
 					</p>
 				)}
 				{charged !== null && (

@@ -9,6 +9,7 @@ export type Model = z.infer<typeof R.Model>;
 export type ModelList = z.infer<typeof R.ModelList>;
 export type ImagesResponse = z.infer<typeof R.ImagesResponse>;
 export type Job = z.infer<typeof R.Job>;
+export type JobResult = z.infer<typeof R.JobResult>;
 export type JobList = z.infer<typeof R.JobList>;
 export type Account = z.infer<typeof R.Account>;
 export type UsagePage = z.infer<typeof R.UsagePage>;
