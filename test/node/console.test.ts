@@ -196,6 +196,38 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 		expect(errors.filter((e) => !e.includes("status of 413"))).toEqual([]);
 	});
 
+	it("reference images by drag and drop and by paste", async () => {
+		const page = await browser.newPage();
+		const errors = watchErrors(page);
+		await signIn(page, key);
+		await page.getByLabel("Prompt").fill("combine these");
+		// A real PNG made by the page's canvas, dropped on the drop zone, then pasted.
+		await page.evaluate(`(async () => {
+			const c = document.createElement("canvas");
+			c.width = 32; c.height = 32;
+			c.getContext("2d").fillRect(0, 0, 16, 16);
+			const blob = await new Promise((r) => c.toBlob(r, "image/png"));
+			const drop = new DataTransfer();
+			drop.items.add(new File([blob], "dropped.png", { type: "image/png" }));
+			document.querySelector(".drop").dispatchEvent(new DragEvent("drop", { dataTransfer: drop, bubbles: true, cancelable: true }));
+			const paste = new DataTransfer();
+			paste.items.add(new File([blob], "pasted.png", { type: "image/png" }));
+			window.dispatchEvent(new ClipboardEvent("paste", { clipboardData: paste }));
+		})()`);
+		await expect
+			.poll(() => page.locator(".refs li").allTextContents())
+			.toEqual([expect.stringContaining("dropped.png"), expect.stringContaining("pasted.png")]);
+		await page.getByRole("button", { name: "Generate" }).click();
+		await expect.poll(() => page.locator(".results img").first().evaluate(naturalWidth), { timeout: 30_000 }).toBeGreaterThan(0);
+		const url = `${gw.emulator.url}/__emulator/calls?contains=combine%20these`;
+		const { calls } = (await (await fetch(url)).json()) as {
+			calls: Array<{ body: { contents: Array<{ parts: Array<{ inlineData?: unknown }> }> } }>;
+		};
+		const sent = calls.at(-1)?.body.contents.at(-1)?.parts ?? [];
+		expect(sent.filter((p) => p.inlineData)).toHaveLength(2);
+		expect(errors).toEqual([]);
+	});
+
 	it("a wrong key shows the API's 401 message on the sign-in page, not a blank page", async () => {
 		const page = await browser.newPage();
 		const errors = watchErrors(page);

@@ -15,11 +15,12 @@ interface Outcome {
 	job?: Job;
 }
 
-function References({ files, setFiles }: { files: File[]; setFiles: (f: File[]) => void }) {
+function References({ files, setFiles }: { files: File[]; setFiles: (update: (prev: File[]) => File[]) => void }) {
 	const [over, setOver] = useState(false);
 	const add = (list: FileList | null | undefined) => {
 		const images = [...(list ?? [])].filter((f) => f.type.startsWith("image/") || f.type === "");
-		if (images.length > 0) setFiles([...files, ...images]);
+		// From the latest state, not this render's: a drop and a paste may land before a re-render.
+		if (images.length > 0) setFiles((prev) => [...prev, ...images]);
 	};
 	useEffect(() => {
 		// Paste anywhere on the page adds the pasted images.
@@ -52,7 +53,7 @@ function References({ files, setFiles }: { files: File[]; setFiles: (f: File[]) 
 								type="button"
 								class="link"
 								aria-label={`Remove ${f.name || "pasted image"}`}
-								onClick={() => setFiles(files.filter((_, j) => j !== i))}
+								onClick={() => setFiles((prev) => prev.filter((_, j) => j !== i))}
 							>
 								remove
 							</button>
