@@ -240,6 +240,13 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 
 	it("account and gallery: balance, charts with bars, jobs, past images newest first in pages", async () => {
 		await generateMany(key, 13);
+		// A job queued just now: the account page follows it to its end without a reload.
+		const queued = await fetch(`${gw.url}/v1/images/generations`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${key}`, "content-type": "application/json", prefer: "respond-async" },
+			body: JSON.stringify({ prompt: "a banana for the jobs table" }),
+		});
+		const job = (await queued.json()) as { id: string };
 		const page = await browser.newPage();
 		const errors = watchErrors(page);
 		await signIn(page, key);
@@ -248,7 +255,9 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 		await expect.poll(() => page.locator("svg rect.bar").count()).toBeGreaterThan(0);
 		const heights = await page.locator("svg rect.bar").evaluateAll((rects) => rects.map((r) => Number(r.getAttribute("height"))));
 		expect(Math.max(...heights)).toBeGreaterThan(0);
-		await expect.poll(() => page.locator("td", { hasText: "SUCCEEDED" }).count()).toBeGreaterThan(0);
+		await expect
+			.poll(() => page.locator("tr", { hasText: job.id }).locator("td").nth(1).textContent(), { timeout: 30_000 })
+			.toBe("SUCCEEDED");
 		await page.getByRole("link", { name: "Gallery" }).click();
 		await expect.poll(() => page.locator(".gallery img").count()).toBeGreaterThan(3);
 		await expect.poll(() => page.locator(".gallery img").first().evaluate(naturalWidth)).toBeGreaterThan(0);
@@ -266,6 +275,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 	});
 
 	it("the operator creates a key and sees it listed, grants credits, revokes it, and sees usage and latency charts", async () => {
+		await generateMany(key, 2); // usage to chart, whatever ran before
 		const page = await browser.newPage();
 		const errors = watchErrors(page);
 		await signIn(page, ADMIN_TOKEN, true);
@@ -281,6 +291,14 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 		await page.getByLabel("Reason").fill("browser test");
 		await page.getByRole("button", { name: "Apply credits" }).click();
 		await expect.poll(() => row.locator("td").nth(3).textContent()).toBe("1,250");
+		await page.getByLabel(/^images per day/).fill("7");
+		await page.getByRole("button", { name: "Save limits" }).click();
+		await expect.poll(() => page.getByText(/images per day \(now 7;/).count()).toBe(1);
+		const id = await row.getAttribute("data-key-id");
+		const stored = (await (await fetch(`${gw.url}/admin/keys/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+			limits: { images_per_day: number };
+		};
+		expect(stored.limits.images_per_day).toBe(7);
 		await page.getByRole("button", { name: "Revoke made in the browser" }).click();
 		await expect.poll(() => row.locator("td").nth(2).textContent()).toBe("revoked");
 		await page.getByRole("link", { name: "Usage and health" }).click();

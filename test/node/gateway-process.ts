@@ -29,24 +29,29 @@ function listenOn(port: number): Promise<number> {
 	});
 }
 
+let cursor = 0;
+
 /**
  * A free loopback port: any, or one from TEST_PORTS ("8820-8839") when set, for machines
- * where several runs share the port space. The start is random so that test files
- * running in parallel rarely try the same one.
+ * where several runs share the port space. Test files run in parallel workers, so each
+ * worker (VITEST_POOL_ID) takes its own quarter of the range, and walks it in turn so one
+ * gateway's emulator, server and inspector never get the same port.
  */
 export async function freePort(): Promise<number> {
 	const range = process.env.TEST_PORTS?.match(/^(\d+)-(\d+)$/);
 	if (!range) return listenOn(0);
 	const [lo, hi] = [Number(range[1]), Number(range[2])];
-	const start = Math.floor(Math.random() * (hi - lo + 1));
-	for (let i = 0; i <= hi - lo; i++) {
+	const size = Math.max(1, Math.floor((hi - lo + 1) / 4));
+	const start = lo + ((Number(process.env.VITEST_POOL_ID ?? 1) - 1) % 4) * size;
+	for (let i = 0; i < size; i++) {
+		const port = start + (cursor++ % size);
 		try {
-			return await listenOn(lo + ((start + i) % (hi - lo + 1)));
+			return await listenOn(port);
 		} catch {
-			// taken: try the next one
+			// taken (a process still closing): try the next one
 		}
 	}
-	throw new Error(`No free port in TEST_PORTS=${process.env.TEST_PORTS}`);
+	throw new Error(`No free port in this worker's part of TEST_PORTS=${process.env.TEST_PORTS}`);
 }
 
 export async function startGateway(vars: Record<string, string> = {}): Promise<GatewayProcess> {
