@@ -250,4 +250,5 @@ const systemOps: Operation[] = [
 	},
 ];
 
+/** The service's own endpoints and the key's resources. */
 export const ACCOUNT_OPERATIONS: Operation[] = [...systemOps, ...accountOps, ...jobOps, ...pipelineOps, ...conversationOps];

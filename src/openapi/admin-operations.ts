@@ -11,6 +11,7 @@ import * as R from "./responses";
 const KEY_ID = { id: "Key id (key_...)" };
 const ADMIN_ERRORS = [401, 403] as const;
 
+/** Keys, usage, stats and the catalog, for the operator. */
 export const ADMIN_OPERATIONS: Operation[] = [
 	{
 		method: "post",

@@ -27,6 +27,7 @@ function notBuilt(page: string): ApiError {
 	);
 }
 
+/** `/openapi.json`, `/docs` and `/console/*` (mounted at the root, after CORS). */
 export const web = new Hono<AppEnv>()
 	.get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)))
 	.get("/docs", async (c) => {
