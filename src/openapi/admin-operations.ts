@@ -103,6 +103,20 @@ export const ADMIN_OPERATIONS: Operation[] = [
 	},
 	{
 		method: "get",
+		path: "/admin/health",
+		tag: "Admin",
+		summary: "Every dependency checked for real",
+		description:
+			"D1 (the newest migration), R2, a KeyAccount Durable Object, the queues' backlogs and Gemini's models.list, in parallel, each within 5 s.",
+		auth: "admin",
+		responses: {
+			200: { description: "All dependencies answer", schema: R.HealthReport },
+			503: { description: "At least one does not (named, with its error)", schema: R.HealthReport },
+		},
+		errors: ADMIN_ERRORS,
+	},
+	{
+		method: "get",
 		path: "/admin/catalog",
 		tag: "Admin",
 		summary: "Catalog health",

@@ -363,3 +363,21 @@ export const Discovery = z.object({
 });
 
 export const Health = z.object({ ok: z.literal(true) });
+
+const DependencyCheck = z.looseObject({
+	ok: z.boolean(),
+	ms: z.number().describe("How long the check took"),
+	error: z.string().optional().describe("Why it failed"),
+});
+
+export const HealthReport = z.object({
+	ok: z.boolean(),
+	checked_at: Iso,
+	checks: z.object({
+		d1: DependencyCheck,
+		r2: DependencyCheck,
+		key_account: DependencyCheck,
+		queue: DependencyCheck,
+		upstream: DependencyCheck,
+	}),
+});

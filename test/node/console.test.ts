@@ -307,6 +307,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 		const paths = await page.locator(".series path").evaluateAll((ps) => ps.map((p) => p.getAttribute("d") ?? ""));
 		for (const d of paths) expect(d).toMatch(/^M[\d.]+,[\d.]+/);
 		await expect.poll(() => page.locator("section[aria-label='Catalog health'] tbody tr").count()).toBeGreaterThan(4);
+		await expect.poll(() => page.locator("section[aria-label='Service health'] tbody tr").count()).toBe(5);
 		expect(errors).toEqual([]);
 	});
 

@@ -56,7 +56,18 @@ async function startDev(dir: string, env: Record<string, string>): Promise<Dev> 
 /** A checkout to run in: the project's files linked, its own wrangler.toml, .dev.vars and state. */
 function checkout(devVars: string): string {
 	const dir = mkdtempSync(join(tmpdir(), "nbg-dev-"));
-	for (const f of ["src", "emulator", "scripts", "migrations", "node_modules", "package.json", "tsconfig.json", ".dev.vars.example"]) {
+	// public/: the built console and docs (npm test builds them first), wrangler.toml's [assets].
+	for (const f of [
+		"src",
+		"emulator",
+		"scripts",
+		"migrations",
+		"node_modules",
+		"public",
+		"package.json",
+		"tsconfig.json",
+		".dev.vars.example",
+	]) {
 		symlinkSync(join(ROOT, f), join(dir, f));
 	}
 	cpSync(join(ROOT, "wrangler.toml"), join(dir, "wrangler.toml"));

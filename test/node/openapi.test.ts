@@ -136,6 +136,7 @@ describe("real answers match the documented schemas", () => {
 		expect(stats.series).toHaveLength(12);
 		expect(stats.series.reduce((s, p) => s + p.requests, 0)).toBeGreaterThan(0);
 		await conforms("get", "/admin/catalog", "/admin/catalog", bearer(ADMIN_TOKEN));
+		await conforms("get", "/admin/health", "/admin/health", bearer(ADMIN_TOKEN));
 		await conforms("delete", "/admin/keys/{id}", `/admin/keys/${created.id}`, bearer(ADMIN_TOKEN));
 	});
 

@@ -45,7 +45,15 @@ export interface ApiResult<T> {
 }
 
 /** Calls the gateway; a JSON object body is sent as JSON, FormData as multipart. */
-export async function api<T>(token: string | null, path: string, init: { method?: string; body?: unknown } = {}): Promise<ApiResult<T>> {
+export async function api<T>(
+	token: string | null,
+	path: string,
+	init: {
+		method?: string;
+		body?: unknown /** Non-2xx statuses whose body is an answer, not an error (503 of /admin/health). */;
+		accept?: number[];
+	} = {},
+): Promise<ApiResult<T>> {
 	const headers: Record<string, string> = {};
 	if (token) headers.authorization = `Bearer ${token}`;
 	let body: BodyInit | undefined;
@@ -67,7 +75,7 @@ export async function api<T>(token: string | null, path: string, init: { method?
 	} catch {
 		// not JSON: reported below if the status is an error
 	}
-	if (!res.ok) {
+	if (!res.ok && !init.accept?.includes(res.status)) {
 		const err = (data as { error?: { message?: string; code?: string | number } } | null)?.error;
 		const message = err?.message ?? `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`;
 		throw new ApiFailure(message, res.status, err?.code === undefined ? null : String(err.code));

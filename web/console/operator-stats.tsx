@@ -7,7 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import { daysAgo } from "./account";
 import { api, messageOf } from "./api";
 import { BarChart, LineChart } from "./charts";
-import type { AdminUsage, CatalogHealth, KeyList, Stats } from "./types";
+import type { AdminUsage, CatalogHealth, HealthReport, KeyList, Stats } from "./types";
 
 const WINDOWS = ["1h", "24h", "7d", "30d"] as const;
 
@@ -22,12 +22,14 @@ export function OperatorStatsPage({ token }: { token: string }) {
 	const [window, setWindow] = useState<(typeof WINDOWS)[number]>("24h");
 	const [stats, setStats] = useState<Stats | null>(null);
 	const [catalog, setCatalog] = useState<CatalogHealth | null>(null);
+	const [health, setHealth] = useState<HealthReport | null>(null);
 	const [error, setError] = useState<string | null>(null);
 	const fail = (err: unknown) => setError(messageOf(err));
 	useEffect(() => {
 		api<AdminUsage>(token, `/admin/usage?from=${daysAgo(29)}`).then(({ data }) => setUsage(data), fail);
 		api<KeyList>(token, "/admin/keys?limit=200").then(({ data }) => setNames(new Map(data.data.map((k) => [k.id, k.name]))), fail);
 		api<CatalogHealth>(token, "/admin/catalog").then(({ data }) => setCatalog(data), fail);
+		api<HealthReport>(token, "/admin/health", { accept: [503] }).then(({ data }) => setHealth(data), fail);
 	}, [token]);
 	useEffect(() => {
 		api<Stats>(token, `/admin/stats?window=${window}`).then(({ data }) => setStats(data), fail);
@@ -98,6 +100,33 @@ export function OperatorStatsPage({ token }: { token: string }) {
 					</>
 				)}
 			</section>
+			{health && (
+				<section aria-label="Service health">
+					<h2>Service health: {health.ok ? "all dependencies answer" : "something is failing"}</h2>
+					<div class="table-wrap">
+						<table>
+							<thead>
+								<tr>
+									<th>Dependency</th>
+									<th>State</th>
+									<th>Time</th>
+									<th>Detail</th>
+								</tr>
+							</thead>
+							<tbody>
+								{Object.entries(health.checks).map(([name, c]) => (
+									<tr key={name}>
+										<td>{name.replace("_", " ")}</td>
+										<td class={c.ok ? "" : "bad"}>{c.ok ? "ok" : "failing"}</td>
+										<td>{c.ms} ms</td>
+										<td>{c.error ?? ""}</td>
+									</tr>
+								))}
+							</tbody>
+						</table>
+					</div>
+				</section>
+			)}
 			{catalog && (
 				<section aria-label="Catalog health">
 					<h2>Catalog health</h2>

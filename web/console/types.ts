@@ -20,4 +20,5 @@ export type CreatedKey = z.infer<typeof R.CreatedKey>;
 export type KeyList = z.infer<typeof R.KeyList>;
 export type AdminUsage = z.infer<typeof R.AdminUsage>;
 export type Stats = z.infer<typeof R.Stats>;
+export type HealthReport = z.infer<typeof R.HealthReport>;
 export type CatalogHealth = z.infer<typeof R.CatalogHealth>;
