@@ -103,7 +103,7 @@ export function parseDirectives(text: string): Directives {
 	return out;
 }
 
-function errorReply(status: number, message: string, details: unknown[] = [], headers: Record<string, string> = {}): EmulatorReply {
+export function errorReply(status: number, message: string, details: unknown[] = [], headers: Record<string, string> = {}): EmulatorReply {
 	// Google leaves `details` out when there are none.
 	const error = { code: status, message, status: STATUS_NAMES[status] ?? "UNKNOWN", ...(details.length > 0 ? { details } : {}) };
 	return {
@@ -114,12 +114,12 @@ function errorReply(status: number, message: string, details: unknown[] = [], he
 	};
 }
 
-function jsonReply(payload: unknown): EmulatorReply {
+export function jsonReply(payload: unknown): EmulatorReply {
 	return { status: 200, headers: { "content-type": "application/json; charset=UTF-8" }, body: JSON.stringify(payload), delayMs: 0 };
 }
 
 /** The 404 Google sends for a generateContent (or other method) on an id that does not exist. */
-function modelNotFound(model: string, method: string): EmulatorReply {
+export function modelNotFound(model: string, method: string): EmulatorReply {
 	return errorReply(
 		404,
 		`models/${model} is not found for API version v1beta, or is not supported for ${method}. Call ModelService.ListModels to see the list of available models and their supported methods.`,
@@ -161,6 +161,40 @@ function renderImage(format: "png" | "jpeg", width: number, height: number, seed
 	return bytes;
 }
 
+/** The placeholder Google documents for model turns it did not produce (accepted as a signature). */
+export const SKIP_SIGNATURE = "skip_thought_signature_validator";
+
+/**
+ * Gemini 3 image models refuse a history whose model turn carries an image without the
+ * thought signature Gemini gave it. Google's answer (Gemini API, gemini-3-pro-image-preview;
+ * reported in langchain-ai/langchain-google#1431, suurt8ll/open_webui_functions#225 and
+ * langgenius/dify-official-plugins#2262) is a 400 INVALID_ARGUMENT:
+ *   "Image part is missing a thought_signature in content position 2, part position 1.
+ *    Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures#model-behavior for more details."
+ * with 1-based positions. (Vertex AI's thought-signatures page says Gemini 3 Pro Image does
+ * not enforce this there; the emulator plays the Gemini API, which does.) A signature must
+ * also be one this emulator issued (or Google's documented placeholder): Google rejects
+ * signatures it cannot verify, so a gateway that invents them fails the tests too (that
+ * message is the emulator's own wording).
+ */
+function missingSignature(contents: Content[]): string | undefined {
+	for (const [ci, content] of contents.entries()) {
+		if (content.role !== "model") continue;
+		for (const [pi, part] of (content.parts ?? []).entries()) {
+			if (!(part.inlineData || part.inline_data) || part.thought) continue;
+			const sig = part.thoughtSignature;
+			const where = `content position ${ci + 1}, part position ${pi + 1}`;
+			if (!sig) {
+				return `Image part is missing a thought_signature in ${where}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures#model-behavior for more details.`;
+			}
+			if (sig !== SKIP_SIGNATURE && !Buffer.from(sig, "base64").toString("latin1").startsWith("sig:")) {
+				return `Thought signature is not valid in ${where}.`;
+			}
+		}
+	}
+	return undefined;
+}
+
 /** The emulator itself: keeps per-prompt failure counters and a log of calls. */
 export class GeminiEmulator {
 	readonly calls: RecordedCall[] = [];
@@ -189,12 +223,13 @@ export class GeminiEmulator {
 		return MODELS.filter((m) => !this.retired.has(m.id));
 	}
 
-	private find(id: string): EmulatedModel | undefined {
+	/** A live model by id. */
+	find(id: string): EmulatedModel | undefined {
 		return this.live().find((m) => m.id === id);
 	}
 
 	/** Refuses a request without a valid key the way Google does; undefined when the key is fine. */
-	private checkKey(apiKey: string | null): EmulatorReply | undefined {
+	checkKey(apiKey: string | null): EmulatorReply | undefined {
 		if (!apiKey) {
 			return errorReply(
 				403,
@@ -312,6 +347,10 @@ export class GeminiEmulator {
 					400,
 					"Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
 				);
+		}
+		if (image.gemini3) {
+			const unsigned = missingSignature(contents);
+			if (unsigned) return errorReply(400, unsigned);
 		}
 		const last = contents[contents.length - 1];
 		const prompt = (last.parts ?? []).map((p) => p.text ?? "").join("\n");

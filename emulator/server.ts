@@ -2,21 +2,26 @@
  * The Gemini emulator on HTTP, the real wire format on loopback (under /v1beta and /v1):
  *   POST models/{model}:generateContent | :streamGenerateContent (?alt=sse) | :countTokens
  *   GET  models (pageSize, pageToken)      GET models/{model}
+ *   POST models/{model}:batchGenerateContent   GET batches/{id}   POST batches/{id}:cancel  (emulator/batch.ts)
  * `npm run emulator` starts it alone (EMULATOR_RETIRED / EMULATOR_LIVE: comma-separated
  * ids to shut down or bring back); scripts/dev.ts, the test setup and the benchmark start
  * it through `startEmulator()`.
  *
  * Control endpoints for tests: `GET /__emulator/calls?contains=TEXT` lists recorded
  * requests whose prompt contains TEXT; `POST /__emulator/models/{id}/retire` and
- * `/restore` shut a model down or bring it back; `GET /health`.
+ * `/restore` shut a model down or bring it back; `GET /__emulator/batches/{id}` shows a
+ * batch's request keys in submission order and its answers' keys in returned order;
+ * `GET /health`. EMULATOR_BATCH_DELAY_MS sets how long a batch takes (default 1000).
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { BatchEmulator } from "./batch.ts";
 import { type EmulatorReply, GeminiEmulator } from "./gemini.ts";
 
 export interface RunningEmulator {
 	url: string;
 	emulator: GeminiEmulator;
+	batches: BatchEmulator;
 	server: Server;
 	close(): Promise<void>;
 }
@@ -29,9 +34,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 /** Starts the emulator on 127.0.0.1 (port 0 picks a free one). */
 export async function startEmulator(
-	opts: { port?: number; requiredKey?: string; retired?: string[]; live?: string[] } = {},
+	opts: { port?: number; requiredKey?: string; retired?: string[]; live?: string[]; batchDelayMs?: number } = {},
 ): Promise<RunningEmulator> {
 	const emulator = new GeminiEmulator(opts);
+	const batches = new BatchEmulator(emulator, opts.batchDelayMs);
 	const server = createServer(async (req, res) => {
 		const url = new URL(req.url ?? "/", "http://emulator");
 		if (req.method === "GET" && url.pathname === "/health") {
@@ -42,6 +48,12 @@ export async function startEmulator(
 			const needle = url.searchParams.get("contains") ?? "";
 			const calls = emulator.calls.filter((c) => JSON.stringify(c.body.contents ?? []).includes(needle));
 			res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ calls }));
+			return;
+		}
+		const inspect = url.pathname.match(/^\/__emulator\/batches\/([^/]+)$/);
+		if (req.method === "GET" && inspect) {
+			const view = batches.inspect(decodeURIComponent(inspect[1]));
+			res.writeHead(view ? 200 : 404, { "content-type": "application/json" }).end(JSON.stringify(view ?? { error: "no such batch" }));
 			return;
 		}
 		const control = url.pathname.match(/^\/__emulator\/models\/([^/]+)\/(retire|restore)$/);
@@ -56,8 +68,13 @@ export async function startEmulator(
 		const list = url.pathname.match(/^\/v1(?:beta)?\/models\/?$/);
 		const get = url.pathname.match(/^\/v1(?:beta)?\/models\/([^/:]+)$/);
 		const m = url.pathname.match(/^\/v1(?:beta)?\/models\/([^/:]+):(\w+)$/);
+		const batch = url.pathname.match(/^\/v1(?:beta)?\/batches\/([^/:]+)(:cancel)?$/);
 		let reply: EmulatorReply;
-		if (req.method === "GET" && list) reply = emulator.listModels(apiKey, url.searchParams);
+		if (batch && req.method === "GET" && !batch[2]) reply = batches.get(decodeURIComponent(batch[1]), apiKey);
+		else if (batch && req.method === "POST" && batch[2]) reply = batches.cancel(decodeURIComponent(batch[1]), apiKey);
+		else if (req.method === "POST" && m && m[2] === "batchGenerateContent") {
+			reply = batches.create(decodeURIComponent(m[1]), apiKey, await readBody(req));
+		} else if (req.method === "GET" && list) reply = emulator.listModels(apiKey, url.searchParams);
 		else if (req.method === "GET" && get) reply = emulator.getModel(apiKey, decodeURIComponent(get[1]));
 		else if (req.method === "POST" && m) {
 			reply = emulator.handle(decodeURIComponent(m[1]), m[2], apiKey, await readBody(req));
@@ -93,6 +110,7 @@ export async function startEmulator(
 	return {
 		url: `http://127.0.0.1:${port}`,
 		emulator,
+		batches,
 		server,
 		close: () =>
 			new Promise<void>((resolve) => {
@@ -109,6 +127,11 @@ if (import.meta.main) {
 			.split(",")
 			.map((x) => x.trim())
 			.filter(Boolean);
-	const running = await startEmulator({ port, retired: list(process.env.EMULATOR_RETIRED), live: list(process.env.EMULATOR_LIVE) });
+	const running = await startEmulator({
+		port,
+		retired: list(process.env.EMULATOR_RETIRED),
+		live: list(process.env.EMULATOR_LIVE),
+		batchDelayMs: process.env.EMULATOR_BATCH_DELAY_MS ? Number(process.env.EMULATOR_BATCH_DELAY_MS) : undefined,
+	});
 	console.log(`Gemini emulator listening on ${running.url}`);
 }
