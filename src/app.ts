@@ -13,6 +13,7 @@ import { adminCatalog } from "./routes/admin-catalog";
 import { adminHealth } from "./routes/admin-health";
 import { adminKeys } from "./routes/admin-keys";
 import { adminUsage } from "./routes/admin-usage";
+import { chatCompletions } from "./routes/chat-completions";
 import { conversations } from "./routes/conversations";
 import { geminiNative } from "./routes/gemini-native";
 import { images } from "./routes/images";
@@ -43,6 +44,9 @@ export function buildApp(): Hono<AppEnv> {
 	app.use("/v1beta/*", apiKeyAuthUnlessPublic);
 	app.use("/api/v1/*", apiKeyAuth);
 	app.route("/v1/images", openAiImages);
+	// The openai SDK with baseURL .../v1, and clients set up for OpenRouter's .../api/v1.
+	app.route("/v1/chat", chatCompletions);
+	app.route("/api/v1/chat", chatCompletions);
 	app.route("/v1/images", nanoBananaApi);
 	app.route("/v1/conversations", conversations);
 	app.route("/v1/jobs", jobs);

@@ -18,6 +18,8 @@ import { toSpec } from "./spec";
 
 export interface AsyncOptions {
 	webhookUrl?: string;
+	/** "batch": grouped into one Gemini batch at the batch price (src/batch/). */
+	tier?: "standard" | "batch";
 }
 
 export type JobMessage = { type: "job"; jobId: string } | { type: "webhook"; jobId: string };

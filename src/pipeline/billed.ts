@@ -45,6 +45,8 @@ export interface BilledCall {
 	errorStyle: ErrorStyle;
 	/** This gateway's origin, for links in headers. */
 	origin: string;
+	/** Keeps work alive after the response is sent (streamed answers settle at their end). */
+	waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 /** What an execution reports back for settlement and the response. */
@@ -65,7 +67,7 @@ export interface Execution {
 }
 
 /** "openai.images.generations" -> "openai": the dialect a metered endpoint belongs to. */
-function dialectOf(endpoint: string): string {
+export function dialectOf(endpoint: string): string {
 	return endpoint.split(".")[0];
 }
 
@@ -78,25 +80,35 @@ async function replay(env: Env, stored: StoredResponse, requestId: string): Prom
 	});
 }
 
-export async function runBilled(
-	call: BilledCall,
-	metered: Metered,
-	execute: (pricePerImage: number) => Promise<Execution>,
-): Promise<Response> {
+/** An admitted call: what it was held at, and what settlement and replay need. */
+export interface Admission {
+	price: number;
+	reservationId: string;
+	balance: number;
+	rateLimit: { limit: number; remaining: number; resetSeconds: number };
+	idemKey: string | undefined;
+	bodyHash: string | undefined;
+}
+
+/**
+ * Idempotency check and admission (limits + worst-case hold, one DO call). A repeated
+ * Idempotency-Key with the same body answers with the stored response instead; a refusal
+ * throws the ApiError it becomes.
+ */
+export async function admitCall(call: BilledCall, metered: Metered): Promise<Admission | Response> {
 	const { env, config, caller, requestId } = call;
 	const idemKey = call.idempotencyKey?.trim();
 	if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
 		throw invalidParam("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters");
 	}
 	const price = pricePerImage(config.prices, metered.model, metered.imageSize);
-	const draft = usageDraft(requestId, metered);
 	const bodyHash = idemKey ? await sha256Hex(`${metered.endpoint}\n${new TextDecoder().decode(call.rawBody)}`) : undefined;
 	noteRequest({ dialect: dialectOf(metered.endpoint), model: metered.model.id });
 	const admitted = await timed(
 		"admit",
 		async () =>
 			await caller.account.admit({
-				draft,
+				draft: usageDraft(requestId, metered),
 				credits: price * metered.images,
 				images: metered.images,
 				ttlMs: config.deadlineMs + 60_000,
@@ -107,6 +119,84 @@ export async function runBilled(
 		if (admitted.reason === "replay") return replay(env, admitted.response, requestId);
 		throw refusal(admitted);
 	}
+	return { price, reservationId: admitted.reservationId, balance: admitted.balance, rateLimit: admitted.rateLimit, idemKey, bodyHash };
+}
+
+/** What settlement records about an execution (or about one that threw). */
+export function outcomeOf(result: Execution | undefined, delivered: number, status: number): UsageOutcome {
+	return {
+		imagesDelivered: delivered,
+		promptTokens: result?.usage.inputTokens ?? 0,
+		outputTokens: result?.usage.outputTokens ?? 0,
+		totalTokens: result?.usage.totalTokens ?? 0,
+		upstreamMs: result?.upstreamMs ?? null,
+		upstreamModel: result?.upstreamModel ?? null,
+		status,
+		errorCode: result ? (result.error?.code ?? null) : "internal_error",
+		finishReason: result?.finishReason ?? null,
+		r2Keys: result?.r2Keys ?? [],
+	};
+}
+
+/**
+ * The response kept for a repeated Idempotency-Key: inline when small, else in R2.
+ * `body` is text, or pieces embedding stored images (streamed into R2, never built).
+ */
+export async function keepForReplay(
+	call: BilledCall,
+	bodyHash: string,
+	status: number,
+	headers: Record<string, string>,
+	body: string | Piece[],
+): Promise<StoredResponse> {
+	const stored: StoredResponse = { status, headers: { ...headers } };
+	if (typeof body === "string" && body.length <= INLINE_REPLAY_BYTES) {
+		stored.body = body;
+		return stored;
+	}
+	const ref = `idempotency/${call.caller.keyId}/${bodyHash}.json`;
+	stored.bodyRef = ref;
+	const value =
+		typeof body === "string" ? body : piecesStream(call.env.IMAGES, body).pipeThrough(new FixedLengthStream(piecesLength(body)));
+	await timed("store", () => call.env.IMAGES.put(ref, value, { httpMetadata: { contentType: "application/json" } }));
+	return stored;
+}
+
+/** Settles the hold (timed), and reports the outcome for the request's log line. */
+export async function settle(call: BilledCall, admission: Admission, outcome: UsageOutcome, response: StoredResponse | null) {
+	const settled = await timed(
+		"settle",
+		async () =>
+			await call.caller.account.settle({ reservationId: admission.reservationId, pricePerImage: admission.price, outcome, response }),
+	);
+	noteRequest({
+		upstreamModel: outcome.upstreamModel,
+		errorCode: outcome.errorCode,
+		creditsCharged: settled.charged,
+		images: outcome.imagesDelivered,
+		upstreamMs: outcome.upstreamMs,
+	});
+	return settled;
+}
+
+/** The rate-limit headers every admitted response carries. */
+export function rateLimitHeaders(a: Admission): Record<string, string> {
+	return {
+		"ratelimit-limit": String(a.rateLimit.limit),
+		"ratelimit-remaining": String(a.rateLimit.remaining),
+		"ratelimit-reset": String(a.rateLimit.resetSeconds),
+	};
+}
+
+export async function runBilled(
+	call: BilledCall,
+	metered: Metered,
+	execute: (pricePerImage: number) => Promise<Execution>,
+): Promise<Response> {
+	const { env, requestId } = call;
+	const admission = await admitCall(call, metered);
+	if (admission instanceof Response) return admission;
+	const { price } = admission;
 
 	let result: Execution | undefined;
 	let thrown: unknown;
@@ -126,43 +216,12 @@ export async function runBilled(
 		...lifecycleHeaders(metered.model, call.origin),
 		...(result?.error?.headers ?? {}),
 	};
-	const outcome: UsageOutcome = {
-		imagesDelivered: delivered,
-		promptTokens: result?.usage.inputTokens ?? 0,
-		outputTokens: result?.usage.outputTokens ?? 0,
-		totalTokens: result?.usage.totalTokens ?? 0,
-		upstreamMs: result?.upstreamMs ?? null,
-		upstreamModel: result?.upstreamModel ?? null,
-		status,
-		errorCode: result ? (result.error?.code ?? null) : "internal_error",
-		finishReason: result?.finishReason ?? null,
-		r2Keys: result?.r2Keys ?? [],
-	};
-	let stored: StoredResponse | null = null;
 	// 5xx results are not kept: retrying with the same key should run again (it cost nothing).
-	if (idemKey && result && status < 500) {
-		stored = { status, headers: { ...headers } };
-		if (!streamed && body.length <= INLINE_REPLAY_BYTES) stored.body = body;
-		else {
-			const ref = `idempotency/${caller.keyId}/${bodyHash}.json`;
-			stored.bodyRef = ref;
-			const value = streamed
-				? piecesStream(env.IMAGES, streamed.pieces).pipeThrough(new FixedLengthStream(piecesLength(streamed.pieces)))
-				: body;
-			await timed("store", () => env.IMAGES.put(ref, value, { httpMetadata: { contentType: "application/json" } }));
-		}
-	}
-	const settled = await timed(
-		"settle",
-		async () => await caller.account.settle({ reservationId: admitted.reservationId, pricePerImage: price, outcome, response: stored }),
-	);
-	noteRequest({
-		upstreamModel: outcome.upstreamModel,
-		errorCode: outcome.errorCode,
-		creditsCharged: delivered * price,
-		images: delivered,
-		upstreamMs: outcome.upstreamMs,
-	});
+	const stored =
+		admission.idemKey && admission.bodyHash && result && status < 500
+			? await keepForReplay(call, admission.bodyHash, status, headers, streamed ? streamed.pieces : body)
+			: null;
+	const settled = await settle(call, admission, outcomeOf(result, delivered, status), stored);
 	if (thrown !== undefined) throw thrown;
 	return new Response(streamed ? piecesStream(env.IMAGES, streamed.pieces) : body, {
 		status,
@@ -170,9 +229,7 @@ export async function runBilled(
 			...headers,
 			...(streamed ? { "content-length": String(piecesLength(streamed.pieces)) } : {}),
 			"x-credits-remaining": String(settled.balance),
-			"ratelimit-limit": String(admitted.rateLimit.limit),
-			"ratelimit-remaining": String(admitted.rateLimit.remaining),
-			"ratelimit-reset": String(admitted.rateLimit.resetSeconds),
+			...rateLimitHeaders(admission),
 			"x-request-id": requestId,
 		},
 	});
@@ -197,15 +254,19 @@ export function runBilledGeneration(
 	return runBilled(call, meteredOf(req), async (price) => {
 		const r = await runGeneration(ctx, req);
 		if (!r.error && after) await after(r);
-		return {
-			delivered: r.images.length,
-			usage: r.usage,
-			upstreamMs: r.upstreamMs,
-			upstreamModel: r.upstreamModel,
-			finishReason: r.finishReason,
-			r2Keys: r.images.map((i) => i.key),
-			error: r.error,
-			body: r.error ? undefined : render(r, r.images.length * price),
-		};
+		return { ...executionOf(r), body: r.error ? undefined : render(r, r.images.length * price) };
 	});
+}
+
+/** What a pipeline run reports for settlement. */
+export function executionOf(r: GenerationResult): Execution {
+	return {
+		delivered: r.images.length,
+		usage: r.usage,
+		upstreamMs: r.upstreamMs,
+		upstreamModel: r.upstreamModel,
+		finishReason: r.finishReason,
+		r2Keys: r.images.map((i) => i.key),
+		error: r.error,
+	};
 }

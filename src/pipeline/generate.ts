@@ -85,6 +85,7 @@ export function geminiBody(req: GenerationRequest): GenerateContentRequest {
 	const size = req.imageSize ?? req.model.defaultImageSize;
 	if (size) imageConfig.imageSize = size;
 	return {
+		...(req.systemInstruction ? { systemInstruction: { parts: [{ text: req.systemInstruction }] } } : {}),
 		contents: [...(req.history ?? []), userTurn(req)],
 		generationConfig: {
 			responseModalities: ["TEXT", "IMAGE"],
@@ -120,8 +121,15 @@ function addUsage(total: TokenUsage, u: UsageMetadata): void {
 	total.totalTokens += t.totalTokens;
 }
 
-/** Runs the request. Never throws for upstream outcomes: a result with no images carries `error`. */
-export async function runGeneration(ctx: PipelineContext, req: GenerationRequest): Promise<GenerationResult> {
+/**
+ * Runs the request. Never throws for upstream outcomes: a result with no images carries
+ * `error`. `onImage` hears of each image as soon as it is stored (streamed answers).
+ */
+export async function runGeneration(
+	ctx: PipelineContext,
+	req: GenerationRequest,
+	onImage?: (image: DeliveredImage) => Promise<void>,
+): Promise<GenerationResult> {
 	const body = geminiBody(req);
 	const ask = askOf(req);
 	const now = new Date();
@@ -206,7 +214,7 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 			console.error(JSON.stringify({ requestId: ctx.requestId, event: "r2_put_failed", error: String(error) }));
 			return { index, kind: "internal", message: "storing the image failed" };
 		}
-		return {
+		const delivered: DeliveredImage = {
 			index,
 			key: stored.key,
 			url: imageUrl(stored.key, ctx.config.publicBaseUrl, ctx.origin),
@@ -215,6 +223,8 @@ export async function runGeneration(ctx: PipelineContext, req: GenerationRequest
 			text: outcome.text,
 			modelParts: outcome.modelParts,
 		};
+		await onImage?.(delivered);
+		return delivered;
 	};
 
 	// A failure that is not Gemini's (storage, a bug) costs that image only, not its siblings.

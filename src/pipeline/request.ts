@@ -20,6 +20,8 @@ export interface GenerationRequest {
 	images: InputImage[];
 	/** Earlier turns of a conversation, sent before this request's turn. */
 	history?: GeminiContent[];
+	/** Gemini's systemInstruction (chat completions' system and developer messages). */
+	systemInstruction?: string;
 	/** Extra path segment for stored images (content pipelines' output prefix). */
 	outputPrefix?: string;
 	/** The dialect's names for ratio, size and images, for errors found after resolution. */

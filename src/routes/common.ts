@@ -20,7 +20,17 @@ export function billedCall(c: Context<AppEnv>, rawBody: Uint8Array): BilledCall 
 		idempotencyKey: c.req.header("idempotency-key"),
 		errorStyle: c.get("errorStyle"),
 		origin: new URL(c.req.url).origin,
+		waitUntil: (promise) => executionContext(c)?.waitUntil(promise),
 	};
+}
+
+/** Hono throws when a request came without an execution context (direct app calls in tests). */
+function executionContext(c: Context<AppEnv>): { waitUntil(promise: Promise<unknown>): void } | undefined {
+	try {
+		return c.executionCtx;
+	} catch {
+		return undefined;
+	}
 }
 
 export function pipelineContext(c: Context<AppEnv>): PipelineContext {
@@ -33,16 +43,43 @@ export function pipelineContext(c: Context<AppEnv>): PipelineContext {
 	};
 }
 
+export const SERVICE_TIERS = ["standard", "batch"] as const;
+export type ServiceTier = (typeof SERVICE_TIERS)[number];
+
+/** `service_tier`: standard (default) or batch; anything else is a 400 listing both. */
+export function serviceTierOf(value: unknown): ServiceTier {
+	if (value === undefined || value === null) return "standard";
+	if (typeof value === "string" && (SERVICE_TIERS as readonly string[]).includes(value)) return value as ServiceTier;
+	throw invalidParam("service_tier", `service_tier must be one of: ${SERVICE_TIERS.join(", ")} (got ${JSON.stringify(value)})`);
+}
+
+const BATCH_NEEDS_ASYNC =
+	'service_tier "batch" runs through Gemini\'s Batch API (half price, results within 24 h), so it needs an async request ("async": true or Prefer: respond-async)';
+
 /**
  * Async mode: `"async": true` in the body or `Prefer: respond-async`. A `webhook_url`
- * (public https, same rules as image URLs) is only meaningful for async requests.
+ * (public https, same rules as image URLs) is only meaningful for async requests, and so
+ * is `service_tier: "batch"`.
  */
-export function asyncOptions(c: Context<AppEnv>, body: { async?: boolean; webhook_url?: string }): AsyncOptions | undefined {
+export function asyncOptions(
+	c: Context<AppEnv>,
+	body: { async?: boolean; webhook_url?: string; service_tier?: unknown },
+): AsyncOptions | undefined {
 	const config = c.get("config");
 	const wanted = body.async === true || /\brespond-async\b/i.test(c.req.header("prefer") ?? "");
+	const tier = serviceTierOf(body.service_tier);
+	if (tier === "batch" && !wanted) throw invalidParam("service_tier", BATCH_NEEDS_ASYNC);
 	if (body.webhook_url !== undefined) {
 		if (!wanted) throw invalidParam("webhook_url", 'webhook_url needs an async request ("async": true or Prefer: respond-async)');
 		publicUrl(body.webhook_url, "webhook_url", config.allowHttpImageUrls);
 	}
-	return wanted ? { webhookUrl: body.webhook_url } : undefined;
+	return wanted ? { webhookUrl: body.webhook_url, tier } : undefined;
+}
+
+/** For routes that only answer synchronously: `service_tier` checked, batch refused. */
+export function syncOnly(body: { async?: unknown; service_tier?: unknown }, route: string): void {
+	if (serviceTierOf(body.service_tier) === "batch")
+		throw invalidParam("service_tier", `${BATCH_NEEDS_ASYNC}; ${route} answers synchronously`);
+	if (body.async !== undefined && body.async !== false)
+		throw invalidParam("async", `${route} answers synchronously; send async requests to /v1/images/generations or /v1/images/edits`);
 }

@@ -11,13 +11,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { randomId } from "../account/keys";
 import { ApiError, invalidParam, notFound } from "../errors";
-import { placeholderIndex } from "../gemini/stream-reader";
-import type { GeminiContent, GeminiPart } from "../gemini/types";
+import type { GeminiContent } from "../gemini/types";
 import { readJsonObject } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import type { GenerationResult } from "../pipeline/generate";
 import { userTurn } from "../pipeline/generate";
 import { type GenerationRequest, resolveModel } from "../pipeline/request";
+import { hydrate, reducedParts } from "../pipeline/turns";
 import { deleteConversation, getConversation, insertConversation, touchConversation } from "../storage/db";
 import type { AppEnv } from "../types";
 
@@ -26,29 +26,13 @@ const MAX_TURN_PAIRS = 10;
 
 const historyKey = (keyId: string, id: string) => `conversations/${keyId}/${id}.json`;
 
-/**
- * The model turn as Gemini must get it back. Streamed answers carry placeholders where
- * image data was: the result image gets its bytes back from R2; drafts and extra images
- * that were never stored are left out (their thought signatures stay on the other parts).
- */
-async function storedParts(bucket: R2Bucket, result: GenerationResult): Promise<GeminiPart[]> {
+/** The model turn as Gemini must get it back, with the result image's bytes from R2. */
+async function storedTurn(bucket: R2Bucket, result: GenerationResult): Promise<GeminiContent> {
 	const image = result.images[0];
-	if (!image) return [];
-	const chosen = image.modelParts.findIndex((p) => (p.inlineData || p.inline_data) && !p.thought);
-	const parts: GeminiPart[] = [];
-	for (const [i, part] of image.modelParts.entries()) {
-		const inline = part.inlineData ?? part.inline_data;
-		if (!inline || placeholderIndex(inline.data) === undefined) {
-			parts.push(part);
-			continue;
-		}
-		if (i !== chosen) continue;
-		const obj = await bucket.get(image.key);
-		if (!obj) throw new Error(`stored image ${image.key} is missing`);
-		const { inline_data: _snake, ...rest } = part;
-		parts.push({ ...rest, inlineData: { mimeType: image.mimeType, data: new Uint8Array(await obj.arrayBuffer()).toBase64() } });
-	}
-	return parts;
+	if (!image) return { role: "model", parts: [] };
+	const turn = await hydrate(bucket, reducedParts(image), image.key);
+	if (!turn) throw new Error(`stored image ${image.key} is missing`);
+	return turn;
 }
 
 async function loadHistory(bucket: R2Bucket, key: string): Promise<{ contents: GeminiContent[]; etag: string | null }> {
@@ -86,7 +70,7 @@ export async function continueConversation(
 	return {
 		id,
 		record: async (result) => {
-			const modelTurn: GeminiContent = { role: "model", parts: await storedParts(c.env.IMAGES, result) };
+			const modelTurn = await storedTurn(c.env.IMAGES, result);
 			const next = [...contents, userTurn(req), modelTurn].slice(-2 * MAX_TURN_PAIRS);
 			// Conditional write: two edits racing on one conversation cannot silently drop a turn.
 			const put = await c.env.IMAGES.put(key, JSON.stringify({ contents: next }), {

@@ -1,0 +1,113 @@
+/**
+ * Chat completions with image output, the dialect OpenRouter and Vercel's AI Gateway
+ * serve for Nano Banana (LibreChat, Open WebUI, agent frameworks, the Vercel AI SDK):
+ *   POST /v1/chat/completions      (the openai SDK with baseURL .../v1)
+ *   POST /api/v1/chat/completions  (clients configured for OpenRouter's .../api/v1)
+ * `{model, messages, modalities?, n?, stream?, stream_options?, image_config?: {aspect_ratio,
+ * image_size}, aspect_ratio?, image_size?, image_output?: "url" | "data_url"}`. Every model
+ * here makes images, so `modalities` may be left out; given, it must include "image".
+ * The chat becomes the canonical request (src/chat/history.ts) and runs through the one
+ * billed pipeline; each delivered image's model turn is kept so the next turn of the chat
+ * can send its thought signatures back.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { chatInput } from "../chat/history";
+import { normalizeMessages } from "../chat/messages";
+import { type Completion, chatCompletion, closingEvents, errorEvent, imageEvents } from "../chat/render";
+import { ApiError, invalidParam } from "../errors";
+import { readJsonBody } from "../lib/body";
+import { parseWith } from "../lib/validate";
+import { executionOf, runBilledGeneration } from "../pipeline/billed";
+import { runBilledStream } from "../pipeline/billed-stream";
+import { type DeliveredImage, runGeneration } from "../pipeline/generate";
+import { meteredOf } from "../pipeline/metering";
+import { checkAspectRatio, checkImageSize, checkN, type GenerationRequest, resolveModel } from "../pipeline/request";
+import { saveTurn } from "../pipeline/turns";
+import type { AppEnv } from "../types";
+import { billedCall, pipelineContext, syncOnly } from "./common";
+
+const ChatBody = z.looseObject({
+	model: z.string().default("nano-banana"),
+	messages: z
+		.array(z.looseObject({ role: z.unknown() }), { error: "messages must be an array of messages" })
+		.min(1, "messages must hold at least one message"),
+	modalities: z.array(z.string()).optional(),
+	n: z.number().optional(),
+	stream: z.boolean().optional(),
+	stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
+	image_config: z.looseObject({ aspect_ratio: z.string().optional(), image_size: z.string().optional() }).optional(),
+	aspect_ratio: z.string().optional(),
+	image_size: z.string().optional(),
+	image_output: z.enum(["url", "data_url"]).default("url"),
+});
+
+export const chatCompletions = new Hono<AppEnv>().post("/completions", async (c) => {
+	const config = c.get("config");
+	const caller = c.get("caller");
+	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
+	const body = parseWith(ChatBody, value);
+	syncOnly(value, "/v1/chat/completions");
+	const model = resolveModel(config.catalog, body.model);
+	if (body.modalities && !body.modalities.includes("image")) {
+		throw invalidParam("modalities", `${model.id} answers with images: modalities must include "image" (e.g. ["image", "text"])`);
+	}
+	const ratio =
+		body.image_config?.aspect_ratio !== undefined
+			? ["image_config.aspect_ratio", body.image_config.aspect_ratio]
+			: ["aspect_ratio", body.aspect_ratio];
+	const size =
+		body.image_config?.image_size !== undefined
+			? ["image_config.image_size", body.image_config.image_size]
+			: ["image_size", body.image_size];
+	const n = checkN(body.n ?? 1);
+	const aspectRatio = ratio[1] !== undefined ? checkAspectRatio(model, ratio[1], ratio[0]) : undefined;
+	const imageSize = size[1] !== undefined ? checkImageSize(model, size[1], size[0]) : undefined;
+	const origin = new URL(c.req.url).origin;
+	const input = await chatInput({ bucket: c.env.IMAGES, keyId: caller.keyId, origin, config }, model, normalizeMessages(body.messages));
+	const req: GenerationRequest = {
+		endpoint: "openai.chat.completions",
+		model,
+		n,
+		aspectRatio,
+		imageSize,
+		...input,
+		params: { aspectRatio: ratio[0], imageSize: size[0], images: "messages" },
+	};
+	const output = body.image_output;
+	const completion: Completion = { id: `chatcmpl-${c.get("requestId").slice(4)}`, created: Math.floor(Date.now() / 1000), model: model.id };
+	// A lost turn costs a later request its signatures, never this one its image.
+	const keep = (img: DeliveredImage) =>
+		saveTurn(c.env.IMAGES, caller.keyId, model.id, img, output === "data_url").catch((error: unknown) => {
+			console.error(JSON.stringify({ requestId: c.get("requestId"), event: "turn_not_saved", image: img.key, error: String(error) }));
+		});
+
+	if (!body.stream) {
+		return runBilledGeneration(
+			billedCall(c, raw),
+			pipelineContext(c),
+			req,
+			(result) => chatCompletion(completion, result, output),
+			async (result) => {
+				await Promise.all(result.images.map(keep));
+			},
+		);
+	}
+	const includeUsage = body.stream_options?.include_usage === true;
+	return runBilledStream(
+		billedCall(c, raw),
+		meteredOf(req),
+		async (emit, price) => {
+			let shown = 0;
+			const result = await runGeneration(pipelineContext(c), req, async (img) => {
+				await keep(img);
+				await emit(imageEvents(completion, img, shown++, output));
+			});
+			await emit(
+				result.error ? errorEvent(result.error) : closingEvents(completion, result.usage, includeUsage, result.images.length * price),
+			);
+			return executionOf(result);
+		},
+		() => errorEvent(new ApiError(500, "server_error", "internal_error", `Internal error (request ${c.get("requestId")})`)),
+	);
+});
