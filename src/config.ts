@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { defaultLimits, type Limits, LimitsPatch } from "./billing/limits";
-import { buildPrices, PricesOverride, type PriceTable } from "./billing/prices";
+import { buildBatchPrices, buildPrices, PricesOverride, type PriceTable } from "./billing/prices";
 import { Catalog, CatalogError } from "./catalog/catalog";
 import { ModelsOverride } from "./catalog/overrides";
 import { ApiError } from "./errors";
@@ -138,6 +138,9 @@ export const EnvSchema = z.object({
 	WEBHOOK_TIMEOUT_MS: num(10_000, 1, 300_000),
 	MIN_PIPELINE_INTERVAL_MINUTES: num(15, 1, 525_600),
 	RETENTION_DAYS: optionalNum(0, 36_500),
+	BATCH_WINDOW_SECONDS: num(30, 0, 3_600),
+	BATCH_POLL_SECONDS: num(60, 0, 3_600),
+	BATCH_MAX_INLINE_BYTES: num(19 * MB, 1, 20_000_000),
 	MODELS: json(ModelsOverride),
 	PRICES: json(PricesOverride),
 	DEFAULT_LIMITS: json(LimitsPatch),
@@ -174,8 +177,15 @@ export interface GatewayConfig {
 	retentionDays: number | undefined;
 	/** Origins allowed to call the API from a browser: "*" or an exact list. */
 	corsOrigins: "*" | string[];
+	/** Batch lane: how long requests for one model are gathered before they go as one batch... */
+	batchWindowSeconds: number;
+	/** ...how often a submitted batch is polled, and the cap on its inline requests (Google's: 20 MB). */
+	batchPollSeconds: number;
+	batchMaxInlineBytes: number;
 	catalog: Catalog;
 	prices: PriceTable;
+	/** The Batch lane's prices (half the standard ones unless PRICES.batch says otherwise). */
+	batchPrices: PriceTable;
 	defaultLimits: Limits;
 }
 
@@ -198,8 +208,10 @@ function parse(env: Env): GatewayConfig {
 		throw error;
 	}
 	let prices: PriceTable;
+	let batchPrices: PriceTable;
 	try {
 		prices = buildPrices(catalog, v.PRICES ?? {});
+		batchPrices = buildBatchPrices(catalog, prices, v.PRICES ?? {});
 	} catch (error) {
 		throw new ConfigError("PRICES", error instanceof Error ? error.message : String(error));
 	}
@@ -227,8 +239,12 @@ function parse(env: Env): GatewayConfig {
 		minPipelineIntervalMinutes: v.MIN_PIPELINE_INTERVAL_MINUTES,
 		retentionDays: v.RETENTION_DAYS,
 		corsOrigins: v.CORS_ORIGINS,
+		batchWindowSeconds: v.BATCH_WINDOW_SECONDS,
+		batchPollSeconds: v.BATCH_POLL_SECONDS,
+		batchMaxInlineBytes: v.BATCH_MAX_INLINE_BYTES,
 		catalog,
 		prices,
+		batchPrices,
 		defaultLimits: defaultLimits(v.DEFAULT_LIMITS ?? {}),
 	};
 }

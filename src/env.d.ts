@@ -35,3 +35,9 @@ interface Env {
 	/** Days to keep generated images (fractions allowed); unset keeps them forever. */
 	RETENTION_DAYS?: string;
 }
+interface Env {
+	/** Batch lane: seconds to gather requests per model, seconds between polls, cap on inline bytes. */
+	BATCH_WINDOW_SECONDS?: string;
+	BATCH_POLL_SECONDS?: string;
+	BATCH_MAX_INLINE_BYTES?: string;
+}

@@ -3,7 +3,7 @@
  * Google's list prices with 1 credit = $0.0001 (so their ratios are Google's and the
  * Batch API's half price stays a whole number); the operator sets their own with the
  * PRICES variable, e.g.
- *   PRICES='{"nano-banana": 600, "nano-banana-2": {"4K": 2000}}'
+ *   PRICES='{"nano-banana": 600, "nano-banana-2": {"4K": 2000}, "batch": {"nano-banana": 250}}'
  * A number prices every size of that alias; an object prices sizes one by one. A price
  * for an alias or size the catalog does not have is a configuration error, never ignored.
  */
@@ -31,10 +31,12 @@ export const DEFAULT_PRICES: PriceTable = {
 };
 
 const Credits = z.number().int().min(0).max(1_000_000);
-export const PricesOverride = z.record(
-	z.string(),
-	z.union([Credits, z.partialRecord(z.enum(IMAGE_SIZES as [ImageSize, ...ImageSize[]]), Credits)]),
-);
+const AliasPrice = z.union([Credits, z.partialRecord(z.enum(IMAGE_SIZES as [ImageSize, ...ImageSize[]]), Credits)]);
+type AliasPrice = z.infer<typeof AliasPrice>;
+const AliasPrices = z.record(z.string(), AliasPrice);
+type AliasPrices = z.infer<typeof AliasPrices>;
+/** Alias prices, plus `batch`: the same shape for the Batch lane (default: half, rounded up). */
+export const PricesOverride = z.object({ batch: AliasPrices.optional() }).catchall(AliasPrice);
 export type PricesOverride = z.infer<typeof PricesOverride>;
 
 /** The sizes an alias is priced at. */
@@ -50,29 +52,51 @@ function pricedSizes(sizes: readonly ImageSize[]): ImageSize[] {
  */
 export function buildPrices(catalog: Catalog, override: PricesOverride = {}): PriceTable {
 	const aliases = catalog.aliases();
+	if (aliases.some((a) => a.id === "batch")) throw new Error('"batch" names the Batch lane\'s prices here; rename the alias');
 	const table: PriceTable = {};
 	for (const a of aliases) {
 		const builtin = DEFAULT_PRICES[a.id] ?? DEFAULT_PRICES[DEFAULT_ALIASES.find((d) => d.upstream === a.upstream)?.id ?? ""];
 		table[a.id] = { ...(builtin ?? {}) };
 	}
-	for (const [id, value] of Object.entries(override)) {
+	const { batch: _batch, ...standard } = override;
+	apply(catalog, table, standard as AliasPrices, "");
+	for (const a of aliases) {
+		const missing = pricedSizes(a.imageSizes).filter((s) => table[a.id][s] === undefined);
+		if (missing.length > 0) throw new Error(`${a.id} has no price at ${missing.join(", ")}: add it to PRICES`);
+	}
+	return table;
+}
+
+/**
+ * The Batch lane's prices: Google bills the Batch API at half the standard price, so by
+ * default every price is half the standard one (rounded up to a whole credit; with the
+ * default prices every half is whole already). `PRICES.batch` overrides them like PRICES.
+ */
+export function buildBatchPrices(catalog: Catalog, standard: PriceTable, override: PricesOverride = {}): PriceTable {
+	const table: PriceTable = {};
+	for (const [id, sizes] of Object.entries(standard)) {
+		table[id] = Object.fromEntries(Object.entries(sizes).map(([size, credits]) => [size, Math.ceil(credits / 2)]));
+	}
+	apply(catalog, table, override.batch ?? {}, "batch.");
+	return table;
+}
+
+/** Applies alias prices to a table; an unknown alias or a size it does not sell is an error. */
+function apply(catalog: Catalog, table: PriceTable, prices: AliasPrices, path: string): void {
+	const aliases = catalog.aliases();
+	for (const [id, value] of Object.entries(prices) as Array<[string, AliasPrice]>) {
 		const alias = aliases.find((a) => a.id === id);
-		if (!alias) throw new Error(`${id} is not an alias (known: ${aliases.map((a) => a.id).join(", ")})`);
+		if (!alias) throw new Error(`${path}${id} is not an alias (known: ${aliases.map((a) => a.id).join(", ")})`);
 		const sizes = pricedSizes(alias.imageSizes);
 		if (typeof value === "number") {
 			table[id] = Object.fromEntries(sizes.map((s) => [s, value]));
 			continue;
 		}
 		for (const size of Object.keys(value) as ImageSize[]) {
-			if (!sizes.includes(size)) throw new Error(`${id}.${size}: ${id} is not sold at ${size} (sizes: ${sizes.join(", ")})`);
+			if (!sizes.includes(size)) throw new Error(`${path}${id}.${size}: ${id} is not sold at ${size} (sizes: ${sizes.join(", ")})`);
 		}
 		table[id] = { ...table[id], ...value };
 	}
-	for (const a of aliases) {
-		const missing = pricedSizes(a.imageSizes).filter((s) => table[a.id][s] === undefined);
-		if (missing.length > 0) throw new Error(`${a.id} has no price at ${missing.join(", ")}: add it to PRICES`);
-	}
-	return table;
 }
 
 /** Credits for one image of this model at this size (the model's default size when none). */

@@ -49,15 +49,16 @@ export const account = new Hono<AppEnv>()
 	.get("/account/webhook-secret", async (c) => c.json({ secret: await c.get("caller").account.webhookSecret() }))
 	.post("/account/webhook-secret/rotate", async (c) => c.json({ secret: await c.get("caller").account.rotateWebhookSecret() }))
 	.get("/pricing", (c) => {
-		const { catalog, prices } = c.get("config");
+		const { catalog, prices, batchPrices } = c.get("config");
 		return c.json({
 			unit: "credits per delivered image",
-			note: "Failed, blocked or empty results cost nothing. A request holds price x n until it settles. Raw Gemini ids are priced like the alias that sells them.",
+			note: 'Failed, blocked or empty results cost nothing. A request holds price x n until it settles. Raw Gemini ids are priced like the alias that sells them. batch_prices apply to async requests with "service_tier": "batch".',
 			data: catalog.aliases().map((a) => ({
 				model: a.id,
 				upstream_model: a.upstream,
 				default_image_size: a.defaultImageSize ?? null,
 				prices: prices[a.id],
+				batch_prices: batchPrices[a.id],
 			})),
 		});
 	});

@@ -41,6 +41,7 @@ function openAiModel(c: Context<AppEnv>, m: ModelSpec) {
 		default_image_size: m.defaultImageSize ?? null,
 		max_input_images: m.maxInputImages,
 		prices: config.prices[m.priceAs] ?? null,
+		batch_prices: config.batchPrices[m.priceAs] ?? null,
 		deprecated: m.lifecycle.status !== "active",
 		lifecycle: {
 			status: m.lifecycle.status,
