@@ -78,6 +78,8 @@ CREATE INDEX IF NOT EXISTS conversations_key ON conversations (key_id, created_a
 
 -- Async jobs (from `async: true` / `Prefer: respond-async`, and pipeline runs).
 -- status: CREATED -> RUNNING -> STORING -> SUCCEEDED | FAILED, or CREATED -> CANCELED.
+-- service_tier 'batch': the job waits (CREATED) to be grouped into a Gemini batch
+-- (batch_id), is RUNNING while the batch is (batch_state: Gemini's last seen state).
 CREATE TABLE IF NOT EXISTS jobs (
   id              TEXT PRIMARY KEY,
   key_id          TEXT NOT NULL,
@@ -98,10 +100,15 @@ CREATE TABLE IF NOT EXISTS jobs (
   started_at      TEXT,
   storing_at      TEXT,
   finished_at     TEXT,
-  updated_at      TEXT NOT NULL
+  updated_at      TEXT NOT NULL,
+  service_tier    TEXT NOT NULL DEFAULT 'standard',
+  batch_id        TEXT,
+  batch_state     TEXT
 );
 
 CREATE INDEX IF NOT EXISTS jobs_key ON jobs (key_id, created_at, id);
+CREATE INDEX IF NOT EXISTS jobs_batch_waiting ON jobs (service_tier, status, batch_id, created_at);
+CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id);
 
 -- Content pipelines: a schedule (5-field cron, UTC) and a prompt template.
 CREATE TABLE IF NOT EXISTS pipelines (
@@ -123,7 +130,8 @@ CREATE TABLE IF NOT EXISTS pipelines (
   runs             INTEGER NOT NULL DEFAULT 0,
   next_run_at      TEXT,
   created_at       TEXT NOT NULL,
-  updated_at       TEXT NOT NULL
+  updated_at       TEXT NOT NULL,
+  service_tier     TEXT NOT NULL DEFAULT 'standard'
 );
 
 CREATE INDEX IF NOT EXISTS pipelines_due ON pipelines (enabled, next_run_at);
@@ -173,3 +181,28 @@ CREATE TABLE IF NOT EXISTS catalog_checks (
   models      INTEGER NOT NULL DEFAULT 0,
   error       TEXT
 );
+
+-- Gemini batches of the Batch lane: one per model and window, holding the inline requests
+-- of its jobs (each request keyed `{jobId}:{i}`). state: SUBMITTING, then Gemini's
+-- BATCH_STATE_*; settled = 1 once every job in it is settled.
+CREATE TABLE IF NOT EXISTS batches (
+  id              TEXT PRIMARY KEY,
+  model           TEXT NOT NULL,
+  upstream_model  TEXT,
+  upstream_name   TEXT,
+  state           TEXT NOT NULL,
+  settled         INTEGER NOT NULL DEFAULT 0,
+  jobs            INTEGER NOT NULL DEFAULT 0,
+  requests        INTEGER NOT NULL DEFAULT 0,
+  bytes           INTEGER NOT NULL DEFAULT 0,
+  polls           INTEGER NOT NULL DEFAULT 0,
+  lease_until     INTEGER,
+  next_poll_at    TEXT,
+  error           TEXT,
+  created_at      TEXT NOT NULL,
+  submitted_at    TEXT,
+  finished_at     TEXT,
+  updated_at      TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS batches_open ON batches (settled, next_poll_at);

@@ -50,6 +50,9 @@ export default defineConfig({
 								GEMINI_RETRY_MAX_MS: "50",
 								GEMINI_DEADLINE_MS: "20000",
 								JOB_RETRY_BASE_SECONDS: "0",
+								// The Batch lane in seconds, not minutes (the emulator's batches take about one).
+								BATCH_WINDOW_SECONDS: "1",
+								BATCH_POLL_SECONDS: "1",
 								// Small round prices keep the tests' arithmetic readable (and prove PRICES applies).
 								PRICES: JSON.stringify(TEST_PRICES),
 								SCHEMA_SQL: inject<string>("schemaSql"),

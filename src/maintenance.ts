@@ -6,6 +6,7 @@
  * an alarm that was lost, visiting active keys in pages and asking each to maintain itself.
  */
 import { accountFor } from "./account/key-account";
+import { sweepBatches } from "./batch/sweep";
 import { discoverIfDue } from "./catalog/discovery";
 import type { GatewayConfig } from "./config";
 import { schedulePipelines } from "./jobs/pipelines";
@@ -57,7 +58,10 @@ export async function deleteExpiredImages(bucket: R2Bucket, cutoff: Date, maxPag
 
 /** Everything the per-minute cron trigger does. */
 export async function runScheduled(env: Env, at: Date, config: GatewayConfig): Promise<Record<string, unknown>> {
-	const out: Record<string, unknown> = { pipelines: await schedulePipelines(env, at) };
+	const out: Record<string, unknown> = {
+		pipelines: await schedulePipelines(env, at, config.batchWindowSeconds),
+		batches: await sweepBatches(env, at, config),
+	};
 	// The heavier sweeps run every fifth minute.
 	if (at.getUTCMinutes() % 5 === 0) {
 		out.accounts = await sweepAccounts(env);

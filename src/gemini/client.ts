@@ -6,7 +6,7 @@
  * in `x-goog-api-key`, never in the URL (URLs end up in logs).
  */
 import { errorFromResponse, GeminiConnectionError, GeminiError, GeminiMalformedResponseError, GeminiTimeoutError } from "./errors";
-import type { GenerateContentRequest, GenerateContentResponse, GoogleRpcStatus } from "./types";
+import type { BatchOperation, GenerateContentRequest, GenerateContentResponse, GoogleRpcStatus } from "./types";
 
 export interface GeminiClientOptions {
 	apiKey: string;
@@ -90,6 +90,25 @@ export class GeminiClient {
 		return result as ModelsPage;
 	}
 
+	/**
+	 * POST models/{model}:batchGenerateContent with a prepared body (its inline requests
+	 * can be megabytes, so the caller builds the text once). Answers the batch Operation.
+	 */
+	async createBatch(model: string, payload: string, signal?: AbortSignal): Promise<BatchOperation> {
+		const url = `${this.opts.baseUrl}/v1beta/models/${encodeURIComponent(model)}:batchGenerateContent`;
+		return (await this.send(url, payload, readBuffered<BatchOperation>, signal)).result;
+	}
+
+	/** GET batches/{id}; `consume` reads the answer (a finished batch carries every result). */
+	async getBatch<T>(name: string, consume: (res: Response) => Promise<T>, signal?: AbortSignal): Promise<T> {
+		return (await this.send(`${this.opts.baseUrl}/v1beta/${batchPath(name)}`, undefined, consume, signal)).result;
+	}
+
+	/** POST batches/{id}:cancel. */
+	async cancelBatch(name: string, signal?: AbortSignal): Promise<void> {
+		await this.send(`${this.opts.baseUrl}/v1beta/${batchPath(name)}:cancel`, "{}", readBuffered, signal);
+	}
+
 	/** One request under the retry policy and the deadline: POST with `payload`, or GET without. */
 	private async send<T>(
 		url: string,
@@ -153,6 +172,11 @@ export class GeminiClient {
 			}
 		}
 	}
+}
+
+/** `batches/{id}` with the id percent-encoded (it comes from Gemini, but goes into a URL). */
+function batchPath(name: string): string {
+	return `batches/${encodeURIComponent(name.replace(/^batches\//, ""))}`;
 }
 
 /** A page of models.list as Google sends it. */

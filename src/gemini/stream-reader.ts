@@ -15,6 +15,8 @@ export const INLINE_PLACEHOLDER = "nbg-inline:";
 
 export interface InlineWriter {
 	write(chars: string): Promise<void>;
+	/** Called when the image string has ended (a writer may finish its upload then). */
+	end?(): Promise<void>;
 }
 
 /**
@@ -159,8 +161,10 @@ export class StreamScanner {
 		if (pieces.length > 0) await this.writer?.write(pieces.join(""));
 		if (ended) {
 			this.out.push(QUOTE);
+			const done = this.writer;
 			this.writer = undefined;
 			this.mode = "none";
+			await done?.end?.();
 		}
 		return i;
 	}

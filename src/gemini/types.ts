@@ -80,3 +80,28 @@ export interface GoogleRpcError {
 export interface GoogleRpcStatus {
 	error?: GoogleRpcError;
 }
+
+/** The states of a Gemini batch (ai.google.dev/api/batch-mode, BatchState). */
+export type BatchState =
+	| "BATCH_STATE_PENDING"
+	| "BATCH_STATE_RUNNING"
+	| "BATCH_STATE_SUCCEEDED"
+	| "BATCH_STATE_FAILED"
+	| "BATCH_STATE_CANCELLED"
+	| "BATCH_STATE_EXPIRED";
+
+/** One answer of a finished batch: matched to its request by `metadata.key`, never by position. */
+export interface InlinedResponse {
+	metadata?: { key?: string };
+	response?: GenerateContentResponse;
+	error?: GoogleRpcError;
+}
+
+/** The Operation batchGenerateContent answers and batches.get returns. */
+export interface BatchOperation {
+	name?: string;
+	metadata?: { state?: BatchState; batchStats?: Record<string, string> };
+	done?: boolean;
+	response?: { inlinedResponses?: { inlinedResponses?: InlinedResponse[] } };
+	error?: GoogleRpcError;
+}

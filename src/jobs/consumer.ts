@@ -6,68 +6,23 @@
  * exponential backoff; after the last attempt the job fails, its hold is released, and
  * the message is sent to the dead-letter queue.
  */
-import { accountFor, type KeyAccountStub } from "../account/key-account";
-import type { UsageOutcome } from "../account/records";
+
+import { formBatch } from "../batch/form";
+import { pollBatch } from "../batch/poll";
 import { pricePerImage } from "../billing/prices";
-import { type GatewayConfig, loadConfig } from "../config";
+import { loadConfig } from "../config";
 import { ApiError } from "../errors";
-import { GeminiTimeoutError } from "../gemini/errors";
-import { type GenerationResult, runGeneration } from "../pipeline/generate";
+import { runGeneration } from "../pipeline/generate";
 import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
-import { getKey } from "../storage/db";
-import { claimJob, finishRun, getJob, type JobRow, setRunStatus, TERMINAL, updateJob } from "../storage/jobs";
+import { claimJob, getJob, setRunStatus, TERMINAL, updateJob } from "../storage/jobs";
 import { presentJob } from "./present";
+import { accountOfKey, backoff, type Decision, finish, outcomeOf, transient } from "./settle";
 import { fromSpec, type JobSpec } from "./spec";
 import type { JobMessage } from "./submit";
 import { deliver } from "./webhooks";
 
-type Decision = { ack: true } | { retryInSeconds: number } | { deadLetter: true };
-
 /** Long enough for the slowest generation; a dead worker's job is picked up after it. */
 const LEASE_MS = 15 * 60_000;
-
-function backoff(config: GatewayConfig, attempt: number, base = config.jobRetryBaseSeconds): number {
-	return Math.min(900, Math.round(base * 2 ** Math.max(0, attempt - 1)));
-}
-
-async function accountOfKey(env: Env, keyId: string): Promise<KeyAccountStub | null> {
-	const k = await getKey(env.DB, keyId);
-	return k ? accountFor(env, k.key_hash) : null;
-}
-
-/** Only upstream trouble a later attempt can fix: rate limits, 5xx, timeouts, dropped connections. */
-function transient(result: GenerationResult): boolean {
-	return (
-		result.failures.length > 0 &&
-		result.failures.every((f) => f.kind === "upstream" && (f.error.retryable || f.error instanceof GeminiTimeoutError))
-	);
-}
-
-function outcomeOf(result: GenerationResult | undefined, status: number, code: string | null): UsageOutcome {
-	return {
-		imagesDelivered: result?.images.length ?? 0,
-		promptTokens: result?.usage.inputTokens ?? 0,
-		outputTokens: result?.usage.outputTokens ?? 0,
-		totalTokens: result?.usage.totalTokens ?? 0,
-		upstreamMs: result?.upstreamMs ?? null,
-		upstreamModel: result?.upstreamModel ?? null,
-		status,
-		errorCode: code,
-		finishReason: result?.finishReason ?? null,
-		r2Keys: result?.images.map((i) => i.key) ?? [],
-	};
-}
-
-async function finish(
-	env: Env,
-	job: JobRow,
-	fields: Partial<JobRow>,
-	run?: { status: "succeeded" | "failed" | "skipped"; images?: string[]; credits?: number; reason?: string | null },
-): Promise<void> {
-	await updateJob(env.DB, job.id, { ...fields, lease_until: null, finished_at: new Date().toISOString() });
-	if (job.pipeline_run_id && run) await finishRun(env.DB, job.pipeline_run_id, run);
-	if (job.webhook_url) await env.JOBS.send({ type: "webhook", jobId: job.id } satisfies JobMessage);
-}
 
 export async function processJob(env: Env, jobId: string): Promise<Decision> {
 	const config = loadConfig(env);
@@ -207,7 +162,14 @@ export async function handleQueue(batch: MessageBatch<JobMessage>, env: Env): Pr
 	for (const msg of batch.messages) {
 		try {
 			const body = msg.body;
-			const decision = body.type === "webhook" ? await processWebhook(env, body.jobId, msg.attempts) : await processJob(env, body.jobId);
+			const decision =
+				body.type === "webhook"
+					? await processWebhook(env, body.jobId, msg.attempts)
+					: body.type === "batch-window"
+						? await formBatch(env, body.model)
+						: body.type === "batch-poll"
+							? await pollBatch(env, body.batchId)
+							: await processJob(env, body.jobId);
 			if ("retryInSeconds" in decision) msg.retry({ delaySeconds: decision.retryInSeconds });
 			else {
 				if ("deadLetter" in decision) await env.JOBS_DLQ.send(body);

@@ -8,7 +8,7 @@ import { randomId } from "../account/keys";
 import { invalidParam } from "../errors";
 import { advancePipeline, duePipelines, insertJob, insertRunOnce, type PipelineRow, setNextRun } from "../storage/jobs";
 import type { JobSpec } from "./spec";
-import type { JobMessage } from "./submit";
+import { type JobMessage, queueForBatch } from "./submit";
 
 const BUILTINS = new Set(["date", "weekday"]);
 const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
@@ -81,11 +81,12 @@ export function renderTemplate(template: string, variables: Variables, slot: Dat
 
 /**
  * The cron trigger's step: every enabled pipeline whose next slot has come gets one run
- * for that slot (recorded, then queued as a job billed to its key). Firing twice for the
+ * for that slot (recorded, then queued as a job billed to its key, or handed to the Batch
+ * lane when the pipeline's service_tier is "batch"). Firing twice for the
  * same minute, or two overlapping triggers, still makes one run: the run's
  * UNIQUE (pipeline_id, slot) decides, and the slot pointer moves on either way.
  */
-export async function schedulePipelines(env: Env, at: Date): Promise<{ queued: number; duplicates: number }> {
+export async function schedulePipelines(env: Env, at: Date, batchWindowSeconds = 0): Promise<{ queued: number; duplicates: number }> {
 	let queued = 0;
 	let duplicates = 0;
 	for (const p of await duePipelines(env.DB, at.toISOString(), 500)) {
@@ -123,8 +124,11 @@ export async function schedulePipelines(env: Env, at: Date): Promise<{ queued: n
 			webhook_url: p.webhook_url,
 			pipeline_run_id: runId,
 			created_at: now,
+			service_tier: p.service_tier,
 		});
-		await env.JOBS.send({ type: "job", jobId } satisfies JobMessage);
+		// A batch-tier run waits for its model's window; it is paid for when its batch forms.
+		if (p.service_tier === "batch") await queueForBatch(env, p.model, batchWindowSeconds);
+		else await env.JOBS.send({ type: "job", jobId } satisfies JobMessage);
 		queued++;
 	}
 	return { queued, duplicates };

@@ -22,6 +22,9 @@ export function presentJob(job: JobRow, origin: string) {
 		credits_charged: job.credits_charged,
 		result: job.result ? (JSON.parse(job.result) as unknown) : null,
 		error: job.error ? (JSON.parse(job.error) as unknown) : null,
+		service_tier: job.service_tier ?? "standard",
+		// Batch lane: the batch the job is in, and Gemini's last seen state of it.
+		batch: job.batch_id ? { id: job.batch_id, state: job.batch_state ?? "SUBMITTING" } : null,
 		webhook_url: job.webhook_url,
 		webhook_status: job.webhook_status,
 		pipeline_run_id: job.pipeline_run_id,

@@ -5,6 +5,7 @@
  */
 import { randomId } from "../account/keys";
 import { emptyOutcome } from "../account/records";
+import { checkFitsBatch } from "../batch/requests";
 import { pricePerImage } from "../billing/prices";
 import { lifecycleHeaders } from "../catalog/headers";
 import { ApiError, invalidParam } from "../errors";
@@ -16,26 +17,41 @@ import { getJob, insertJob, updateJob } from "../storage/jobs";
 import { presentJob } from "./present";
 import { toSpec } from "./spec";
 
+/** A batch-tier job waits for its model's window: the first message after it forms the batch. */
+export async function queueForBatch(env: Env, model: string, windowSeconds: number): Promise<void> {
+	await env.JOBS.send({ type: "batch-window", model } satisfies JobMessage, { delaySeconds: windowSeconds });
+}
+
 export interface AsyncOptions {
 	webhookUrl?: string;
 	/** "batch": grouped into one Gemini batch at the batch price (src/batch/). */
 	tier?: "standard" | "batch";
 }
 
-export type JobMessage = { type: "job"; jobId: string } | { type: "webhook"; jobId: string };
+export type JobMessage =
+	| { type: "job"; jobId: string }
+	| { type: "webhook"; jobId: string }
+	/** Batch lane: gather the model's waiting jobs into one Gemini batch... */
+	| { type: "batch-window"; model: string }
+	/** ...and look at a submitted batch. */
+	| { type: "batch-poll"; batchId: string };
 
 /** How long an async job's hold may wait in the queue before the alarm releases it. */
 const ASYNC_HOLD_MS = 24 * 60 * 60_000;
+/** A batch may take Gemini 48 hours before it expires; the hold outlives that and the polling. */
+export const BATCH_HOLD_MS = 72 * 60 * 60_000;
 
 export async function submitJob(call: BilledCall, req: GenerationRequest, origin: string, opts: AsyncOptions): Promise<Response> {
-	const { env, caller } = call;
+	const { env, caller, config } = call;
 	if (req.history) throw invalidParam("async", "Conversations continue synchronously; drop async or conversation_id");
+	const batch = opts.tier === "batch";
+	if (batch) checkFitsBatch(req, config.batchMaxInlineBytes);
 	const id = randomId("job");
-	const price = pricePerImage(call.config.prices, req.model, req.imageSize);
-	const draft = usageDraft(id, meteredOf(req));
+	const price = pricePerImage(batch ? config.batchPrices : config.prices, req.model, req.imageSize);
+	const draft = usageDraft(id, { ...meteredOf(req), endpoint: batch ? `${req.endpoint}:batch` : req.endpoint });
 	const admitted = await timed(
 		"admit",
-		async () => await caller.account.admit({ draft, credits: price * req.n, images: req.n, ttlMs: ASYNC_HOLD_MS }),
+		async () => await caller.account.admit({ draft, credits: price * req.n, images: req.n, ttlMs: batch ? BATCH_HOLD_MS : ASYNC_HOLD_MS }),
 	);
 	if (!admitted.ok) {
 		if (admitted.reason === "replay") throw new ApiError(500, "server_error", "internal_error", "unexpected replay");
@@ -54,8 +70,10 @@ export async function submitJob(call: BilledCall, req: GenerationRequest, origin
 			webhook_url: opts.webhookUrl ?? null,
 			pipeline_run_id: null,
 			created_at: now,
+			service_tier: batch ? "batch" : "standard",
 		});
-		await env.JOBS.send({ type: "job", jobId: id } satisfies JobMessage);
+		if (batch) await queueForBatch(env, spec.model, config.batchWindowSeconds);
+		else await env.JOBS.send({ type: "job", jobId: id } satisfies JobMessage);
 	} catch (error) {
 		// Could not queue it: give the credits back and leave no half-made job behind.
 		await caller.account.settle({

@@ -14,7 +14,7 @@ import {
 	GeminiRateLimitError,
 	GeminiTimeoutError,
 } from "../gemini/errors";
-import { embeddedError, POLICY_REASONS, readOutcome } from "../gemini/result";
+import { embeddedError, type GenerationOutcome, POLICY_REASONS, readOutcome } from "../gemini/result";
 import { placeholderIndex, readStreamed } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart, GenerateContentRequest, GenerateContentResponse, UsageMetadata } from "../gemini/types";
 import { timed } from "../observe";
@@ -189,12 +189,7 @@ export async function runGeneration(
 		const image = outcome.images[0];
 		const chosen = placeholderIndex(image?.data);
 		await Promise.all(writers.filter((_, n) => n !== chosen).map((w) => w.discard()));
-		if (!image) {
-			const reason = outcome.blockReason ?? outcome.finishReason ?? "NO_IMAGE";
-			const policy = POLICY_REASONS.has(reason);
-			const why = !policy && reason === "STOP" ? "TEXT_ONLY" : reason;
-			return { index, kind: policy ? "policy" : "no_image", reason: why, text: outcome.text };
-		}
+		if (!image) return noImageFailure(index, outcome);
 		let stored: StoredImage;
 		try {
 			if (chosen !== undefined) {
@@ -249,6 +244,14 @@ export async function runGeneration(
 		error: images.length === 0 ? failureToError(failures, ctx.requestId) : undefined,
 		finishReason: reasoned && (reasoned.kind === "policy" || reasoned.kind === "no_image") ? reasoned.reason : "STOP",
 	};
+}
+
+/** Why an answer without an image has none: a policy refusal, or an empty (or text-only) answer. */
+export function noImageFailure(index: number, outcome: GenerationOutcome): ImageFailure {
+	const reason = outcome.blockReason ?? outcome.finishReason ?? "NO_IMAGE";
+	const policy = POLICY_REASONS.has(reason);
+	const why = !policy && reason === "STOP" ? "TEXT_ONLY" : reason;
+	return { index, kind: policy ? "policy" : "no_image", reason: why, text: outcome.text };
 }
 
 /** The one error that best explains why no image came back. */

@@ -1,18 +1,24 @@
 /**
  * `GET /v1/jobs/{id}`, `GET /v1/jobs` (paged, `status` filter) and
- * `POST /v1/jobs/{id}/cancel` (only before the job runs; the hold is released).
+ * `POST /v1/jobs/{id}/cancel` (before the job runs, or when it is alone in a Gemini batch;
+ * the hold is released).
  * A job is visible to the key that made it only; any other key gets 404.
  */
+import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import { emptyOutcome } from "../account/records";
-import { invalidParam, notFound } from "../errors";
+import { ApiError, invalidParam, notFound } from "../errors";
+import { GeminiError } from "../gemini/errors";
 import { presentJob } from "../jobs/present";
 import type { JobSpec } from "../jobs/spec";
 import type { JobMessage } from "../jobs/submit";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
-import { cancelJob, getJob, listJobs } from "../storage/jobs";
+import { upstreamToError } from "../pipeline/generate";
+import { geminiClient } from "../pipeline/upstream";
+import { getBatch, jobsOfBatch } from "../storage/batches";
+import { cancelBatchedJob, cancelJob, getJob, type JobRow, listJobs } from "../storage/jobs";
 import type { AppEnv } from "../types";
 
 export const JobsQuery = z.strictObject({
@@ -20,6 +26,40 @@ export const JobsQuery = z.strictObject({
 	limit: z.coerce.number().int().min(1).max(100).default(20),
 	cursor: z.string().optional(),
 });
+
+/**
+ * A job inside a submitted batch. Gemini cancels whole batches, not single requests, so
+ * the job is canceled only when it is the batch's last unfinished job: the batch is
+ * canceled upstream first (nothing more is billed), then the job. Otherwise a clear 409:
+ * other jobs ride in the same batch, and this one finishes (or fails, released) with it.
+ */
+async function cancelInBatch(c: Context<AppEnv>, job: JobRow): Promise<boolean> {
+	const batch = job.batch_id ? await getBatch(c.env.DB, job.batch_id) : null;
+	if (!batch?.upstream_name) {
+		throw new ApiError(
+			409,
+			"invalid_request_error",
+			"job_in_running_batch",
+			`Job ${job.id} is being submitted to Gemini in a batch; retry in a few seconds`,
+		);
+	}
+	const others = (await jobsOfBatch(c.env.DB, batch.id)).filter((j) => j.id !== job.id).length;
+	if (others > 0) {
+		throw new ApiError(
+			409,
+			"invalid_request_error",
+			"job_in_running_batch",
+			`Job ${job.id} is in Gemini batch ${batch.id} (${batch.state}) with ${others} other job(s). Gemini cancels whole batches only, so it cannot be canceled alone: it finishes with its batch (target 24 h), and if the batch expires its credits are released.`,
+		);
+	}
+	try {
+		await geminiClient(c.get("config")).cancelBatch(batch.upstream_name);
+	} catch (error) {
+		if (error instanceof GeminiError) throw upstreamToError(error, c.get("requestId"));
+		throw error;
+	}
+	return cancelBatchedJob(c.env.DB, job.id, job.key_id);
+}
 
 export const jobs = new Hono<AppEnv>()
 	.get("/", async (c) => {
@@ -45,7 +85,8 @@ export const jobs = new Hono<AppEnv>()
 		const id = c.req.param("id");
 		const job = await getJob(c.env.DB, id, caller.keyId);
 		if (!job) throw notFound(`No job with id '${id}'`);
-		if (!(await cancelJob(c.env.DB, id, caller.keyId))) {
+		const done = job.batch_id && job.status === "RUNNING" ? await cancelInBatch(c, job) : await cancelJob(c.env.DB, id, caller.keyId);
+		if (!done) {
 			throw invalidParam(null, `Job ${id} is ${job.status}; only a job that has not started can be canceled`, "job_not_cancelable");
 		}
 		if (job.reservation_id) {

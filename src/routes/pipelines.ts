@@ -16,6 +16,7 @@ import { parseWith } from "../lib/validate";
 import { checkAspectRatio, checkImageSize, checkN, checkPrompt, resolveModel } from "../pipeline/request";
 import { deletePipeline, getPipeline, listPipelines, listRuns, type PipelineRow, upsertPipeline } from "../storage/jobs";
 import type { AppEnv } from "../types";
+import { serviceTierOf } from "./common";
 
 const Fields = {
 	name: z.string().trim().min(1).max(200),
@@ -37,6 +38,8 @@ const Fields = {
 		.nullable(),
 	webhook_url: z.string().nullable(),
 	enabled: z.boolean(),
+	// Checked by serviceTierOf, so a wrong value is the same 400 listing the tiers everywhere.
+	service_tier: z.unknown(),
 };
 
 export const CreatePipeline = z.strictObject({
@@ -50,6 +53,7 @@ export const CreatePipeline = z.strictObject({
 	output_prefix: Fields.output_prefix.optional(),
 	webhook_url: Fields.webhook_url.optional(),
 	enabled: Fields.enabled.default(true),
+	service_tier: Fields.service_tier.optional(),
 });
 export const PatchPipeline = z.strictObject(Fields).partial();
 
@@ -81,6 +85,7 @@ async function validate(c: Context<AppEnv>, d: Draft): Promise<Draft> {
 	}
 	return {
 		...d,
+		service_tier: serviceTierOf(d.service_tier),
 		model: model.id,
 		aspect_ratio: d.aspect_ratio ? checkAspectRatio(model, d.aspect_ratio) : null,
 		image_size: d.image_size ? checkImageSize(model, d.image_size) : null,
@@ -103,6 +108,7 @@ function present(p: PipelineRow) {
 		output_prefix: p.output_prefix,
 		webhook_url: p.webhook_url,
 		enabled: p.enabled === 1,
+		service_tier: p.service_tier,
 		runs: p.runs,
 		next_run_at: p.next_run_at,
 		created_at: p.created_at,
@@ -146,6 +152,7 @@ export const pipelines = new Hono<AppEnv>()
 			webhook_url: b.webhook_url ?? null,
 			origin: new URL(c.req.url).origin,
 			enabled: b.enabled ? 1 : 0,
+			service_tier: serviceTierOf(b.service_tier),
 		});
 		return c.json(present(await save(c, draft, { runs: 0, created_at: new Date().toISOString() })), 201);
 	})
@@ -168,6 +175,7 @@ export const pipelines = new Hono<AppEnv>()
 			...(b.output_prefix !== undefined ? { output_prefix: b.output_prefix } : {}),
 			...(b.webhook_url !== undefined ? { webhook_url: b.webhook_url } : {}),
 			...(b.enabled !== undefined ? { enabled: b.enabled ? 1 : 0 } : {}),
+			...(b.service_tier !== undefined ? { service_tier: serviceTierOf(b.service_tier) } : {}),
 		});
 		return c.json(present(await save(c, draft, { runs: current.runs, created_at: current.created_at })));
 	})

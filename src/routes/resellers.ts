@@ -22,6 +22,7 @@ export const VydraBody = z.strictObject({
 	aspectRatio: z.string().default("1:1"),
 	async: z.boolean().optional(),
 	webhook_url: z.string().optional(),
+	service_tier: z.unknown().optional(),
 });
 
 export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
@@ -68,6 +69,7 @@ export const NanoBananaApiBody = z.strictObject({
 	ref_images: z.array(z.string()).optional(),
 	async: z.boolean().optional(),
 	webhook_url: z.string().optional(),
+	service_tier: z.unknown().optional(),
 });
 
 export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {

@@ -26,17 +26,35 @@ export interface JobRow {
 	storing_at: string | null;
 	finished_at: string | null;
 	updated_at: string;
+	service_tier: "standard" | "batch";
+	/** Batch lane: the batch the job went into, and Gemini's last seen state of it. */
+	batch_id: string | null;
+	batch_state: string | null;
 }
 
 export async function insertJob(
 	db: D1Database,
-	j: Pick<JobRow, "id" | "key_id" | "kind" | "spec" | "reservation_id" | "price" | "webhook_url" | "pipeline_run_id" | "created_at">,
+	j: Pick<JobRow, "id" | "key_id" | "kind" | "spec" | "reservation_id" | "price" | "webhook_url" | "pipeline_run_id" | "created_at"> & {
+		service_tier?: JobRow["service_tier"];
+	},
 ): Promise<void> {
 	await db
 		.prepare(
-			"INSERT INTO jobs (id, key_id, kind, status, spec, reservation_id, price, webhook_url, pipeline_run_id, created_at, updated_at) VALUES (?, ?, ?, 'CREATED', ?, ?, ?, ?, ?, ?, ?)",
+			"INSERT INTO jobs (id, key_id, kind, status, spec, reservation_id, price, webhook_url, pipeline_run_id, created_at, updated_at, service_tier) VALUES (?, ?, ?, 'CREATED', ?, ?, ?, ?, ?, ?, ?, ?)",
 		)
-		.bind(j.id, j.key_id, j.kind, j.spec, j.reservation_id, j.price, j.webhook_url, j.pipeline_run_id, j.created_at, j.created_at)
+		.bind(
+			j.id,
+			j.key_id,
+			j.kind,
+			j.spec,
+			j.reservation_id,
+			j.price,
+			j.webhook_url,
+			j.pipeline_run_id,
+			j.created_at,
+			j.created_at,
+			j.service_tier ?? "standard",
+		)
 		.run();
 }
 
@@ -94,6 +112,18 @@ export async function updateJob(db: D1Database, id: string, fields: Partial<Omit
 		.run();
 }
 
+/** A job in a submitted batch -> CANCELED (its batch is being canceled upstream). */
+export async function cancelBatchedJob(db: D1Database, id: string, keyId: string): Promise<boolean> {
+	const now = new Date().toISOString();
+	const r = await db
+		.prepare(
+			"UPDATE jobs SET status = 'CANCELED', finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ? AND key_id = ? AND status = 'RUNNING' AND batch_id IS NOT NULL",
+		)
+		.bind(now, now, id, keyId)
+		.run();
+	return (r.meta.changes ?? 0) > 0;
+}
+
 /** CREATED -> CANCELED for the owner only; false when the job is already running or done. */
 export async function cancelJob(db: D1Database, id: string, keyId: string): Promise<boolean> {
 	const now = new Date().toISOString();
@@ -129,6 +159,8 @@ export interface PipelineRow {
 	next_run_at: string | null;
 	created_at: string;
 	updated_at: string;
+	/** "batch": runs go through the Batch lane at the batch price. */
+	service_tier: "standard" | "batch";
 }
 
 const PIPELINE_COLUMNS = [
@@ -151,6 +183,7 @@ const PIPELINE_COLUMNS = [
 	"next_run_at",
 	"created_at",
 	"updated_at",
+	"service_tier",
 ] as const satisfies ReadonlyArray<keyof PipelineRow>;
 
 export async function upsertPipeline(db: D1Database, p: PipelineRow): Promise<void> {

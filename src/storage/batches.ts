@@ -1,0 +1,128 @@
+/**
+ * D1 queries of the Batch lane (always bound parameters): batches, and the jobs waiting
+ * for one or inside one. Claims are conditional updates, so two consumers (or a consumer
+ * and a cancel) never take the same job or poll the same batch at once.
+ */
+import type { JobRow } from "./jobs";
+
+export interface BatchRow {
+	id: string;
+	model: string;
+	upstream_model: string | null;
+	upstream_name: string | null;
+	state: string;
+	settled: number;
+	jobs: number;
+	requests: number;
+	bytes: number;
+	polls: number;
+	lease_until: number | null;
+	next_poll_at: string | null;
+	error: string | null;
+	created_at: string;
+	submitted_at: string | null;
+	finished_at: string | null;
+	updated_at: string;
+}
+
+export async function insertBatch(db: D1Database, id: string, model: string, now: string): Promise<void> {
+	await db
+		.prepare("INSERT INTO batches (id, model, state, created_at, updated_at) VALUES (?, ?, 'SUBMITTING', ?, ?)")
+		.bind(id, model, now, now)
+		.run();
+}
+
+export async function getBatch(db: D1Database, id: string): Promise<BatchRow | null> {
+	return db.prepare("SELECT * FROM batches WHERE id = ?").bind(id).first<BatchRow>();
+}
+
+export async function updateBatch(db: D1Database, id: string, fields: Partial<Omit<BatchRow, "id">>): Promise<void> {
+	const entries = Object.entries({ ...fields, updated_at: new Date().toISOString() });
+	await db
+		.prepare(`UPDATE batches SET ${entries.map(([k]) => `${k} = ?`).join(", ")} WHERE id = ?`)
+		.bind(...entries.map(([, v]) => v ?? null), id)
+		.run();
+}
+
+export async function deleteBatch(db: D1Database, id: string): Promise<void> {
+	await db.prepare("DELETE FROM batches WHERE id = ?").bind(id).run();
+}
+
+/** Takes an unsettled batch for one poller until `until`; false when another holds it. */
+export async function leaseBatch(db: D1Database, id: string, now: number, until: number): Promise<boolean> {
+	const r = await db
+		.prepare("UPDATE batches SET lease_until = ? WHERE id = ? AND settled = 0 AND (lease_until IS NULL OR lease_until < ?)")
+		.bind(until, id, now)
+		.run();
+	return (r.meta.changes ?? 0) > 0;
+}
+
+/**
+ * Claims up to `limit` batch-tier jobs for `model` that wait for a batch (oldest first)
+ * and returns the ones this call got: CREATED -> RUNNING with `batch_id` set.
+ */
+export async function claimWaitingJobs(db: D1Database, model: string, batchId: string, limit: number): Promise<JobRow[]> {
+	const now = new Date().toISOString();
+	await db
+		.prepare(
+			`UPDATE jobs SET status = 'RUNNING', batch_id = ?, attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?
+			 WHERE id IN (SELECT id FROM jobs WHERE service_tier = 'batch' AND status = 'CREATED' AND batch_id IS NULL
+			              AND json_extract(spec, '$.model') = ? ORDER BY created_at, id LIMIT ?)
+			   AND status = 'CREATED' AND batch_id IS NULL`,
+		)
+		.bind(batchId, now, now, model, limit)
+		.run();
+	return jobsOfBatch(db, batchId);
+}
+
+/** Jobs in a batch that are not finished yet. */
+export async function jobsOfBatch(db: D1Database, batchId: string): Promise<JobRow[]> {
+	return (
+		await db
+			.prepare("SELECT * FROM jobs WHERE batch_id = ? AND status IN ('RUNNING', 'STORING') ORDER BY created_at, id")
+			.bind(batchId)
+			.all<JobRow>()
+	).results;
+}
+
+/** Hands claimed jobs back to the waiting line (the batch was not submitted). */
+export async function unclaimJobs(db: D1Database, ids: string[]): Promise<void> {
+	if (ids.length === 0) return;
+	await db
+		.prepare(
+			`UPDATE jobs SET status = 'CREATED', batch_id = NULL, updated_at = ? WHERE id IN (${ids.map(() => "?").join(", ")}) AND status = 'RUNNING'`,
+		)
+		.bind(new Date().toISOString(), ...ids)
+		.run();
+}
+
+/** Records Gemini's state of a batch on its unfinished jobs. */
+export async function setJobsBatchState(db: D1Database, batchId: string, state: string, status?: "STORING"): Promise<void> {
+	const now = new Date().toISOString();
+	await db
+		.prepare(
+			`UPDATE jobs SET batch_state = ?, updated_at = ?${status ? ", status = ?, storing_at = ?" : ""} WHERE batch_id = ? AND status IN ('RUNNING', 'STORING')`,
+		)
+		.bind(...(status ? [state, now, status, now, batchId] : [state, now, batchId]))
+		.run();
+}
+
+/** Models with batch-tier jobs that have waited longer than `olderThan` (a lost window message). */
+export async function modelsWaitingSince(db: D1Database, olderThan: string): Promise<string[]> {
+	const rows = await db
+		.prepare(
+			"SELECT DISTINCT json_extract(spec, '$.model') AS model FROM jobs WHERE service_tier = 'batch' AND status = 'CREATED' AND batch_id IS NULL AND created_at < ? LIMIT 50",
+		)
+		.bind(olderThan)
+		.all<{ model: string }>();
+	return rows.results.map((r) => r.model);
+}
+
+/** Unsettled, submitted batches whose next poll is overdue (a lost poll message). */
+export async function overdueBatches(db: D1Database, before: string): Promise<string[]> {
+	const rows = await db
+		.prepare("SELECT id FROM batches WHERE settled = 0 AND upstream_name IS NOT NULL AND next_poll_at < ? LIMIT 100")
+		.bind(before)
+		.all<{ id: string }>();
+	return rows.results.map((r) => r.id);
+}

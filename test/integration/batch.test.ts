@@ -1,0 +1,239 @@
+// The Batch lane: async jobs with "service_tier": "batch" grouped per model into one Gemini
+// batch (the emulator answers in shuffled order), each settled by key at the batch price.
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { buildApp } from "../../src/app";
+import { sweepBatches } from "../../src/batch/sweep";
+import { loadConfig } from "../../src/config";
+import worker from "../../src/index";
+import {
+	accountOf,
+	auth,
+	balanceOf,
+	call,
+	createKey,
+	emulatorCalls,
+	expectError,
+	flushUsage,
+	postJson,
+	uniquePrompt,
+	usageRows,
+} from "../helpers/http";
+import { type Job, recordingQueue, waitForJob } from "../helpers/jobs";
+
+interface BatchJob extends Job {
+	service_tier: string;
+	batch: { id: string; state: string } | null;
+}
+
+const sha256 = async (bytes: Uint8Array) => new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).toHex();
+
+/** Submits one batch-tier generation and returns its job id (202, the batch price held). */
+async function submit(key: string, body: Record<string, unknown>, path = "/v1/images/generations"): Promise<string> {
+	const res = await postJson(path, { async: true, service_tier: "batch", ...body }, auth(key));
+	expect(res.status).toBe(202);
+	return (await res.json<Job>()).id;
+}
+
+const job = async (key: string, id: string) => (await call(`/v1/jobs/${id}`, { headers: auth(key) })).json<BatchJob>();
+
+async function upstreamName(batchId: string): Promise<string> {
+	const row = await env.DB.prepare("SELECT upstream_name FROM batches WHERE id = ?").bind(batchId).first<{ upstream_name: string }>();
+	return row?.upstream_name ?? "";
+}
+
+async function expectNothingHeld(key: string, credits: number): Promise<void> {
+	expect(await balanceOf(key)).toBe(credits);
+	expect((await (await accountOf(key)).describe())?.reservedCredits).toBe(0);
+}
+
+describe("Batch lane", () => {
+	it("a batch of 5 jobs with shuffled results settles each job with its own image at half price", async () => {
+		const k = await createKey(undefined, { credits: 1_000 });
+		const prompts = Array.from({ length: 5 }, (_, i) => uniquePrompt(`batch picture ${i}`));
+		const ids = await Promise.all(prompts.map((prompt) => submit(k.key, { model: "nano-banana-pro", prompt })));
+		expect(await balanceOf(k.key)).toBe(1_000 - 5 * 7); // nano-banana-pro 1K: 14 standard, 7 batch
+		const jobs = await Promise.all(ids.map((id) => waitForJob(k.key, id).then(() => job(k.key, id))));
+		expect(new Set(jobs.map((j) => j.batch?.id)).size).toBe(1); // one Gemini batch for the five
+		for (const [i, j] of jobs.entries()) {
+			expect(j).toMatchObject({
+				status: "SUCCEEDED",
+				service_tier: "batch",
+				credits_charged: 7,
+				batch: { state: "BATCH_STATE_SUCCEEDED" },
+			});
+			const img = await call(new URL(j.result?.images[0].url ?? "").pathname);
+			expect(img.status).toBe(200);
+			const [sent] = await emulatorCalls(prompts[i]);
+			expect(await sha256(new Uint8Array(await img.arrayBuffer()))).toBe(sent.outputs[0].sha256); // its own image
+		}
+		const view = await (
+			await fetch(`${env.EMULATOR_URL}/__emulator/batches/${(await upstreamName(jobs[0].batch?.id ?? "")).slice(8)}`)
+		).json<{
+			requestKeys: string[];
+			answerKeys: string[];
+		}>();
+		expect(view.requestKeys).toHaveLength(5);
+		expect(view.answerKeys).not.toEqual(view.requestKeys); // answers came back shuffled
+		expect([...view.answerKeys].sort()).toEqual([...view.requestKeys].sort());
+		await expectNothingHeld(k.key, 1_000 - 35);
+		await flushUsage(k.key);
+		const rows = await usageRows(k.id);
+		expect(rows.map((r) => [r.endpoint, r.credits_charged, r.images_delivered])).toEqual(
+			ids.map(() => ["openai.images.generations:batch", 7, 1]),
+		);
+	});
+
+	it("batch expiry fails every job in it and releases every hold", async () => {
+		const k = await createKey(undefined, { credits: 1_000 });
+		const ids = await Promise.all([
+			submit(k.key, { model: "nano-banana-2", prompt: uniquePrompt("expiring", "batch-end=EXPIRED"), n: 2 }),
+			submit(k.key, { model: "nano-banana-2", prompt: uniquePrompt("expiring too") }),
+			submit(k.key, { model: "nano-banana-2", prompt: uniquePrompt("expiring three") }, "/v1/images/generate"),
+		]);
+		expect(await balanceOf(k.key)).toBe(1_000 - 4 * 4);
+		for (const id of ids) {
+			const j = await waitForJob(k.key, id);
+			expect({ status: j.status, code: j.error?.code, charged: j.credits_charged }).toEqual({
+				status: "FAILED",
+				code: "batch_expired",
+				charged: 0,
+			});
+		}
+		await expectNothingHeld(k.key, 1_000);
+		await flushUsage(k.key);
+		expect((await usageRows(k.id)).map((r) => [r.error_code, r.credits_charged])).toEqual(ids.map(() => ["batch_expired", 0]));
+	});
+
+	it("a partial batch charges only delivered images: per-request failures, a job's failed copy, an answer without its key", async () => {
+		const k = await createKey(undefined, { credits: 1_000 });
+		const good = await submit(k.key, { model: "nano-banana-2.1", prompt: uniquePrompt("fine"), n: 2 });
+		const halfway = await submit(k.key, { model: "nano-banana-2.1", prompt: uniquePrompt("one of two", "fail=400x1"), n: 2 });
+		const blocked = await submit(k.key, { model: "nano-banana-2.1", prompt: uniquePrompt("blocked", "block=SAFETY") });
+		const lost = await submit(k.key, { model: "nano-banana-2.1", prompt: uniquePrompt("keyless", "batch-no-key") });
+		const [g, h, b, l] = await Promise.all([good, halfway, blocked, lost].map((id) => waitForJob(k.key, id)));
+		expect([g.status, g.credits_charged, g.result?.images.length]).toEqual(["SUCCEEDED", 4, 2]); // 2.1 at 1K: 4 standard, 2 batch
+		expect([h.status, h.credits_charged, h.result?.images.length]).toEqual(["SUCCEEDED", 2, 1]);
+		expect([b.status, b.error?.code, b.credits_charged]).toEqual(["FAILED", "content_policy_violation", 0]);
+		expect([l.status, l.error?.code, l.credits_charged]).toEqual(["FAILED", "batch_result_missing", 0]);
+		await expectNothingHeld(k.key, 1_000 - 6);
+		// Images nobody gets (the keyless answer's) leave nothing behind in R2.
+		const batchId = (await job(k.key, good)).batch?.id ?? "";
+		const stored = await env.IMAGES.list({ prefix: "generated/nano-banana-2.1/batch/" });
+		expect(stored.objects.filter((o) => o.key.includes(batchId))).toHaveLength(3);
+	});
+
+	it("cancel: a waiting job is released; one riding with others is a 409; one alone cancels its batch upstream", async () => {
+		const k = await createKey(undefined, { credits: 1_000 });
+		const waiting = await submit(k.key, { model: "nano-banana-2-lite", prompt: uniquePrompt("never mind") });
+		const canceled = await postJson(`/v1/jobs/${waiting}/cancel`, {}, auth(k.key));
+		expect((await canceled.json<Job>()).status).toBe("CANCELED");
+		expect(await balanceOf(k.key)).toBe(1_000);
+
+		const slow = [uniquePrompt("slow a", "batch-delay=60000"), uniquePrompt("slow b")];
+		const [a] = await Promise.all(slow.map((prompt) => submit(k.key, { model: "nano-banana-2-lite", prompt })));
+		await waitForJob(
+			k.key,
+			a,
+			(j) => (j as BatchJob).batch?.state === "BATCH_STATE_PENDING" || (j as BatchJob).batch?.state === "BATCH_STATE_RUNNING",
+		);
+		const refused = await expectError(await postJson(`/v1/jobs/${a}/cancel`, {}, auth(k.key)), 409, "job_in_running_batch");
+		expect(refused.message).toMatch(/1 other job/);
+
+		const alone = await submit(k.key, { model: "nano-banana-hd", prompt: uniquePrompt("alone", "batch-delay=60000") });
+		const aloneJob = await waitForJob(k.key, alone, (j) => (j as BatchJob).batch?.state?.startsWith("BATCH_STATE_") === true);
+		const res = await postJson(`/v1/jobs/${alone}/cancel`, {}, auth(k.key));
+		expect((await res.json<Job>()).status).toBe("CANCELED");
+		const name = await upstreamName((aloneJob as BatchJob).batch?.id ?? "");
+		const view = await (await fetch(`${env.EMULATOR_URL}/__emulator/batches/${name.slice(8)}`)).json<{ state: string }>();
+		expect(view.state).toBe("BATCH_STATE_CANCELLED");
+		// a and b still hold their credits; the canceled ones were released.
+		expect(await balanceOf(k.key)).toBe(1_000 - 2 * 2);
+	});
+
+	it("a pipeline with service_tier batch runs through the lane at the batch price", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const created = await postJson(
+			"/v1/pipelines",
+			{
+				name: "nightly",
+				schedule: "0 3 * * *",
+				prompt_template: `night scene ${crypto.randomUUID()}`,
+				model: "nano-banana-2",
+				n: 2,
+				service_tier: "batch",
+			},
+			auth(k.key),
+		);
+		const p = await created.json<{ id: string; next_run_at: string; service_tier: string }>();
+		expect(p.service_tier).toBe("batch");
+		const ctx = createExecutionContext();
+		await worker.scheduled(createScheduledController({ scheduledTime: new Date(p.next_run_at), cron: "* * * * *" }), env, ctx);
+		await waitOnExecutionContext(ctx);
+		const runs = await (await call(`/v1/pipelines/${p.id}/runs`, { headers: auth(k.key) })).json<{ data: Array<{ job_id: string }> }>();
+		const j = await waitForJob(k.key, runs.data[0].job_id);
+		expect([j.status, j.credits_charged, (j as BatchJob).service_tier]).toEqual(["SUCCEEDED", 2 * 4, "batch"]); // nano-banana-2 1K: 7 standard, 4 batch
+		const after = await (await call(`/v1/pipelines/${p.id}/runs`, { headers: auth(k.key) })).json<{
+			data: Array<{ status: string; credits_charged: number }>;
+		}>();
+		expect(after.data[0]).toMatchObject({ status: "succeeded", credits_charged: 8 });
+		expect(await balanceOf(k.key)).toBe(92);
+	});
+
+	it("a lost window message is picked up by the cron sweep", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const { queue, sent } = recordingQueue();
+		const res = await buildApp().fetch(
+			new Request("https://gateway.test/v1/images/generations", {
+				method: "POST",
+				headers: { "content-type": "application/json", ...auth(k.key) },
+				body: JSON.stringify({ model: "nano-banana", prompt: uniquePrompt("forgotten"), async: true, service_tier: "batch" }),
+			}),
+			{ ...env, JOBS: queue },
+			createExecutionContext(),
+		);
+		expect(res.status).toBe(202);
+		expect(sent).toEqual([{ type: "batch-window", model: "nano-banana" }]); // and never delivered
+		const id = (await res.json<Job>()).id;
+		const swept = await sweepBatches(env, new Date(Date.now() + 5 * 60_000), loadConfig(env));
+		expect(swept.windows).toBe(1);
+		expect((await waitForJob(k.key, id)).status).toBe("SUCCEEDED");
+		expect(await balanceOf(k.key)).toBe(100 - 3); // nano-banana: 5 standard, 3 batch (half, rounded up)
+	});
+});
+
+describe("Batch lane, bad input: a clear 400 and nothing held", () => {
+	it("service_tier other than standard or batch lists them; batch without async; a request too large for a batch", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		for (const path of ["/v1/images/generations", "/v1/images/generate", "/api/v1/models/nano-banana/edit", "/api/v1/images"]) {
+			const body = { prompt: "x", ...(path.includes("/models/") ? {} : { model: "nano-banana" }), async: true, service_tier: "priority" };
+			const e = await expectError(await postJson(path, body, auth(k.key)), 400, "invalid_parameter");
+			expect([e.param, e.message]).toEqual(["service_tier", expect.stringContaining("standard, batch")]);
+			const sync = await expectError(
+				await postJson(path, { ...body, async: undefined, service_tier: "batch" }, auth(k.key)),
+				400,
+				"invalid_parameter",
+			);
+			expect([sync.param, sync.message]).toEqual(["service_tier", expect.stringContaining("async")]);
+		}
+		const small = await buildApp().fetch(
+			new Request("https://gateway.test/v1/images/generations", {
+				method: "POST",
+				headers: { "content-type": "application/json", ...auth(k.key) },
+				body: JSON.stringify({ prompt: "x".repeat(400), n: 3, async: true, service_tier: "batch" }),
+			}),
+			{ ...env, BATCH_MAX_INLINE_BYTES: "1000" },
+			createExecutionContext(),
+		);
+		const err = await expectError(small, 400, "batch_too_large");
+		expect(err.param).toBe("service_tier");
+		expect(await balanceOf(k.key)).toBe(100);
+		const pipeline = await expectError(
+			await postJson("/v1/pipelines", { name: "p", schedule: "0 9 * * *", prompt_template: "x", service_tier: "cheap" }, auth(k.key)),
+			400,
+			"invalid_parameter",
+		);
+		expect(pipeline.param).toBe("service_tier");
+	});
+});
