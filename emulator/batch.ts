@@ -65,10 +65,13 @@ export class BatchEmulator {
 	private readonly batches = new Map<string, EmulatedBatch>();
 	private seq = 0;
 
-	constructor(
-		private readonly gemini: GeminiEmulator,
-		private readonly defaultDelayMs = 1_000,
-	) {}
+	private readonly gemini: GeminiEmulator;
+	private readonly defaultDelayMs: number;
+
+	constructor(gemini: GeminiEmulator, defaultDelayMs = 1_000) {
+		this.gemini = gemini;
+		this.defaultDelayMs = defaultDelayMs;
+	}
 
 	/** POST models/{model}:batchGenerateContent. */
 	create(model: string, apiKey: string | null, rawBody: string): EmulatorReply {

@@ -21,6 +21,7 @@
 import { createHash } from "node:crypto";
 import { encodeJpeg, encodePng } from "./images.ts";
 import { type EmulatedModel, MODELS, outputDimensions, SHUT_DOWN_BY_DEFAULT, type Size, tokensPerImage } from "./models.ts";
+import { missingSignature } from "./signatures.ts";
 
 export type Directives = Record<string, string>;
 
@@ -159,40 +160,6 @@ function renderImage(format: "png" | "jpeg", width: number, height: number, seed
 		imageCache.set(key, bytes);
 	}
 	return bytes;
-}
-
-/** The placeholder Google documents for model turns it did not produce (accepted as a signature). */
-export const SKIP_SIGNATURE = "skip_thought_signature_validator";
-
-/**
- * Gemini 3 image models refuse a history whose model turn carries an image without the
- * thought signature Gemini gave it. Google's answer (Gemini API, gemini-3-pro-image-preview;
- * reported in langchain-ai/langchain-google#1431, suurt8ll/open_webui_functions#225 and
- * langgenius/dify-official-plugins#2262) is a 400 INVALID_ARGUMENT:
- *   "Image part is missing a thought_signature in content position 2, part position 1.
- *    Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures#model-behavior for more details."
- * with 1-based positions. (Vertex AI's thought-signatures page says Gemini 3 Pro Image does
- * not enforce this there; the emulator plays the Gemini API, which does.) A signature must
- * also be one this emulator issued (or Google's documented placeholder): Google rejects
- * signatures it cannot verify, so a gateway that invents them fails the tests too (that
- * message is the emulator's own wording).
- */
-function missingSignature(contents: Content[]): string | undefined {
-	for (const [ci, content] of contents.entries()) {
-		if (content.role !== "model") continue;
-		for (const [pi, part] of (content.parts ?? []).entries()) {
-			if (!(part.inlineData || part.inline_data) || part.thought) continue;
-			const sig = part.thoughtSignature;
-			const where = `content position ${ci + 1}, part position ${pi + 1}`;
-			if (!sig) {
-				return `Image part is missing a thought_signature in ${where}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures#model-behavior for more details.`;
-			}
-			if (sig !== SKIP_SIGNATURE && !Buffer.from(sig, "base64").toString("latin1").startsWith("sig:")) {
-				return `Thought signature is not valid in ${where}.`;
-			}
-		}
-	}
-	return undefined;
 }
 
 /** The emulator itself: keeps per-prompt failure counters and a log of calls. */

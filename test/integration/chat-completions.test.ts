@@ -163,6 +163,19 @@ describe("chat completions, plain fetch", () => {
 		expect(payloads.flatMap((p) => p.choices.map((c) => c.delta.images?.length ?? 0)).reduce((a, b) => a + b)).toBe(1);
 	});
 
+	it("a repeated Idempotency-Key replays the whole stream and charges once", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const body = { model: "nano-banana-2", messages: [{ role: "user", content: uniquePrompt("chat idem") }], stream: true };
+		const headers = { ...auth(k.key), "idempotency-key": `idem-${crypto.randomUUID()}` };
+		const first = await (await postJson("/v1/chat/completions", body, headers)).text();
+		const again = await postJson("/v1/chat/completions", body, headers);
+		expect(again.headers.get("idempotent-replayed")).toBe("true");
+		expect(again.headers.get("content-type")).toContain("text/event-stream");
+		// The replay is the stream's events (heartbeat comments aside), byte for byte.
+		expect(await again.text()).toBe(first.replaceAll(": keep-alive\n\n", ""));
+		expect(await balanceOf(k.key)).toBe(93);
+	});
+
 	it("an upstream failure after admission is an error event in the stream, charged 0", async () => {
 		const k = await createKey(undefined, { credits: 100 });
 		const res = await postJson(

@@ -87,6 +87,12 @@ const DIALECTS: Dialect[] = [
 	{ name: "vydra", path: "/api/v1/models/nano-banana-2/edit", body: (prompt) => ({ prompt }), async: true },
 	{ name: "nanobananaapi", path: "/v1/images/generate", body: (prompt) => ({ model: "nano-banana-2", prompt }), async: true },
 	{
+		name: "chat completions",
+		path: "/v1/chat/completions",
+		body: (prompt) => ({ model: "nano-banana-2", messages: [{ role: "user", content: prompt }] }),
+	},
+	{ name: "openrouter images", path: "/api/v1/images", body: (prompt) => ({ model: "nano-banana-2", prompt }), async: true },
+	{
 		name: "gemini generateContent",
 		path: "/v1beta/models/nano-banana-2:generateContent",
 		body: (prompt) => ({ contents: [{ parts: [{ text: prompt }] }] }),
@@ -193,6 +199,69 @@ describe.each(DIALECTS.filter((d) => d.async))("$name, async", (dialect) => {
 				charged: 0,
 			});
 		}
+	}, 180_000);
+});
+
+describe("chat completions streamed: every upstream failure is an error event after the 200", () => {
+	it("its code, charged 0, nothing held, a usage row with the error", async () => {
+		const k = await createKey(undefined, { credits: 1_000 });
+		const results = await pool(KINDS, 6, async (kind) => {
+			const body = {
+				model: "nano-banana-2",
+				stream: true,
+				messages: [{ role: "user", content: uniquePrompt("matrix stream", kind.directive) }],
+			};
+			const res = await send(env, "/v1/chat/completions", body, auth(k.key));
+			expect(res.status, kind.directive).toBe(200);
+			const events = (await res.text()).split("\n\n").filter((e) => e.startsWith("data: "));
+			const first = JSON.parse(events[0].slice(6)) as { error?: { code: string } };
+			return { kind, code: first.error?.code, requestId: res.headers.get("x-request-id") ?? "" };
+		});
+		for (const r of results)
+			expect({ directive: r.kind.directive, code: r.code }).toEqual({ directive: r.kind.directive, code: r.kind.code });
+		await expectNothingHeld(k.key, 1_000);
+		await flushUsage(k.key);
+		const rows = new Map((await usageRows(k.id)).map((row) => [row.request_id, row]));
+		for (const r of results) {
+			expect({ directive: r.kind.directive, code: rows.get(r.requestId)?.error_code, status: rows.get(r.requestId)?.status }).toEqual({
+				directive: r.kind.directive,
+				code: r.kind.code,
+				status: r.kind.status,
+			});
+		}
+	}, 120_000);
+});
+
+describe("Batch lane: every failure Gemini can put in a batch answer", () => {
+	// A batch answer is JSON Gemini wrote, so a malformed body or a cut connection reaches
+	// the gateway as that request's INTERNAL error: 502 upstream_error.
+	const batchCode = (kind: Kind) => (kind.directive === "malformed" ? "upstream_error" : kind.code);
+
+	it("the job FAILED with the sync code, charged 0, nothing held, a usage row", async () => {
+		const k = await createKey(undefined, { credits: 1_000 });
+		const jobs = await pool(KINDS, 6, async (kind) => {
+			const body = { model: "nano-banana-2", prompt: uniquePrompt("batch matrix", kind.directive), async: true, service_tier: "batch" };
+			const res = await send(env, "/v1/images/generations", body, auth(k.key));
+			expect(res.status, kind.directive).toBe(202);
+			return { kind, id: (await res.json<Job>()).id };
+		});
+		const finished = await pool(jobs, 8, async (j) => ({ ...j, job: await waitForJob(k.key, j.id, undefined, 90_000) }));
+		for (const f of finished) {
+			expect({ directive: f.kind.directive, status: f.job.status, code: f.job.error?.code, charged: f.job.credits_charged }).toEqual({
+				directive: f.kind.directive,
+				status: "FAILED",
+				code: batchCode(f.kind),
+				charged: 0,
+			});
+		}
+		await expectNothingHeld(k.key, 1_000);
+		await flushUsage(k.key);
+		const rows = new Map((await usageRows(k.id)).map((row) => [row.request_id, row]));
+		for (const f of finished)
+			expect({ directive: f.kind.directive, code: rows.get(f.id)?.error_code }).toEqual({
+				directive: f.kind.directive,
+				code: batchCode(f.kind),
+			});
 	}, 180_000);
 });
 
