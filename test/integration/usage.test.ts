@@ -157,9 +157,10 @@ describe("pricing and models", () => {
 	it("GET /v1/pricing and /v1/models show the price table; PRICES overrides it", async () => {
 		const k = await createKey();
 		const pricing = await (await call("/v1/pricing", { headers: auth(k.key) })).json<{
-			data: Array<{ model: string; prices: Record<string, number> }>;
+			data: Array<{ model: string; prices: Record<string, number>; batch_prices: Record<string, number> }>;
 		}>();
 		expect(pricing.data.find((p) => p.model === "nano-banana-2")?.prices).toEqual({ "512": 5, "1K": 7, "2K": 10, "4K": 16 });
+		expect(pricing.data.find((p) => p.model === "nano-banana-2")?.batch_prices).toEqual({ "512": 3, "1K": 4, "2K": 5, "4K": 8 });
 		const models = await (await call("/v1/models", { headers: auth(k.key) })).json<{
 			data: Array<{ id: string; kind: string; prices: Record<string, number>; max_input_images: number; deprecated: boolean }>;
 		}>();
@@ -171,7 +172,7 @@ describe("pricing and models", () => {
 			"nano-banana-pro",
 			"nano-banana-hd",
 		]);
-		expect(models.data[0]).toMatchObject({ prices: { "1K": 5 }, max_input_images: 3, deprecated: false });
+		expect(models.data[0]).toMatchObject({ prices: { "1K": 5 }, batch_prices: { "1K": 3 }, max_input_images: 3, deprecated: false });
 		// Raw ids are listed too, retired ones marked and priced like the alias that sells their successor.
 		expect(models.data.find((m) => m.id === "gemini-3-pro-image-preview")).toMatchObject({
 			kind: "upstream",

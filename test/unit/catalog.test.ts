@@ -151,6 +151,17 @@ describe("configuration", () => {
 		expect(c.defaultLimits.concurrent_requests).toBe(8);
 	});
 
+	it("batch prices are half the standard ones (rounded up) unless PRICES.batch sets them", () => {
+		const d = configOf({});
+		expect(d.batchPrices["nano-banana"]).toEqual({ "1K": 195 });
+		expect(d.batchPrices["nano-banana-pro"]).toEqual({ "1K": 670, "2K": 670, "4K": 1200 });
+		const c = configOf({ PRICES: { "nano-banana": 501, batch: { "nano-banana-2": { "4K": 700 }, "nano-banana-hd": 900 } } });
+		expect(c.batchPrices["nano-banana"]).toEqual({ "1K": 251 }); // follows the standard override
+		expect(c.batchPrices["nano-banana-2"]).toEqual({ "512": 225, "1K": 335, "2K": 505, "4K": 700 });
+		expect(c.batchPrices["nano-banana-hd"]).toEqual({ "1K": 900, "2K": 900, "4K": 900 });
+		expect(c.prices["nano-banana-2"]).toEqual(DEFAULT_PRICES["nano-banana-2"]); // batch prices leave the standard ones alone
+	});
+
 	it.each([
 		[{ GEMINI_DEADLINE_MS: "soon" }, "GEMINI_DEADLINE_MS", /must be a number/],
 		[{ GEMINI_DEADLINE_MS: "0" }, "GEMINI_DEADLINE_MS", /Too small/],
@@ -165,6 +176,10 @@ describe("configuration", () => {
 		[{ PRICES: '{"nano-banana": {"4K": 5}}' }, "PRICES", /not sold at 4K/],
 		[{ PRICES: '{"nano-banana": -1}' }, "PRICES", /Too small/],
 		[{ PRICES: '{"nano-banana": "5"}' }, "PRICES", /Invalid input/],
+		[{ PRICES: '{"batch": {"nano-bananna": 5}}' }, "PRICES", /batch\.nano-bananna is not an alias/],
+		[{ PRICES: '{"batch": {"nano-banana": {"2K": 5}}}' }, "PRICES", /batch\.nano-banana\.2K: nano-banana is not sold at 2K/],
+		[{ PRICES: '{"batch": 5}' }, "PRICES", /batch/],
+		[{ BATCH_MAX_INLINE_BYTES: "30000000" }, "BATCH_MAX_INLINE_BYTES", /Too big/],
 		[{ DEFAULT_LIMITS: '{"requests_per_minute": "60"}' }, "DEFAULT_LIMITS", /requests_per_minute/],
 		[{ DEFAULT_LIMITS: '{"per_hour": 6}' }, "DEFAULT_LIMITS", /Unrecognized key/],
 		[{ MODELS: JSON.stringify({ extra: { upstream: "gemini-9-image", aspect_ratios: ["1:1"] } }) }, "PRICES", /extra has no price/],
