@@ -35,6 +35,7 @@ if (!worker.GEMINI_API_KEY && !worker.GEMINI_BASE_URL) {
 		port: Number(values.EMULATOR_PORT ?? 0),
 		retired: list(values.EMULATOR_RETIRED),
 		live: list(values.EMULATOR_LIVE),
+		batchDelayMs: values.EMULATOR_BATCH_DELAY_MS ? Number(values.EMULATOR_BATCH_DELAY_MS) : undefined,
 	});
 	emulatorClose = emu.close;
 	worker.GEMINI_BASE_URL = emu.url;

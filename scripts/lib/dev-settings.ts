@@ -10,7 +10,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 
 /** Settings of `npm run dev` itself, never handed to the Worker. */
-export const DEV_ONLY = new Set(["PORT", "INSPECTOR_PORT", "EMULATOR_PORT", "EMULATOR_RETIRED", "EMULATOR_LIVE"]);
+export const DEV_ONLY = new Set([
+	"PORT",
+	"INSPECTOR_PORT",
+	"EMULATOR_PORT",
+	"EMULATOR_RETIRED",
+	"EMULATOR_LIVE",
+	"EMULATOR_BATCH_DELAY_MS",
+]);
 
 /** The names .dev.vars.example documents (`NAME=` lines, commented out or not). */
 export function documentedSettings(example: string): string[] {
