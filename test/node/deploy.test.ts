@@ -3,7 +3,7 @@
 // only what is missing, applies migrations before deploying, stops at the first failure,
 // refuses unknown environments and says how to log in.
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -85,7 +85,12 @@ describe.concurrent("npm run deploy", () => {
 		const account = p.account();
 		const uuid = account.databases.find((d) => d.name === PROD.db)?.uuid;
 		expect(unstable_readConfig({ config: join(p.dir, "wrangler.toml"), env: "" }).d1_databases[0].database_id).toBe(uuid);
-		expect(account.applied[uuid as string]).toEqual(["0001_initial.sql"]);
+		// Every migration of the repository, in order.
+		expect(account.applied[uuid as string]).toEqual(
+			readdirSync(join(ROOT, "migrations"))
+				.filter((f) => f.endsWith(".sql"))
+				.sort(),
+		);
 		expect(account.deployed).toEqual([]);
 		expect(p.commands()).toContain("d1 migrations apply DB --remote --env ");
 		expect(first.output).toContain('npx wrangler secret put GEMINI_API_KEY --env=""');
