@@ -126,3 +126,26 @@ export async function overdueBatches(db: D1Database, before: string): Promise<st
 		.all<{ id: string }>();
 	return rows.results.map((r) => r.id);
 }
+
+/**
+ * Batches never recorded as submitted (their former died after claiming jobs): their jobs
+ * go back to waiting and the batch is closed. Returns the models whose jobs went back.
+ */
+export async function abandonStaleSubmissions(db: D1Database, before: string): Promise<string[]> {
+	const stale = (
+		await db
+			.prepare("SELECT id, model FROM batches WHERE settled = 0 AND upstream_name IS NULL AND created_at < ? LIMIT 50")
+			.bind(before)
+			.all<{ id: string; model: string }>()
+	).results;
+	const now = new Date().toISOString();
+	for (const b of stale) {
+		await db.batch([
+			db
+				.prepare("UPDATE jobs SET status = 'CREATED', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND status = 'RUNNING'")
+				.bind(now, b.id),
+			db.prepare("UPDATE batches SET state = 'ABANDONED', settled = 1, finished_at = ?, updated_at = ? WHERE id = ?").bind(now, now, b.id),
+		]);
+	}
+	return [...new Set(stale.map((b) => b.model))];
+}

@@ -7,6 +7,7 @@ import { buildApp } from "../../src/app";
 import { sweepBatches } from "../../src/batch/sweep";
 import { loadConfig } from "../../src/config";
 import worker from "../../src/index";
+import { claimWaitingJobs, insertBatch } from "../../src/storage/batches";
 import {
 	accountOf,
 	auth,
@@ -200,6 +201,32 @@ describe("Batch lane", () => {
 		expect(swept.windows).toBe(1);
 		expect((await waitForJob(k.key, id)).status).toBe("SUCCEEDED");
 		expect(await balanceOf(k.key)).toBe(100 - 3); // nano-banana: 5 standard, 3 batch (half, rounded up)
+	});
+});
+
+describe("Batch lane, when a consumer dies mid-submission", () => {
+	it("the cron sweep hands its claimed jobs back, and they run in a new batch", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const { queue } = recordingQueue();
+		const res = await buildApp().fetch(
+			new Request("https://gateway.test/v1/images/generations", {
+				method: "POST",
+				headers: { "content-type": "application/json", ...auth(k.key) },
+				body: JSON.stringify({ model: "nano-banana-2", prompt: uniquePrompt("orphaned"), async: true, service_tier: "batch" }),
+			}),
+			{ ...env, JOBS: queue },
+			createExecutionContext(),
+		);
+		const id = (await res.json<Job>()).id;
+		// A former that claimed the job 30 minutes ago and died before recording its batch.
+		await insertBatch(env.DB, "bat_dead", "nano-banana-2", new Date(Date.now() - 30 * 60_000).toISOString());
+		expect((await claimWaitingJobs(env.DB, "nano-banana-2", "bat_dead", 10)).map((j) => j.id)).toEqual([id]);
+		expect((await job(k.key, id)).status).toBe("RUNNING");
+		const swept = await sweepBatches(env, new Date(), loadConfig(env));
+		expect(swept.abandoned).toBe(1);
+		const done = (await waitForJob(k.key, id)) as BatchJob;
+		expect([done.status, done.credits_charged]).toEqual(["SUCCEEDED", 4]);
+		expect(done.batch?.id).not.toBe("bat_dead");
 	});
 });
 
