@@ -77,11 +77,12 @@ const jobOps: Operation[] = [
 		path: "/v1/jobs/{id}/cancel",
 		tag: "Jobs",
 		summary: "Cancel a job that has not started",
-		description: "Its held credits are released.",
+		description:
+			"Its held credits are released. A batch-tier job already in a Gemini batch can be canceled only when it is alone in it (the batch is canceled at Gemini); otherwise 409 job_in_running_batch, and 502 if Gemini refuses the cancel.",
 		auth: "key",
 		params: { id: "Job id" },
 		responses: { 200: { description: "The canceled job", schema: R.Job } },
-		errors: [400, 401, 403, 404],
+		errors: [400, 401, 403, 404, 409, 502],
 	},
 ];
 

@@ -8,13 +8,16 @@
 import { z } from "zod";
 import { LimitsPatch } from "../billing/limits";
 import { CreateKey, Grant, PatchKey } from "../routes/admin-keys";
+import { ChatBody } from "../routes/chat-completions";
 import { CreateConversation } from "../routes/conversations";
 import { NativeBody } from "../routes/gemini-native";
 import { ImagesBody } from "../routes/openai-images";
+import { OpenRouterImagesBody } from "../routes/openrouter-images";
 import { CreatePipeline, PatchPipeline } from "../routes/pipelines";
 import { NanoBananaApiBody, VydraBody } from "../routes/resellers";
 import { ACCOUNT_OPERATIONS } from "./account-operations";
 import { ADMIN_OPERATIONS } from "./admin-operations";
+import * as D from "./dialect-responses";
 import { ERROR_MEANINGS, type Operation } from "./operation";
 import { CountTokensBody, DIALECT_OPERATIONS, ImagesMultipart } from "./operations";
 import * as R from "./responses";
@@ -27,6 +30,8 @@ export const OPERATIONS: readonly Operation[] = [...ACCOUNT_OPERATIONS, ...DIALE
 
 const REQUESTS: Record<string, z.ZodType> = {
 	ImagesRequest: ImagesBody,
+	ChatCompletionRequest: ChatBody,
+	OpenRouterImagesRequest: OpenRouterImagesBody,
 	ImagesEditForm: ImagesMultipart,
 	NanoBananaApiRequest: NanoBananaApiBody,
 	VydraRequest: VydraBody,
@@ -65,7 +70,7 @@ function components(
 function build(): { base: Json } {
 	const requests = components(REQUESTS, "input");
 	const answers = components(
-		Object.fromEntries(Object.entries(R).filter(([, v]) => v instanceof z.ZodType)) as Record<string, z.ZodType>,
+		Object.fromEntries(Object.entries({ ...R, ...D }).filter(([, v]) => v instanceof z.ZodType)) as Record<string, z.ZodType>,
 		"output",
 	);
 

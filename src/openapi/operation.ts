@@ -50,7 +50,7 @@ export const ERROR_MEANINGS: Record<number, string> = {
 	402: "insufficient_credits: the balance cannot hold price x n",
 	403: "key_revoked, or the admin API is disabled",
 	404: "No such resource, model or route",
-	409: "idempotency_in_flight, or a conflicting conversation edit",
+	409: "idempotency_in_flight, a conflicting conversation edit, or job_in_running_batch",
 	413: "payload_too_large: the body exceeds its cap",
 	415: "Unsupported content type",
 	422: "content_policy_violation (with Gemini's reason) or idempotency_key_reused",

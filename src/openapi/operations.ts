@@ -5,10 +5,13 @@
  * test/integration/openapi.test.ts.
  */
 import { z } from "zod";
+import { ChatBody } from "../routes/chat-completions";
 import { NativeBody } from "../routes/gemini-native";
 import { GoogleModelsQuery } from "../routes/models";
 import { ImagesBody, ImagesForm } from "../routes/openai-images";
+import { OpenRouterImagesBody } from "../routes/openrouter-images";
 import { NanoBananaApiBody, VydraBody } from "../routes/resellers";
+import * as D from "./dialect-responses";
 import { GENERATION_ERRORS, type Operation } from "./operation";
 import * as R from "./responses";
 
@@ -95,6 +98,61 @@ const imageOps: Operation[] = [
 		headerParams: ["IdempotencyKey", "Prefer"],
 		responses: { 200: { description: "The image", schema: R.VydraResponse, headers: BILLED }, 202: ASYNC },
 		errors: GENERATION_ERRORS,
+	},
+];
+
+const CHAT_SSE = {
+	type: "string",
+	description: "`data: <ChatCompletionChunk JSON>` events (each image on its own), `: keep-alive` comments, then `data: [DONE]`",
+};
+
+/** Chat completions under OpenAI's path and OpenRouter's, and OpenRouter's Images API. */
+const chatOps: Operation[] = [
+	...["/v1/chat/completions", "/api/v1/chat/completions"].map(
+		(path): Operation => ({
+			method: "post",
+			path,
+			tag: "Chat completions",
+			summary: path.startsWith("/api") ? "Chat completions with image output (OpenRouter's path)" : "Chat completions with image output",
+			description:
+				"OpenRouter's chat dialect for image models: `messages` (text and image_url parts; system and developer messages become Gemini's system instruction), `modalities`, `image_config`, `n`, `stream`. Images come back in `choices[].message.images` (the stored URL, or a data URL with `image_output: data_url`). Assistant messages with images this gateway made are sent to Gemini as their stored model turns, thought signatures included. Streamed, a failure after the 200 is an `error` event.",
+			auth: "key",
+			body: { json: ChatBody, required: true },
+			headerParams: ["IdempotencyKey"],
+			responses: {
+				200: {
+					description: "The answer, or with `stream: true` an event stream of chunks",
+					schema: D.ChatCompletion,
+					media: { type: "text/event-stream", schema: CHAT_SSE },
+					headers: BILLED,
+				},
+			},
+			errors: GENERATION_ERRORS,
+		}),
+	),
+	{
+		method: "post",
+		path: "/api/v1/images",
+		tag: "OpenRouter Images",
+		summary: "Generate or edit images (OpenRouter's Images API)",
+		description:
+			"`resolution` is the image size; `input_references` are the edit's images; `response_format` is b64_json unless url is asked for. A parameter the model does not take is a 400 naming it.",
+		auth: "key",
+		body: { json: OpenRouterImagesBody, required: true },
+		headerParams: ["IdempotencyKey", "Prefer"],
+		responses: { 200: { description: "The images", schema: D.OpenRouterImagesResponse, headers: BILLED }, 202: ASYNC },
+		errors: GENERATION_ERRORS,
+	},
+	{
+		method: "get",
+		path: "/api/v1/images/models",
+		tag: "OpenRouter Images",
+		summary: "Image models and the parameters each takes",
+		auth: "key",
+		responses: {
+			200: { description: "Every live model with its parameters, their values and prices", schema: D.OpenRouterImageModelList },
+		},
+		errors: [401],
 	},
 ];
 
@@ -214,4 +272,4 @@ const modelOps: Operation[] = [
 ];
 
 /** The generation dialects and the catalog. */
-export const DIALECT_OPERATIONS: Operation[] = [...imageOps, ...geminiOps, ...modelOps];
+export const DIALECT_OPERATIONS: Operation[] = [...imageOps, ...chatOps, ...geminiOps, ...modelOps];

@@ -60,6 +60,8 @@ export const JobResult = z.object({
 /** Why a job failed: the error's code and message (as in the error shape), and its type and param when known. */
 export const JobError = z.looseObject({ code: z.string(), message: z.string() });
 
+const ServiceTier = z.enum(["standard", "batch"]);
+
 const JobStatus = z.enum(["CREATED", "RUNNING", "STORING", "SUCCEEDED", "FAILED", "CANCELED"]);
 
 export const Job = z.object({
@@ -78,6 +80,11 @@ export const Job = z.object({
 	credits_charged: z.number().int().nullable(),
 	result: JobResult.nullable().describe("Once SUCCEEDED"),
 	error: JobError.nullable().describe("Once FAILED (or the last transient failure while it is retried)"),
+	service_tier: ServiceTier,
+	batch: z
+		.object({ id: z.string(), state: z.string().describe("Gemini's last seen BATCH_STATE_*, or SUBMITTING") })
+		.nullable()
+		.describe("Batch lane: the Gemini batch the job is in"),
 	webhook_url: z.string().nullable(),
 	webhook_status: z.string().nullable(),
 	pipeline_run_id: z.string().nullable(),
@@ -118,6 +125,7 @@ export const Model = z.object({
 	default_image_size: z.string().nullable(),
 	max_input_images: z.number().int(),
 	prices: SizePrices.nullable(),
+	batch_prices: SizePrices.nullable().describe("Prices of the Batch lane (service_tier batch)"),
 	deprecated: z.boolean(),
 	lifecycle: z.object({
 		status: LifecycleStatus,
@@ -154,7 +162,15 @@ export const GenerateContentResponse = z
 export const Pricing = z.object({
 	unit: z.string(),
 	note: z.string(),
-	data: z.array(z.object({ model: z.string(), upstream_model: z.string(), default_image_size: z.string().nullable(), prices: SizePrices })),
+	data: z.array(
+		z.object({
+			model: z.string(),
+			upstream_model: z.string(),
+			default_image_size: z.string().nullable(),
+			prices: SizePrices,
+			batch_prices: SizePrices.describe("Prices of the Batch lane (service_tier batch)"),
+		}),
+	),
 });
 
 const Limits = z.object({
@@ -233,6 +249,7 @@ export const Pipeline = z.object({
 	output_prefix: z.string().nullable(),
 	webhook_url: z.string().nullable(),
 	enabled: z.boolean(),
+	service_tier: ServiceTier,
 	runs: z.number().int(),
 	next_run_at: Iso.nullable(),
 	created_at: Iso,

@@ -20,6 +20,11 @@ export const INFO = {
 export const TAGS = [
 	{ name: "Images (OpenAI)", description: "OpenAI's Images API (the official openai SDK works with baseURL at /v1), plus served images" },
 	{ name: "Gemini native", description: "Gemini's generateContent API (the official @google/genai SDK works with httpOptions.baseUrl)" },
+	{
+		name: "Chat completions",
+		description: "Chat completions with image output, as OpenRouter serves them (the openai SDK works with baseURL at /v1)",
+	},
+	{ name: "OpenRouter Images", description: "OpenRouter's Images API (clients built for it work with baseURL at /api/v1)" },
 	{ name: "Reseller dialects", description: "The simple JSON APIs of existing Nano Banana resellers" },
 	{ name: "Models and prices", description: "The catalog and the price list (public)" },
 	{ name: "Account", description: "The calling key's balance, limits and usage" },

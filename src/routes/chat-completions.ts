@@ -25,9 +25,10 @@ import { meteredOf } from "../pipeline/metering";
 import { checkAspectRatio, checkImageSize, checkN, type GenerationRequest, resolveModel } from "../pipeline/request";
 import { saveTurn } from "../pipeline/turns";
 import type { AppEnv } from "../types";
-import { billedCall, pipelineContext, syncOnly } from "./common";
+import { billedCall, pipelineContext, ServiceTierField, syncOnly } from "./common";
 
-const ChatBody = z.looseObject({
+/** The body this route parses (also the OpenAPI document's request schema). */
+export const ChatBody = z.looseObject({
 	model: z.string().default("nano-banana"),
 	messages: z
 		.array(z.looseObject({ role: z.unknown() }), { error: "messages must be an array of messages" })
@@ -40,6 +41,7 @@ const ChatBody = z.looseObject({
 	aspect_ratio: z.string().optional(),
 	image_size: z.string().optional(),
 	image_output: z.enum(["url", "data_url"]).default("url"),
+	service_tier: ServiceTierField,
 });
 
 export const chatCompletions = new Hono<AppEnv>().post("/completions", async (c) => {

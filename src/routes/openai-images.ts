@@ -26,7 +26,7 @@ import {
 	resolveModel,
 } from "../pipeline/request";
 import type { AppEnv } from "../types";
-import { asyncOptions, billedCall, pipelineContext } from "./common";
+import { asyncOptions, billedCall, pipelineContext, ServiceTierField } from "./common";
 import { continueConversation, conversationModel } from "./conversations";
 
 const Str = z.string();
@@ -48,6 +48,7 @@ export const ImagesBody = z.looseObject({
 	conversation_id: Str.optional(),
 	async: z.boolean().optional(),
 	webhook_url: Str.optional(),
+	service_tier: ServiceTierField,
 	// Accepted for SDK compatibility; Gemini has no equivalent knob.
 	quality: Str.optional(),
 	style: Str.optional(),

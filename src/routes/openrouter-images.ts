@@ -21,14 +21,14 @@ import { runBilledGeneration, StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
 import { checkAspectRatio, checkImageSize, checkN, checkPrompt, type GenerationRequest, MAX_N, resolveModel } from "../pipeline/request";
 import type { AppEnv } from "../types";
-import { asyncOptions, billedCall, pipelineContext } from "./common";
+import { asyncOptions, billedCall, pipelineContext, ServiceTierField } from "./common";
 
 const Reference = z.union([
 	z.string(),
 	z.looseObject({ type: z.string().optional(), image_url: z.union([z.string(), z.looseObject({ url: z.string() })]) }),
 ]);
 
-const ImagesBody = z.looseObject({
+export const OpenRouterImagesBody = z.looseObject({
 	model: z.string().default("nano-banana"),
 	prompt: z.string({ error: "prompt is required and must be a string" }),
 	aspect_ratio: z.string().optional(),
@@ -38,6 +38,7 @@ const ImagesBody = z.looseObject({
 	response_format: z.enum(["b64_json", "url"]).default("b64_json"),
 	async: z.boolean().optional(),
 	webhook_url: z.string().optional(),
+	service_tier: ServiceTierField,
 });
 
 function render(result: GenerationResult, format: "b64_json" | "url", charged: number): unknown {
@@ -94,7 +95,7 @@ export const openRouterImages = new Hono<AppEnv>()
 	.post("/", async (c) => {
 		const config = c.get("config");
 		const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
-		const body = parseWith(ImagesBody, value);
+		const body = parseWith(OpenRouterImagesBody, value);
 		const model = resolveModel(config.catalog, body.model);
 		const refs = (body.input_references ?? []).map((r, i) => {
 			const url = typeof r === "string" ? r : typeof r.image_url === "string" ? r.image_url : r.image_url.url;

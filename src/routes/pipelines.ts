@@ -16,7 +16,7 @@ import { parseWith } from "../lib/validate";
 import { checkAspectRatio, checkImageSize, checkN, checkPrompt, resolveModel } from "../pipeline/request";
 import { deletePipeline, getPipeline, listPipelines, listRuns, type PipelineRow, upsertPipeline } from "../storage/jobs";
 import type { AppEnv } from "../types";
-import { serviceTierOf } from "./common";
+import { ServiceTierField, serviceTierOf } from "./common";
 
 const Fields = {
 	name: z.string().trim().min(1).max(200),
@@ -38,8 +38,7 @@ const Fields = {
 		.nullable(),
 	webhook_url: z.string().nullable(),
 	enabled: z.boolean(),
-	// Checked by serviceTierOf, so a wrong value is the same 400 listing the tiers everywhere.
-	service_tier: z.unknown(),
+	service_tier: ServiceTierField.unwrap(),
 };
 
 export const CreatePipeline = z.strictObject({

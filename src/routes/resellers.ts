@@ -14,7 +14,7 @@ import { parseWith } from "../lib/validate";
 import { runBilledGeneration } from "../pipeline/billed";
 import { checkAspectRatio, checkN, checkPrompt, type GenerationRequest, modeOf, resolveModel } from "../pipeline/request";
 import type { AppEnv } from "../types";
-import { asyncOptions, billedCall, pipelineContext } from "./common";
+import { asyncOptions, billedCall, pipelineContext, ServiceTierField } from "./common";
 
 export const VydraBody = z.strictObject({
 	prompt: z.string({ error: "prompt is required and must be a string" }),
@@ -22,7 +22,7 @@ export const VydraBody = z.strictObject({
 	aspectRatio: z.string().default("1:1"),
 	async: z.boolean().optional(),
 	webhook_url: z.string().optional(),
-	service_tier: z.unknown().optional(),
+	service_tier: ServiceTierField,
 });
 
 export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
@@ -69,7 +69,7 @@ export const NanoBananaApiBody = z.strictObject({
 	ref_images: z.array(z.string()).optional(),
 	async: z.boolean().optional(),
 	webhook_url: z.string().optional(),
-	service_tier: z.unknown().optional(),
+	service_tier: ServiceTierField,
 });
 
 export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {

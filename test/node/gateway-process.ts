@@ -35,14 +35,16 @@ let cursor = 0;
  * A free loopback port: any, or one from TEST_PORTS ("8820-8839") when set, for machines
  * where several runs share the port space. Test files run in parallel workers, so each
  * worker (VITEST_POOL_ID) takes its own quarter of the range, and walks it in turn so one
- * gateway's emulator, server and inspector never get the same port.
+ * gateway's emulator, server and inspector never get the same port. A range too small to
+ * give each quarter three ports is walked whole by every worker (run with --maxWorkers=1).
  */
 export async function freePort(): Promise<number> {
 	const range = process.env.TEST_PORTS?.match(/^(\d+)-(\d+)$/);
 	if (!range) return listenOn(0);
 	const [lo, hi] = [Number(range[1]), Number(range[2])];
-	const size = Math.max(1, Math.floor((hi - lo + 1) / 4));
-	const start = lo + ((Number(process.env.VITEST_POOL_ID ?? 1) - 1) % 4) * size;
+	const parts = hi - lo + 1 >= 12 ? 4 : 1;
+	const size = Math.max(1, Math.floor((hi - lo + 1) / parts));
+	const start = lo + ((Number(process.env.VITEST_POOL_ID ?? 1) - 1) % parts) * size;
 	for (let i = 0; i < size; i++) {
 		const port = start + (cursor++ % size);
 		try {

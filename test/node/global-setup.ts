@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { TestProject } from "vitest/node";
 import { startEmulator } from "../../emulator/server.ts";
+import { freePort } from "./gateway-process.ts";
 
 declare module "vitest" {
 	export interface ProvidedContext {
@@ -15,8 +16,9 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-	const emulator = await startEmulator({ requiredKey: "test-gemini-key" });
-	const lifecycle = await startEmulator({ requiredKey: "test-gemini-key" });
+	// Any free port, or ones from TEST_PORTS when set (see gateway-process.ts).
+	const emulator = await startEmulator({ requiredKey: "test-gemini-key", port: await freePort() });
+	const lifecycle = await startEmulator({ requiredKey: "test-gemini-key", port: await freePort() });
 	project.provide("emulatorUrl", emulator.url);
 	project.provide("lifecycleEmulatorUrl", lifecycle.url);
 	project.provide("schemaSql", readFileSync(new URL("../../schema.sql", import.meta.url), "utf8"));

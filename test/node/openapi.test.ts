@@ -91,6 +91,22 @@ describe("real answers match the documented schemas", () => {
 		});
 	});
 
+	it("chat completions (both paths), OpenRouter's Images API, and a batch-tier job", async () => {
+		const chat = { model: "nano-banana-2", messages: [{ role: "user", content: "documented chat" }] };
+		await conforms("post", "/v1/chat/completions", "/v1/chat/completions", json(key, chat));
+		await conforms("post", "/api/v1/chat/completions", "/api/v1/chat/completions", json(key, { ...chat, n: 2 }));
+		await conforms("post", "/api/v1/images", "/api/v1/images", json(key, { prompt: "documented", response_format: "url" }));
+		await conforms("post", "/api/v1/images", "/api/v1/images", json(key, { prompt: "documented b64" }));
+		await conforms("get", "/api/v1/images/models", "/api/v1/images/models", bearer(key));
+		const job = (await conforms(
+			"post",
+			"/v1/images/generations",
+			"/v1/images/generations",
+			json(key, { prompt: "batched", async: true, service_tier: "batch" }),
+		)) as { service_tier: string };
+		expect(job.service_tier).toBe("batch");
+	});
+
 	it("account, usage, models, prices, pipelines and conversations", async () => {
 		await conforms("get", "/v1/account", "/v1/account", bearer(key));
 		const usage = (await conforms("get", "/v1/usage", "/v1/usage", bearer(key))) as { data: Array<{ image_urls: string[] }> };

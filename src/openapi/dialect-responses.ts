@@ -1,0 +1,95 @@
+/**
+ * zod schemas of the answers of chat completions and OpenRouter's Images API, for the
+ * OpenAPI document (kept apart from ./responses.ts, which holds the rest). Real answers
+ * are checked against them in test/node/openapi.test.ts.
+ */
+import { z } from "zod";
+
+const ImageUrlPart = z.object({
+	type: z.literal("image_url"),
+	image_url: z.object({ url: z.string().describe("The stored image, or a data URL") }),
+});
+
+const ChatUsage = z.object({
+	prompt_tokens: z.number().int(),
+	completion_tokens: z.number().int(),
+	total_tokens: z.number().int(),
+	credits_charged: z.number().int().optional().describe("In a streamed answer's usage chunk"),
+});
+
+export const ChatCompletion = z
+	.object({
+		id: z.string(),
+		object: z.literal("chat.completion"),
+		created: z.number().int(),
+		model: z.string(),
+		choices: z.array(
+			z.object({
+				index: z.number().int(),
+				message: z.object({
+					role: z.literal("assistant"),
+					content: z.string().describe("Gemini's text (may be empty)"),
+					refusal: z.null(),
+					images: z.array(ImageUrlPart),
+				}),
+				logprobs: z.null(),
+				finish_reason: z.literal("stop"),
+			}),
+		),
+		usage: ChatUsage,
+	})
+	.describe("One choice per delivered image; images where OpenRouter puts them");
+
+export const ChatCompletionChunk = z
+	.object({
+		id: z.string(),
+		object: z.literal("chat.completion.chunk"),
+		created: z.number().int(),
+		model: z.string(),
+		choices: z.array(
+			z.object({
+				index: z.number().int(),
+				delta: z.object({
+					role: z.literal("assistant").optional(),
+					content: z.string().optional(),
+					images: z.array(ImageUrlPart).optional(),
+				}),
+				logprobs: z.null(),
+				finish_reason: z.literal("stop").nullable(),
+			}),
+		),
+		usage: ChatUsage.optional(),
+	})
+	.describe("One event of a streamed answer (`data: <chunk>`), ending with `data: [DONE]`");
+
+export const OpenRouterImagesResponse = z.object({
+	created: z.number().int(),
+	data: z.array(z.object({ b64_json: z.string().optional(), url: z.string().optional(), media_type: z.string() })),
+	usage: z.object({
+		input_tokens: z.number().int(),
+		output_tokens: z.number().int(),
+		total_tokens: z.number().int(),
+		images: z.number().int(),
+		credits_charged: z.number().int(),
+	}),
+});
+
+const Prices = z.record(z.string(), z.number().int()).nullable();
+
+export const OpenRouterImageModelList = z.object({
+	data: z.array(
+		z.object({
+			id: z.string(),
+			name: z.string(),
+			description: z.string(),
+			architecture: z.object({ input_modalities: z.array(z.string()), output_modalities: z.array(z.string()) }),
+			supported_parameters: z.array(z.string()),
+			parameters: z.looseObject({
+				aspect_ratio: z.object({ values: z.array(z.string()) }),
+				n: z.object({ min: z.number().int(), max: z.number().int() }),
+			}),
+			pricing: z.object({ unit: z.string(), standard: Prices, batch: Prices }),
+			deprecated: z.boolean(),
+		}),
+	),
+});
