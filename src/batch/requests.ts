@@ -8,6 +8,7 @@ import { invalidParam } from "../errors";
 import { geminiBody } from "../pipeline/generate";
 import type { GenerationRequest } from "../pipeline/request";
 
+/** The key of a job's i-th inline request. */
 export const requestKey = (jobId: string, index: number): string => `${jobId}:${index}`;
 
 /** The job and image index a key names; undefined for a key this gateway did not write. */
@@ -51,6 +52,7 @@ export function checkFitsBatch(req: GenerationRequest, maxBytes: number): void {
 	}
 }
 
+/** Whether requests of `add` bytes still fit a batch already holding `used`. */
 export function fitsWith(used: number, add: number, maxBytes: number): boolean {
 	return used + add + ENVELOPE_BYTES <= maxBytes;
 }

@@ -92,6 +92,7 @@ async function classify(
 	return { param, value: ref.url };
 }
 
+/** The chat as the canonical request's parts: prompt, system instruction, history and references. */
 export async function chatInput(ctx: ChatContext, model: ModelSpec, messages: ChatMessage[]): Promise<ChatInput> {
 	const maxChars = ctx.config.maxPromptChars;
 	const system = messages.filter((m) => m.role === "system");

@@ -34,6 +34,7 @@ function imagesPieces(img: DeliveredImage, output: ImageOutput): Piece[] {
 	return ['[{"type":"image_url","image_url":{"url":', ...urlPieces(img, output), "}}]"];
 }
 
+/** OpenAI's usage object from the gateway's token counts (plus `extra`, e.g. credits charged). */
 export function chatUsage(u: TokenUsage, extra: Record<string, number> = {}) {
 	return { prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.totalTokens, ...extra };
 }

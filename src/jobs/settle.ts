@@ -15,10 +15,12 @@ import type { JobMessage } from "./submit";
 
 export type Decision = { ack: true } | { retryInSeconds: number } | { deadLetter: true };
 
+/** Seconds before retry number `attempt`: doubling from `base`, capped at 15 minutes. */
 export function backoff(config: GatewayConfig, attempt: number, base = config.jobRetryBaseSeconds): number {
 	return Math.min(900, Math.round(base * 2 ** Math.max(0, attempt - 1)));
 }
 
+/** The KeyAccount of a key id, or null when the key no longer exists. */
 export async function accountOfKey(env: Env, keyId: string): Promise<KeyAccountStub | null> {
 	const k = await getKey(env.DB, keyId);
 	return k ? accountFor(env, k.key_hash) : null;
@@ -32,6 +34,7 @@ export function transient(result: GenerationResult): boolean {
 	);
 }
 
+/** What settlement records about a pipeline run. */
 export function outcomeOf(result: GenerationResult | undefined, status: number, code: string | null): UsageOutcome {
 	return {
 		imagesDelivered: result?.images.length ?? 0,

@@ -188,6 +188,7 @@ export function rateLimitHeaders(a: Admission): Record<string, string> {
 	};
 }
 
+/** Admits, executes and settles one billed request, answering with the dialect's body. */
 export async function runBilled(
 	call: BilledCall,
 	metered: Metered,

@@ -68,6 +68,7 @@ export async function hydrate(bucket: R2Bucket, parts: GeminiPart[], imageKey: s
 const turnKey = (keyId: string, turnId: string) => `turns/${keyId}/${turnId}.json`;
 const digestKey = (keyId: string, hex: string) => `turns/${keyId}/sha256/${hex}.json`;
 
+/** Hex SHA-256 of image bytes (the data-URL index). */
 export async function sha256OfBytes(bytes: Uint8Array): Promise<string> {
 	return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).toHex();
 }

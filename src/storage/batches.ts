@@ -25,6 +25,7 @@ export interface BatchRow {
 	updated_at: string;
 }
 
+/** A new batch, SUBMITTING until Gemini names it. */
 export async function insertBatch(db: D1Database, id: string, model: string, now: string): Promise<void> {
 	await db
 		.prepare("INSERT INTO batches (id, model, state, created_at, updated_at) VALUES (?, ?, 'SUBMITTING', ?, ?)")
@@ -32,10 +33,12 @@ export async function insertBatch(db: D1Database, id: string, model: string, now
 		.run();
 }
 
+/** One batch by id. */
 export async function getBatch(db: D1Database, id: string): Promise<BatchRow | null> {
 	return db.prepare("SELECT * FROM batches WHERE id = ?").bind(id).first<BatchRow>();
 }
 
+/** Changes any listed columns of a batch (updated_at too). */
 export async function updateBatch(db: D1Database, id: string, fields: Partial<Omit<BatchRow, "id">>): Promise<void> {
 	const entries = Object.entries({ ...fields, updated_at: new Date().toISOString() });
 	await db
@@ -44,6 +47,7 @@ export async function updateBatch(db: D1Database, id: string, fields: Partial<Om
 		.run();
 }
 
+/** Removes a batch that never claimed a job or was handed back before submission. */
 export async function deleteBatch(db: D1Database, id: string): Promise<void> {
 	await db.prepare("DELETE FROM batches WHERE id = ?").bind(id).run();
 }
