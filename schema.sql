@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS usage (
   error_code        TEXT,
   finish_reason     TEXT,
   r2_keys           TEXT NOT NULL DEFAULT '[]',
+  -- JSON array: the upstream (pool member id) that served each delivered image, in r2_keys order.
+  upstreams         TEXT NOT NULL DEFAULT '[]',
   created_at        TEXT NOT NULL,
   day               TEXT NOT NULL
 );
@@ -202,7 +204,9 @@ CREATE TABLE IF NOT EXISTS batches (
   created_at      TEXT NOT NULL,
   submitted_at    TEXT,
   finished_at     TEXT,
-  updated_at      TEXT NOT NULL
+  updated_at      TEXT NOT NULL,
+  -- The upstream (pool member id) that accepted the batch: polls and cancels go there.
+  upstream        TEXT
 );
 
 CREATE INDEX IF NOT EXISTS batches_open ON batches (settled, next_poll_at);

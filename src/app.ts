@@ -12,6 +12,7 @@ import { account } from "./routes/account";
 import { adminCatalog } from "./routes/admin-catalog";
 import { adminHealth } from "./routes/admin-health";
 import { adminKeys } from "./routes/admin-keys";
+import { adminUpstreams } from "./routes/admin-upstreams";
 import { adminUsage } from "./routes/admin-usage";
 import { chatCompletions } from "./routes/chat-completions";
 import { conversations } from "./routes/conversations";
@@ -65,6 +66,7 @@ export function buildApp(): Hono<AppEnv> {
 	app.route("/admin/keys", adminKeys);
 	app.route("/admin/catalog", adminCatalog);
 	app.route("/admin/health", adminHealth);
+	app.route("/admin/upstreams", adminUpstreams);
 	app.route("/admin", adminUsage);
 
 	// An error answered before the body was read (401, 415, ...) drains it first, so a

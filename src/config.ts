@@ -12,6 +12,7 @@ import { buildBatchPrices, buildPrices, PricesOverride, type PriceTable } from "
 import { Catalog, CatalogError } from "./catalog/catalog";
 import { ModelsOverride } from "./catalog/overrides";
 import { ApiError } from "./errors";
+import { buildPool, DEFAULT_GEMINI_BASE_URL, PoolConfigError, type UpstreamSpec, UpstreamsSetting } from "./upstreams/spec";
 
 export class ConfigError extends ApiError {
 	constructor(
@@ -117,7 +118,11 @@ const corsOrigins = z.preprocess(
 /** Every setting the Worker reads (documented in .dev.vars.example and the README). */
 export const EnvSchema = z.object({
 	GEMINI_API_KEY: text,
+	GEMINI_API_KEYS: text,
 	GEMINI_BASE_URL: url,
+	UPSTREAMS: json(UpstreamsSetting),
+	GEMINI_ATTEMPT_TIMEOUT_MS: optionalNum(0, 900_000),
+	UPSTREAM_HEALTH_SYNC_MS: num(5_000, 0, 600_000),
 	ADMIN_TOKEN: text,
 	PUBLIC_BASE_URL: url,
 	GEMINI_MAX_RETRIES: num(3, 0, 10),
@@ -148,8 +153,14 @@ export const EnvSchema = z.object({
 });
 
 export interface GatewayConfig {
+	/** Where the upstreams from GEMINI_API_KEY(S) are. */
 	geminiBaseUrl: string;
-	geminiApiKey: string;
+	/** The upstream pool (src/upstreams/spec.ts); credentials included, so never logged. */
+	upstreams: UpstreamSpec[];
+	/** Per-attempt timeout when another upstream could take over (default: half the deadline). */
+	attemptTimeoutMs: number;
+	/** How often an isolate syncs upstream health with the others (0: never). */
+	healthSyncMs: number;
 	adminToken: string | undefined;
 	maxRetries: number;
 	retryBaseMs: number;
@@ -215,9 +226,19 @@ function parse(env: Env): GatewayConfig {
 	} catch (error) {
 		throw new ConfigError("PRICES", error instanceof Error ? error.message : String(error));
 	}
+	const geminiBaseUrl = v.GEMINI_BASE_URL ?? DEFAULT_GEMINI_BASE_URL;
+	let upstreams: UpstreamSpec[];
+	try {
+		upstreams = buildPool(env as unknown as Record<string, unknown>, v.UPSTREAMS, geminiBaseUrl, catalog);
+	} catch (error) {
+		if (error instanceof PoolConfigError) throw new ConfigError(error.variable, error.problem);
+		throw error;
+	}
 	return {
-		geminiBaseUrl: v.GEMINI_BASE_URL ?? "https://generativelanguage.googleapis.com",
-		geminiApiKey: v.GEMINI_API_KEY ?? "",
+		geminiBaseUrl,
+		upstreams,
+		attemptTimeoutMs: v.GEMINI_ATTEMPT_TIMEOUT_MS ?? Math.ceil(v.GEMINI_DEADLINE_MS / 2),
+		healthSyncMs: v.UPSTREAM_HEALTH_SYNC_MS,
 		adminToken: v.ADMIN_TOKEN,
 		maxRetries: v.GEMINI_MAX_RETRIES,
 		retryBaseMs: v.GEMINI_RETRY_BASE_MS,

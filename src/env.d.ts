@@ -41,3 +41,13 @@ interface Env {
 	BATCH_POLL_SECONDS?: string;
 	BATCH_MAX_INLINE_BYTES?: string;
 }
+interface Env {
+	/** Comma-separated Gemini API keys: the upstreams gemini-1 ... gemini-N (see src/upstreams/spec.ts). */
+	GEMINI_API_KEYS?: string;
+	/** JSON: named upstreams (Gemini keys, Vertex AI projects), each naming the secret with its credential. */
+	UPSTREAMS?: string;
+	/** Per-attempt timeout when another upstream could take over (default: half of GEMINI_DEADLINE_MS). */
+	GEMINI_ATTEMPT_TIMEOUT_MS?: string;
+	/** How often (ms) an isolate shares upstream health with the others; 0 keeps it to itself. */
+	UPSTREAM_HEALTH_SYNC_MS?: string;
+}

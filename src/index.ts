@@ -8,6 +8,7 @@ import type { JobMessage } from "./jobs/submit";
 import { runScheduled } from "./maintenance";
 
 export { KeyAccount } from "./account/key-account";
+export { UpstreamHealth } from "./upstreams/health-object";
 
 const app = buildApp();
 

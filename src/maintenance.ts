@@ -71,7 +71,14 @@ export async function runScheduled(env: Env, at: Date, config: GatewayConfig): P
 		// Which model ids exist upstream: at most hourly, whatever the trigger's rate.
 		try {
 			const d = await discoverIfDue(config, env.DB, at.getTime());
-			out.discovery = d === "not_due" ? d : { listed: d.listed, missing: d.missing };
+			out.discovery =
+				d === "not_due"
+					? d
+					: {
+							upstreams: d.map((r) => r.upstream),
+							listed: d.reduce((n, r) => n + r.listed, 0),
+							missing: [...new Set(d.flatMap((r) => r.missing))],
+						};
 		} catch (error) {
 			out.discovery = { error: String(error instanceof Error ? error.message : error) };
 		}

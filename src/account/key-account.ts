@@ -95,6 +95,7 @@ export class KeyAccount extends DurableObject<Env> {
 			error_code: o.errorCode,
 			finish_reason: o.finishReason,
 			r2_keys: JSON.stringify(o.r2Keys),
+			upstreams: JSON.stringify(o.upstreams ?? []),
 			created_at: new Date(draft.startedAt).toISOString(),
 			day: dayOf(draft.startedAt),
 		};

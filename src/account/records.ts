@@ -25,6 +25,8 @@ export interface UsageOutcome {
 	upstreamMs: number | null;
 	/** The Gemini id that served the request, when one answered. */
 	upstreamModel?: string | null;
+	/** The upstream (pool member) of each delivered image, in order. */
+	upstreams?: string[];
 	status: number;
 	errorCode: string | null;
 	finishReason: string | null;
@@ -69,6 +71,8 @@ export interface UsageRow {
 	error_code: string | null;
 	finish_reason: string | null;
 	r2_keys: string;
+	/** JSON array: the upstream (pool member id) that served each delivered image, in order. */
+	upstreams: string;
 	created_at: string;
 	day: string;
 }

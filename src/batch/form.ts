@@ -21,7 +21,7 @@ import { BATCH_HOLD_MS, type JobMessage } from "../jobs/submit";
 import { askOf, upstreamToError } from "../pipeline/generate";
 import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
 import type { GenerationRequest } from "../pipeline/request";
-import { checkUpstreamSupports, geminiClient, onChain } from "../pipeline/upstream";
+import { checkUpstreamSupports, onChain } from "../pipeline/upstream";
 import { claimWaitingJobs, deleteBatch, insertBatch, setJobsBatchState, unclaimJobs, updateBatch } from "../storage/batches";
 import { type JobRow, setRunStatus, updateJob } from "../storage/jobs";
 import { batchBody, fitsWith, inlineRequests } from "./requests";
@@ -123,28 +123,39 @@ export async function formBatch(env: Env, model: string): Promise<Decision> {
 	}
 
 	try {
-		const { value: op, upstreamModel } = await onChain(env, config, { model: spec, inputImages: 0 }, async (upstreamId) => {
-			// Each job against the id that will serve it: one it cannot serve fails alone (400), as in a sync call.
-			const served: Entry[] = [];
-			for (const entry of live) {
-				try {
-					checkUpstreamSupports(config, upstreamId, askOf(entry.req));
-					served.push(entry);
-				} catch (error) {
-					if (!(error instanceof ApiError)) throw error;
-					await failJob(env, entry.job, entry.account, error);
+		const {
+			value: op,
+			upstreamModel,
+			upstream,
+		} = await onChain(
+			env,
+			config,
+			{ model: spec, inputImages: 0 },
+			async (upstreamId, client) => {
+				// Each job against the id that will serve it: one it cannot serve fails alone (400), as in a sync call.
+				const served: Entry[] = [];
+				for (const entry of live) {
+					try {
+						checkUpstreamSupports(config, upstreamId, askOf(entry.req));
+						served.push(entry);
+					} catch (error) {
+						if (!(error instanceof ApiError)) throw error;
+						await failJob(env, entry.job, entry.account, error);
+					}
 				}
-			}
-			live = served;
-			if (live.length === 0) return undefined;
-			return geminiClient(config).createBatch(
-				upstreamId,
-				batchBody(
-					`nano-banana-gateway ${id}`,
-					live.map((e) => e.text),
-				),
-			);
-		});
+				live = served;
+				if (live.length === 0) return undefined;
+				return client.createBatch(
+					upstreamId,
+					batchBody(
+						`nano-banana-gateway ${id}`,
+						live.map((e) => e.text),
+					),
+				);
+			},
+			// Only the Gemini API has the Batch API; the batch stays with the key that accepted it.
+			{ accepts: (u) => u.kind === "gemini", what: "the Batch API" },
+		);
 		if (!op?.name) {
 			if (op) throw new GeminiError("Gemini accepted the batch without naming it", { status: 200 });
 			await updateBatch(env.DB, id, { state: "NOT_SUBMITTED", settled: 1, finished_at: new Date().toISOString() });
@@ -154,6 +165,7 @@ export async function formBatch(env: Env, model: string): Promise<Decision> {
 		await updateBatch(env.DB, id, {
 			upstream_name: op.name,
 			upstream_model: upstreamModel,
+			upstream,
 			state,
 			jobs: live.length,
 			requests: live.reduce((n, e) => n + e.requests, 0),

@@ -16,10 +16,10 @@ import type { BatchOperation } from "../gemini/types";
 import { accountOfKey, type Decision, failJob } from "../jobs/settle";
 import type { JobMessage } from "../jobs/submit";
 import { upstreamToError } from "../pipeline/generate";
-import { geminiClient } from "../pipeline/upstream";
 import { type BatchRow, getBatch, jobsOfBatch, leaseBatch, setJobsBatchState, updateBatch } from "../storage/batches";
 import { ImageWriter } from "../storage/image-writer";
 import { NotAnImageError } from "../storage/images";
+import { memberClient } from "../upstreams/pool";
 import { type StoredImages, settleBatch } from "./results";
 
 /** Long enough to read and settle the largest batch; a dead poller's batch is taken after it. */
@@ -113,7 +113,7 @@ async function pollLeased(env: Env, config: GatewayConfig, batch: BatchRow & { u
 	const images = new BatchImages(env.IMAGES, batch);
 	let op: BatchOperation;
 	try {
-		op = await geminiClient(config).getBatch(batch.upstream_name, (res) => images.read(res));
+		op = await (await memberClient(config, batch.upstream)).getBatch(batch.upstream_name, (res) => images.read(res));
 	} catch (error) {
 		if (!(error instanceof GeminiError)) throw error;
 		if (error.retryable || error instanceof GeminiTimeoutError) {

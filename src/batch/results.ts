@@ -113,6 +113,7 @@ function readAnswer(index: number, answer: InlinedResponse | undefined, stored: 
 async function settleJob(
 	env: Env,
 	config: GatewayConfig,
+	batch: BatchRow,
 	job: JobRow,
 	answers: Map<string, InlinedResponse>,
 	stored: StoredImages,
@@ -145,6 +146,8 @@ async function settleJob(
 					outputTokens: usage.outputTokens,
 					totalTokens: usage.totalTokens,
 					upstreamMs: null,
+					upstreamModel: batch.upstream_model,
+					upstreams: batch.upstream ? images.map(() => batch.upstream as string) : [],
 					status: 200,
 					errorCode: null,
 					finishReason: "STOP",
@@ -186,7 +189,7 @@ export async function settleBatch(
 	const kept = new Set<number>();
 	for (const job of await jobsOfBatch(env.DB, batch.id)) {
 		if (whole) await failJob(env, job, await accountOfKey(env, job.key_id), whole);
-		else await settleJob(env, config, job, answers, stored, kept);
+		else await settleJob(env, config, batch, job, answers, stored, kept);
 	}
 	// Thought drafts, extra images and answers that belong to nobody leave no object behind.
 	const orphans = [...stored].filter(([n, s]) => !kept.has(n) && "key" in s).map(([, s]) => (s as { key: string }).key);

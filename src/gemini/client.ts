@@ -2,15 +2,51 @@
  * Gemini REST client on plain fetch. One retry policy for every call: 408/429/5xx and
  * network errors are retried with capped exponential backoff and full jitter, waiting at
  * least what the server asked for (Retry-After, RetryInfo.retryDelay); other 4xx never
- * are. One deadline bounds the whole call, retries and waits included. The key travels
- * in `x-goog-api-key`, never in the URL (URLs end up in logs).
+ * are. One deadline bounds the whole call, retries and waits included. Credentials travel
+ * in headers (`x-goog-api-key`, or a Vertex bearer token), never in the URL (URLs end up
+ * in logs). Where a call goes and how it authenticates is its Endpoint: the Gemini API by
+ * default, or a Vertex AI one (src/upstreams/endpoint.ts); the bodies are the same.
  */
-import { errorFromResponse, GeminiConnectionError, GeminiError, GeminiMalformedResponseError, GeminiTimeoutError } from "./errors";
+import {
+	errorFromResponse,
+	GeminiBadRequestError,
+	GeminiConnectionError,
+	GeminiError,
+	GeminiMalformedResponseError,
+	GeminiTimeoutError,
+} from "./errors";
 import type { BatchOperation, GenerateContentRequest, GenerateContentResponse, GoogleRpcStatus } from "./types";
 
+export type GeminiAction = "generateContent" | "streamGenerateContent" | "countTokens";
+
+/** Where calls go and how they authenticate. */
+export interface Endpoint {
+	url(model: string, action: GeminiAction): string;
+	/** models.list; only the Gemini API has it in this shape. */
+	listUrl?(query: URLSearchParams): string;
+	/** The Batch API (`batchGenerateContent`, `batches/{id}`): the Gemini API's only. */
+	batchUrl?(model: string): string;
+	batchItemUrl?(name: string, suffix?: "" | ":cancel"): string;
+	/** Per attempt: a Vertex token may be minted or refreshed here. */
+	headers(): Record<string, string> | Promise<Record<string, string>>;
+}
+
+/** The Gemini API with an API key. */
+export function geminiEndpoint(baseUrl: string, apiKey: string): Endpoint {
+	return {
+		url: (model, action) => `${baseUrl}/v1beta/models/${encodeURIComponent(model)}:${action}`,
+		listUrl: (query) => `${baseUrl}/v1beta/models?${query}`,
+		batchUrl: (model) => `${baseUrl}/v1beta/models/${encodeURIComponent(model)}:batchGenerateContent`,
+		batchItemUrl: (name, suffix = "") => `${baseUrl}/v1beta/${batchPath(name)}${suffix}`,
+		headers: () => ({ "x-goog-api-key": apiKey }),
+	};
+}
+
 export interface GeminiClientOptions {
-	apiKey: string;
-	baseUrl: string;
+	/** The Gemini API with this key at this base URL, unless `endpoint` says otherwise. */
+	apiKey?: string;
+	baseUrl?: string;
+	endpoint?: Endpoint;
 	maxRetries: number;
 	retryBaseMs: number;
 	retryMaxMs: number;
@@ -25,29 +61,38 @@ export interface CallInfo {
 	latencyMs: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+export const sleep = (ms: number, signal?: AbortSignal) =>
 	new Promise<void>((resolve, reject) => {
-		if (signal.aborted) return reject(signal.reason);
+		if (signal?.aborted) return reject(signal.reason);
 		const t = setTimeout(resolve, ms);
-		signal.addEventListener("abort", () => {
+		signal?.addEventListener("abort", () => {
 			clearTimeout(t);
 			reject(signal.reason);
 		});
 	});
 
+/** The one backoff: half to all of a capped exponential, and never less than the server asked for. */
+export function backoffMs(retry: number, serverAskedMs: number | undefined, baseMs: number, maxMs: number, random = Math.random): number {
+	const exp = Math.min(maxMs, baseMs * 2 ** retry);
+	const jittered = exp / 2 + random() * (exp / 2);
+	return Math.max(jittered, serverAskedMs ?? 0);
+}
+
 export class GeminiClient {
-	constructor(private readonly opts: GeminiClientOptions) {}
+	private readonly endpoint: Endpoint;
+
+	constructor(private readonly opts: GeminiClientOptions) {
+		this.endpoint = opts.endpoint ?? geminiEndpoint(opts.baseUrl ?? "", opts.apiKey ?? "");
+	}
 
 	/** Backoff before retry number `retry` (0-based): full jitter under a capped exponential. */
 	backoffMs(retry: number, serverAskedMs: number | undefined): number {
-		const random = this.opts.random ?? Math.random;
-		const exp = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** retry);
-		const jittered = exp / 2 + random() * (exp / 2);
-		return Math.max(jittered, serverAskedMs ?? 0);
+		return backoffMs(retry, serverAskedMs, this.opts.retryBaseMs, this.opts.retryMaxMs, this.opts.random);
 	}
 
-	url(model: string, action: "generateContent" | "streamGenerateContent" | "countTokens"): string {
-		return `${this.opts.baseUrl}/v1beta/models/${encodeURIComponent(model)}:${action}`;
+	url(model: string, action: GeminiAction): string {
+		return this.endpoint.url(model, action);
 	}
 
 	/**
@@ -86,7 +131,8 @@ export class GeminiClient {
 	async listModels(pageSize: number, pageToken?: string, signal?: AbortSignal): Promise<ModelsPage> {
 		const q = new URLSearchParams({ pageSize: String(pageSize) });
 		if (pageToken) q.set("pageToken", pageToken);
-		const { result } = await this.send(`${this.opts.baseUrl}/v1beta/models?${q}`, undefined, readBuffered, signal);
+		if (!this.endpoint.listUrl) throw new GeminiBadRequestError("This upstream has no models.list", { status: 400 });
+		const { result } = await this.send(this.endpoint.listUrl(q), undefined, readBuffered, signal);
 		return result as ModelsPage;
 	}
 
@@ -95,18 +141,27 @@ export class GeminiClient {
 	 * can be megabytes, so the caller builds the text once). Answers the batch Operation.
 	 */
 	async createBatch(model: string, payload: string, signal?: AbortSignal): Promise<BatchOperation> {
-		const url = `${this.opts.baseUrl}/v1beta/models/${encodeURIComponent(model)}:batchGenerateContent`;
-		return (await this.send(url, payload, readBuffered<BatchOperation>, signal)).result;
+		return (await this.send(this.batchUrl(model), payload, readBuffered<BatchOperation>, signal)).result;
 	}
 
 	/** GET batches/{id}; `consume` reads the answer (a finished batch carries every result). */
 	async getBatch<T>(name: string, consume: (res: Response) => Promise<T>, signal?: AbortSignal): Promise<T> {
-		return (await this.send(`${this.opts.baseUrl}/v1beta/${batchPath(name)}`, undefined, consume, signal)).result;
+		return (await this.send(this.batchItemUrl(name), undefined, consume, signal)).result;
 	}
 
 	/** POST batches/{id}:cancel. */
 	async cancelBatch(name: string, signal?: AbortSignal): Promise<void> {
-		await this.send(`${this.opts.baseUrl}/v1beta/${batchPath(name)}:cancel`, "{}", readBuffered, signal);
+		await this.send(this.batchItemUrl(name, ":cancel"), "{}", readBuffered, signal);
+	}
+
+	private batchUrl(model: string): string {
+		if (!this.endpoint.batchUrl) throw new GeminiBadRequestError("This upstream has no Batch API", { status: 400 });
+		return this.endpoint.batchUrl(model);
+	}
+
+	private batchItemUrl(name: string, suffix?: "" | ":cancel"): string {
+		if (!this.endpoint.batchItemUrl) throw new GeminiBadRequestError("This upstream has no Batch API", { status: 400 });
+		return this.endpoint.batchItemUrl(name, suffix);
 	}
 
 	/** One request under the retry policy and the deadline: POST with `payload`, or GET without. */
@@ -121,13 +176,13 @@ export class GeminiClient {
 		const deadlineSignal = AbortSignal.timeout(this.opts.deadlineMs);
 		const callSignal = signal ? AbortSignal.any([signal, deadlineSignal]) : deadlineSignal;
 		const doFetch = this.opts.fetch ?? fetch;
-		const headers: Record<string, string> = { "x-goog-api-key": this.opts.apiKey };
-		if (payload !== undefined) headers["content-type"] = "application/json";
 		let attempt = 0;
 		for (;;) {
 			attempt++;
 			let error: GeminiError;
 			try {
+				const headers: Record<string, string> = { ...(await this.endpoint.headers()) };
+				if (payload !== undefined) headers["content-type"] = "application/json";
 				let res: Response;
 				try {
 					res = await doFetch(url, { method: payload === undefined ? "GET" : "POST", headers, body: payload, signal: callSignal });

@@ -14,6 +14,7 @@ import type { BilledCall } from "../pipeline/billed";
 import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
 import type { GenerationRequest } from "../pipeline/request";
 import { getJob, insertJob, updateJob } from "../storage/jobs";
+import { checkServed } from "../upstreams/route";
 import { presentJob } from "./present";
 import { toSpec } from "./spec";
 
@@ -44,6 +45,7 @@ export const BATCH_HOLD_MS = 72 * 60 * 60_000;
 export async function submitJob(call: BilledCall, req: GenerationRequest, origin: string, opts: AsyncOptions): Promise<Response> {
 	const { env, caller, config } = call;
 	if (req.history) throw invalidParam("async", "Conversations continue synchronously; drop async or conversation_id");
+	checkServed(config, req.model);
 	const batch = opts.tier === "batch";
 	if (batch) checkFitsBatch(req, config.batchMaxInlineBytes);
 	const id = randomId("job");

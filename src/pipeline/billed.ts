@@ -17,6 +17,7 @@ import { type AsyncOptions, submitJob } from "../jobs/submit";
 import { type Piece, piecesLength, piecesStream } from "../lib/b64-stream";
 import { noteRequest, timed } from "../observe";
 import type { Caller } from "../types";
+import { checkServed } from "../upstreams/route";
 import type { GenerationResult, PipelineContext, TokenUsage } from "./generate";
 import { runGeneration } from "./generate";
 import { type Metered, meteredOf, refusal, usageDraft } from "./metering";
@@ -56,6 +57,8 @@ export interface Execution {
 	upstreamMs: number | null;
 	/** The Gemini id that served the request, when one answered. */
 	upstreamModel: string | null;
+	/** The upstream (pool member) of each delivered image, in order. */
+	upstreams?: string[];
 	finishReason: string | null;
 	r2Keys: string[];
 	/** Set when nothing was delivered; becomes the response. */
@@ -101,6 +104,8 @@ export async function admitCall(call: BilledCall, metered: Metered): Promise<Adm
 	if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
 		throw invalidParam("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters");
 	}
+	// A model no upstream serves is refused before anything is held.
+	checkServed(config, metered.model);
 	const price = pricePerImage(config.prices, metered.model, metered.imageSize);
 	const bodyHash = idemKey ? await sha256Hex(`${metered.endpoint}\n${new TextDecoder().decode(call.rawBody)}`) : undefined;
 	noteRequest({ dialect: dialectOf(metered.endpoint), model: metered.model.id });
@@ -131,6 +136,7 @@ export function outcomeOf(result: Execution | undefined, delivered: number, stat
 		totalTokens: result?.usage.totalTokens ?? 0,
 		upstreamMs: result?.upstreamMs ?? null,
 		upstreamModel: result?.upstreamModel ?? null,
+		upstreams: (result?.upstreams ?? []).slice(0, delivered),
 		status,
 		errorCode: result ? (result.error?.code ?? null) : "internal_error",
 		finishReason: result?.finishReason ?? null,
@@ -266,6 +272,7 @@ export function executionOf(r: GenerationResult): Execution {
 		usage: r.usage,
 		upstreamMs: r.upstreamMs,
 		upstreamModel: r.upstreamModel,
+		upstreams: r.images.map((i) => i.upstream),
 		finishReason: r.finishReason,
 		r2Keys: r.images.map((i) => i.key),
 		error: r.error,

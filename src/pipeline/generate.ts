@@ -20,6 +20,7 @@ import type { GeminiContent, GeminiPart, GenerateContentRequest, GenerateContent
 import { timed } from "../observe";
 import { ImageWriter } from "../storage/image-writer";
 import { imageKeyStem, imageUrl, NotAnImageError, putImage, type StoredImage } from "../storage/images";
+import { UpstreamsUnavailableError } from "../upstreams/route";
 import type { GenerationRequest } from "./request";
 import { callUpstream, type ModelAsk } from "./upstream";
 
@@ -32,6 +33,8 @@ export interface DeliveredImage {
 	text: string;
 	/** The whole model turn that produced this image (thought signatures included). */
 	modelParts: GeminiPart[];
+	/** The upstream (pool member) that made it. */
+	upstream: string;
 }
 
 export type ImageFailure =
@@ -169,10 +172,12 @@ export async function runGeneration(
 					}
 				: readBuffered<GenerateContentResponse>;
 		let outcome: ReturnType<typeof readOutcome>;
+		let upstream: string;
 		try {
-			const { result: response, info, upstreamModel: served } = await callUpstream(ctx.env, ctx.config, ask, body, consume);
+			const { result: response, info, upstreamModel: served, upstream: by } = await callUpstream(ctx.env, ctx.config, ask, body, consume);
 			upstreamMs = Math.max(upstreamMs, info.latencyMs);
 			upstreamModel = served;
+			upstream = by;
 			const embedded = embeddedError(response);
 			if (embedded) {
 				await Promise.all(writers.map((w) => w.discard()));
@@ -217,6 +222,7 @@ export async function runGeneration(
 			bytes: stored.size,
 			text: outcome.text,
 			modelParts: outcome.modelParts,
+			upstream,
 		};
 		await onImage?.(delivered);
 		return delivered;
@@ -289,6 +295,17 @@ export function failureToError(failures: ImageFailure[], requestId: string): Api
 }
 
 export function upstreamToError(e: GeminiError, requestId: string): ApiError {
+	if (e instanceof UpstreamsUnavailableError) {
+		const seconds = Math.max(1, Math.ceil((e.retryAfterMs ?? 1000) / 1000));
+		return new ApiError(
+			503,
+			"upstream_error",
+			"upstreams_unavailable",
+			`Every upstream that serves ${e.model} is cooling down after rate limits or failures; retry in ${seconds} s. You were not charged.`,
+			null,
+			{ "retry-after": String(seconds) },
+		);
+	}
 	if (e instanceof GeminiTimeoutError) {
 		return new ApiError(504, "upstream_error", "upstream_timeout", "Gemini did not answer in time. You were not charged.");
 	}

@@ -1,34 +1,17 @@
 /**
- * Calling the upstream model a request resolved to, surviving retirements: the call goes
- * to the first id of the model's chain not known to be gone; when that id answers 404
- * NOT_FOUND the finding is remembered (src/catalog/availability.ts) and the same request
- * goes to the next id. Before each call the id's own capabilities are checked, so a
- * ratio, size or number of images the successor cannot take is a 400 before it is asked.
+ * Calling the upstream model a request resolved to, surviving retirements and failing
+ * upstreams: src/upstreams/route.ts walks the model's chain across the upstream pool
+ * (an id that answers 404 NOT_FOUND at an upstream is remembered there, and the request
+ * moves on). Before each id is asked, its own capabilities are checked, so a ratio, size
+ * or number of images a successor cannot take is a 400 before it is asked.
  */
-import { firstAvailable, goneAt, rememberGone } from "../catalog/availability";
 import type { ModelSpec } from "../catalog/catalog";
 import type { GatewayConfig } from "../config";
-import { ApiError, invalidParam } from "../errors";
-import { type CallInfo, GeminiClient } from "../gemini/client";
-import { GeminiError } from "../gemini/errors";
+import { invalidParam } from "../errors";
+import type { CallInfo, GeminiClient } from "../gemini/client";
 import type { GenerateContentRequest } from "../gemini/types";
 import { timed } from "../observe";
-
-export function geminiClient(config: GatewayConfig): GeminiClient {
-	return new GeminiClient({
-		apiKey: config.geminiApiKey,
-		baseUrl: config.geminiBaseUrl,
-		maxRetries: config.maxRetries,
-		retryBaseMs: config.retryBaseMs,
-		retryMaxMs: config.retryMaxMs,
-		deadlineMs: config.deadlineMs,
-	});
-}
-
-/** Which upstream endpoint findings about model ids belong to. */
-export function upstreamScope(config: GatewayConfig): string {
-	return config.geminiBaseUrl;
-}
+import { type Only, routeCall } from "../upstreams/route";
 
 /** What a call asks of the model, and the names the caller's dialect gives those fields. */
 export interface ModelAsk {
@@ -66,38 +49,31 @@ export interface UpstreamResult<T> {
 	info: CallInfo;
 	/** The Gemini id that answered. */
 	upstreamModel: string;
+	/** The pool member that answered. */
+	upstream: string;
 }
 
 /**
- * Runs `attempt` against the first available id of the model's chain, moving to the next
- * id when it throws a 404 NOT_FOUND GeminiError (remembered for every later request).
- * Throws what `attempt` throws otherwise, a 400 ApiError when the id cannot do what is
- * asked, and a 502 ApiError when no id of the chain exists any more.
+ * Runs `attempt` on the pool for the first available id of the model's chain, moving to
+ * the next id when it is gone everywhere. Throws what `attempt` throws when every option
+ * is used up, a 400 ApiError when an id cannot do what is asked, a 502 ApiError when no
+ * id of the chain exists any more, UpstreamsUnavailableError, or a ConfigError.
  */
-export async function onChain<T>(
+export function onChain<T>(
 	env: Env,
 	config: GatewayConfig,
 	ask: ModelAsk,
-	attempt: (id: string) => Promise<T>,
-): Promise<{ value: T; upstreamModel: string }> {
-	const scope = upstreamScope(config);
-	const chain = ask.model.chain;
-	let i = firstAvailable(chain, await goneAt(env.DB, scope));
-	for (;;) {
-		const id = chain[i];
-		checkUpstreamSupports(config, id, ask);
-		try {
-			return { value: await timed("upstream", () => attempt(id)), upstreamModel: id };
-		} catch (error) {
-			if (!(error instanceof GeminiError && error.modelNotFound)) throw error;
-			await rememberGone(env.DB, scope, id, "404 NOT_FOUND");
-			console.log(
-				JSON.stringify({ event: "upstream_model_gone", upstream: scope, model: id, alias: ask.model.id, next: chain[i + 1] ?? null }),
-			);
-			if (i + 1 >= chain.length) throw modelGone(ask.model, id);
-			i = firstAvailable(chain, await goneAt(env.DB, scope), i + 1);
-		}
-	}
+	attempt: (id: string, client: GeminiClient) => Promise<T>,
+	only?: Only,
+): Promise<{ value: T; upstreamModel: string; upstream: string }> {
+	return routeCall(
+		env,
+		config,
+		ask.model,
+		(id) => checkUpstreamSupports(config, id, ask),
+		(client, id) => timed("upstream", () => attempt(id, client)),
+		{ only },
+	);
 }
 
 /** generateContent on the model's chain; `consume` reads the successful answer. */
@@ -109,16 +85,15 @@ export async function callUpstream<T>(
 	consume: (res: Response) => Promise<T>,
 	signal?: AbortSignal,
 ): Promise<UpstreamResult<T>> {
-	const client = geminiClient(config);
-	const { value, upstreamModel } = await onChain(env, config, ask, (id) => client.call(id, body, consume, signal));
-	return { ...value, upstreamModel };
-}
-
-function modelGone(model: ModelSpec, id: string): ApiError {
-	return new ApiError(
-		502,
-		"upstream_error",
-		"upstream_model_not_found",
-		`Gemini answered 404 NOT_FOUND for ${id}, the last upstream model ${model.id} can use. The operator must point ${model.id} at a current model (MODELS). You were not charged.`,
+	const started = Date.now();
+	const { value, upstreamModel, upstream, attempts } = await routeCall(
+		env,
+		config,
+		ask.model,
+		(id) => checkUpstreamSupports(config, id, ask),
+		(client, id) => timed("upstream", () => client.call(id, body, consume, signal)),
+		{ signal },
 	);
+	// Upstream time is the whole call, failovers and retries included.
+	return { result: value.result, info: { attempts, latencyMs: Date.now() - started }, upstreamModel, upstream };
 }

@@ -11,10 +11,14 @@ import { imageUrl } from "../storage/images";
 import type { AppEnv } from "../types";
 import { UsageQuery } from "./usage-query";
 
-/** A usage row as clients read it: its images as R2 keys and as the URLs they are served at. */
+/**
+ * A usage row as its key's owner reads it: its images as R2 keys and as the URLs they are
+ * served at. Which upstream served it is the operator's business (`/admin/usage`).
+ */
 export function presentUsage(row: UsageRow, urlOf: (key: string) => string) {
+	const { upstreams: _, ...rest } = row;
 	const keys = JSON.parse(row.r2_keys) as string[];
-	return { ...row, r2_keys: keys, image_urls: keys.map(urlOf) };
+	return { ...rest, r2_keys: keys, image_urls: keys.map(urlOf) };
 }
 
 export const account = new Hono<AppEnv>()

@@ -1,17 +1,19 @@
 /**
- * Operator view of the catalog against what Gemini serves today:
- *   GET  /admin/catalog          every alias: the upstream id it resolves to now, each id of
- *                                its chain with what discovery and 404s have shown, successors
- *   POST /admin/catalog/refresh  runs discovery (models.list, every page) now
+ * Operator view of the catalog against what Gemini serves today, per upstream of the pool:
+ *   GET  /admin/catalog[?upstream=ID]  every alias: the upstream id it resolves to now at that
+ *                                      upstream (default: the first), each id of its chain with
+ *                                      what discovery and 404s have shown there, successors
+ *   POST /admin/catalog/refresh        runs discovery (models.list, every page) now, for every
+ *                                      Gemini API upstream: {"upstreams": [result, ...]}
  */
 import { Hono } from "hono";
 import { firstAvailable, goneAt } from "../catalog/availability";
 import { discoverModels } from "../catalog/discovery";
-import { ApiError } from "../errors";
+import { ApiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
-import { upstreamScope } from "../pipeline/upstream";
 import { lastCheck, type UpstreamModelRow, upstreamModels } from "../storage/catalog";
 import type { AppEnv } from "../types";
+import { poolOf } from "../upstreams/pool";
 
 function idState(id: string, rows: Map<string, UpstreamModelRow>, gone: ReadonlySet<string>) {
 	const r = rows.get(id);
@@ -29,7 +31,13 @@ function idState(id: string, rows: Map<string, UpstreamModelRow>, gone: Readonly
 export const adminCatalog = new Hono<AppEnv>()
 	.get("/", async (c) => {
 		const config = c.get("config");
-		const scope = upstreamScope(config);
+		const members = await poolOf(config);
+		const wanted = c.req.query("upstream");
+		const member = wanted === undefined ? members[0] : members.find((m) => m.spec.id === wanted);
+		if (!member) {
+			throw invalidParam("upstream", `upstream must be one of: ${members.map((m) => m.spec.id).join(", ") || "(none configured)"}`);
+		}
+		const scope = member.scope;
 		const [rows, check, gone] = await Promise.all([upstreamModels(c.env.DB, scope), lastCheck(c.env.DB, scope), goneAt(c.env.DB, scope)]);
 		const byId = new Map(rows.map((r) => [r.model, r]));
 		const aliases = config.catalog.aliases().map((a) => {
@@ -46,7 +54,8 @@ export const adminCatalog = new Hono<AppEnv>()
 		});
 		const used = new Set(config.catalog.upstreamIds());
 		return c.json({
-			upstream: scope,
+			upstream: member.spec.id,
+			upstreams: members.map((m) => m.spec.id),
 			last_check: check ? { at: check.checked_at, ok: check.ok === 1, models: check.models, error: check.error } : null,
 			aliases,
 			upstream_ids: config.catalog
@@ -57,7 +66,7 @@ export const adminCatalog = new Hono<AppEnv>()
 	})
 	.post("/refresh", async (c) => {
 		try {
-			return c.json(await discoverModels(c.get("config"), c.env.DB));
+			return c.json({ upstreams: await discoverModels(c.get("config"), c.env.DB) });
 		} catch (error) {
 			if (!(error instanceof GeminiError)) throw error;
 			throw new ApiError(502, "upstream_error", "discovery_failed", `Listing Gemini's models failed: ${error.message}`);

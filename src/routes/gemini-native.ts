@@ -23,7 +23,7 @@ import { parseWith } from "../lib/validate";
 import { runBilled } from "../pipeline/billed";
 import { tokenUsage, upstreamToError } from "../pipeline/generate";
 import { checkAspectRatio, checkImageSize } from "../pipeline/request";
-import { geminiClient, type ModelAsk, onChain } from "../pipeline/upstream";
+import { type ModelAsk, onChain } from "../pipeline/upstream";
 import type { AppEnv } from "../types";
 import { billedCall } from "./common";
 
@@ -85,11 +85,11 @@ export const geminiNative = new Hono<AppEnv>().post("/:target{[^/]+}", async (c)
 		// Not metered: it makes no image. The model name inside a wrapped request is rewritten too.
 		const ask: ModelAsk = { model, inputImages: 0 };
 		try {
-			const { value: counted } = await onChain(c.env, config, ask, async (id) => {
+			const { value: counted } = await onChain(c.env, config, ask, async (id, client) => {
 				const wrapped = value.generateContentRequest;
 				const body =
 					wrapped && typeof wrapped === "object" ? { ...value, generateContentRequest: { ...wrapped, model: `models/${id}` } } : value;
-				return (await geminiClient(config).countTokens(id, body)).result;
+				return (await client.countTokens(id, body)).result;
 			});
 			return c.json(counted as object);
 		} catch (error) {
@@ -168,10 +168,11 @@ export const geminiNative = new Hono<AppEnv>().post("/:target{[^/]+}", async (c)
 				error,
 			});
 			try {
-				const client = geminiClient(config);
-				const { value: r, upstreamModel } = await onChain(c.env, config, ask, (id) =>
-					client.generateContent(id, body as GenerateContentRequest),
-				);
+				const {
+					value: r,
+					upstreamModel,
+					upstream,
+				} = await onChain(c.env, config, ask, (id, client) => client.generateContent(id, body as GenerateContentRequest));
 				const embedded = embeddedError(r.response);
 				if (embedded) throw embedded;
 				const outcome = readOutcome(r.response);
@@ -180,8 +181,9 @@ export const geminiNative = new Hono<AppEnv>().post("/:target{[^/]+}", async (c)
 				const json = JSON.stringify(r.response);
 				return {
 					delivered: outcome.images.length,
+					upstreams: outcome.images.map(() => upstream),
 					usage: tokenUsage(outcome.usage),
-					upstreamMs: r.info.latencyMs,
+					upstreamMs: Date.now() - started,
 					upstreamModel,
 					finishReason: outcome.blockReason ?? outcome.finishReason ?? null,
 					r2Keys: [],

@@ -16,10 +16,10 @@ import type { JobMessage } from "../jobs/submit";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
 import { upstreamToError } from "../pipeline/generate";
-import { geminiClient } from "../pipeline/upstream";
 import { getBatch, jobsOfBatch } from "../storage/batches";
 import { cancelBatchedJob, cancelJob, getJob, type JobRow, listJobs } from "../storage/jobs";
 import type { AppEnv } from "../types";
+import { memberClient } from "../upstreams/pool";
 
 export const JobsQuery = z.strictObject({
 	status: z.enum(["CREATED", "RUNNING", "STORING", "SUCCEEDED", "FAILED", "CANCELED"]).optional(),
@@ -53,7 +53,7 @@ async function cancelInBatch(c: Context<AppEnv>, job: JobRow): Promise<boolean> 
 		);
 	}
 	try {
-		await geminiClient(c.get("config")).cancelBatch(batch.upstream_name);
+		await (await memberClient(c.get("config"), batch.upstream)).cancelBatch(batch.upstream_name);
 	} catch (error) {
 		if (error instanceof GeminiError) throw upstreamToError(error, c.get("requestId"));
 		throw error;

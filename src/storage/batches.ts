@@ -23,6 +23,8 @@ export interface BatchRow {
 	submitted_at: string | null;
 	finished_at: string | null;
 	updated_at: string;
+	/** The pool member that accepted it (null for batches from before the pool). */
+	upstream: string | null;
 }
 
 /** A new batch, SUBMITTING until Gemini names it. */

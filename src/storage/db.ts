@@ -68,6 +68,7 @@ const USAGE_COLUMNS = [
 	"error_code",
 	"finish_reason",
 	"r2_keys",
+	"upstreams",
 	"created_at",
 	"day",
 ] as const satisfies ReadonlyArray<keyof UsageRow>;
@@ -77,9 +78,12 @@ const USAGE_COLUMNS = [
  * its reservation expired) supersedes the earlier one, and a re-sent row is a no-op.
  */
 export function usageUpsert(db: D1Database, row: UsageRow): D1PreparedStatement {
-	return db
-		.prepare(`INSERT OR REPLACE INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`)
-		.bind(...USAGE_COLUMNS.map((c) => row[c]));
+	return (
+		db
+			.prepare(`INSERT OR REPLACE INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`)
+			// Rows queued before a column existed lack it: its default, never `undefined`.
+			.bind(...USAGE_COLUMNS.map((c) => row[c] ?? (c === "upstreams" ? "[]" : null)))
+	);
 }
 
 export function ledgerInsert(db: D1Database, row: LedgerRow, seq: number): D1PreparedStatement {

@@ -141,8 +141,9 @@ describe("a retirement mid-run", () => {
 			["gemini-nano-banana-2.1", 7],
 			["gemini-nano-banana-2.1", 7],
 		]);
-		const finding = await env.DB.prepare("SELECT gone_at, gone_reason FROM upstream_models WHERE upstream = ? AND model = ?")
-			.bind(env.LIFECYCLE_EMULATOR_URL, "gemini-3.1-flash-image")
+		// Recorded for the upstream that answered 404 (its id with a hash of its endpoint and key).
+		const finding = await env.DB.prepare("SELECT gone_at, gone_reason FROM upstream_models WHERE upstream LIKE 'gemini-1#%' AND model = ?")
+			.bind("gemini-3.1-flash-image")
 			.first<{ gone_at: string; gone_reason: string }>();
 		expect(finding?.gone_reason).toBe("404 NOT_FOUND");
 	});
@@ -182,7 +183,7 @@ describe("discovery", () => {
 
 	it("reads every page of models.list and marks catalog ids present or missing", async () => {
 		await google("retire", "gemini-3-pro-image");
-		const result = await discoverModels(loadConfig(lifecycleEnv), env.DB, 2);
+		const [result] = await discoverModels(loadConfig(lifecycleEnv), env.DB, 2);
 		expect(result.pages).toBeGreaterThan(3);
 		expect(result.present).toEqual(
 			expect.arrayContaining(["gemini-nano-banana-2.1", "gemini-3.1-flash-image", "gemini-3.1-flash-lite-image"]),
@@ -224,8 +225,8 @@ describe("discovery", () => {
 
 		// Listed again: the mark is cleared and requests reach it.
 		await google("restore", "gemini-3-pro-image");
-		const again = await (await refresh()).json<{ present: string[]; missing: string[] }>();
-		expect(again.present).toContain("gemini-3-pro-image");
+		const again = await (await refresh()).json<{ upstreams: Array<{ present: string[]; missing: string[] }> }>();
+		expect(again.upstreams[0].present).toContain("gemini-3-pro-image");
 		const pro = await lpost("/v1/images/generations", { model: "nano-banana-pro", prompt: uniquePrompt("back") }, auth(k.key));
 		expect(pro.status).toBe(200);
 	});
