@@ -17,24 +17,22 @@
  *   drop[=xK]       the connection closes before any response (for the first K calls)
  *   bad-base64      the image string is not base64         not-image       base64 of bytes that are no image
  *   empty-candidates  {"candidates": []}                   error200        a 200 whose body is an error object
+ * Keys registered with a profile (emulator/keys.ts) add per-key quotas, outages and models;
+ * Vertex calls are authenticated by emulator/vertex.ts and answered here like the rest.
  */
 import { createHash } from "node:crypto";
 import { encodeJpeg, encodePng } from "./images.ts";
+import { type KeyProfile, KeyRegistry } from "./keys.ts";
 import { type EmulatedModel, MODELS, outputDimensions, SHUT_DOWN_BY_DEFAULT, type Size, tokensPerImage } from "./models.ts";
+import { type EmulatorReply, errorReply, jsonReply, MESSAGES, modelNotFound } from "./replies.ts";
 import { missingSignature } from "./signatures.ts";
+import { VertexAuth } from "./vertex.ts";
+
+export type { EmulatorReply } from "./replies.ts";
+// The batch side (emulator/batch.ts) answers with the same helpers.
+export { errorReply, jsonReply, modelNotFound } from "./replies.ts";
 
 export type Directives = Record<string, string>;
-
-export interface EmulatorReply {
-	status: number;
-	headers: Record<string, string>;
-	body: string;
-	delayMs: number;
-	/** Send only this many bytes of the body, then drop the connection. */
-	truncateAt?: number;
-	/** Close the connection without any response. */
-	drop?: boolean;
-}
 
 interface Part {
 	text?: string;
@@ -62,6 +60,8 @@ interface GenerateRequest {
 export interface RecordedCall {
 	at: number;
 	model: string;
+	/** Which API was called: the Gemini API, Vertex AI with a token, or Vertex express with a key. */
+	via: Via;
 	apiKey: string | null;
 	body: GenerateRequest;
 	/** What the emulator answered with: each final image's type, size and SHA-256. */
@@ -69,28 +69,6 @@ export interface RecordedCall {
 	/** The HTTP status of the answer (0 when the connection was dropped instead). */
 	status: number;
 }
-
-const STATUS_NAMES: Record<number, string> = {
-	400: "INVALID_ARGUMENT",
-	401: "UNAUTHENTICATED",
-	403: "PERMISSION_DENIED",
-	404: "NOT_FOUND",
-	429: "RESOURCE_EXHAUSTED",
-	500: "INTERNAL",
-	503: "UNAVAILABLE",
-	504: "DEADLINE_EXCEEDED",
-};
-
-const MESSAGES: Record<number, string> = {
-	400: "Request contains an invalid argument.",
-	401: "Request had invalid authentication credentials.",
-	403: "The caller does not have permission",
-	404: "Requested entity was not found.",
-	429: "Resource has been exhausted (e.g. check quota).",
-	500: "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
-	503: "The model is overloaded. Please try again later.",
-	504: "Deadline expired before operation could complete.",
-};
 
 export function parseDirectives(text: string): Directives {
 	const out: Directives = {};
@@ -102,29 +80,6 @@ export function parseDirectives(text: string): Directives {
 		}
 	}
 	return out;
-}
-
-export function errorReply(status: number, message: string, details: unknown[] = [], headers: Record<string, string> = {}): EmulatorReply {
-	// Google leaves `details` out when there are none.
-	const error = { code: status, message, status: STATUS_NAMES[status] ?? "UNKNOWN", ...(details.length > 0 ? { details } : {}) };
-	return {
-		status,
-		headers: { "content-type": "application/json; charset=UTF-8", ...headers },
-		body: JSON.stringify({ error }),
-		delayMs: 0,
-	};
-}
-
-export function jsonReply(payload: unknown): EmulatorReply {
-	return { status: 200, headers: { "content-type": "application/json; charset=UTF-8" }, body: JSON.stringify(payload), delayMs: 0 };
-}
-
-/** The 404 Google sends for a generateContent (or other method) on an id that does not exist. */
-export function modelNotFound(model: string, method: string): EmulatorReply {
-	return errorReply(
-		404,
-		`models/${model} is not found for API version v1beta, or is not supported for ${method}. Call ModelService.ListModels to see the list of available models and their supported methods.`,
-	);
 }
 
 /** A Model as models.list / models.get answer it. */
@@ -163,15 +118,22 @@ function renderImage(format: "png" | "jpeg", width: number, height: number, seed
 }
 
 /** The emulator itself: keeps per-prompt failure counters and a log of calls. */
+export type Via = "gemini" | "vertex" | "vertex-express";
+
 export class GeminiEmulator {
+	/** Keys with their own quotas, outages and models (emulator/keys.ts). */
+	readonly keys: KeyRegistry;
+	/** Vertex service accounts and the tokens issued to them (emulator/vertex.ts). */
+	readonly vertex = new VertexAuth();
 	readonly calls: RecordedCall[] = [];
 	private readonly failures = new Map<string, number>();
 	private readonly requiredKey: string | undefined;
 	/** Ids that answer 404 NOT_FOUND (Google shut them down), beyond those never known. */
 	private readonly retired: Set<string>;
 
-	constructor(opts: { requiredKey?: string; retired?: string[]; live?: string[] } = {}) {
+	constructor(opts: { requiredKey?: string; retired?: string[]; live?: string[]; keys?: Record<string, KeyProfile> } = {}) {
 		this.requiredKey = opts.requiredKey;
+		this.keys = new KeyRegistry(opts.keys);
 		this.retired = new Set([...SHUT_DOWN_BY_DEFAULT, ...(opts.retired ?? [])].filter((id) => !(opts.live ?? []).includes(id)));
 	}
 
@@ -185,14 +147,14 @@ export class GeminiEmulator {
 		this.retired.delete(id);
 	}
 
-	/** The models a key can use right now. */
-	live(): EmulatedModel[] {
-		return MODELS.filter((m) => !this.retired.has(m.id));
+	/** The models a key (its project) can use right now. */
+	live(key: string | null = null): EmulatedModel[] {
+		return MODELS.filter((m) => this.keys.hasModel(key, m.id, !this.retired.has(m.id)));
 	}
 
-	/** A live model by id. */
-	find(id: string): EmulatedModel | undefined {
-		return this.live().find((m) => m.id === id);
+	/** A model a key (its project) can use right now, by id. */
+	find(id: string, key: string | null = null): EmulatedModel | undefined {
+		return this.live(key).find((m) => m.id === id);
 	}
 
 	/** Refuses a request without a valid key the way Google does; undefined when the key is fine. */
@@ -203,7 +165,7 @@ export class GeminiEmulator {
 				"Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
 			);
 		}
-		if (this.requiredKey && apiKey !== this.requiredKey) {
+		if (this.requiredKey && apiKey !== this.requiredKey && !this.keys.get(apiKey)) {
 			const message = "API key not valid. Please pass a valid API key.";
 			return errorReply(400, message, [
 				{
@@ -223,7 +185,7 @@ export class GeminiEmulator {
 		const refused = this.checkKey(apiKey);
 		if (refused) return refused;
 		const size = Math.min(Number(query.get("pageSize") ?? "50") || 50, 1000);
-		const all = this.live().map(modelResource);
+		const all = this.live(apiKey).map(modelResource);
 		const token = query.get("pageToken");
 		const start = token ? all.findIndex((m) => m.name === Buffer.from(token, "base64").toString("utf8")) + 1 : 0;
 		if (token && start === 0) return errorReply(400, "Invalid page token.");
@@ -236,7 +198,7 @@ export class GeminiEmulator {
 	getModel(apiKey: string | null, id: string): EmulatorReply {
 		const refused = this.checkKey(apiKey);
 		if (refused) return refused;
-		const m = this.find(id);
+		const m = this.find(id, apiKey);
 		return m ? jsonReply(modelResource(m)) : errorReply(404, `Model is not found: models/${id} for api version v1beta`);
 	}
 
@@ -249,16 +211,19 @@ export class GeminiEmulator {
 		return true;
 	}
 
-	/** POST /v1beta/models/{model}:{method}; every generate call is recorded with its answer's status. */
-	handle(model: string, action: string, apiKey: string | null, rawBody: string): EmulatorReply {
+	/**
+	 * POST /v1beta/models/{model}:{method}; every generate call is recorded with its answer's status.
+	 * A Vertex call authenticated by a token comes with `via: "vertex"` and the account as `apiKey`.
+	 */
+	handle(model: string, action: string, apiKey: string | null, rawBody: string, via: Via = "gemini"): EmulatorReply {
 		let req: GenerateRequest | undefined;
 		try {
 			req = JSON.parse(rawBody) as GenerateRequest;
 		} catch {
 			req = undefined;
 		}
-		const record: RecordedCall = { at: Date.now(), model, apiKey, body: req ?? {}, outputs: [], status: 0 };
-		const reply = this.respond(model, action, apiKey, req, record);
+		const record: RecordedCall = { at: Date.now(), model, via, apiKey, body: req ?? {}, outputs: [], status: 0 };
+		const reply = this.respond(model, action, apiKey, req, record, via);
 		record.status = reply.drop ? 0 : reply.status; // 0: the connection closed with no answer
 		if (action !== "countTokens") {
 			this.calls.push(record);
@@ -273,16 +238,21 @@ export class GeminiEmulator {
 		apiKey: string | null,
 		parsed: GenerateRequest | undefined,
 		record: RecordedCall,
+		via: Via,
 	): EmulatorReply {
-		const refused = this.checkKey(apiKey);
+		const refused = via === "vertex" ? undefined : this.checkKey(apiKey);
 		if (refused) return refused;
+		const outage = apiKey ? this.keys.outage(apiKey) : undefined;
+		if (outage) return outage;
 		const known = ["generateContent", "streamGenerateContent", "countTokens"];
 		if (!known.includes(action)) return errorReply(404, `Method not found: ${action}`);
-		const spec = this.find(model);
+		const spec = this.find(model, apiKey);
 		if (!spec) return modelNotFound(model, action);
 		if (!parsed) return errorReply(400, "Invalid JSON payload received. Unexpected token.");
 		const req = parsed;
 		if (action === "countTokens") return this.countTokens(req);
+		const overQuota = apiKey ? this.keys.charge(apiKey, model) : undefined;
+		if (overQuota) return overQuota;
 		if (!spec.image) {
 			return errorReply(400, "Multi-modal output is not supported.");
 		}

@@ -1,12 +1,13 @@
 /**
- * Operator views over D1 usage: `GET /admin/usage` (totals by key, model and day) and
+ * Operator views over D1 usage: `GET /admin/usage` (totals by key, model, day and, image
+ * by image, by upstream of the pool; `upstream=` keeps rows with images from one) and
  * `GET /admin/stats` (requests, success rate, safety blocks, latency over a window, and the
  * same over time as a series of buckets for charts).
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import { parseWith } from "../lib/validate";
-import { aggregateUsage, usageStats } from "../storage/db";
+import { aggregateByUpstream, aggregateUsage, usageStats } from "../storage/db";
 import { usageSeries } from "../storage/stats";
 import type { AppEnv } from "../types";
 import { AdminUsageQuery } from "./usage-query";
@@ -27,14 +28,15 @@ export const StatsQuery = z.object({
 export const adminUsage = new Hono<AppEnv>()
 	.get("/usage", async (c) => {
 		const q = parseWith(AdminUsageQuery, c.req.query());
-		const filter = { from: q.from, to: q.to, model: q.model, keyId: q.key_id };
-		const [total, byKey, byModel, byDay] = await Promise.all([
+		const filter = { from: q.from, to: q.to, model: q.model, keyId: q.key_id, upstream: q.upstream };
+		const [total, byKey, byModel, byDay, byUpstream] = await Promise.all([
 			aggregateUsage(c.env.DB, filter, []),
 			aggregateUsage(c.env.DB, filter, ["key_id"]),
 			aggregateUsage(c.env.DB, filter, ["model"]),
 			aggregateUsage(c.env.DB, filter, ["day"]),
+			aggregateByUpstream(c.env.DB, filter),
 		]);
-		return c.json({ total: total[0], by_key: byKey, by_model: byModel, by_day: byDay });
+		return c.json({ total: total[0], by_key: byKey, by_model: byModel, by_day: byDay, by_upstream: byUpstream });
 	})
 	.get("/stats", async (c) => {
 		const { window } = parseWith(StatsQuery, c.req.query());

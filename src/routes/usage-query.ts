@@ -14,4 +14,7 @@ export const UsageQuery = z.strictObject({
 	cursor: z.string().optional(),
 });
 
-export const AdminUsageQuery = UsageQuery.extend({ key_id: z.string().min(1).max(100).optional() });
+export const AdminUsageQuery = UsageQuery.extend({
+	key_id: z.string().min(1).max(100).optional(),
+	upstream: z.string().min(1).max(40).optional(),
+});

@@ -99,6 +99,8 @@ export interface UsageFilter {
 	from?: string;
 	to?: string;
 	model?: string;
+	/** Rows with at least one image served by this upstream (pool member id). */
+	upstream?: string;
 }
 
 function whereOf(f: UsageFilter): { sql: string; params: Array<string> } {
@@ -119,6 +121,10 @@ function whereOf(f: UsageFilter): { sql: string; params: Array<string> } {
 	if (f.model) {
 		clauses.push("model = ?");
 		params.push(f.model);
+	}
+	if (f.upstream) {
+		clauses.push("EXISTS (SELECT 1 FROM json_each(usage.upstreams) WHERE json_each.value = ?)");
+		params.push(f.upstream);
 	}
 	return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
 }
@@ -166,6 +172,29 @@ export async function aggregateUsage(
 		)
 		.bind(...w.params)
 		.all<UsageAggregate>();
+	return rows.results;
+}
+
+export interface UpstreamAggregate {
+	upstream: string;
+	/** Requests with at least one image from this upstream. */
+	requests: number;
+	images: number;
+	/** What those images were charged (a request's charge split evenly over its images). */
+	credits: number;
+}
+
+/** Images, requests and credits per upstream, counted image by image (`usage.upstreams`). */
+export async function aggregateByUpstream(db: D1Database, f: UsageFilter): Promise<UpstreamAggregate[]> {
+	const w = whereOf(f);
+	const rows = await db
+		.prepare(
+			`SELECT u.value AS upstream, COUNT(DISTINCT usage.request_id) AS requests, COUNT(*) AS images,
+			 CAST(ROUND(SUM(CAST(usage.credits_charged AS REAL) / usage.images_delivered)) AS INTEGER) AS credits
+			 FROM usage, json_each(usage.upstreams) AS u ${w.sql} GROUP BY u.value ORDER BY u.value`,
+		)
+		.bind(...w.params)
+		.all<UpstreamAggregate>();
 	return rows.results;
 }
 
