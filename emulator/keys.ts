@@ -11,7 +11,7 @@ import { type EmulatorReply, errorReply } from "./replies.ts";
 export interface KeyProfile {
 	/** Requests per model per window before 429 with a PerMinute quotaId. */
 	perMinute?: number;
-	/** Length of the "minute" window in ms (default 60 000; shorter in tests). */
+	/** Length of the "minute" window in ms (default 60 000; shorter in tests). A window opens with its first call. */
 	windowMs?: number;
 	/** Requests per model per day before 429 with a PerDay quotaId (the day ends at midnight Pacific). */
 	perDay?: number;
@@ -27,6 +27,7 @@ export interface KeyProfile {
 }
 
 interface Usage {
+	/** When the current per-minute window opened. */
 	window: number;
 	minute: Map<string, number>;
 	day: string;
@@ -115,14 +116,13 @@ export class KeyRegistry {
 		const p = this.profiles.get(key);
 		if (!p || (p.perMinute === undefined && p.perDay === undefined)) return undefined;
 		const windowMs = p.windowMs ?? 60_000;
-		const window = Math.floor(now / windowMs);
 		let u = this.usage.get(key);
 		if (!u) {
-			u = { window, minute: new Map(), day: pacificDay(now), daily: new Map() };
+			u = { window: now, minute: new Map(), day: pacificDay(now), daily: new Map() };
 			this.usage.set(key, u);
 		}
-		if (u.window !== window) {
-			u.window = window;
+		if (now >= u.window + windowMs) {
+			u.window = now;
 			u.minute.clear();
 		}
 		if (u.day !== pacificDay(now)) {
@@ -133,7 +133,7 @@ export class KeyRegistry {
 		if (p.perDay !== undefined && daily >= p.perDay) return quota429(model, "Day", p.perDay, p.retryDelay ?? "59s");
 		const minute = u.minute.get(model) ?? 0;
 		if (p.perMinute !== undefined && minute >= p.perMinute) {
-			const left = ((window + 1) * windowMs - now) / 1000;
+			const left = (u.window + windowMs - now) / 1000;
 			return quota429(model, "Minute", p.perMinute, p.retryDelay ?? `${left.toFixed(3).replace(/\.?0+$/, "")}s`);
 		}
 		u.daily.set(model, daily + 1);

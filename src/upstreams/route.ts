@@ -189,6 +189,8 @@ export async function routeCall<T>(
 				throw new UpstreamsUnavailableError(id, Math.max(1000, choice.until - now), lastError);
 			}
 			if (choice.retry) {
+				// Going back to an upstream already tried: only for what a retry can fix (not a refused key).
+				if (lastError && !lastError.retryable && !(lastError instanceof GeminiTimeoutError)) throw lastError;
 				const wait = backoffMs(retries, lastError?.retryAfterMs, config.retryBaseMs, config.retryMaxMs);
 				if (++retries > config.maxRetries || Date.now() + wait >= deadline) throw lastError;
 				await sleep(wait, signal);

@@ -257,3 +257,97 @@ interface UpstreamView {
 	cooldown_until: string | null;
 	quota_cooldowns: Array<{ model: string; window: string; quota_id: string | null; until: string }>;
 }
+
+describe("the credential never leaves the gateway", () => {
+	it("not in a response, a log line, a usage row or the operator's view, even when Google quotes it", async () => {
+		const logged: string[] = [];
+		for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+			vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+				logged.push(args.map(String).join(" "));
+			});
+		}
+		vi.spyOn(Math, "random").mockReturnValue(0);
+		// Google's 403 for a suspended project quotes the key: "Consumer 'api_key:AIza...' has been suspended."
+		const suspended = await googleKey({ suspended: true });
+		const pool = poolEnv([suspended, await googleKey()]);
+		const alone = poolEnv([suspended]);
+		const k = await createKey();
+		const seen: string[] = [];
+		const keep = async (res: Response) => {
+			seen.push(await res.text(), JSON.stringify([...res.headers]));
+			return res.status;
+		};
+		expect(await keep(await generate(pool, k.key, uniquePrompt("leak failover")))).toBe(200);
+		expect(await keep(await generate(alone, k.key, uniquePrompt("leak alone")))).toBe(502);
+		const native = await send(alone, "/v1beta/models/nano-banana-2:generateContent", {
+			method: "POST",
+			headers: { "x-goog-api-key": k.key, "content-type": "application/json" },
+			body: JSON.stringify({ contents: [{ parts: [{ text: uniquePrompt("leak native") }] }] }),
+		});
+		expect(await keep(native)).toBe(502);
+		for (const e of [pool, alone]) {
+			const view = await send(e, "/admin/upstreams", { headers: ADMIN });
+			const text = await view.clone().text();
+			expect(text).toContain("[redacted]"); // Google did quote it; the gateway scrubbed it
+			await keep(view);
+			await keep(await send(e, "/admin/catalog", { headers: ADMIN }));
+		}
+		await flushUsage(k.key);
+		seen.push(JSON.stringify(await usageRows(k.id)));
+		expect(logged.some((l) => l.includes("upstream_attempt_failed"))).toBe(true); // the spy saw the failures
+		for (const text of [...seen, ...logged]) expect(text).not.toContain(suspended);
+	});
+});
+
+describe("broken credentials", () => {
+	const badVertex = { "vertex-bad": { kind: "vertex", secret: "BAD_SA", project: "my-project-1", base_url: env.EMULATOR_URL } };
+
+	it("a malformed service-account key marks only its upstream unusable; alone, it is a configuration error naming it", async () => {
+		vi.spyOn(Math, "random").mockReturnValue(0);
+		const broken = '{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIE';
+		const mixed = { ...poolEnv([await googleKey()]), UPSTREAMS: JSON.stringify(badVertex), BAD_SA: broken } as Env;
+		const k = await createKey(undefined, { credits: 100 });
+		expect((await generate(mixed, k.key, uniquePrompt("bad sa, good key"))).status).toBe(200);
+		const view = await (await send(mixed, "/admin/upstreams", { headers: ADMIN })).json<{
+			upstreams: Array<{ id: string; state: string; problem: string | null }>;
+		}>();
+		expect(view.upstreams.map((u) => [u.id, u.state])).toEqual([
+			["gemini-1", "healthy"],
+			["vertex-bad", "unusable"],
+		]);
+		expect(view.upstreams[1].problem).toBe("vertex-bad: the service account key in BAD_SA is not valid JSON");
+
+		const only = { ...env, GEMINI_API_KEY: "", UPSTREAMS: JSON.stringify(badVertex), BAD_SA: broken } as Env;
+		const err = await expectError(await generate(only, k.key, uniquePrompt("bad sa alone")), 500, "configuration_error");
+		expect(err.message).toContain("vertex-bad");
+		expect(err.message).not.toContain("MIIE");
+		expect(await balanceOf(k.key)).toBe(100 - 7);
+	});
+
+	it("a key file whose private key WebCrypto refuses is found at the first call, and the request fails over", async () => {
+		vi.spyOn(Math, "random").mockReturnValue(0);
+		const garbage = new Uint8Array(300).fill(7).toBase64();
+		const file = JSON.stringify({
+			type: "service_account",
+			client_email: "x@my-project-1.iam.gserviceaccount.com",
+			private_key: `-----BEGIN PRIVATE KEY-----\n${garbage}\n-----END PRIVATE KEY-----\n`,
+			token_uri: `${env.EMULATOR_URL}/token`,
+		});
+		// Both named in UPSTREAMS, Vertex first, so it is asked first.
+		const vertexFirst = {
+			...env,
+			GEMINI_API_KEY: "",
+			UPSTREAMS: JSON.stringify({ ...badVertex, studio: { kind: "gemini", secret: "STUDIO", base_url: env.EMULATOR_URL } }),
+			BAD_SA: file,
+			STUDIO: await googleKey(),
+		} as Env;
+		const k = await createKey();
+		const prompt = uniquePrompt("unimportable key");
+		expect((await generate(vertexFirst, k.key, prompt)).status).toBe(200);
+		expect((await emulatorCalls(prompt, { all: true })).length).toBe(1);
+		const view = await (await send(vertexFirst, "/admin/upstreams", { headers: ADMIN })).json<{
+			upstreams: Array<{ state: string; problem: string | null }>;
+		}>();
+		expect(view.upstreams[0]).toMatchObject({ state: "unusable", problem: expect.stringContaining("cannot be imported") });
+	});
+});
