@@ -36,11 +36,8 @@ const UpstreamEntry = z.strictObject({
 	max_concurrency: z.number().int().min(1).max(100_000).optional(),
 });
 
-/** UPSTREAMS: `{ "<id>": { kind, secret, ... }, ... }`. */
-export const UpstreamsSetting = z.record(
-	z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/, "upstream ids are 1 to 40 letters, digits, '.', '_' or '-'"),
-	UpstreamEntry,
-);
+/** UPSTREAMS: `{ "<id>": { kind, secret, ... }, ... }` (ids are checked in buildPool, to name them). */
+export const UpstreamsSetting = z.record(z.string(), UpstreamEntry);
 export type UpstreamsSetting = z.infer<typeof UpstreamsSetting>;
 
 export type Credential = { type: "api_key"; apiKey: string } | { type: "service_account"; account: ServiceAccount };
@@ -149,6 +146,11 @@ export function buildPool(
 	geminiBaseUrl: string,
 	catalog: Catalog,
 ): UpstreamSpec[] {
+	for (const id of Object.keys(setting ?? {})) {
+		if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/.test(id)) {
+			throw new PoolConfigError("UPSTREAMS", `${id}: upstream ids are 1 to 40 letters, digits, '.', '_' or '-'`);
+		}
+	}
 	const named = Object.entries(setting ?? {}).map(([id, e]) => fromEntry(id, e, env));
 	for (const u of named) {
 		for (const [i, m] of (u.models ?? []).entries()) {
