@@ -1,12 +1,15 @@
 /**
  * Benchmark-only Worker (never deployed): drives the real KeyAccount class through
- * native RPC inside workerd and times admissions. Started by bench/run.ts with
- * bench/wrangler.bench.toml.
+ * native RPC inside workerd and times admissions; `/upstreams/*` exercises upstream
+ * routing and the UpstreamHealth object (bench/upstream-bench.ts). Started by
+ * bench/run.ts with bench/wrangler.bench.toml.
  */
 import schema from "../schema.sql";
 import { KeyAccount } from "../src/account/key-account";
+import { UpstreamHealth } from "../src/upstreams/health-object";
+import { upstreamBench } from "./upstream-bench";
 
-export { KeyAccount };
+export { KeyAccount, UpstreamHealth };
 
 interface BenchEnv {
 	KEY_ACCOUNT: DurableObjectNamespace<KeyAccount>;
@@ -28,6 +31,7 @@ async function pool(count: number, concurrency: number, task: (i: number) => Pro
 export default {
 	async fetch(req: Request, env: BenchEnv): Promise<Response> {
 		const url = new URL(req.url);
+		if (url.pathname.startsWith("/upstreams/")) return upstreamBench(url, env as unknown as Env);
 		if (url.pathname === "/r2put") {
 			// The local R2 simulation's cost for one put of this size: a floor under any
 			// gateway request that stores an image.

@@ -8,6 +8,10 @@
  *    (nano-banana-pro, 16:9, 4K PNG over 15 MB) in flight, streaming vs the buffered
  *    baseline (GEMINI_READ_MODE=buffered), a fresh gateway per measurement.
  * 3. KeyAccount admissions: the real Durable Object over native RPC (bench/admission-worker.ts).
+ * 4. Upstream pool: what sharing upstream health between isolates adds per request (the
+ *    routing decision with and without it, timed from outside workerd; one background sync
+ *    with the UpstreamHealth object), and two gateways with a pool of three keys, sharing
+ *    on and off, driven alternately.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { startEmulator } from "../emulator/server.ts";
@@ -17,12 +21,16 @@ const ADMIN = "bench-admin-token";
 const MB = 1024 * 1024;
 const emulator = await startEmulator();
 
-async function gateway(port: number, mode: "streaming" | "buffered"): Promise<{ gw: Wrangler; key: string }> {
+async function gateway(
+	port: number,
+	mode: "streaming" | "buffered",
+	vars: Record<string, string> = {},
+): Promise<{ gw: Wrangler; key: string }> {
 	const gw = await startWrangler({
 		port,
 		schema: true,
 		ready: "/health",
-		vars: { GEMINI_BASE_URL: emulator.url, GEMINI_API_KEY: "bench", ADMIN_TOKEN: ADMIN, GEMINI_READ_MODE: mode },
+		vars: { GEMINI_BASE_URL: emulator.url, GEMINI_API_KEY: "bench", ADMIN_TOKEN: ADMIN, GEMINI_READ_MODE: mode, ...vars },
 	});
 	const res = await fetch(`${gw.url}/admin/keys`, {
 		method: "POST",
@@ -208,6 +216,89 @@ async function admissions(): Promise<AdmissionResult[]> {
 	}
 }
 
+// ---- 4. upstream pool -------------------------------------------------------------------
+
+interface UpstreamBench {
+	/** One routing decision (choose of three, record the call), in µs: sharing off, on, and the difference. */
+	route_local_us: number;
+	route_shared_us: number;
+	shared_added_us: number;
+	/** One background sync with the UpstreamHealth object, publishing a change (ms, p50 of batches). */
+	sync_ms: number;
+	/** Two gateways, pool of three keys, 512 px images, concurrency 1, driven alternately. */
+	e2e_requests: number;
+	e2e_shared_p50_ms: number;
+	e2e_local_p50_ms: number;
+	e2e_shared_p99_ms: number;
+	e2e_local_p99_ms: number;
+}
+
+async function upstreamPool(): Promise<UpstreamBench> {
+	const median = (xs: number[]) =>
+		percentile(
+			[...xs].sort((a, b) => a - b),
+			0.5,
+		);
+	const w = await startWrangler({ config: "bench/wrangler.bench.toml", port: 8852, ready: "/upstreams/route?n=1&shared=0" });
+	let route: { local: number; shared: number; sync: number };
+	try {
+		const time = async (path: string) => {
+			const t = performance.now();
+			const res = await fetch(`${w.url}${path}`);
+			await res.arrayBuffer();
+			if (!res.ok) throw new Error(`${path}: ${res.status}`);
+			return performance.now() - t;
+		};
+		const N = 200_000;
+		const runs = { base: [] as number[], local: [] as number[], shared: [] as number[] };
+		for (let i = 0; i < 3; i++) await time(`/upstreams/route?n=${N}&shared=1`); // warm the JIT
+		for (let i = 0; i < 15; i++) {
+			runs.base.push(await time("/upstreams/route?n=0&shared=0"));
+			runs.local.push(await time(`/upstreams/route?n=${N}&shared=0`));
+			runs.shared.push(await time(`/upstreams/route?n=${N}&shared=1`));
+		}
+		const perCall = (xs: number[]) => ((median(xs) - median(runs.base)) / N) * 1000;
+		const syncs: number[] = [];
+		await time("/upstreams/sync?n=20");
+		for (let i = 0; i < 5; i++) syncs.push((await time("/upstreams/sync?n=200")) / 200);
+		route = { local: perCall(runs.local), shared: perCall(runs.shared), sync: median(syncs) };
+	} finally {
+		await w.stop();
+	}
+	const pool = { GEMINI_API_KEY: "", GEMINI_API_KEYS: "bench-a,bench-b,bench-c" };
+	const shared = await gateway(8850, "streaming", { ...pool, UPSTREAM_HEALTH_SYNC_MS: "5000" });
+	const local = await gateway(8851, "streaming", { ...pool, UPSTREAM_HEALTH_SYNC_MS: "0" });
+	try {
+		const body = { model: "nano-banana-2", prompt: "a small nano banana", image_size: "512", aspect_ratio: "1:1" };
+		const drive = (g: { gw: Wrangler; key: string }) => async () => {
+			const status = await generate(g.gw, g.key, body);
+			if (status !== 200) throw new Error(`gateway answered ${status}`);
+		};
+		await load(20, 1, drive(shared));
+		await load(20, 1, drive(local));
+		const lat = { shared: [] as number[], local: [] as number[] };
+		for (let round = 0; round < 6; round++) {
+			lat.shared.push(...(await load(40, 1, drive(shared))).latencies);
+			lat.local.push(...(await load(40, 1, drive(local))).latencies);
+		}
+		for (const xs of Object.values(lat)) xs.sort((a, b) => a - b);
+		return {
+			route_local_us: route.local,
+			route_shared_us: route.shared,
+			shared_added_us: route.shared - route.local,
+			sync_ms: route.sync,
+			e2e_requests: lat.shared.length,
+			e2e_shared_p50_ms: percentile(lat.shared, 0.5),
+			e2e_local_p50_ms: percentile(lat.local, 0.5),
+			e2e_shared_p99_ms: percentile(lat.shared, 0.99),
+			e2e_local_p99_ms: percentile(lat.local, 0.99),
+		};
+	} finally {
+		await shared.gw.stop();
+		await local.gw.stop();
+	}
+}
+
 const only = process.argv[2];
 // A partial run (`npm run bench -- latency`) replaces only its own section of the last results.
 const previous =
@@ -220,6 +311,7 @@ results[only ? `${only}_measured_at` : "measured_at"] = new Date().toISOString()
 if (!only || only === "latency") results.latency = await latency();
 if (!only || only === "memory") results.memory = await memory();
 if (!only || only === "admissions") results.admissions = await admissions();
+if (!only || only === "upstreams") results.upstreams = await upstreamPool();
 await emulator.close();
 
 const f = (n: number) => (Number.isNaN(n) ? "-" : n >= 100 ? Math.round(n).toString() : n.toFixed(1));
@@ -258,6 +350,20 @@ if (results.admissions && (!only || only === "admissions")) {
 			`| ${op} | ${r.keys} | ${r.count} | ${r.concurrency} | ${f(r.requests_per_s)} | ${f(r.admit_p50_ms)} | ${f(r.admit_p99_ms)} |`,
 		);
 	}
+}
+if (results.upstreams && (!only || only === "upstreams")) {
+	const u = results.upstreams as UpstreamBench;
+	const us = (n: number) => (Math.abs(n) < 10 ? n.toFixed(2) : f(n));
+	console.log("\nUpstream pool: what sharing health between isolates adds (same run)\n");
+	console.log("| measure | sharing off | sharing on | added |");
+	console.log("|---|---:|---:|---:|");
+	console.log(`| routing decision per request (µs) | ${us(u.route_local_us)} | ${us(u.route_shared_us)} | ${us(u.shared_added_us)} |`);
+	console.log(
+		`| gateway p50 / p99, 512 px image, pool of 3 (ms, ${u.e2e_requests} requests each) | ${f(u.e2e_local_p50_ms)} / ${f(u.e2e_local_p99_ms)} | ${f(u.e2e_shared_p50_ms)} / ${f(u.e2e_shared_p99_ms)} | ${f(u.e2e_shared_p50_ms - u.e2e_local_p50_ms)} (p50) |`,
+	);
+	console.log(
+		`\nOne background sync with the UpstreamHealth object: ${f(u.sync_ms)} ms (off every request's path; at most every 5 s per isolate, and after a change).`,
+	);
 }
 writeFileSync("bench/results.json", `${JSON.stringify(results, null, 2)}\n`);
 console.log("\nwritten to bench/results.json");

@@ -168,9 +168,11 @@ export async function routeCall<T>(
 	const serve = async (id: string, ignoreGone: boolean): Promise<Served<T> | "next"> => {
 		const configured = members.filter((m) => configuredFor([m.spec], id).length > 0);
 		const tried = new Set<string>();
+		/** Upstreams that answered 404 for this id during this request (whatever the stored marks say). */
+		const answered404 = new Set<string>();
 		let checked = false;
 		for (;;) {
-			const usable = configured.filter((m) => !unusable(m));
+			const usable = configured.filter((m) => !unusable(m) && !answered404.has(m.scope));
 			const gone = await Promise.all(usable.map(async (m) => !ignoreGone && (await goneAt(env.DB, m.scope)).has(id)));
 			const live = usable.filter((_, i) => !gone[i]);
 			if (live.length === 0) return "next";
@@ -247,6 +249,7 @@ export async function routeCall<T>(
 				if (error instanceof GeminiTimeoutError && failedAt >= deadline) throw error; // the request's own deadline
 				if (signal?.aborted) throw error;
 				if (verdict.kind === "gone") {
+					answered404.add(m.scope);
 					await rememberGone(env.DB, m.scope, id, "404 NOT_FOUND");
 					console.log(JSON.stringify({ event: "upstream_model_gone", upstream: m.spec.id, model: id, alias: model.id }));
 					lastGone = id;
