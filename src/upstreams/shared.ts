@@ -35,10 +35,10 @@ export class HealthSync {
 	completed = 0;
 	syncedAt: number | null = null;
 
-	constructor(
-		private readonly board: HealthBoard,
-		readonly isolate: string = crypto.randomUUID(),
-	) {}
+	/** Names this isolate in the object's in-flight figures; made at the first sync (random values are not allowed at module load). */
+	private isolate: string | undefined;
+
+	constructor(private readonly board: HealthBoard) {}
 
 	/**
 	 * Called on the request path: starts a background sync when one is due. Costs a few
@@ -69,6 +69,7 @@ export class HealthSync {
 		this.board.changed.clear();
 		this.board.unpublished.clear();
 		try {
+			this.isolate ??= crypto.randomUUID();
 			const answer = await stub.sync({ isolate: this.isolate, states, counts, inFlight, want: [...scopes] });
 			for (const [scope, remote] of Object.entries(answer.states)) this.board.adopt(scope, remote);
 			this.completed++;
