@@ -8,8 +8,9 @@
  *   GET /upstreams/sync?n=N               N syncs with the UpstreamHealth object, one after another,
  *                                         each publishing a changed state (what runs in the background)
  */
+
+import { choose } from "../src/upstreams/choose";
 import { board, type Member, sharedHealth } from "../src/upstreams/pool";
-import { choose } from "../src/upstreams/route";
 import { healthStub } from "../src/upstreams/shared";
 
 function members(): Member[] {

@@ -10,9 +10,9 @@ import {
 	GeminiTimeoutError,
 } from "../../src/gemini/errors";
 import type { GoogleRpcDetail } from "../../src/gemini/types";
+import { choose } from "../../src/upstreams/choose";
 import { freshScope, HealthBoard, merge, prune, type SharedScope } from "../../src/upstreams/health";
 import { board, type Member, scrub } from "../../src/upstreams/pool";
-import { choose } from "../../src/upstreams/route";
 import { nextPacificMidnight, triage } from "../../src/upstreams/triage";
 
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0); // 04:00 Pacific (PST)
