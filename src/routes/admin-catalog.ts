@@ -34,10 +34,11 @@ export const adminCatalog = new Hono<AppEnv>()
 		const members = await poolOf(config);
 		const wanted = c.req.query("upstream");
 		const member = wanted === undefined ? members[0] : members.find((m) => m.spec.id === wanted);
-		if (!member) {
+		if (!member && wanted !== undefined) {
 			throw invalidParam("upstream", `upstream must be one of: ${members.map((m) => m.spec.id).join(", ") || "(none configured)"}`);
 		}
-		const scope = member.scope;
+		// No upstream configured at all: the catalog as configured, nothing known to be gone.
+		const scope = member?.scope ?? "";
 		const [rows, check, gone] = await Promise.all([upstreamModels(c.env.DB, scope), lastCheck(c.env.DB, scope), goneAt(c.env.DB, scope)]);
 		const byId = new Map(rows.map((r) => [r.model, r]));
 		const aliases = config.catalog.aliases().map((a) => {
@@ -54,7 +55,7 @@ export const adminCatalog = new Hono<AppEnv>()
 		});
 		const used = new Set(config.catalog.upstreamIds());
 		return c.json({
-			upstream: member.spec.id,
+			upstream: member?.spec.id ?? null,
 			upstreams: members.map((m) => m.spec.id),
 			last_check: check ? { at: check.checked_at, ok: check.ok === 1, models: check.models, error: check.error } : null,
 			aliases,
