@@ -40,10 +40,10 @@ CREATE TABLE IF NOT EXISTS usage (
   error_code        TEXT,
   finish_reason     TEXT,
   r2_keys           TEXT NOT NULL DEFAULT '[]',
-  -- JSON array: the upstream (pool member id) that served each delivered image, in r2_keys order.
-  upstreams         TEXT NOT NULL DEFAULT '[]',
   created_at        TEXT NOT NULL,
-  day               TEXT NOT NULL
+  day               TEXT NOT NULL,
+  -- JSON array: the upstream (pool member id) that served each delivered image, in r2_keys order.
+  upstreams         TEXT NOT NULL DEFAULT '[]'
 );
 
 CREATE INDEX IF NOT EXISTS usage_key_created ON usage (key_id, created_at, request_id);

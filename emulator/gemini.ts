@@ -182,7 +182,7 @@ export class GeminiEmulator {
 
 	/** GET /v1beta/models: pageSize (default 50, at most 1000) and pageToken (the last name, base64). */
 	listModels(apiKey: string | null, query: URLSearchParams): EmulatorReply {
-		const refused = this.checkKey(apiKey);
+		const refused = this.checkKey(apiKey) ?? (apiKey ? this.keys.outage(apiKey) : undefined);
 		if (refused) return refused;
 		const size = Math.min(Number(query.get("pageSize") ?? "50") || 50, 1000);
 		const all = this.live(apiKey).map(modelResource);
@@ -196,7 +196,7 @@ export class GeminiEmulator {
 
 	/** GET /v1beta/models/{id}. */
 	getModel(apiKey: string | null, id: string): EmulatorReply {
-		const refused = this.checkKey(apiKey);
+		const refused = this.checkKey(apiKey) ?? (apiKey ? this.keys.outage(apiKey) : undefined);
 		if (refused) return refused;
 		const m = this.find(id, apiKey);
 		return m ? jsonReply(modelResource(m)) : errorReply(404, `Model is not found: models/${id} for api version v1beta`);

@@ -2,7 +2,8 @@
  * `npm run dev`: the whole gateway locally with no Cloudflare account and no Gemini key.
  * - settings: every name in .dev.vars.example, from .dev.vars and from the environment
  *   (the environment wins), all of them handed to the Worker (scripts/lib/dev-settings.ts);
- * - starts the Gemini emulator when no GEMINI_API_KEY and no GEMINI_BASE_URL are set, and
+ * - starts the Gemini emulator when no key (GEMINI_API_KEY, GEMINI_API_KEYS, UPSTREAMS) and
+ *   no GEMINI_BASE_URL are set, or when EMULATOR_KEYS asks it to play a pool's keys, and
  *   says so;
  * - applies the D1 migrations to the local database;
  * - runs `wrangler dev` (simulated R2, D1, Durable Objects, Queues), waits for it, and
@@ -30,23 +31,29 @@ const worker: Record<string, string> = Object.fromEntries(Object.entries(values)
 const banner: string[] = [];
 
 let emulatorClose: (() => Promise<void>) | undefined;
-if (!worker.GEMINI_API_KEY && !worker.GEMINI_BASE_URL) {
+const pooled = Boolean(worker.GEMINI_API_KEYS || worker.UPSTREAMS);
+if (!worker.GEMINI_BASE_URL && (values.EMULATOR_KEYS || (!worker.GEMINI_API_KEY && !pooled))) {
 	const emu = await startEmulator({
 		port: Number(values.EMULATOR_PORT ?? 0),
 		retired: list(values.EMULATOR_RETIRED),
 		live: list(values.EMULATOR_LIVE),
 		batchDelayMs: values.EMULATOR_BATCH_DELAY_MS ? Number(values.EMULATOR_BATCH_DELAY_MS) : undefined,
+		keys: values.EMULATOR_KEYS ? JSON.parse(values.EMULATOR_KEYS) : undefined,
 	});
 	emulatorClose = emu.close;
 	worker.GEMINI_BASE_URL = emu.url;
-	worker.GEMINI_API_KEY = "emulator";
+	if (!worker.GEMINI_API_KEY && !pooled) worker.GEMINI_API_KEY = "emulator";
 	banner.push(
-		`!!! No GEMINI_API_KEY configured: using the LOCAL GEMINI EMULATOR at ${emu.url}`,
+		pooled
+			? `!!! The upstream pool's keys are played by the LOCAL GEMINI EMULATOR at ${emu.url} (EMULATOR_KEYS)`
+			: `!!! No GEMINI_API_KEY configured: using the LOCAL GEMINI EMULATOR at ${emu.url}`,
 		"!!! Images are synthetic test patterns. Set GEMINI_API_KEY in .dev.vars for real Gemini.",
 	);
 } else if (worker.GEMINI_BASE_URL) {
-	worker.GEMINI_API_KEY ||= "local";
+	if (!pooled) worker.GEMINI_API_KEY ||= "local";
 	banner.push(`Gemini: ${worker.GEMINI_BASE_URL}`);
+} else if (pooled) {
+	banner.push("Gemini: the upstream pool (GEMINI_API_KEY(S), UPSTREAMS); see GET /admin/upstreams");
 } else {
 	banner.push(`Gemini: the real API (generativelanguage.googleapis.com), GEMINI_API_KEY from ${source.GEMINI_API_KEY}`);
 }

@@ -23,6 +23,8 @@ export interface TraceFields {
 	dialect?: string;
 	model?: string;
 	upstreamModel?: string | null;
+	/** The pool member that served each delivered image (its id; never a credential). */
+	upstreams?: string[];
 	errorCode?: string | null;
 	creditsCharged?: number;
 	images?: number;
@@ -127,6 +129,7 @@ export const observe = createMiddleware<AppEnv>(async (c, next) => {
 			key_id: c.var.caller?.keyId ?? null,
 			model: f.model ?? null,
 			upstream_model: f.upstreamModel ?? null,
+			upstreams: f.upstreams ?? [],
 			error_code: f.errorCode ?? thrown ?? null,
 			credits_charged: f.creditsCharged ?? 0,
 			images: f.images ?? 0,

@@ -17,6 +17,7 @@ export const DEV_ONLY = new Set([
 	"EMULATOR_RETIRED",
 	"EMULATOR_LIVE",
 	"EMULATOR_BATCH_DELAY_MS",
+	"EMULATOR_KEYS",
 ]);
 
 /** The names .dev.vars.example documents (`NAME=` lines, commented out or not). */

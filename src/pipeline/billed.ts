@@ -177,6 +177,7 @@ export async function settle(call: BilledCall, admission: Admission, outcome: Us
 	);
 	noteRequest({
 		upstreamModel: outcome.upstreamModel,
+		upstreams: outcome.upstreams,
 		errorCode: outcome.errorCode,
 		creditsCharged: settled.charged,
 		images: outcome.imagesDelivered,

@@ -79,6 +79,7 @@ describe("a generation", () => {
 			key_id: k.id,
 			model: "nano-banana",
 			upstream_model: row.upstream_model,
+			upstreams: JSON.parse(row.upstreams),
 			error_code: null,
 			credits_charged: TEST_PRICES["nano-banana"],
 			images: 1,

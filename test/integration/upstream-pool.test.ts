@@ -292,6 +292,11 @@ describe("the credential never leaves the gateway", () => {
 			await keep(view);
 			await keep(await send(e, "/admin/catalog", { headers: ADMIN }));
 		}
+		// /admin/health probes every upstream: the suspended one fails, named by id, its key scrubbed.
+		const health = await send(pool, "/admin/health", { headers: ADMIN });
+		const checks = await health.clone().json<{ checks: { upstream: { ok: boolean; error: string } } }>();
+		expect(checks.checks.upstream).toMatchObject({ ok: false, error: expect.stringContaining("gemini-1: Gemini 403") });
+		expect(await keep(health)).toBe(503);
 		await flushUsage(k.key);
 		seen.push(JSON.stringify(await usageRows(k.id)));
 		expect(logged.some((l) => l.includes("upstream_attempt_failed"))).toBe(true); // the spy saw the failures
