@@ -223,6 +223,11 @@ export class HealthBoard {
 		}
 	}
 
+	/** A call ended in a way that says nothing about the upstream's health (our own failure). */
+	released(scope: string, probe: boolean): void {
+		this.end(this.local(scope), probe);
+	}
+
 	private end(l: Local, probe: boolean): void {
 		l.inFlight = Math.max(0, l.inFlight - 1);
 		if (probe) l.probing = false;

@@ -183,27 +183,13 @@ export async function routeCall<T>(
 			} catch (error) {
 				const failedAt = Date.now();
 				if (error instanceof CredentialError) {
-					board.failed(
-						m.scope,
-						id,
-						choice.probe,
-						{ kind: "request" },
-						{ at: failedAt, status: null, kind: "credential", message: "" },
-						failedAt,
-					);
+					board.released(m.scope, choice.probe);
 					m.unusable = error.message;
 					console.error(JSON.stringify({ event: "upstream_unusable", upstream: m.spec.id, problem: error.message }));
 					continue;
 				}
 				if (!(error instanceof GeminiError)) {
-					board.failed(
-						m.scope,
-						id,
-						choice.probe,
-						{ kind: "request" },
-						{ at: failedAt, status: null, kind: "other", message: "" },
-						failedAt,
-					);
+					board.released(m.scope, choice.probe); // not the upstream's doing (storage, a bug)
 					throw error;
 				}
 				scrubError(error, secrets);
