@@ -2,6 +2,7 @@
  * The operator's endpoints (Bearer ADMIN_TOKEN) for the OpenAPI document.
  */
 
+import { CatalogQuery } from "../routes/admin-catalog";
 import { CreateKey, Grant, KeysQuery, PatchKey } from "../routes/admin-keys";
 import { StatsQuery } from "../routes/admin-usage";
 import { AdminUsageQuery } from "../routes/usage-query";
@@ -83,7 +84,7 @@ export const ADMIN_OPERATIONS: Operation[] = [
 		method: "get",
 		path: "/admin/usage",
 		tag: "Admin",
-		summary: "Usage totals by key, model and day",
+		summary: "Usage totals by key, model, day and upstream",
 		auth: "admin",
 		query: AdminUsageQuery,
 		responses: { 200: { description: "Totals", schema: R.AdminUsage } },
@@ -107,7 +108,7 @@ export const ADMIN_OPERATIONS: Operation[] = [
 		tag: "Admin",
 		summary: "Every dependency checked for real",
 		description:
-			"D1 (the newest migration), R2, a KeyAccount Durable Object, the queues' backlogs and Gemini's models.list, in parallel, each within 5 s.",
+			"D1 (the newest migration), R2, a KeyAccount Durable Object, the queues' backlogs and every upstream of the pool (models.list, or countTokens on Vertex), in parallel, each within 5 s.",
 		auth: "admin",
 		responses: {
 			200: { description: "All dependencies answer", schema: R.HealthReport },
@@ -120,8 +121,10 @@ export const ADMIN_OPERATIONS: Operation[] = [
 		path: "/admin/catalog",
 		tag: "Admin",
 		summary: "Catalog health",
-		description: "Each alias, the upstream id it resolves to now, and what discovery and 404s have shown about every id of its chain.",
+		description:
+			"Each alias, the upstream id it resolves to now, and what discovery and 404s have shown about every id of its chain, at one upstream of the pool.",
 		auth: "admin",
+		query: CatalogQuery,
 		responses: { 200: { description: "The catalog against Gemini", schema: R.CatalogHealth } },
 		errors: ADMIN_ERRORS,
 	},
@@ -131,7 +134,29 @@ export const ADMIN_OPERATIONS: Operation[] = [
 		tag: "Admin",
 		summary: "Run model discovery now",
 		auth: "admin",
-		responses: { 200: { description: "What Gemini lists", schema: R.Discovery } },
+		responses: { 200: { description: "What Gemini lists, per Gemini API upstream", schema: R.Discovery } },
 		errors: [...ADMIN_ERRORS, 502],
+	},
+	{
+		method: "get",
+		path: "/admin/upstreams",
+		tag: "Admin",
+		summary: "The upstream pool",
+		description:
+			"Each upstream (Gemini API keys, Vertex AI projects): a fingerprint of its credential (never the credential), state, calls in flight, the last hour's requests, successes, 429s and 5xx, cooldowns and the last error.",
+		auth: "admin",
+		responses: { 200: { description: "The pool", schema: R.UpstreamPool } },
+		errors: ADMIN_ERRORS,
+	},
+	{
+		method: "post",
+		path: "/admin/upstreams/{id}/reset",
+		tag: "Admin",
+		summary: "Forget an upstream's cooldowns and close its breaker",
+		description: "In every isolate, e.g. after a quota increase.",
+		auth: "admin",
+		params: { id: "Upstream id" },
+		responses: { 200: { description: "The upstream", schema: R.UpstreamView } },
+		errors: [...ADMIN_ERRORS, 404],
 	},
 ];

@@ -314,11 +314,19 @@ export const KeyList = list(Key);
 
 export const Balance = z.object({ id: z.string(), credits: z.number().int() });
 
+const UpstreamAggregate = z.object({
+	upstream: z.string().describe("Upstream id of the pool"),
+	requests: z.number().int().describe("Requests with at least one image from it"),
+	images: z.number().int(),
+	credits: z.number().int().describe("What its images were charged"),
+});
+
 export const AdminUsage = z.object({
 	total: UsageAggregate,
 	by_key: z.array(UsageAggregate),
 	by_model: z.array(UsageAggregate),
 	by_day: z.array(UsageAggregate),
+	by_upstream: z.array(UpstreamAggregate).describe("Image by image: the upstream that served each"),
 });
 
 export const Stats = z.object({
@@ -353,7 +361,8 @@ const IdState = z.looseObject({
 });
 
 export const CatalogHealth = z.object({
-	upstream: z.string(),
+	upstream: z.string().nullable().describe("The pool's upstream these findings are for (?upstream=, default the first)"),
+	upstreams: z.array(z.string()),
 	last_check: z.object({ at: Iso, ok: z.boolean(), models: z.number().int().nullable(), error: z.string().nullable() }).nullable(),
 	aliases: z.array(
 		z.object({
@@ -369,7 +378,7 @@ export const CatalogHealth = z.object({
 	unused_image_models: z.array(z.string()),
 });
 
-export const Discovery = z.object({
+const DiscoveryResult = z.object({
 	upstream: z.string(),
 	checked_at: Iso,
 	pages: z.number().int(),
@@ -377,6 +386,52 @@ export const Discovery = z.object({
 	present: z.array(z.string()),
 	missing: z.array(z.string()),
 	unused_image_models: z.array(z.string()),
+});
+
+export const Discovery = z.object({ upstreams: z.array(DiscoveryResult).describe("One listing per Gemini API upstream of the pool") });
+
+const UpstreamCounts = z.object({
+	requests: z.number().int(),
+	successes: z.number().int(),
+	status_429: z.number().int(),
+	status_5xx: z.number().int().describe("5xx, 408 and refused credentials"),
+	network_errors: z.number().int().describe("No answer, cut-off bodies, timeouts"),
+});
+
+export const UpstreamView = z.object({
+	id: z.string(),
+	kind: z.enum(["gemini", "vertex"]),
+	auth: z.enum(["api_key", "service_account", "express_api_key"]),
+	credential: z.object({
+		source: z.string().describe("Where the credential comes from: a secret's name, or GEMINI_API_KEYS[i]"),
+		fingerprint: z.string().describe("sha256:… of a key, or the service account and key id; never the credential"),
+	}),
+	base_url: z.string(),
+	project: z.string().nullable(),
+	location: z.string().nullable(),
+	weight: z.number(),
+	models: z.array(z.string()).nullable(),
+	max_concurrency: z.number().int().nullable(),
+	state: z.enum(["healthy", "limited", "open", "half_open", "unusable"]),
+	problem: z.string().nullable().describe("Why it is unusable"),
+	in_flight: z.number().int(),
+	last_hour: UpstreamCounts,
+	cooldown_until: Iso.nullable(),
+	quota_cooldowns: z.array(
+		z.object({ model: z.string(), window: z.enum(["minute", "day", "unknown"]), quota_id: z.string().nullable(), until: Iso }),
+	),
+	last_rate_limited_at: Iso.nullable(),
+	last_error: z.object({ at: Iso, status: z.number().int().nullable(), kind: z.string(), message: z.string() }).nullable(),
+	vertex_token: z.object({ minted_here: z.number().int(), expires_at: Iso.nullable() }).optional(),
+});
+
+export const UpstreamPool = z.object({
+	shared: z.object({
+		across_isolates: z.boolean().describe("Figures from every isolate (the UpstreamHealth object), or this isolate's alone"),
+		sync_interval_ms: z.number().int(),
+		error: z.string().optional(),
+	}),
+	upstreams: z.array(UpstreamView),
 });
 
 export const Health = z.object({ ok: z.literal(true) });

@@ -7,10 +7,12 @@
  *                                      Gemini API upstream: {"upstreams": [result, ...]}
  */
 import { Hono } from "hono";
+import { z } from "zod";
 import { firstAvailable, goneAt } from "../catalog/availability";
 import { discoverModels } from "../catalog/discovery";
 import { ApiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
+import { parseWith } from "../lib/validate";
 import { lastCheck, type UpstreamModelRow, upstreamModels } from "../storage/catalog";
 import type { AppEnv } from "../types";
 import { poolOf } from "../upstreams/pool";
@@ -28,11 +30,13 @@ function idState(id: string, rows: Map<string, UpstreamModelRow>, gone: Readonly
 	};
 }
 
+export const CatalogQuery = z.strictObject({ upstream: z.string().min(1).max(40).optional().describe("An upstream id of the pool") });
+
 export const adminCatalog = new Hono<AppEnv>()
 	.get("/", async (c) => {
 		const config = c.get("config");
 		const members = await poolOf(config);
-		const wanted = c.req.query("upstream");
+		const wanted = parseWith(CatalogQuery, c.req.query()).upstream;
 		const member = wanted === undefined ? members[0] : members.find((m) => m.spec.id === wanted);
 		if (!member && wanted !== undefined) {
 			throw invalidParam("upstream", `upstream must be one of: ${members.map((m) => m.spec.id).join(", ") || "(none configured)"}`);

@@ -153,6 +153,9 @@ describe("real answers match the documented schemas", () => {
 		expect(stats.series.reduce((s, p) => s + p.requests, 0)).toBeGreaterThan(0);
 		await conforms("get", "/admin/catalog", "/admin/catalog", bearer(ADMIN_TOKEN));
 		await conforms("get", "/admin/health", "/admin/health", bearer(ADMIN_TOKEN));
+		await conforms("post", "/admin/catalog/refresh", "/admin/catalog/refresh", { method: "POST", ...bearer(ADMIN_TOKEN) });
+		await conforms("get", "/admin/upstreams", "/admin/upstreams", bearer(ADMIN_TOKEN));
+		await conforms("post", "/admin/upstreams/{id}/reset", "/admin/upstreams/gemini-1/reset", { method: "POST", ...bearer(ADMIN_TOKEN) });
 		await conforms("delete", "/admin/keys/{id}", `/admin/keys/${created.id}`, bearer(ADMIN_TOKEN));
 	});
 
