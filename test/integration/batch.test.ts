@@ -84,6 +84,12 @@ describe("Batch lane", () => {
 		expect(rows.map((r) => [r.endpoint, r.credits_charged, r.images_delivered])).toEqual(
 			ids.map(() => ["openai.images.generations:batch", 7, 1]),
 		);
+		// The upstream that accepted the batch is kept with it (polls go there) and on each image.
+		const batchRow = await env.DB.prepare("SELECT upstream FROM batches WHERE id = ?")
+			.bind(jobs[0].batch?.id)
+			.first<{ upstream: string }>();
+		expect(batchRow?.upstream).toBe("gemini-1");
+		expect(rows.map((r) => JSON.parse(r.upstreams))).toEqual(ids.map(() => ["gemini-1"]));
 	});
 
 	it("batch expiry fails every job in it and releases every hold", async () => {
