@@ -2,6 +2,7 @@
  * Cross-cutting middleware: request ids, API-key authentication for /v1, admin token.
  */
 import { createMiddleware } from "hono/factory";
+import { Caller } from "./account/caller";
 import { accountFor } from "./account/key-account";
 import { randomId, secretsEqual, sha256Hex } from "./account/keys";
 import { loadConfig } from "./config";
@@ -41,21 +42,32 @@ function bearer(header: string | undefined): string | undefined {
 }
 
 /**
+ * The requests that are admitted (credits held) before they do anything: generations and
+ * edits in every dialect. Their key is checked by that admission, in the same Durable
+ * Object call (src/account/caller.ts).
+ */
+const ADMITTED = new RegExp(
+	[
+		"^/v1/images/(generations|edits|generate)$",
+		"^/(v1|api/v1)/chat/completions$",
+		"^/api/v1/models/[^/]+/edit$",
+		"^/api/v1/images$",
+		"^/v1(beta)?/models/[^/]+:(generateContent|streamGenerateContent)$",
+	].join("|"),
+);
+
+/**
  * `Authorization: Bearer <key>` (or `x-goog-api-key`, which the Gemini SDK sends),
  * checked against the key's KeyAccount on every request, so a revoked key fails on
- * its very next call.
+ * its very next call: here for most routes, by admission itself for generations.
  */
 export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
 	const key = bearer(c.req.header("authorization")) ?? c.req.header("x-goog-api-key");
 	if (!key) throw unauthorized("Missing API key: send Authorization: Bearer <key>");
 	const keyHash = await sha256Hex(key);
-	const account = accountFor(c.env, keyHash);
-	const auth = await timed("auth", async () => await account.authorize());
-	if (!auth.ok) {
-		if (auth.reason === "key_revoked") throw new ApiError(403, "permission_error", "key_revoked", "This API key has been revoked");
-		throw unauthorized("Invalid API key");
-	}
-	c.set("caller", { keyId: auth.keyId, name: auth.name, keyHash, account });
+	const caller = new Caller(keyHash, accountFor(c.env, keyHash));
+	c.set("caller", caller);
+	if (!(c.req.method === "POST" && ADMITTED.test(c.req.path))) await timed("auth", () => caller.identify());
 	await next();
 });
 

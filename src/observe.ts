@@ -126,7 +126,7 @@ export const observe = createMiddleware<AppEnv>(async (c, next) => {
 			route: routePath(c) || null,
 			status: c.res.status,
 			dialect: f.dialect ?? dialectOf(c.req.path, c.var.errorStyle),
-			key_id: c.var.caller?.keyId ?? null,
+			key_id: c.var.caller?.knownKeyId ?? null,
 			model: f.model ?? null,
 			upstream_model: f.upstreamModel ?? null,
 			upstreams: f.upstreams ?? [],

@@ -2,18 +2,12 @@
  * The Hono environment every route shares: bindings from `wrangler types` plus the
  * per-request variables the middleware sets.
  */
-import type { KeyAccountStub } from "./account/key-account";
+import type { Caller } from "./account/caller";
 import type { GatewayConfig } from "./config";
 import type { ErrorStyle } from "./errors";
 import type { RequestTrace } from "./observe";
 
-/** Who is calling, set by the API-key middleware on every /v1 route. */
-export interface Caller {
-	keyId: string;
-	name: string;
-	keyHash: string;
-	account: KeyAccountStub;
-}
+export type { Caller } from "./account/caller";
 
 export interface AppEnv {
 	Bindings: Env;

@@ -213,6 +213,7 @@ export class KeyAccount extends DurableObject<Env> {
 		const r = this.store.account();
 		if (!r) return { ok: false, reason: "unknown_key" };
 		if (r.status !== "active") return { ok: false, reason: "key_revoked" };
+		const who = { keyId: r.key_id, name: r.name };
 		this.releaseExpired(now);
 
 		const idem = input.idempotency;
@@ -225,16 +226,16 @@ export class KeyAccount extends DurableObject<Env> {
 				)
 				.toArray()[0];
 			if (rec) {
-				if (rec.body_hash !== idem.bodyHash) return { ok: false, reason: "idempotency_mismatch" };
-				if (rec.state === "running" || !rec.response) return { ok: false, reason: "idempotency_in_flight" };
-				return { ok: false, reason: "replay", response: JSON.parse(rec.response) as StoredResponse };
+				if (rec.body_hash !== idem.bodyHash) return { ok: false, reason: "idempotency_mismatch", ...who };
+				if (rec.state === "running" || !rec.response) return { ok: false, reason: "idempotency_in_flight", ...who };
+				return { ok: false, reason: "replay", response: JSON.parse(rec.response) as StoredResponse, ...who };
 			}
 		}
 
 		const limits = this.limits(r);
 		const refuse = (limit: LimitName, retryAfterSeconds: number): AdmitResult => {
 			this.recordRefusal(r, input.draft, 429, "rate_limit_exceeded", now);
-			return { ok: false, reason: "rate_limited", limit, value: limits[limit], retryAfterSeconds: Math.max(1, retryAfterSeconds) };
+			return { ok: false, reason: "rate_limited", limit, value: limits[limit], retryAfterSeconds: Math.max(1, retryAfterSeconds), ...who };
 		};
 		const second = Math.floor(now / 1000);
 		const recent = this.store.recentRequests(second);
@@ -249,7 +250,7 @@ export class KeyAccount extends DurableObject<Env> {
 			return refuse("images_per_month", secondsUntilNextMonth(now));
 		if (r.balance < input.credits) {
 			this.recordRefusal(r, input.draft, 402, "insufficient_credits", now);
-			return { ok: false, reason: "insufficient_credits", balance: r.balance, required: input.credits };
+			return { ok: false, reason: "insufficient_credits", balance: r.balance, required: input.credits, ...who };
 		}
 
 		const hold: Hold = {
@@ -282,6 +283,7 @@ export class KeyAccount extends DurableObject<Env> {
 			ok: true,
 			reservationId: hold.id,
 			balance,
+			...who,
 			rateLimit: { limit: limits.requests_per_minute, remaining: Math.max(0, limits.requests_per_minute - recent.n - 1), resetSeconds: 60 },
 		};
 	}

@@ -100,13 +100,19 @@ export interface StoredResponse {
 	bodyRef?: string;
 }
 
+/** The key an admission found valid: admission is also the key check for the routes it guards. */
+export interface KnownKey {
+	keyId: string;
+	name: string;
+}
+
 export type AdmitResult =
-	| { ok: true; reservationId: string; balance: number; rateLimit: { limit: number; remaining: number; resetSeconds: number } }
+	| ({ ok: true; reservationId: string; balance: number; rateLimit: { limit: number; remaining: number; resetSeconds: number } } & KnownKey)
 	| { ok: false; reason: "unknown_key" | "key_revoked" }
-	| { ok: false; reason: "insufficient_credits"; balance: number; required: number }
-	| { ok: false; reason: "rate_limited"; limit: LimitName; value: number; retryAfterSeconds: number }
-	| { ok: false; reason: "idempotency_mismatch" | "idempotency_in_flight" }
-	| { ok: false; reason: "replay"; response: StoredResponse };
+	| ({ ok: false; reason: "insufficient_credits"; balance: number; required: number } & KnownKey)
+	| ({ ok: false; reason: "rate_limited"; limit: LimitName; value: number; retryAfterSeconds: number } & KnownKey)
+	| ({ ok: false; reason: "idempotency_mismatch" | "idempotency_in_flight" } & KnownKey)
+	| ({ ok: false; reason: "replay"; response: StoredResponse } & KnownKey);
 
 export interface PeriodUsage {
 	requests: number;

@@ -37,7 +37,8 @@ export interface ChatInput {
 
 export interface ChatContext {
 	bucket: R2Bucket;
-	keyId: string;
+	/** The caller's key id, asked for only when an assistant image needs its stored turn. */
+	keyId: () => Promise<string>;
 	origin: string;
 	config: GatewayConfig;
 }
@@ -81,12 +82,12 @@ async function classify(
 	const { param } = ref;
 	const key = ownImageKey(ref.url, ctx.config, ctx.origin);
 	if (key) {
-		const turn = await turnForImage(ctx.bucket, ctx.keyId, key);
+		const turn = await turnForImage(ctx.bucket, await ctx.keyId(), key);
 		return turn && turn.model === model.id ? { param, turn } : { param, value: await storedImageFile(ctx.bucket, key, param) };
 	}
 	if (/^data:/i.test(ref.url.trim())) {
 		const image = decodeInlineImage(ref.url.trim(), param, inputLimitsFrom(ctx.config));
-		const turn = await turnForBytes(ctx.bucket, ctx.keyId, image.data);
+		const turn = await turnForBytes(ctx.bucket, await ctx.keyId(), image.data);
 		if (turn && turn.model === model.id) return { param, turn };
 	}
 	return { param, value: ref.url };

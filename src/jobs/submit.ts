@@ -55,6 +55,7 @@ export async function submitJob(call: BilledCall, req: GenerationRequest, origin
 		"admit",
 		async () => await caller.account.admit({ draft, credits: price * req.n, images: req.n, ttlMs: batch ? BATCH_HOLD_MS : ASYNC_HOLD_MS }),
 	);
+	if ("keyId" in admitted) caller.resolve({ keyId: admitted.keyId, name: admitted.name });
 	if (!admitted.ok) {
 		if (admitted.reason === "replay") throw new ApiError(500, "server_error", "internal_error", "unexpected replay");
 		throw refusal(admitted);

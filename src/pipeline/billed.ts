@@ -120,6 +120,8 @@ export async function admitCall(call: BilledCall, metered: Metered): Promise<Adm
 				idempotency: idemKey && bodyHash ? { key: idemKey, bodyHash } : undefined,
 			}),
 	);
+	// Whatever admission answered, a known key is now checked (the log line names it).
+	if ("keyId" in admitted) caller.resolve({ keyId: admitted.keyId, name: admitted.name });
 	if (!admitted.ok) {
 		if (admitted.reason === "replay") return replay(env, admitted.response, requestId);
 		throw refusal(admitted);

@@ -3,6 +3,7 @@
  * the queue consumer: the metered shape, the usage draft the KeyAccount records, and the
  * error a refused admission becomes.
  */
+import { refusedKey } from "../account/caller";
 import type { AdmitResult, UsageDraft } from "../account/records";
 import type { ImageSize, ModelSpec } from "../catalog/catalog";
 import { ApiError } from "../errors";
@@ -48,9 +49,8 @@ export function usageDraft(requestId: string, m: Metered): UsageDraft {
 export function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): ApiError {
 	switch (a.reason) {
 		case "unknown_key":
-			return new ApiError(401, "authentication_error", "invalid_api_key", "Invalid API key");
 		case "key_revoked":
-			return new ApiError(403, "permission_error", "key_revoked", "This API key has been revoked");
+			return refusedKey(a.reason);
 		case "insufficient_credits":
 			return new ApiError(
 				402,

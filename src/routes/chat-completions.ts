@@ -66,7 +66,8 @@ export const chatCompletions = new Hono<AppEnv>().post("/completions", async (c)
 	const aspectRatio = ratio[1] !== undefined ? checkAspectRatio(model, ratio[1], ratio[0]) : undefined;
 	const imageSize = size[1] !== undefined ? checkImageSize(model, size[1], size[0]) : undefined;
 	const origin = new URL(c.req.url).origin;
-	const input = await chatInput({ bucket: c.env.IMAGES, keyId: caller.keyId, origin, config }, model, normalizeMessages(body.messages));
+	const keyId = async () => (await caller.identify()).keyId;
+	const input = await chatInput({ bucket: c.env.IMAGES, keyId, origin, config }, model, normalizeMessages(body.messages));
 	const req: GenerationRequest = {
 		endpoint: "openai.chat.completions",
 		model,

@@ -34,12 +34,16 @@ function executionContext(c: Context<AppEnv>): { waitUntil(promise: Promise<unkn
 	}
 }
 
+/** The pipeline's context; its `keyId` is read when the pipeline runs, after admission checked the key. */
 export function pipelineContext(c: Context<AppEnv>): PipelineContext {
+	const caller = c.get("caller");
 	return {
 		env: c.env,
 		config: c.get("config"),
 		requestId: c.get("requestId"),
-		keyId: c.get("caller").keyId,
+		get keyId() {
+			return caller.keyId;
+		},
 		origin: new URL(c.req.url).origin,
 	};
 }

@@ -43,7 +43,8 @@ async function loadHistory(bucket: R2Bucket, key: string): Promise<{ contents: G
 
 /** The model a conversation was started with (404 when it is not the caller's). */
 export async function conversationModel(c: Context<AppEnv>, id: string): Promise<string> {
-	const conv = await getConversation(c.env.DB, id, c.get("caller").keyId);
+	const { keyId } = await c.get("caller").identify();
+	const conv = await getConversation(c.env.DB, id, keyId);
 	if (!conv) throw notFound(`No conversation with id '${id}'`);
 	return conv.model;
 }
@@ -57,7 +58,7 @@ export async function continueConversation(
 	id: string,
 	req: GenerationRequest,
 ): Promise<{ id: string; record: (result: GenerationResult) => Promise<void> }> {
-	const keyId = c.get("caller").keyId;
+	const { keyId } = await c.get("caller").identify();
 	const conv = await getConversation(c.env.DB, id, keyId);
 	if (!conv) throw notFound(`No conversation with id '${id}'`);
 	if (conv.model !== req.model.id) {

@@ -93,6 +93,33 @@ describe("listing and revoking", () => {
 		expect((await again.json<KeyView>()).revoked_at).toBe(view.revoked_at);
 	});
 
+	it.each([
+		["/v1/images/generations", { prompt: "x" }],
+		["/v1/images/generations", { prompt: "x", async: true }],
+		[
+			"/v1/images/edits",
+			{ prompt: "x", image: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==" },
+		],
+		["/v1/images/generate", { prompt: "x", model: "nano-banana" }],
+		["/api/v1/models/nano-banana/edit", { prompt: "x" }],
+		["/v1/chat/completions", { model: "nano-banana", messages: [{ role: "user", content: "x" }] }],
+		["/api/v1/images", { model: "nano-banana", prompt: "x" }],
+		["/v1beta/models/nano-banana:generateContent", { contents: [{ parts: [{ text: "x" }] }] }],
+	])("admission is the key check on %s %j: unknown 401, revoked 403, nothing held", async (path, body) => {
+		// Gemini's routes answer in Google's shape: the gateway's code is the ErrorInfo reason there.
+		const refused = async (res: Response, status: number, code: string) => {
+			if (!path.startsWith("/v1beta/")) return expectError(res, status, code);
+			const err = (await res.json<{ error: { code: number; details: Array<{ reason?: string }> } }>()).error;
+			expect([err.code, err.details.find((d) => d.reason)?.reason]).toEqual([status, code.toUpperCase()]);
+		};
+		await refused(await postJson(path, body, auth("nbk_not-a-real-key")), 401, "invalid_api_key");
+		const k = await createKey(undefined, { credits: 100 });
+		await call(`/admin/keys/${k.id}`, { method: "DELETE", headers: ADMIN });
+		await refused(await postJson(path, body, auth(k.key)), 403, "key_revoked");
+		const view = await (await call(`/admin/keys/${k.id}`, { headers: ADMIN })).json<{ credits: number; reserved_credits: number }>();
+		expect(view).toMatchObject({ credits: 100, reserved_credits: 0 });
+	});
+
 	it("404 for an unknown key id", async () => {
 		await expectError(await call("/admin/keys/key_nope", { headers: ADMIN }), 404, "not_found");
 		await expectError(await call("/admin/keys/key_nope", { method: "DELETE", headers: ADMIN }), 404, "not_found");

@@ -164,7 +164,7 @@ describe("real answers match the documented schemas", () => {
 		await conforms("post", "/v1/images/generations", "/v1/images/generations", json(key, { prompt: "x", n: 99 }));
 		const google = (await conforms("post", "/v1beta/models/{model}:generateContent", "/v1beta/models/nano-banana:generateContent", {
 			headers: { "x-goog-api-key": "nbk_wrong", "content-type": "application/json" },
-			body: "{}",
+			body: JSON.stringify({ contents: [{ parts: [{ text: "x" }] }] }),
 		})) as { error: { status: string } };
 		expect(google.error.status).toBe("UNAUTHENTICATED");
 	});
