@@ -4,6 +4,7 @@
  * routing and the UpstreamHealth object (bench/upstream-bench.ts). Started by
  * bench/run.ts with bench/wrangler.bench.toml.
  */
+import { DurableObject } from "cloudflare:workers";
 import schema from "../schema.sql";
 import { KeyAccount } from "../src/account/key-account";
 import { UpstreamHealth } from "../src/upstreams/health-object";
@@ -11,8 +12,25 @@ import { upstreamBench } from "./upstream-bench";
 
 export { KeyAccount, UpstreamHealth };
 
+/**
+ * The floor under any Durable Object call that writes: one SQLite statement, committed.
+ * A KeyAccount admit + settle pair is compared with two of these calls in the same run.
+ */
+export class WriteFloor extends DurableObject<Cloudflare.Env> {
+	constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+		super(ctx, env);
+		ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY AUTOINCREMENT, v INTEGER NOT NULL)");
+	}
+
+	async write(v: number, statements = 1): Promise<number> {
+		for (let i = 0; i < statements; i++) this.ctx.storage.sql.exec("INSERT INTO t (v) VALUES (?)", v);
+		return v;
+	}
+}
+
 interface BenchEnv {
 	KEY_ACCOUNT: DurableObjectNamespace<KeyAccount>;
+	FLOOR: DurableObjectNamespace<WriteFloor>;
 	DB: D1Database;
 	IMAGES: R2Bucket;
 }
@@ -53,6 +71,32 @@ export default {
 		);
 		await schemaApplied;
 		const run = crypto.randomUUID();
+		if ((url.searchParams.get("op") ?? "pair") === "floor") {
+			// Two single-write calls per task, as a pair is two writing calls.
+			const floors = Array.from({ length: keys }, (_, i) => env.FLOOR.get(env.FLOOR.idFromName(`floor-${run}-${i}`)));
+			const ms: number[] = [];
+			const t0 = performance.now();
+			await pool(count, concurrency, async (i) => {
+				const stub = floors[i % keys];
+				const s = performance.now();
+				const n = Number(url.searchParams.get("statements") ?? 1);
+				await stub.write(i, n);
+				ms.push(performance.now() - s);
+				await stub.write(i, n);
+			});
+			const wall = performance.now() - t0;
+			ms.sort((a, b) => a - b);
+			const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))];
+			return Response.json({
+				keys,
+				count,
+				concurrency,
+				admitted: count,
+				requests_per_s: count / (wall / 1000),
+				admit_p50_ms: q(0.5),
+				admit_p99_ms: q(0.99),
+			});
+		}
 		const stubs = Array.from({ length: keys }, (_, i) => env.KEY_ACCOUNT.get(env.KEY_ACCOUNT.idFromName(`bench-${run}-${i}`)));
 		await Promise.all(
 			stubs.map((s, i) =>

@@ -53,8 +53,8 @@ export class KeyAccount extends DurableObject<Env> {
 		});
 	}
 
-	private limits(r: AccountRow): Limits {
-		return { ...loadConfig(this.env).defaultLimits, ...(JSON.parse(r.limits) as LimitOverrides) };
+	private limits(): Limits {
+		return { ...loadConfig(this.env).defaultLimits, ...this.store.limitOverrides() };
 	}
 
 	private view(r: AccountRow, now = Date.now()): AccountView {
@@ -66,7 +66,7 @@ export class KeyAccount extends DurableObject<Env> {
 			revokedAt: r.revoked_at,
 			credits: r.balance,
 			reservedCredits: this.store.heldCredits(),
-			limits: this.limits(r),
+			limits: this.limits(),
 			limitOverrides: JSON.parse(r.limits) as LimitOverrides,
 			usage: { today: { ...this.store.period(`d:${dayOf(now)}`) }, this_month: { ...this.store.period(`m:${monthOf(now)}`) } },
 		};
@@ -121,8 +121,7 @@ export class KeyAccount extends DurableObject<Env> {
 		if (this.store.account()) return { ok: false, reason: "exists" };
 		this.store.transaction(() => {
 			this.store.insertAccount(input.keyId, input.name, input.createdAt, JSON.stringify(applyPatch({}, input.limits ?? {})));
-			if (input.credits)
-				this.store.moveBalance(input.credits, [this.store.ledger("grant", input.credits, input.credits, null, "initial grant")]);
+			if (input.credits) this.store.save(input.credits, [this.store.ledger("grant", input.credits, input.credits, null, "initial grant")]);
 		});
 		if (input.credits) await this.ensureAlarm(Date.now() + FLUSH_DELAY);
 		return { ok: true };
@@ -175,7 +174,7 @@ export class KeyAccount extends DurableObject<Env> {
 		if (!r) return { ok: false, reason: "unknown_key", balance: 0 };
 		const after = r.balance + amount;
 		if (after < 0) return { ok: false, reason: "would_go_negative", balance: r.balance };
-		this.store.transaction(() => this.store.moveBalance(after, [this.store.ledger(kind, amount, after, null, reason)]));
+		this.store.transaction(() => this.store.save(after, [this.store.ledger(kind, amount, after, null, reason)]));
 		await this.ensureAlarm(Date.now() + FLUSH_DELAY);
 		return { ok: true, balance: after };
 	}
@@ -232,7 +231,7 @@ export class KeyAccount extends DurableObject<Env> {
 			}
 		}
 
-		const limits = this.limits(r);
+		const limits = this.limits();
 		const refuse = (limit: LimitName, retryAfterSeconds: number): AdmitResult => {
 			this.recordRefusal(r, input.draft, 429, "rate_limit_exceeded", now);
 			return { ok: false, reason: "rate_limited", limit, value: limits[limit], retryAfterSeconds: Math.max(1, retryAfterSeconds), ...who };
@@ -265,10 +264,10 @@ export class KeyAccount extends DurableObject<Env> {
 		};
 		const balance = r.balance - input.credits;
 		this.store.transaction(() => {
-			this.store.moveBalance(balance, [this.store.ledger("reserve", -input.credits, balance, input.draft.requestId, null)]);
 			this.store.addHold(hold);
 			this.store.countRequest(second);
 			this.store.bump(day, month, 1, 0, 0);
+			this.store.save(balance, [this.store.ledger("reserve", -input.credits, balance, input.draft.requestId, null, hold.id)]);
 			if (idem) {
 				this.ctx.storage.sql.exec(
 					"INSERT OR REPLACE INTO idempotency (key, body_hash, state, response, expires_at) VALUES (?, ?, 'running', NULL, ?)",
@@ -322,12 +321,12 @@ export class KeyAccount extends DurableObject<Env> {
 		const balance = released - charged;
 		const rid = hold.draft.requestId;
 		this.store.transaction(() => {
-			const rows: OutboxRow[] = [this.store.ledger("release", hold.credits, released, rid, null)];
-			if (charged > 0) rows.push(this.store.ledger("charge", -charged, balance, rid, null));
+			const rows: OutboxRow[] = [this.store.ledger("release", hold.credits, released, rid, null, hold.id)];
+			if (charged > 0) rows.push(this.store.ledger("charge", -charged, balance, rid, null, hold.id));
 			rows.push(this.usageRow(r.key_id, hold.draft, hold.credits, charged, input.outcome, now));
-			this.store.moveBalance(balance, rows);
 			this.store.closeHold(hold.id, charged, balance, now);
 			this.store.bump(hold.day, hold.month, 0, delivered, charged);
+			this.store.save(balance, rows);
 			if (hold.idemKey) {
 				if (input.response) {
 					this.ctx.storage.sql.exec(
@@ -351,15 +350,18 @@ export class KeyAccount extends DurableObject<Env> {
 		const r = this.store.account();
 		if (!r) return 0;
 		this.store.transaction(() => {
+			let balance = r.balance;
+			const rows: OutboxRow[] = [];
 			for (const hold of stale) {
-				const balance = r.balance + hold.credits;
-				this.store.moveBalance(balance, [
-					this.store.ledger("release", hold.credits, balance, hold.draft.requestId, "reservation expired"),
+				balance += hold.credits;
+				rows.push(
+					this.store.ledger("release", hold.credits, balance, hold.draft.requestId, "reservation expired", hold.id),
 					this.usageRow(r.key_id, hold.draft, hold.credits, 0, emptyOutcome(500, "reservation_expired"), now),
-				]);
+				);
 				this.store.closeHold(hold.id, 0, balance, now);
 				if (hold.idemKey) this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE key = ? AND state = 'running'", hold.idemKey);
 			}
+			this.store.save(balance, rows);
 		});
 		return stale.length;
 	}
@@ -384,7 +386,7 @@ export class KeyAccount extends DurableObject<Env> {
 		if (!this.store.account()) return { released: 0, flushed: 0, pending: 0 };
 		const released = this.releaseExpired(now);
 		this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
-		this.ctx.storage.sql.exec("DELETE FROM closed_reservations WHERE at <= ?", now - 7 * 24 * 60 * 60_000);
+		this.store.pruneClosed(now - 7 * 24 * 60 * 60_000);
 		this.store.recentRequests(Math.floor(now / 1000));
 		const { flushed, pending } = await this.flush();
 		const next = this.store.earliestExpiry();

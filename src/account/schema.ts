@@ -68,4 +68,22 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
 		// Standard Webhooks signing secret for this key (whsec_ + base64).
 		"ALTER TABLE account ADD COLUMN webhook_secret TEXT",
 	],
+	[
+		// Fewer statements per call: the current periods' counters and the per-minute window
+		// live in one JSON column of the account row, saved with the balance; a settled hold
+		// is closed in its own row. The old tables' contents move over once.
+		"ALTER TABLE account ADD COLUMN state TEXT NOT NULL DEFAULT '{}'",
+		`UPDATE account SET state = json_object(
+			'periods', json((SELECT COALESCE(json_group_object(period, json_object('requests', requests, 'images', images, 'credits', credits)), '{}') FROM counters)),
+			'buckets', json((SELECT COALESCE(json_group_object(CAST(second AS TEXT), n), '{}') FROM rate_buckets)))`,
+		"ALTER TABLE reservations ADD COLUMN closed_at INTEGER",
+		"ALTER TABLE reservations ADD COLUMN charged INTEGER",
+		"ALTER TABLE reservations ADD COLUMN balance_after INTEGER",
+		`INSERT INTO reservations (id, request_id, credits, images, day, month, usage, idem_key, created_at, expires_at, closed_at, charged, balance_after)
+		 SELECT id, '', 0, 0, '', '', '{}', NULL, at, at, at, charged, balance FROM closed_reservations`,
+		"CREATE INDEX reservations_closed ON reservations (closed_at)",
+		"DROP TABLE closed_reservations",
+		"DROP TABLE counters",
+		"DROP TABLE rate_buckets",
+	],
 ];

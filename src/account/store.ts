@@ -3,8 +3,14 @@
  * reads (the account row, open holds, this period's counters, the last minute's rate
  * buckets). One Durable Object instance owns one key, so the copy is coherent; writes
  * go to SQLite first, in one transaction, and a failed transaction reloads the copy.
- * Merged writes keep an admission to five statements and a settlement to five.
+ *
+ * Every writing call costs a commit plus a few statements, so the statements are few:
+ * the counters of the current periods and the per-minute window travel as one JSON
+ * `state` column, written by the same UPDATE as the balance (`save`), and a settled hold
+ * is closed in its own row rather than moved to another table. An admission is three
+ * statements (account, outbox, hold) and a settlement three.
  */
+import type { LimitOverrides } from "../billing/limits";
 import type { LedgerKind, LedgerRow, PeriodUsage, UsageDraft, UsageRow } from "./records";
 import { MIGRATIONS } from "./schema";
 
@@ -17,6 +23,7 @@ export interface AccountRow extends Record<string, SqlStorageValue> {
 	balance: number;
 	limits: string;
 	webhook_secret: string | null;
+	state: string;
 }
 
 export interface Hold {
@@ -41,14 +48,25 @@ interface HoldRow extends Record<string, SqlStorageValue> {
 	expires_at: number;
 }
 
+/** What the `state` column holds: recent periods' counters and the last minute's buckets. */
+interface PersistedState {
+	periods?: Record<string, PeriodUsage>;
+	buckets?: Record<string, number>;
+}
+
 export type OutboxRow = ["usage", UsageRow] | ["ledger", LedgerRow];
 
 export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
 
+/** Periods kept in `state`: the views and quotas read only the current day and month. */
+const KEPT_PERIODS = 4;
+
 export class AccountStore {
 	private acct: AccountRow | null | undefined;
+	private overrides: LimitOverrides | undefined;
 	private holds = new Map<string, Hold>();
+	private earliest = Number.POSITIVE_INFINITY;
 	private periods = new Map<string, PeriodUsage>();
 	private buckets = new Map<number, number>();
 
@@ -73,10 +91,10 @@ export class AccountStore {
 	/** Forgets the in-memory copy and reads it back from SQLite. */
 	reload(): void {
 		this.acct = undefined;
-		this.periods.clear();
+		this.overrides = undefined;
 		this.holds = new Map(
 			this.sql
-				.exec<HoldRow>("SELECT id, credits, images, day, month, usage, idem_key, expires_at FROM reservations")
+				.exec<HoldRow>("SELECT id, credits, images, day, month, usage, idem_key, expires_at FROM reservations WHERE closed_at IS NULL")
 				.toArray()
 				.map((h) => [
 					h.id,
@@ -92,12 +110,10 @@ export class AccountStore {
 					},
 				]),
 		);
-		this.buckets = new Map(
-			this.sql
-				.exec<{ second: number; n: number }>("SELECT second, n FROM rate_buckets")
-				.toArray()
-				.map((b) => [b.second, b.n]),
-		);
+		this.earliest = Math.min(...[...this.holds.values()].map((h) => h.expiresAt));
+		const state = JSON.parse(this.account()?.state ?? "{}") as PersistedState;
+		this.periods = new Map(Object.entries(state.periods ?? {}));
+		this.buckets = new Map(Object.entries(state.buckets ?? {}).map(([second, n]) => [Number(second), n]));
 	}
 
 	/** Runs `fn` in one SQLite transaction; on failure the in-memory copy is reloaded. */
@@ -117,10 +133,17 @@ export class AccountStore {
 		return this.acct;
 	}
 
+	/** The key's own limits (parsed once per account row). */
+	limitOverrides(): LimitOverrides {
+		this.overrides ??= JSON.parse(this.account()?.limits ?? "{}") as LimitOverrides;
+		return this.overrides;
+	}
+
 	/** Runs an UPDATE on the account row and drops the cached copy. */
 	updateAccount(query: string, ...params: SqlStorageValue[]): void {
 		this.sql.exec(query, ...params);
 		this.acct = undefined;
+		this.overrides = undefined;
 	}
 
 	insertAccount(keyId: string, name: string, createdAt: string, limits: string): void {
@@ -132,26 +155,41 @@ export class AccountStore {
 			limits,
 		);
 		this.acct = undefined;
+		this.overrides = undefined;
 	}
 
 	/**
-	 * Sets the balance to `balance` and queues the ledger rows (and any usage row) that
-	 * explain it, in two statements. Call inside `transaction`.
+	 * Writes the balance and the in-memory state (counters, per-minute window) in one
+	 * UPDATE, and queues the ledger rows (and any usage row) that explain the change in one
+	 * INSERT. Call last inside `transaction`, after the memory changes it persists.
 	 */
-	moveBalance(balance: number, rows: OutboxRow[]): void {
+	save(balance: number, rows: OutboxRow[]): void {
 		const a = this.account();
 		if (!a) throw new Error("no account");
-		this.sql.exec("UPDATE account SET balance = ?", balance);
+		const state = this.stateJson();
+		this.sql.exec("UPDATE account SET balance = ?, state = ?", balance, state);
 		a.balance = balance;
+		a.state = state;
 		this.enqueue(rows);
 	}
 
-	/** A ledger row for `amount`, leaving the balance at `after`. */
-	ledger(kind: LedgerKind, amount: number, after: number, requestId: string | null, reason: string | null): OutboxRow {
+	private stateJson(): string {
+		const periods = [...this.periods.entries()].sort((x, y) => (x[0] < y[0] ? 1 : -1));
+		const days = periods.filter(([k]) => k.startsWith("d:")).slice(0, KEPT_PERIODS);
+		const months = periods.filter(([k]) => k.startsWith("m:")).slice(0, KEPT_PERIODS);
+		const state: PersistedState = { periods: Object.fromEntries([...days, ...months]), buckets: Object.fromEntries(this.buckets) };
+		return JSON.stringify(state);
+	}
+
+	/**
+	 * A ledger row for `amount`, leaving the balance at `after`. Rows of a hold take their
+	 * id from it (`led_{hold}_{kind}`), unique and cheaper than a random id; others are random.
+	 */
+	ledger(kind: LedgerKind, amount: number, after: number, requestId: string | null, reason: string | null, holdId?: string): OutboxRow {
 		return [
 			"ledger",
 			{
-				id: `led_${crypto.randomUUID().replaceAll("-", "")}`,
+				id: holdId ? `led_${holdId.slice(4)}_${kind}` : `led_${crypto.randomUUID().replaceAll("-", "")}`,
 				key_id: this.account()?.key_id ?? "",
 				request_id: requestId,
 				kind,
@@ -198,13 +236,12 @@ export class AccountStore {
 	}
 
 	expiredHolds(now: number): Hold[] {
+		if (now < this.earliest) return []; // the common case: nothing to scan
 		return [...this.holds.values()].filter((h) => h.expiresAt <= now);
 	}
 
 	earliestExpiry(): number | null {
-		let at: number | null = null;
-		for (const h of this.holds.values()) if (at === null || h.expiresAt < at) at = h.expiresAt;
-		return at;
+		return Number.isFinite(this.earliest) ? this.earliest : null;
 	}
 
 	addHold(h: Hold): void {
@@ -222,54 +259,45 @@ export class AccountStore {
 			h.expiresAt,
 		);
 		this.holds.set(h.id, h);
+		this.earliest = Math.min(this.earliest, h.expiresAt);
 	}
 
-	/** Removes a hold and remembers it as closed (settling it again returns this result). */
+	/** Closes a hold in its row, remembering the result (settling it again returns this). */
 	closeHold(id: string, charged: number, balance: number, now: number): void {
-		this.sql.exec("DELETE FROM reservations WHERE id = ?", id);
-		this.sql.exec("INSERT INTO closed_reservations (id, charged, balance, at) VALUES (?, ?, ?, ?)", id, charged, balance, now);
+		this.sql.exec("UPDATE reservations SET closed_at = ?, charged = ?, balance_after = ? WHERE id = ?", now, charged, balance, id);
+		const closing = this.holds.get(id);
 		this.holds.delete(id);
+		if (closing && closing.expiresAt <= this.earliest) this.earliest = Math.min(...[...this.holds.values()].map((h) => h.expiresAt));
 	}
 
 	closed(id: string): { charged: number; balance: number } | undefined {
 		if (this.holds.has(id)) return undefined;
 		return this.sql
-			.exec<{ charged: number; balance: number }>("SELECT charged, balance FROM closed_reservations WHERE id = ?", id)
+			.exec<{ charged: number; balance: number }>(
+				"SELECT charged, balance_after AS balance FROM reservations WHERE id = ? AND closed_at IS NOT NULL",
+				id,
+			)
 			.toArray()[0];
 	}
 
-	// ---- counters and the per-minute window ----------------------------------------------
+	/** Forgets closed holds older than `before` (a redelivered message comes within days). */
+	pruneClosed(before: number): void {
+		this.sql.exec("DELETE FROM reservations WHERE closed_at <= ?", before);
+	}
+
+	// ---- counters and the per-minute window (in memory, saved with the balance) ----------
 
 	period(period: string): PeriodUsage {
 		let p = this.periods.get(period);
 		if (!p) {
-			const c = this.sql
-				.exec<{ requests: number; images: number; credits: number }>(
-					"SELECT requests, images, credits FROM counters WHERE period = ?",
-					period,
-				)
-				.toArray()[0];
-			p = c ? { requests: c.requests, images: c.images, credits: c.credits } : { requests: 0, images: 0, credits: 0 };
-			if (this.periods.size > 64) this.periods.clear();
+			p = { requests: 0, images: 0, credits: 0 };
 			this.periods.set(period, p);
 		}
 		return p;
 	}
 
-	/** Adds to a day's and a month's counters in one statement. */
+	/** Adds to a day's and a month's counters (persisted by the next `save`). */
 	bump(day: string, month: string, requests: number, images: number, credits: number): void {
-		this.sql.exec(
-			`INSERT INTO counters (period, requests, images, credits) VALUES (?, ?, ?, ?), (?, ?, ?, ?)
-			 ON CONFLICT (period) DO UPDATE SET requests = requests + excluded.requests, images = images + excluded.images, credits = credits + excluded.credits`,
-			`d:${day}`,
-			requests,
-			images,
-			credits,
-			`m:${month}`,
-			requests,
-			images,
-			credits,
-		);
 		for (const key of [`d:${day}`, `m:${month}`]) {
 			const p = this.period(key);
 			p.requests += requests;
@@ -280,24 +308,21 @@ export class AccountStore {
 
 	/** Requests admitted in the last 60 seconds, and the oldest second among them. */
 	recentRequests(second: number): { n: number; oldest: number | null } {
-		let stale = false;
 		let n = 0;
 		let oldest: number | null = null;
 		for (const [s, count] of this.buckets) {
 			if (s <= second - 60) {
-				stale = true;
 				this.buckets.delete(s);
 				continue;
 			}
 			n += count;
 			if (oldest === null || s < oldest) oldest = s;
 		}
-		if (stale) this.sql.exec("DELETE FROM rate_buckets WHERE second <= ?", second - 60);
 		return { n, oldest };
 	}
 
+	/** Counts an admitted request in its second (persisted by the next `save`). */
 	countRequest(second: number): void {
-		this.sql.exec("INSERT INTO rate_buckets (second, n) VALUES (?, 1) ON CONFLICT (second) DO UPDATE SET n = n + 1", second);
 		this.buckets.set(second, (this.buckets.get(second) ?? 0) + 1);
 	}
 }
