@@ -19,11 +19,16 @@ export { KeyAccount, UpstreamHealth };
 export class WriteFloor extends DurableObject<Cloudflare.Env> {
 	constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
 		super(ctx, env);
-		ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY AUTOINCREMENT, v INTEGER NOT NULL)");
+		ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY AUTOINCREMENT, v INTEGER NOT NULL, p TEXT)");
 	}
 
-	async write(v: number, statements = 1): Promise<number> {
-		for (let i = 0; i < statements; i++) this.ctx.storage.sql.exec("INSERT INTO t (v) VALUES (?)", v);
+	async write(v: number, statements = 1, transaction = false, bytes = 0): Promise<number> {
+		const payload = bytes > 0 ? "x".repeat(bytes) : null;
+		const run = () => {
+			for (let i = 0; i < statements; i++) this.ctx.storage.sql.exec("INSERT INTO t (v, p) VALUES (?, ?)", v, payload);
+		};
+		if (transaction) this.ctx.storage.transactionSync(run);
+		else run();
 		return v;
 	}
 }
@@ -80,9 +85,11 @@ export default {
 				const stub = floors[i % keys];
 				const s = performance.now();
 				const n = Number(url.searchParams.get("statements") ?? 1);
-				await stub.write(i, n);
+				const tx = url.searchParams.get("tx") === "1";
+				const bytes = Number(url.searchParams.get("bytes") ?? 0);
+				await stub.write(i, n, tx, bytes);
 				ms.push(performance.now() - s);
-				await stub.write(i, n);
+				await stub.write(i, n, tx, bytes);
 			});
 			const wall = performance.now() - t0;
 			ms.sort((a, b) => a - b);

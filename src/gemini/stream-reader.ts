@@ -261,18 +261,22 @@ export async function readStreamed(
 	}
 	const cutOff = (cause: unknown) => new GeminiConnectionError("The response from Gemini was cut off", { retryable: true, cause });
 	if (byob) {
-		let buffer = new Uint8Array(READ_BUFFER);
+		// A small body gets a buffer of about its own size, not 256 KiB (at least 16 KiB, as a
+		// compressed body's Content-Length understates what it decodes to).
+		const size = bodyLength && bodyLength > 0 ? Math.min(READ_BUFFER, Math.max(16 * 1024, bodyLength)) : READ_BUFFER;
+		const atLeast = Math.min(MIN_READ, size);
+		let buffer = new Uint8Array(size);
 		for (;;) {
 			let next: ReadableStreamReadResult<Uint8Array>;
 			try {
-				next = await byob.readAtLeast(MIN_READ, buffer);
+				next = await byob.readAtLeast(atLeast, buffer);
 			} catch (cause) {
 				throw cutOff(cause);
 			}
 			if (next.value && next.value.byteLength > 0) await scanner.feed(next.value);
 			if (next.done) break;
 			// The read transferred the buffer; the returned view owns it now. Reuse it whole.
-			buffer = new Uint8Array((next.value?.buffer as ArrayBuffer | undefined) ?? new ArrayBuffer(READ_BUFFER));
+			buffer = new Uint8Array((next.value?.buffer as ArrayBuffer | undefined) ?? new ArrayBuffer(size));
 		}
 		return scanner.finish();
 	}

@@ -188,6 +188,17 @@ describe("reading byte streams in large pieces", () => {
 		}
 	});
 
+	it("reads whole bodies whose stated length is exact, larger or understated (a compressed body's), with buffers sized from it", async () => {
+		const text = body([{ inlineData: { mimeType: "image/png", data: PNG_B64.repeat(600) } }, { text: "after" }]);
+		const length = enc.encode(text).length;
+		for (const stated of [length, 10, 40_000, 10 * length]) {
+			const c = collector();
+			const res = await readStreamed(byteChunked(text, [70_000, 3]), c.sink, stated);
+			expect(c.images).toEqual([PNG_B64.repeat(600)]);
+			expect(readOutcome(res).text).toBe("after");
+		}
+	});
+
 	it("tells each image how much of the body is left when the length is known", async () => {
 		const text = body([{ text: "x" }, { inlineData: { mimeType: "image/png", data: PNG_B64 } }]);
 		const lefts: Array<number | undefined> = [];
