@@ -162,19 +162,29 @@ export class Inspector {
 	}
 }
 
-/** Self time per source file (ms): samples times their deltas, each credited to the file of its frame. */
+/**
+ * Self time per source file (ms). workerd samples only while the isolate runs, so the
+ * first sample after a pause carries the whole pause in its delta; each sample is
+ * credited at most `MAX_TICKS` sampling ticks (the tick: the profile's 10th-percentile
+ * delta, what a busy isolate shows), so waiting is not counted as CPU.
+ */
+const MAX_TICKS = 3;
+
 function attribute(profile: Profile, mapFor: (scriptId: string) => SourceMap | null): { totalMs: number; byFile: Record<string, number> } {
 	const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+	const deltas = [...profile.timeDeltas].sort((a, b) => a - b);
+	const tick = deltas[Math.floor(deltas.length * 0.1)] ?? 0;
 	const byFile: Record<string, number> = {};
 	let total = 0;
 	profile.samples.forEach((nodeId, i) => {
-		const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+		const ms = Math.min(profile.timeDeltas[i] ?? 0, MAX_TICKS * tick) / 1000;
 		const node = byId.get(nodeId);
 		if (!node) return;
 		const name = node.callFrame.functionName;
 		if (name === "(idle)" || name === "(program)") return;
 		total += ms;
-		byFile[fileOf(node, mapFor)] = (byFile[fileOf(node, mapFor)] ?? 0) + ms;
+		const file = fileOf(node, mapFor);
+		byFile[file] = (byFile[file] ?? 0) + ms;
 	});
 	return { totalMs: total, byFile };
 }

@@ -1,9 +1,10 @@
 /**
- * Benchmark plumbing: start `wrangler dev` on loopback, find its workerd process, sample
- * that process's resident memory, time requests, compute percentiles.
+ * Benchmark plumbing: start `wrangler dev` on loopback (with its DevTools inspector on a
+ * fixed port), find its runtime workerd process, sample that process's resident memory,
+ * time requests, compute percentiles.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -33,6 +34,8 @@ export async function startWrangler(opts: {
 	vars?: Record<string, string>;
 	schema?: boolean;
 	ready: string;
+	/** The DevTools inspector's port (bench/inspector.ts); wrangler's default 9229 otherwise. */
+	inspectorPort?: number;
 }): Promise<Wrangler> {
 	const state = mkdtempSync(join(tmpdir(), "nbg-bench-"));
 	const config = opts.config ?? "wrangler.toml";
@@ -54,6 +57,7 @@ export async function startWrangler(opts: {
 		state,
 		"--show-interactive-dev-session=false",
 	];
+	if (opts.inspectorPort) args.push("--inspector-port", String(opts.inspectorPort));
 	for (const [k, v] of Object.entries(opts.vars ?? {})) args.push("--var", `${k}:${v}`);
 	const proc = spawn("wrangler", args, { stdio: ["ignore", "ignore", "ignore"] });
 	const url = `http://127.0.0.1:${opts.port}`;
@@ -70,7 +74,11 @@ export async function startWrangler(opts: {
 	};
 }
 
-/** The workerd process under a wrangler process (the one that runs the Worker). */
+/**
+ * The workerd process under a wrangler process that runs the Worker. wrangler starts two:
+ * a proxy that owns the public port (`entry=127.0.0.1:<port>`) and the runtime, the one
+ * started with an inspector address.
+ */
 export function workerdPid(root: number): number {
 	const rows = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" })
 		.trim()
@@ -88,9 +96,20 @@ export function workerdPid(root: number): number {
 			}
 		}
 	}
-	const workerd = rows.filter((r) => family.has(r.pid) && /workerd/.test(r.args) && /\bserve\b/.test(r.args));
-	if (workerd.length === 0) throw new Error("no workerd process found under wrangler");
-	return workerd[workerd.length - 1].pid;
+	const runtime = rows.filter((r) => family.has(r.pid) && /workerd/.test(r.args) && /--inspector-addr=/.test(r.args));
+	if (runtime.length !== 1) throw new Error(`expected one runtime workerd under wrangler, found ${runtime.length}`);
+	return runtime[0].pid;
+}
+
+/** CPU time (ms) all threads of a process have used so far (/proc, clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+	let ticks = 0;
+	for (const task of readdirSync(`/proc/${pid}/task`)) {
+		const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+	}
+	return ticks * 10;
 }
 
 export function rssBytes(pid: number): number {
