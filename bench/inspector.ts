@@ -45,6 +45,8 @@ export class Inspector {
 	private id = 0;
 	private readonly pending = new Map<number, (m: CdpMessage) => void>();
 	private readonly scripts = new Map<string, { url: string; sourceMapURL?: string }>();
+	/** When the last heap snapshot chunk arrived (see gc()). */
+	private lastChunk = 0;
 
 	private readonly ws: WebSocket;
 
@@ -55,6 +57,8 @@ export class Inspector {
 			if (m.id !== undefined && this.pending.has(m.id) && (m.result !== undefined || m.error !== undefined)) {
 				this.pending.get(m.id)?.(m);
 				this.pending.delete(m.id);
+			} else if (m.method === "HeapProfiler.addHeapSnapshotChunk") {
+				this.lastChunk = Date.now();
 			} else if (m.method === "Debugger.scriptParsed" && m.params) {
 				const p = m.params as { scriptId: string; url: string; sourceMapURL?: string };
 				this.scripts.set(p.scriptId, { url: p.url, sourceMapURL: p.sourceMapURL });
@@ -99,9 +103,21 @@ export class Inspector {
 		return { usedSize: r.usedSize, totalSize: r.totalSize, backingStorageSize: backing, held: r.usedSize + backing };
 	}
 
-	/** Asks for a full GC (workerd does not answer this call; give it a moment). */
+	/**
+	 * A full GC. workerd ignores `HeapProfiler.collectGarbage`, but a heap snapshot collects
+	 * garbage first; it streams the snapshot in chunks and does not always answer the call,
+	 * so this waits until the chunks stop.
+	 */
 	async gc(): Promise<void> {
-		await this.send("HeapProfiler.collectGarbage", {}, 1_000);
+		this.lastChunk = 0;
+		const answered = this.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false }, 60_000);
+		const started = Date.now();
+		for (;;) {
+			const done = await Promise.race([answered.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))]);
+			if (done) return;
+			const quiet = this.lastChunk > 0 && Date.now() - this.lastChunk > 500;
+			if (quiet || Date.now() - started > 60_000) return;
+		}
 	}
 
 	/**

@@ -292,8 +292,6 @@ async function memory(): Promise<MemoryRow[]> {
 				const bytes = lastImageBytes();
 				for (const inFlight of inFlights) {
 					await inspector.gc();
-					await new Promise((r) => setTimeout(r, 300));
-					await inspector.gc();
 					const rssBase = rssBytes(pid);
 					let statuses: number[] = [];
 					let rssPeak = rssBase;
@@ -303,7 +301,6 @@ async function memory(): Promise<MemoryRow[]> {
 						rssPeak = r.peak;
 					});
 					await inspector.gc();
-					await new Promise((r) => setTimeout(r, 300));
 					const retained = (await inspector.heap()).held;
 					rows.push({
 						mode,

@@ -42,8 +42,15 @@ const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b
 
 /** A growable byte buffer for the reduced JSON (small: everything but the images). */
 class Bytes {
-	private buf = new Uint8Array(4096);
+	private buf: Uint8Array;
 	length = 0;
+	constructor(capacity = 4096) {
+		this.buf = new Uint8Array(capacity);
+	}
+	/** Empties it, keeping its buffer. */
+	clear(): void {
+		this.length = 0;
+	}
 	push(b: number): void {
 		if (this.length === this.buf.length) this.grow(1);
 		this.buf[this.length++] = b;
@@ -75,7 +82,8 @@ export class StreamScanner {
 	private escaped = false;
 	/** Inside an image string: an escape sequence begun but not finished (e.g. "\\u00"). */
 	private pendingEscape = "";
-	private keyBytes = new Bytes();
+	/** The key being read (one buffer for all keys: they are short). */
+	private readonly keyBytes = new Bytes(64);
 	private writer: InlineWriter | undefined;
 	private images = 0;
 	/** Bytes fed before the current chunk, and the current chunk's start offset. */
@@ -184,7 +192,7 @@ export class StreamScanner {
 				case QUOTE:
 					if (top?.obj && top.expectKey) {
 						this.mode = "key";
-						this.keyBytes = new Bytes();
+						this.keyBytes.clear();
 						this.out.push(QUOTE);
 					} else if (top?.obj && top.key === "data" && (top.parentKey === "inlineData" || top.parentKey === "inline_data")) {
 						this.mode = "stream";
@@ -238,10 +246,15 @@ export class StreamScanner {
 
 /** Bytes asked of the runtime per read: its default chunks are about 4 KiB. */
 const MIN_READ = 64 * 1024;
-const READ_BUFFER = 256 * 1024;
+/**
+ * At most this much per read. Each read becomes a string of as many characters; below
+ * V8's large-object size (128 KiB) those strings die young and cheaply, above it each
+ * would wait in large-object space for a full GC, megabytes per image in flight.
+ */
+const READ_BUFFER = 112 * 1024;
 
 /**
- * Reads a whole body through the scanner, in pieces of at least 64 KiB (BYOB reads into
+ * Reads a whole body through the scanner, in pieces of 64 to 112 KiB (BYOB reads into
  * one reused buffer) where the body is a byte stream; otherwise chunk by chunk.
  * Network failures mid-body are retryable. `bodyLength` (Content-Length) lets image
  * writers size their buffers.
@@ -261,7 +274,7 @@ export async function readStreamed(
 	}
 	const cutOff = (cause: unknown) => new GeminiConnectionError("The response from Gemini was cut off", { retryable: true, cause });
 	if (byob) {
-		// A small body gets a buffer of about its own size, not 256 KiB (at least 16 KiB, as a
+		// A small body gets a buffer of about its own size, not 112 KiB (at least 16 KiB, as a
 		// compressed body's Content-Length understates what it decodes to).
 		const size = bodyLength && bodyLength > 0 ? Math.min(READ_BUFFER, Math.max(16 * 1024, bodyLength)) : READ_BUFFER;
 		const atLeast = Math.min(MIN_READ, size);

@@ -37,7 +37,7 @@ export interface WriterOptions {
 const roundUp3 = (n: number) => Math.ceil(n / 3) * 3;
 
 export class ImageWriter {
-	private buffer: Uint8Array;
+	private buffer: Uint8Array<ArrayBuffer>;
 	private filled = 0;
 	/** Base64 characters not yet decoded (less than one 4-character group). */
 	private pending = "";
@@ -92,17 +92,24 @@ export class ImageWriter {
 	/** The buffer is full and more is coming: grow it, or send it as a part. */
 	private async makeRoom(): Promise<void> {
 		if (this.buffer.length < this.partSize) {
-			const next = new Uint8Array(this.capacityFor(Math.max(this.buffer.length * 1.5, this.filled + 4096)));
-			next.set(this.buffer.subarray(0, this.filled));
-			this.buffer = next;
+			this.resize(this.capacityFor(Math.max(this.buffer.length * 1.5, this.filled + 4096)));
 			return;
 		}
 		await this.flushPart();
 		if (this.sizeHint !== undefined) {
 			const left = this.sizeHint - this.flushed;
 			// Less than a part is coming: hold only that (it is the last part).
-			if (left < this.partSize) this.buffer = new Uint8Array(this.capacityFor(left + 3));
+			if (left < this.partSize) this.resize(this.capacityFor(left + 3));
 		}
+	}
+
+	/**
+	 * A buffer of `bytes` keeping what is filled. `ArrayBuffer.prototype.transfer` detaches
+	 * the old one, so its memory goes back at once instead of lingering until a GC: an
+	 * image never holds its old and new buffers together for long.
+	 */
+	private resize(bytes: number): void {
+		this.buffer = new Uint8Array(this.buffer.buffer.transfer(bytes));
 	}
 
 	private sniff(): ImageKind {
