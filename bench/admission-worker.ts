@@ -79,14 +79,14 @@ export default {
 		if ((url.searchParams.get("op") ?? "pair") === "floor") {
 			// Two single-write calls per task, as a pair is two writing calls.
 			const floors = Array.from({ length: keys }, (_, i) => env.FLOOR.get(env.FLOOR.idFromName(`floor-${run}-${i}`)));
+			const n = Number(url.searchParams.get("statements") ?? 1);
+			const tx = url.searchParams.get("tx") === "1";
+			const bytes = Number(url.searchParams.get("bytes") ?? 0);
 			const ms: number[] = [];
 			const t0 = performance.now();
 			await pool(count, concurrency, async (i) => {
 				const stub = floors[i % keys];
 				const s = performance.now();
-				const n = Number(url.searchParams.get("statements") ?? 1);
-				const tx = url.searchParams.get("tx") === "1";
-				const bytes = Number(url.searchParams.get("bytes") ?? 0);
 				await stub.write(i, n, tx, bytes);
 				ms.push(performance.now() - s);
 				await stub.write(i, n, tx, bytes);

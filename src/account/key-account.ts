@@ -9,7 +9,7 @@
  * methods are the whole surface; expected failures are tagged results.
  */
 import { DurableObject } from "cloudflare:workers";
-import { applyPatch, type LimitName, type LimitOverrides, type Limits, type LimitsPatch } from "../billing/limits";
+import { applyPatch, type LimitName, type Limits, type LimitsPatch } from "../billing/limits";
 import { loadConfig } from "../config";
 import { flushOutbox } from "./outbox";
 import {
@@ -67,7 +67,7 @@ export class KeyAccount extends DurableObject<Env> {
 			credits: r.balance,
 			reservedCredits: this.store.heldCredits(),
 			limits: this.limits(),
-			limitOverrides: JSON.parse(r.limits) as LimitOverrides,
+			limitOverrides: this.store.limitOverrides(),
 			usage: { today: { ...this.store.period(`d:${dayOf(now)}`) }, this_month: { ...this.store.period(`m:${monthOf(now)}`) } },
 		};
 	}
@@ -154,10 +154,7 @@ export class KeyAccount extends DurableObject<Env> {
 			this.store.updateAccount("UPDATE account SET status = 'revoked', revoked_at = COALESCE(revoked_at, ?)", new Date().toISOString());
 		if (patch.status === "active") this.store.updateAccount("UPDATE account SET status = 'active', revoked_at = NULL");
 		if (patch.limits)
-			this.store.updateAccount(
-				"UPDATE account SET limits = ?",
-				JSON.stringify(applyPatch(JSON.parse(r.limits) as LimitOverrides, patch.limits)),
-			);
+			this.store.updateAccount("UPDATE account SET limits = ?", JSON.stringify(applyPatch(this.store.limitOverrides(), patch.limits)));
 		return this.describe();
 	}
 
@@ -387,7 +384,7 @@ export class KeyAccount extends DurableObject<Env> {
 		const released = this.releaseExpired(now);
 		this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
 		this.store.pruneClosed(now - 7 * 24 * 60 * 60_000);
-		this.store.recentRequests(Math.floor(now / 1000));
+		this.store.pruneWindow(Math.floor(now / 1000));
 		const { flushed, pending } = await this.flush();
 		const next = this.store.earliestExpiry();
 		// D1 trouble: back off 2, 4, ... 64 s, then every minute.

@@ -8,7 +8,8 @@
  * the counters of the current periods and the per-minute window travel as one JSON
  * `state` column, written by the same UPDATE as the balance (`save`), and a settled hold
  * is closed in its own row rather than moved to another table. An admission is three
- * statements (account, outbox, hold) and a settlement three.
+ * statements (account, outbox, hold) and a settlement three (hold, account, outbox), one
+ * more with an idempotency key.
  */
 import type { LimitOverrides } from "../billing/limits";
 import type { LedgerKind, LedgerRow, PeriodUsage, UsageDraft, UsageRow } from "./records";
@@ -110,7 +111,7 @@ export class AccountStore {
 					},
 				]),
 		);
-		this.earliest = Math.min(...[...this.holds.values()].map((h) => h.expiresAt));
+		this.findEarliest();
 		const state = JSON.parse(this.account()?.state ?? "{}") as PersistedState;
 		this.periods = new Map(Object.entries(state.periods ?? {}));
 		this.buckets = new Map(Object.entries(state.buckets ?? {}).map(([second, n]) => [Number(second), n]));
@@ -267,7 +268,12 @@ export class AccountStore {
 		this.sql.exec("UPDATE reservations SET closed_at = ?, charged = ?, balance_after = ? WHERE id = ?", now, charged, balance, id);
 		const closing = this.holds.get(id);
 		this.holds.delete(id);
-		if (closing && closing.expiresAt <= this.earliest) this.earliest = Math.min(...[...this.holds.values()].map((h) => h.expiresAt));
+		if (closing && closing.expiresAt <= this.earliest) this.findEarliest();
+	}
+
+	/** The earliest expiry among open holds (infinity when none). */
+	private findEarliest(): void {
+		this.earliest = Math.min(...[...this.holds.values()].map((h) => h.expiresAt));
 	}
 
 	closed(id: string): { charged: number; balance: number } | undefined {
@@ -308,17 +314,19 @@ export class AccountStore {
 
 	/** Requests admitted in the last 60 seconds, and the oldest second among them. */
 	recentRequests(second: number): { n: number; oldest: number | null } {
+		this.pruneWindow(second);
 		let n = 0;
 		let oldest: number | null = null;
 		for (const [s, count] of this.buckets) {
-			if (s <= second - 60) {
-				this.buckets.delete(s);
-				continue;
-			}
 			n += count;
 			if (oldest === null || s < oldest) oldest = s;
 		}
 		return { n, oldest };
+	}
+
+	/** Drops the buckets that have left the 60-second window (persisted by the next `save`). */
+	pruneWindow(second: number): void {
+		for (const s of this.buckets.keys()) if (s <= second - 60) this.buckets.delete(s);
 	}
 
 	/** Counts an admitted request in its second (persisted by the next `save`). */
