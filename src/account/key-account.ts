@@ -250,7 +250,7 @@ export class KeyAccount extends DurableObject<Env> {
 		}
 
 		const hold: Hold = {
-			id: `res_${crypto.randomUUID().replaceAll("-", "")}`,
+			id: AccountStore.holdId(now),
 			credits: input.credits,
 			images: input.images,
 			day,

@@ -3,10 +3,10 @@
  * committed them; inserts are idempotent by primary key, so a flush that dies between
  * the D1 commit and the local delete re-sends rows D1 already has and nothing doubles.
  */
-import { ledgerInsert, usageUpsert } from "../storage/db";
+import { ledgerInserts, usageUpserts } from "../storage/db";
 import type { LedgerRow, UsageRow } from "./records";
 
-const BATCH = 50;
+const BATCH = 200;
 
 export async function flushOutbox(sql: SqlStorage, db: D1Database): Promise<{ flushed: number; pending: number }> {
 	let flushed = 0;
@@ -15,11 +15,14 @@ export async function flushOutbox(sql: SqlStorage, db: D1Database): Promise<{ fl
 			.exec<{ seq: number; kind: string; payload: string }>("SELECT seq, kind, payload FROM outbox ORDER BY seq LIMIT ?", BATCH)
 			.toArray();
 		if (rows.length === 0) break;
-		const statements = rows.map((row) =>
-			row.kind === "usage"
-				? usageUpsert(db, JSON.parse(row.payload) as UsageRow)
-				: ledgerInsert(db, JSON.parse(row.payload) as LedgerRow, row.seq),
-		);
+		// One multi-row statement per table and parameter limit, not one per row.
+		const usage: UsageRow[] = [];
+		const ledger: { row: LedgerRow; seq: number }[] = [];
+		for (const row of rows) {
+			if (row.kind === "usage") usage.push(JSON.parse(row.payload) as UsageRow);
+			else ledger.push({ row: JSON.parse(row.payload) as LedgerRow, seq: row.seq });
+		}
+		const statements = [...usageUpserts(db, usage), ...ledgerInserts(db, ledger)];
 		try {
 			await db.batch(statements);
 		} catch (error) {

@@ -86,4 +86,13 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
 		"DROP TABLE counters",
 		"DROP TABLE rate_buckets",
 	],
+	[
+		// Fewer pages per commit: every index on reservations is written by each admission and
+		// each settlement. Open holds live in memory (loaded once, through this partial index,
+		// which holds only open rows); closed ones are found by id and pruned oldest-first by
+		// rowid, so neither needs an index of its own.
+		"DROP INDEX reservations_expiry",
+		"DROP INDEX reservations_closed",
+		"CREATE INDEX reservations_open ON reservations (expires_at) WHERE closed_at IS NULL",
+	],
 ];

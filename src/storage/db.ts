@@ -73,25 +73,50 @@ const USAGE_COLUMNS = [
 	"day",
 ] as const satisfies ReadonlyArray<keyof UsageRow>;
 
-/**
- * Insert or replace by request id: a later row for the same request (settled after
- * its reservation expired) supersedes the earlier one, and a re-sent row is a no-op.
- */
-export function usageUpsert(db: D1Database, row: UsageRow): D1PreparedStatement {
-	return (
-		db
-			.prepare(`INSERT OR REPLACE INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`)
-			// Rows queued before a column existed lack it: its default, never `undefined`.
-			.bind(...USAGE_COLUMNS.map((c) => row[c] ?? (c === "upstreams" ? "[]" : null)))
-	);
+/** D1 binds at most 100 parameters per statement. */
+const D1_MAX_PARAMS = 100;
+
+/** Multi-row INSERTs of `columns`, as few statements as D1's parameter limit allows. */
+function insertMany(db: D1Database, head: string, columns: readonly string[], rows: SqlRow[]): D1PreparedStatement[] {
+	const perStatement = Math.floor(D1_MAX_PARAMS / columns.length);
+	const tuple = `(${columns.map(() => "?").join(", ")})`;
+	const out: D1PreparedStatement[] = [];
+	for (let i = 0; i < rows.length; i += perStatement) {
+		const chunk = rows.slice(i, i + perStatement);
+		out.push(db.prepare(`${head} (${columns.join(", ")}) VALUES ${chunk.map(() => tuple).join(", ")}`).bind(...chunk.flat()));
+	}
+	return out;
 }
 
-export function ledgerInsert(db: D1Database, row: LedgerRow, seq: number): D1PreparedStatement {
-	return db
-		.prepare(
-			"INSERT OR IGNORE INTO credit_ledger (id, seq, key_id, request_id, kind, amount, balance_after, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		)
-		.bind(row.id, seq, row.key_id, row.request_id, row.kind, row.amount, row.balance_after, row.reason, row.created_at);
+type SqlRow = (string | number | null)[];
+
+/**
+ * Insert or replace by request id: a later row for the same request (settled after
+ * its reservation expired) supersedes the earlier one (also within one statement: VALUES
+ * are applied in order), and a re-sent row is a no-op.
+ */
+export function usageUpserts(db: D1Database, rows: UsageRow[]): D1PreparedStatement[] {
+	// Rows queued before a column existed lack it: its default, never `undefined`.
+	const values = rows.map((row) => USAGE_COLUMNS.map((c) => row[c] ?? (c === "upstreams" ? "[]" : null)));
+	return insertMany(db, "INSERT OR REPLACE INTO usage", USAGE_COLUMNS, values);
+}
+
+const LEDGER_COLUMNS = ["id", "seq", "key_id", "request_id", "kind", "amount", "balance_after", "reason", "created_at"] as const;
+
+/** Ledger rows with their outbox sequence numbers; a re-sent row (same id) is ignored. */
+export function ledgerInserts(db: D1Database, rows: { row: LedgerRow; seq: number }[]): D1PreparedStatement[] {
+	const values = rows.map(({ row, seq }) => [
+		row.id,
+		seq,
+		row.key_id,
+		row.request_id,
+		row.kind,
+		row.amount,
+		row.balance_after,
+		row.reason,
+		row.created_at,
+	]);
+	return insertMany(db, "INSERT OR IGNORE INTO credit_ledger", LEDGER_COLUMNS, values);
 }
 
 export interface UsageFilter {

@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
 	ADMIN,
@@ -11,6 +11,7 @@ import {
 	flushUsage,
 	ledgerRows,
 	postJson,
+	ROOMY_LIMITS,
 	uniquePrompt,
 	usageRows,
 } from "../helpers/http";
@@ -147,6 +148,87 @@ describe("reservations", () => {
 		]);
 		const [row] = (await usageRows(k.id)).filter((r) => r.request_id === "req_died_mid_request");
 		expect(row).toMatchObject({ status: 500, error_code: "reservation_expired", credits_charged: 0 });
+	});
+});
+
+describe("closed holds are kept a week, then pruned oldest first", () => {
+	it("maintenance forgets holds closed more than 7 days ago, keeps younger and open ones, and a settle of a kept one still returns its first result", async () => {
+		const k = await createKey(undefined, {
+			credits: 10_000,
+			limits: { ...ROOMY_LIMITS, requests_per_minute: 10_000, images_per_day: 10_000 },
+		});
+		const stub = await accountOf(k.key);
+		const draft = (id: string) => ({
+			requestId: id,
+			endpoint: "test",
+			model: "nano-banana",
+			mode: "generate" as const,
+			n: 1,
+			aspectRatio: null,
+			imageSize: null,
+			startedAt: Date.now(),
+		});
+		const outcome = {
+			imagesDelivered: 1,
+			promptTokens: 1,
+			outputTokens: 1,
+			totalTokens: 2,
+			upstreamMs: 1,
+			status: 200,
+			errorCode: null,
+			finishReason: "STOP",
+			r2Keys: [],
+		};
+		const ids: string[] = [];
+		for (let i = 0; i < 1200; i++) {
+			const a = await stub.admit({ draft: draft(`req_prune_${i}`), credits: 5, images: 1, ttlMs: 600_000 });
+			if (!a.ok) throw new Error(a.reason);
+			ids.push(a.reservationId);
+			if (i < 1199) await stub.settle({ reservationId: a.reservationId, pricePerImage: 1, outcome });
+		}
+		// Hold ids grow with time, so the primary key index is written at its end.
+		expect([...ids].sort()).toEqual(ids);
+		const eightDays = 8 * 24 * 60 * 60_000;
+		await runInDurableObject(stub, (_instance, state) => {
+			// The first 1100 closed holds closed eight days ago; the rest recently.
+			state.storage.sql.exec(
+				"UPDATE reservations SET closed_at = closed_at - ? WHERE id IN (SELECT id FROM reservations ORDER BY rowid LIMIT 1100)",
+				eightDays,
+			);
+		});
+		await stub.maintain();
+		const left = await runInDurableObject(stub, (_instance, state) =>
+			state.storage.sql.exec<{ id: string; closed_at: number | null }>("SELECT id, closed_at FROM reservations ORDER BY rowid").toArray(),
+		);
+		expect(left.map((h) => h.id)).toEqual(ids.slice(1100));
+		expect(left.at(-1)?.closed_at).toBeNull();
+		const balance = await balanceOf(k.key);
+		expect(await stub.settle({ reservationId: ids[1100], pricePerImage: 1, outcome })).toEqual({ charged: 1, balance: expect.any(Number) });
+		expect(await balanceOf(k.key)).toBe(balance);
+		// The open hold survives a restart of the object (loaded through the open-holds index).
+		await runInDurableObject(stub, (instance) => (instance as unknown as { store: { reload(): void } }).store.reload());
+		expect((await stub.describe())?.reservedCredits).toBe(5);
+	});
+});
+
+describe("the outbox reaches D1 in multi-row statements", () => {
+	it("more rows than one statement binds (usage 4, ledger 11) all arrive once and in order", async () => {
+		const k = await createKey(undefined, { credits: 10_000 });
+		const n = 9;
+		const results = await Promise.all(
+			Array.from({ length: n }, (_, i) => postJson(GEN, { prompt: uniquePrompt(`outbox ${i}`) }, auth(k.key))),
+		);
+		expect(results.map((r) => r.status)).toEqual(Array(n).fill(200));
+		const flushed = await flushUsage(k.key);
+		expect(flushed.pending).toBe(0);
+		expect(flushed.flushed).toBeGreaterThanOrEqual(n * 4);
+		const usage = await usageRows(k.id);
+		expect(usage).toHaveLength(n);
+		const ledger = await ledgerRows(k.id);
+		expect(ledger.filter((l) => l.kind === "charge")).toHaveLength(n);
+		expect(ledger.reduce((sum, l) => sum + l.amount, 0)).toBe(await balanceOf(k.key));
+		// balance_after follows the ledger's order: each row explains the change from the one before.
+		for (let i = 1; i < ledger.length; i++) expect(ledger[i].balance_after).toBe(ledger[i - 1].balance_after + ledger[i].amount);
 	});
 });
 

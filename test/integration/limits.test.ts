@@ -22,7 +22,10 @@ async function keyWith(limits: Partial<typeof ROOMY_LIMITS>) {
 
 interface AccountState {
 	periods: Record<string, unknown>;
-	buckets: Record<string, number>;
+	/** `[first second, count, count of the next second, ...]` */
+	window?: number[];
+	/** The form written before KeyAccount migration 6: `{second: count}`. */
+	buckets?: Record<string, number>;
 }
 
 /** Moves the key's clock-dependent state (counters, per-minute window) into the past. */
@@ -67,11 +70,25 @@ describe("requests per minute", () => {
 		expect(await emulatorCalls(prompt)).toEqual([]);
 		expect(await balanceOf(k.key)).toBe(before);
 
-		await timePasses(k.key, (s) => ({
-			...s,
-			buckets: Object.fromEntries(Object.entries(s.buckets).map(([second, n]) => [String(Number(second) - 60), n])),
-		}));
+		await timePasses(k.key, (s) => {
+			const [first, ...counts] = s.window ?? [];
+			expect(counts.reduce((a, b) => a + b, 0)).toBe(3);
+			return { ...s, window: [first - 60, ...counts] };
+		});
 		expect((await postJson(GEN, { prompt: uniquePrompt("rpm again") }, auth(k.key))).status).toBe(200);
+	});
+
+	it("reads a window saved in the older {second: count} form", async () => {
+		const k = await keyWith({ requests_per_minute: 2 });
+		const now = Math.floor(Date.now() / 1000);
+		await timePasses(k.key, ({ window: _, ...s }) => ({
+			...s,
+			buckets: { [String(now)]: 1, [String(now - 30)]: 1, [String(now - 61)]: 5 },
+		}));
+		const err = await expectError(await postJson(GEN, { prompt: uniquePrompt("rpm legacy") }, auth(k.key)), 429, "rate_limit_exceeded");
+		expect(err.param).toBe("requests_per_minute");
+		await timePasses(k.key, (s) => ({ ...s, buckets: { [String(now - 61)]: 5 } }));
+		expect((await postJson(GEN, { prompt: uniquePrompt("rpm legacy ok") }, auth(k.key))).status).toBe(200);
 	});
 });
 

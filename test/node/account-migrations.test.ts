@@ -67,3 +67,23 @@ describe("KeyAccount migration 5 (state column, holds closed in place)", () => {
 		expect(JSON.parse(state)).toEqual({ periods: {}, buckets: {} });
 	});
 });
+
+describe("KeyAccount migration 6 (fewer indexes written per call)", () => {
+	it("drops the expiry and closed-at indexes, and loads open holds through a partial index of open rows only", () => {
+		const db = new DatabaseSync(":memory:");
+		migrate(db, 0, 5);
+		const hold = db.prepare(
+			"INSERT INTO reservations (id, request_id, credits, images, day, month, usage, idem_key, created_at, expires_at, closed_at) VALUES (?, 'r', 5, 1, 'd', 'm', '{}', NULL, 1, 2, ?)",
+		);
+		hold.run("res_open", null);
+		hold.run("res_closed", 3);
+		migrate(db, 5, 6);
+		const indexes = db
+			.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations' AND sql IS NOT NULL")
+			.all();
+		expect(indexes).toEqual([{ name: "reservations_open", sql: expect.stringContaining("WHERE closed_at IS NULL") }]);
+		const plan = db.prepare("EXPLAIN QUERY PLAN SELECT id FROM reservations WHERE closed_at IS NULL").all() as { detail: string }[];
+		expect(plan.map((p) => p.detail).join(" ")).toContain("reservations_open");
+		expect(db.prepare("SELECT id FROM reservations WHERE closed_at IS NULL").all()).toEqual([{ id: "res_open" }]);
+	});
+});
