@@ -13,6 +13,15 @@ import { upstreamBench } from "./upstream-bench";
 export { KeyAccount, UpstreamHealth };
 
 /**
+ * The real KeyAccount with its outbox flush held back (the alarm does nothing): what the
+ * object itself costs, without the local D1 simulator, which shares the one workerd thread
+ * here and runs on other machines in production.
+ */
+export class KeyAccountUnflushed extends KeyAccount {
+	override async alarm(): Promise<void> {}
+}
+
+/**
  * The floor under any Durable Object call that writes: one SQLite statement, committed.
  * A KeyAccount admit + settle pair is compared with two of these calls in the same run.
  */
@@ -35,6 +44,7 @@ export class WriteFloor extends DurableObject<Cloudflare.Env> {
 
 interface BenchEnv {
 	KEY_ACCOUNT: DurableObjectNamespace<KeyAccount>;
+	KEY_ACCOUNT_UNFLUSHED: DurableObjectNamespace<KeyAccountUnflushed>;
 	FLOOR: DurableObjectNamespace<WriteFloor>;
 	DB: D1Database;
 	IMAGES: R2Bucket;
@@ -104,7 +114,8 @@ export default {
 				admit_p99_ms: q(0.99),
 			});
 		}
-		const stubs = Array.from({ length: keys }, (_, i) => env.KEY_ACCOUNT.get(env.KEY_ACCOUNT.idFromName(`bench-${run}-${i}`)));
+		const accounts = url.searchParams.get("flush") === "0" ? env.KEY_ACCOUNT_UNFLUSHED : env.KEY_ACCOUNT;
+		const stubs = Array.from({ length: keys }, (_, i) => accounts.get(accounts.idFromName(`bench-${run}-${i}`)));
 		await Promise.all(
 			stubs.map((s, i) =>
 				s.create({
