@@ -76,6 +76,8 @@ const USAGE_COLUMNS = [
 /** D1 binds at most 100 parameters per statement. */
 const D1_MAX_PARAMS = 100;
 
+type SqlRow = (string | number | null)[];
+
 /** Multi-row INSERTs of `columns`, as few statements as D1's parameter limit allows. */
 function insertMany(db: D1Database, head: string, columns: readonly string[], rows: SqlRow[]): D1PreparedStatement[] {
 	const perStatement = Math.floor(D1_MAX_PARAMS / columns.length);
@@ -88,8 +90,6 @@ function insertMany(db: D1Database, head: string, columns: readonly string[], ro
 	return out;
 }
 
-type SqlRow = (string | number | null)[];
-
 /**
  * Insert or replace by request id: a later row for the same request (settled after
  * its reservation expired) supersedes the earlier one (also within one statement: VALUES
@@ -101,21 +101,21 @@ export function usageUpserts(db: D1Database, rows: UsageRow[]): D1PreparedStatem
 	return insertMany(db, "INSERT OR REPLACE INTO usage", USAGE_COLUMNS, values);
 }
 
-const LEDGER_COLUMNS = ["id", "seq", "key_id", "request_id", "kind", "amount", "balance_after", "reason", "created_at"] as const;
+const LEDGER_COLUMNS = [
+	"id",
+	"seq",
+	"key_id",
+	"request_id",
+	"kind",
+	"amount",
+	"balance_after",
+	"reason",
+	"created_at",
+] as const satisfies ReadonlyArray<keyof LedgerRow | "seq">;
 
 /** Ledger rows with their outbox sequence numbers; a re-sent row (same id) is ignored. */
 export function ledgerInserts(db: D1Database, rows: { row: LedgerRow; seq: number }[]): D1PreparedStatement[] {
-	const values = rows.map(({ row, seq }) => [
-		row.id,
-		seq,
-		row.key_id,
-		row.request_id,
-		row.kind,
-		row.amount,
-		row.balance_after,
-		row.reason,
-		row.created_at,
-	]);
+	const values = rows.map(({ row, seq }) => LEDGER_COLUMNS.map((c) => (c === "seq" ? seq : row[c])));
 	return insertMany(db, "INSERT OR IGNORE INTO credit_ledger", LEDGER_COLUMNS, values);
 }
 
