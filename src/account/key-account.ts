@@ -19,9 +19,9 @@ import {
 	type StoredResponse,
 	type UsageDraft,
 	type UsageOutcome,
-	type UsageRow,
+	usageRow,
 } from "./records";
-import { type AccountRow, AccountStore, dayOf, type Hold, monthOf, type OutboxRow } from "./store";
+import { type AccountRow, AccountStore, dayOf, monthOf } from "./store";
 
 const IDEMPOTENCY_TTL = 24 * 60 * 60_000;
 /** How soon after a write the outbox is flushed (batches bursts into one D1 call). */
@@ -64,42 +64,12 @@ export class KeyAccount extends DurableObject<Env> {
 			status: r.status as "active" | "revoked",
 			createdAt: r.created_at,
 			revokedAt: r.revoked_at,
-			credits: r.balance,
+			credits: this.store.balance(),
 			reservedCredits: this.store.heldCredits(),
 			limits: this.limits(),
 			limitOverrides: this.store.limitOverrides(),
 			usage: { today: { ...this.store.period(`d:${dayOf(now)}`) }, this_month: { ...this.store.period(`m:${monthOf(now)}`) } },
 		};
-	}
-
-	private usageRow(keyId: string, draft: UsageDraft, reserved: number, charged: number, o: UsageOutcome, now: number): OutboxRow {
-		const row: UsageRow = {
-			request_id: draft.requestId,
-			key_id: keyId,
-			endpoint: draft.endpoint,
-			model: draft.model,
-			upstream_model: o.upstreamModel ?? null,
-			mode: draft.mode,
-			n_requested: draft.n,
-			images_delivered: o.imagesDelivered,
-			aspect_ratio: draft.aspectRatio,
-			image_size: draft.imageSize,
-			credits_reserved: reserved,
-			credits_charged: charged,
-			prompt_tokens: o.promptTokens,
-			output_tokens: o.outputTokens,
-			total_tokens: o.totalTokens,
-			upstream_ms: o.upstreamMs,
-			total_ms: now - draft.startedAt,
-			status: o.status,
-			error_code: o.errorCode,
-			finish_reason: o.finishReason,
-			r2_keys: JSON.stringify(o.r2Keys),
-			upstreams: JSON.stringify(o.upstreams ?? []),
-			created_at: new Date(draft.startedAt).toISOString(),
-			day: dayOf(draft.startedAt),
-		};
-		return ["usage", row];
 	}
 
 	private async ensureAlarm(at: number): Promise<void> {
@@ -121,7 +91,7 @@ export class KeyAccount extends DurableObject<Env> {
 		if (this.store.account()) return { ok: false, reason: "exists" };
 		this.store.transaction(() => {
 			this.store.insertAccount(input.keyId, input.name, input.createdAt, JSON.stringify(applyPatch({}, input.limits ?? {})));
-			if (input.credits) this.store.save(input.credits, [this.store.ledger("grant", input.credits, input.credits, null, "initial grant")]);
+			if (input.credits) this.store.adjust(input.credits, "grant", "initial grant");
 		});
 		if (input.credits) await this.ensureAlarm(Date.now() + FLUSH_DELAY);
 		return { ok: true };
@@ -167,11 +137,11 @@ export class KeyAccount extends DurableObject<Env> {
 		reason: string,
 		kind: "grant" | "adjustment",
 	): Promise<{ ok: true; balance: number } | { ok: false; reason: "unknown_key" | "would_go_negative"; balance: number }> {
-		const r = this.store.account();
-		if (!r) return { ok: false, reason: "unknown_key", balance: 0 };
-		const after = r.balance + amount;
-		if (after < 0) return { ok: false, reason: "would_go_negative", balance: r.balance };
-		this.store.transaction(() => this.store.save(after, [this.store.ledger(kind, amount, after, null, reason)]));
+		if (!this.store.account()) return { ok: false, reason: "unknown_key", balance: 0 };
+		const before = this.store.balance();
+		const after = before + amount;
+		if (after < 0) return { ok: false, reason: "would_go_negative", balance: before };
+		this.store.transaction(() => this.store.adjust(amount, kind, reason));
 		await this.ensureAlarm(Date.now() + FLUSH_DELAY);
 		return { ok: true, balance: after };
 	}
@@ -196,7 +166,8 @@ export class KeyAccount extends DurableObject<Env> {
 	/**
 	 * Admission, atomically: key active, idempotency, requests per minute, concurrency,
 	 * daily and monthly image quotas, then credits. Admitted: the worst case is held
-	 * (balance debited, ledger `reserve`). Refused: nothing is held; a usage row records it.
+	 * (balance debited, ledger `reserve`): one hold row written, two statements with an
+	 * idempotency key. Refused: nothing is held; a usage row records it.
 	 */
 	async admit(input: {
 		draft: UsageDraft;
@@ -244,54 +215,51 @@ export class KeyAccount extends DurableObject<Env> {
 			return refuse("images_per_day", secondsUntilNextDay(now));
 		if (this.store.period(`m:${month}`).images + held.month + input.images > limits.images_per_month)
 			return refuse("images_per_month", secondsUntilNextMonth(now));
-		if (r.balance < input.credits) {
+		const available = this.store.balance();
+		if (available < input.credits) {
 			this.recordRefusal(r, input.draft, 402, "insufficient_credits", now);
-			return { ok: false, reason: "insufficient_credits", balance: r.balance, required: input.credits, ...who };
+			return { ok: false, reason: "insufficient_credits", balance: available, required: input.credits, ...who };
 		}
 
-		const hold: Hold = {
-			id: AccountStore.holdId(now),
-			credits: input.credits,
-			images: input.images,
-			day,
-			month,
-			draft: input.draft,
-			idemKey: idem?.key ?? null,
-			expiresAt: now + input.ttlMs,
-		};
-		const balance = r.balance - input.credits;
-		this.store.transaction(() => {
-			this.store.addHold(hold);
-			this.store.countRequest(second);
-			this.store.bump(day, month, 1, 0, 0);
-			this.store.save(balance, [this.store.ledger("reserve", -input.credits, balance, input.draft.requestId, null, hold.id)]);
-			if (idem) {
-				this.ctx.storage.sql.exec(
-					"INSERT OR REPLACE INTO idempotency (key, body_hash, state, response, expires_at) VALUES (?, ?, 'running', NULL, ?)",
-					idem.key,
-					idem.bodyHash,
-					now + IDEMPOTENCY_TTL,
-				);
-			}
-		});
+		const open = () =>
+			this.store.open({
+				credits: input.credits,
+				images: input.images,
+				draft: input.draft,
+				idemKey: idem?.key ?? null,
+				now,
+				expiresAt: now + input.ttlMs,
+			});
+		const hold = idem
+			? this.store.transaction(() => {
+					this.ctx.storage.sql.exec(
+						"INSERT OR REPLACE INTO idempotency (key, body_hash, state, response, expires_at) VALUES (?, ?, 'running', NULL, ?)",
+						idem.key,
+						idem.bodyHash,
+						now + IDEMPOTENCY_TTL,
+					);
+					return open();
+				})
+			: open();
 		await this.ensureAlarm(Math.min(now + FLUSH_DELAY, hold.expiresAt));
 		return {
 			ok: true,
 			reservationId: hold.id,
-			balance,
+			balance: this.store.balance(),
 			...who,
 			rateLimit: { limit: limits.requests_per_minute, remaining: Math.max(0, limits.requests_per_minute - recent.n - 1), resetSeconds: 60 },
 		};
 	}
 
 	private recordRefusal(r: AccountRow, draft: UsageDraft, status: number, code: string, now: number): void {
-		this.store.enqueue([this.usageRow(r.key_id, draft, 0, 0, emptyOutcome(status, code), now)]);
+		this.store.enqueue([["usage", usageRow(r.key_id, draft, 0, 0, emptyOutcome(status, code), now)]]);
 		this.ctx.waitUntil(this.ensureAlarm(now + FLUSH_DELAY));
 	}
 
 	/**
 	 * Settlement: releases the hold, charges `delivered x price` (never more than was
-	 * held), writes the usage row, and stores or forgets the idempotent response.
+	 * held), and stores or forgets the idempotent response: one UPDATE of the hold row (two
+	 * statements with an idempotency key); its ledger and usage rows follow at the checkpoint.
 	 * Idempotent per hold: settling a hold that is already closed returns the first
 	 * result and charges nothing more. A hold the alarm already released (the request
 	 * outlived its expiry) is not charged: nothing may be taken without a hold.
@@ -310,63 +278,47 @@ export class KeyAccount extends DurableObject<Env> {
 		const hold = this.store.hold(input.reservationId);
 		if (!hold) {
 			console.error(JSON.stringify({ event: "settle_without_hold", reservationId: input.reservationId }));
-			return { charged: 0, balance: r.balance };
+			return { charged: 0, balance: this.store.balance() };
 		}
-		const delivered = input.outcome.imagesDelivered;
-		const charged = Math.min(delivered * input.pricePerImage, hold.credits);
-		const released = r.balance + hold.credits;
-		const balance = released - charged;
-		const rid = hold.draft.requestId;
-		this.store.transaction(() => {
-			const rows: OutboxRow[] = [this.store.ledger("release", hold.credits, released, rid, null, hold.id)];
-			if (charged > 0) rows.push(this.store.ledger("charge", -charged, balance, rid, null, hold.id));
-			rows.push(this.usageRow(r.key_id, hold.draft, hold.credits, charged, input.outcome, now));
-			this.store.closeHold(hold.id, charged, balance, now);
-			this.store.bump(hold.day, hold.month, 0, delivered, charged);
-			this.store.save(balance, rows);
-			if (hold.idemKey) {
-				if (input.response) {
-					this.ctx.storage.sql.exec(
-						"UPDATE idempotency SET state = 'done', response = ? WHERE key = ?",
-						JSON.stringify(input.response),
-						hold.idemKey,
-					);
-				} else {
-					this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE key = ?", hold.idemKey);
-				}
-			}
-		});
+		const charged = Math.min(input.outcome.imagesDelivered * input.pricePerImage, hold.credits);
+		const idemKey = hold.idemKey;
+		const close = () => this.store.close(hold, charged, input.outcome, now);
+		const result = idemKey
+			? this.store.transaction(() => {
+					if (input.response) {
+						this.ctx.storage.sql.exec(
+							"UPDATE idempotency SET state = 'done', response = ? WHERE key = ?",
+							JSON.stringify(input.response),
+							idemKey,
+						);
+					} else {
+						this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE key = ?", idemKey);
+					}
+					return close();
+				})
+			: close();
 		await this.ensureAlarm(now + FLUSH_DELAY);
-		return { charged, balance };
+		return result;
 	}
 
 	/** Releases holds past their expiry (a Worker died mid-request). */
 	private releaseExpired(now: number): number {
 		const stale = this.store.expiredHolds(now);
 		if (stale.length === 0) return 0;
-		const r = this.store.account();
-		if (!r) return 0;
 		this.store.transaction(() => {
-			let balance = r.balance;
-			const rows: OutboxRow[] = [];
 			for (const hold of stale) {
-				balance += hold.credits;
-				rows.push(
-					this.store.ledger("release", hold.credits, balance, hold.draft.requestId, "reservation expired", hold.id),
-					this.usageRow(r.key_id, hold.draft, hold.credits, 0, emptyOutcome(500, "reservation_expired"), now),
-				);
-				this.store.closeHold(hold.id, 0, balance, now);
+				this.store.close(hold, 0, emptyOutcome(500, "reservation_expired"), now);
 				if (hold.idemKey) this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE key = ? AND state = 'running'", hold.idemKey);
 			}
-			this.store.save(balance, rows);
 		});
 		return stale.length;
 	}
 
 	// ---- RPC: maintenance ----------------------------------------------------------------
 
-	/** Sends pending outbox rows to D1. Safe to call concurrently and repeatedly. */
+	/** Sends pending rows (the journal's, via a checkpoint, and the outbox's) to D1. Safe to call concurrently and repeatedly. */
 	async flush(): Promise<{ flushed: number; pending: number }> {
+		if (this.store.pendingCheckpoint()) this.store.transaction(() => this.store.checkpoint());
 		if (!this.flushing) {
 			this.flushing = flushOutbox(this.ctx.storage.sql, this.env.DB).finally(() => {
 				this.flushing = null;
@@ -377,14 +329,18 @@ export class KeyAccount extends DurableObject<Env> {
 		return result;
 	}
 
-	/** Releases expired holds, prunes old records, flushes the outbox, schedules the next run. */
+	/**
+	 * Releases expired holds, writes the checkpoint (the journal's rows into the outbox),
+	 * prunes old records, flushes the outbox, schedules the next run.
+	 */
 	async maintain(): Promise<{ released: number; flushed: number; pending: number }> {
 		const now = Date.now();
 		if (!this.store.account()) return { released: 0, flushed: 0, pending: 0 };
 		const released = this.releaseExpired(now);
+		this.store.pruneWindow(Math.floor(now / 1000));
+		if (this.store.pendingCheckpoint()) this.store.transaction(() => this.store.checkpoint());
 		this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
 		this.store.pruneClosed(now - 7 * 24 * 60 * 60_000);
-		this.store.pruneWindow(Math.floor(now / 1000));
 		const { flushed, pending } = await this.flush();
 		const next = this.store.earliestExpiry();
 		// D1 trouble: back off 2, 4, ... 64 s, then every minute.

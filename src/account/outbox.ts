@@ -17,10 +17,14 @@ export async function flushOutbox(sql: SqlStorage, db: D1Database): Promise<{ fl
 		if (rows.length === 0) break;
 		// One multi-row statement per table and parameter limit, not one per row.
 		const usage: UsageRow[] = [];
-		const ledger: { row: LedgerRow; seq: number }[] = [];
+		const ledger: (LedgerRow & { seq: number })[] = [];
 		for (const row of rows) {
 			if (row.kind === "usage") usage.push(JSON.parse(row.payload) as UsageRow);
-			else ledger.push({ row: JSON.parse(row.payload) as LedgerRow, seq: row.seq });
+			else {
+				// Rows queued before ledger rows carried their seq take the outbox's, which it continues.
+				const entry = JSON.parse(row.payload) as LedgerRow;
+				ledger.push({ ...entry, seq: entry.seq ?? row.seq });
+			}
 		}
 		const statements = [...usageUpserts(db, usage), ...ledgerInserts(db, ledger)];
 		try {

@@ -48,6 +48,36 @@ export function emptyOutcome(status: number, errorCode: string, r2Keys: string[]
 	};
 }
 
+/** The D1 usage row of a request admitted (or refused) with `draft`, finished at `now`. */
+export function usageRow(keyId: string, draft: UsageDraft, reserved: number, charged: number, o: UsageOutcome, now: number): UsageRow {
+	return {
+		request_id: draft.requestId,
+		key_id: keyId,
+		endpoint: draft.endpoint,
+		model: draft.model,
+		upstream_model: o.upstreamModel ?? null,
+		mode: draft.mode,
+		n_requested: draft.n,
+		images_delivered: o.imagesDelivered,
+		aspect_ratio: draft.aspectRatio,
+		image_size: draft.imageSize,
+		credits_reserved: reserved,
+		credits_charged: charged,
+		prompt_tokens: o.promptTokens,
+		output_tokens: o.outputTokens,
+		total_tokens: o.totalTokens,
+		upstream_ms: o.upstreamMs,
+		total_ms: now - draft.startedAt,
+		status: o.status,
+		error_code: o.errorCode,
+		finish_reason: o.finishReason,
+		r2_keys: JSON.stringify(o.r2Keys),
+		upstreams: JSON.stringify(o.upstreams ?? []),
+		created_at: new Date(draft.startedAt).toISOString(),
+		day: new Date(draft.startedAt).toISOString().slice(0, 10),
+	};
+}
+
 /** The D1 usage row. */
 export interface UsageRow {
 	request_id: string;
@@ -79,9 +109,14 @@ export interface UsageRow {
 
 export type LedgerKind = "grant" | "adjustment" | "reserve" | "release" | "charge";
 
-/** The D1 ledger row (seq is assigned from the outbox sequence at flush time). */
+/**
+ * The D1 ledger row. `seq` orders a key's rows: it is taken when the balance changes, so
+ * `balance_after` chains row to row in `seq` order. Rows queued before it was carried
+ * here lack it and take their outbox sequence instead.
+ */
 export interface LedgerRow {
 	id: string;
+	seq?: number;
 	key_id: string;
 	request_id: string | null;
 	kind: LedgerKind;

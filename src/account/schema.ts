@@ -95,4 +95,39 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
 		"DROP INDEX reservations_closed",
 		"CREATE INDEX reservations_open ON reservations (expires_at) WHERE closed_at IS NULL",
 	],
+	[
+		// The holds table is the journal: an admission is one INSERT, a settlement one UPDATE of
+		// the same row (the row id is the primary key, so no index is written), and the ledger
+		// and usage rows they imply are derived from it at the next checkpoint (store.ts). Old
+		// holds keep their ids as tokens and count as checkpointed (their reserve rows are
+		// already queued; settle_seq 0 for closed ones). The account's balance becomes the
+		// checkpoint's, which does not take open holds off; ledger seqs continue the outbox's.
+		`CREATE TABLE holds (
+			id INTEGER PRIMARY KEY,
+			token TEXT NOT NULL,
+			credits INTEGER NOT NULL,
+			images INTEGER NOT NULL,
+			usage TEXT NOT NULL,
+			idem_key TEXT,
+			created_at INTEGER NOT NULL,
+			expires_at INTEGER NOT NULL,
+			reserve_seq INTEGER,
+			reserve_balance INTEGER,
+			closed_at INTEGER,
+			settle_seq INTEGER,
+			charged INTEGER,
+			balance_after INTEGER,
+			outcome TEXT
+		)`,
+		`INSERT INTO holds (token, credits, images, usage, idem_key, created_at, expires_at, closed_at, settle_seq, charged, balance_after)
+		 SELECT id, credits, images, usage, idem_key, created_at, expires_at, closed_at, CASE WHEN closed_at IS NULL THEN NULL ELSE 0 END, charged, balance_after
+		 FROM reservations ORDER BY rowid`,
+		`UPDATE account SET
+			balance = balance + (SELECT COALESCE(SUM(credits), 0) FROM holds WHERE closed_at IS NULL),
+			state = json_set(state, '$.cp', json_object(
+				'rowid', (SELECT COALESCE(MAX(id), 0) FROM holds),
+				'seq', COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),
+				'open', json((SELECT json_group_array(id) FROM holds WHERE closed_at IS NULL))))`,
+		"DROP TABLE reservations",
+	],
 ];

@@ -1,18 +1,33 @@
 /**
- * KeyAccount's storage: SQLite rows plus an in-memory copy of what every admission
- * reads (the account row, open holds, this period's counters, the last minute's rate
- * buckets). One Durable Object instance owns one key, so the copy is coherent; writes
- * go to SQLite first, in one transaction, and a failed transaction reloads the copy.
+ * KeyAccount's storage. The `holds` table is the account's journal: an admission is one
+ * INSERT of a hold row and a settlement one UPDATE of that row, and nothing else is
+ * written on the request path. Everything the calls read lives in memory (one Durable
+ * Object instance owns one key, so the copy is coherent): the available balance, open
+ * holds, this period's counters, the last minute's per-second admissions.
  *
- * Every writing call costs a commit plus a few statements, so the statements are few:
- * the counters of the current periods and the per-minute window travel as one JSON
- * `state` column, written by the same UPDATE as the balance (`save`), and a settled hold
- * is closed in its own row rather than moved to another table. An admission is three
- * statements (account, outbox, hold) and a settlement three (hold, account, outbox), one
- * more with an idempotency key.
+ * The account row is a checkpoint of that memory (balance, counters, window, and the
+ * cursor `cp` saying which holds it already includes). Every so often (`checkpoint`, run
+ * by the alarm a moment after a write) the holds' ledger and usage rows since the last
+ * checkpoint go to the outbox, bound for D1, and the account row is rewritten, in one
+ * transaction. After a restart the memory is the checkpoint plus the holds it does not
+ * include yet (`reload`): those admitted after it (`id > cp.rowid`) and those open at it
+ * (`cp.open`).
+ *
+ * Ledger rows take their `seq` when the balance changes (an admission's `reserve`, a
+ * settlement's `release` and `charge`, a grant), not when they reach the outbox, so D1's
+ * `balance_after` chains row to row in `seq` order whatever order rows are flushed in.
  */
 import type { LimitOverrides } from "../billing/limits";
-import type { LedgerKind, LedgerRow, PeriodUsage, UsageDraft, UsageRow } from "./records";
+import {
+	emptyOutcome,
+	type LedgerKind,
+	type LedgerRow,
+	type PeriodUsage,
+	type UsageDraft,
+	type UsageOutcome,
+	type UsageRow,
+	usageRow,
+} from "./records";
 import { MIGRATIONS } from "./schema";
 
 export interface AccountRow extends Record<string, SqlStorageValue> {
@@ -21,6 +36,7 @@ export interface AccountRow extends Record<string, SqlStorageValue> {
 	status: string;
 	created_at: string;
 	revoked_at: string | null;
+	/** The checkpoint's balance: holds open at the checkpoint are not taken off it. */
 	balance: number;
 	limits: string;
 	webhook_secret: string | null;
@@ -28,34 +44,67 @@ export interface AccountRow extends Record<string, SqlStorageValue> {
 }
 
 export interface Hold {
+	/** Row id in `holds`: grows with time. */
+	rowid: number;
+	/** The reservation id handed out: `res_{rowid}_{token}`. */
 	id: string;
+	/** Random hex; for a hold from before the journal, the whole id it was handed out with. */
+	token: string;
 	credits: number;
 	images: number;
-	day: string;
-	month: string;
 	draft: UsageDraft;
 	idemKey: string | null;
+	createdAt: number;
+	/** `createdAt`'s day and month, the periods the hold counts in. */
+	day: string;
+	month: string;
 	expiresAt: number;
+	/** Ledger seq of the `reserve` row; null when that row was queued before the journal. */
+	reserveSeq: number | null;
+	/** The available balance right after the reserve. */
+	reserveBalance: number | null;
+	closedAt: number | null;
+	/** Ledger seq of the `release` row (`charge`, if any, is the next). */
+	settleSeq: number | null;
+	charged: number | null;
+	/** The available balance right after settlement. */
+	balanceAfter: number | null;
+	outcome: UsageOutcome | null;
 }
 
 interface HoldRow extends Record<string, SqlStorageValue> {
-	id: string;
+	id: number;
+	token: string;
 	credits: number;
 	images: number;
-	day: string;
-	month: string;
 	usage: string;
 	idem_key: string | null;
+	created_at: number;
 	expires_at: number;
+	reserve_seq: number | null;
+	reserve_balance: number | null;
+	closed_at: number | null;
+	settle_seq: number | null;
+	charged: number | null;
+	balance_after: number | null;
+	outcome: string | null;
 }
 
-/** What the `state` column holds: recent periods' counters and the last minute's buckets. */
+/** Which holds the checkpoint includes: all up to `rowid` but the `open` ones, and every settlement up to `seq`. */
+interface Cursor {
+	rowid: number;
+	seq: number;
+	open: number[];
+}
+
+/** What the `state` column holds. */
 interface PersistedState {
 	periods?: Record<string, PeriodUsage>;
 	/** The per-second counts of the last minute, dense: `[first second, n, n+1, ...]`. */
 	window?: number[];
-	/** The same as `{second: count}` (written before migration 6's release; read only). */
+	/** The same as `{second: count}` (written before migration 6; read only). */
 	buckets?: Record<string, number>;
+	cp?: Cursor;
 }
 
 export type OutboxRow = ["usage", UsageRow] | ["ledger", LedgerRow];
@@ -67,14 +116,51 @@ export const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
 const KEPT_PERIODS = 4;
 /** Rows each pruning pass looks at. */
 const PRUNE_CHUNK = 500;
+/** Outbox rows per INSERT: 3 parameters each, and workerd's SQLite binds at most 100 a statement. */
+const OUTBOX_CHUNK = 33;
+const NEW_ID = /^res_(\d+)_([0-9a-f]+)$/;
+const HOLD_COLUMNS =
+	"id, token, credits, images, usage, idem_key, created_at, expires_at, reserve_seq, reserve_balance, closed_at, settle_seq, charged, balance_after, outcome";
+
+function holdOf(h: HoldRow): Hold {
+	return {
+		rowid: h.id,
+		// Holds from before the journal keep the id they were handed out with as their token.
+		id: h.token.startsWith("res_") ? h.token : `res_${h.id}_${h.token}`,
+		token: h.token,
+		credits: h.credits,
+		images: h.images,
+		draft: JSON.parse(h.usage) as UsageDraft,
+		idemKey: h.idem_key,
+		createdAt: h.created_at,
+		day: dayOf(h.created_at),
+		month: monthOf(h.created_at),
+		expiresAt: h.expires_at,
+		reserveSeq: h.reserve_seq,
+		reserveBalance: h.reserve_balance,
+		closedAt: h.closed_at,
+		settleSeq: h.settle_seq,
+		charged: h.charged,
+		balanceAfter: h.balance_after,
+		outcome: h.outcome === null ? null : (JSON.parse(h.outcome) as UsageOutcome),
+	};
+}
 
 export class AccountStore {
 	private acct: AccountRow | null | undefined;
 	private overrides: LimitOverrides | undefined;
+	/** The balance a request can spend now: the checkpoint's, less open holds and later charges. */
+	private available = 0;
 	private holds = new Map<string, Hold>();
 	private earliest = Number.POSITIVE_INFINITY;
 	private periods = new Map<string, PeriodUsage>();
 	private buckets = new Map<number, number>();
+	/** Holds admitted or settled since the checkpoint, by row id. */
+	private journal = new Map<number, Hold>();
+	private cp: Cursor = { rowid: 0, seq: 0, open: [] };
+	private lastRowid = 0;
+	/** The last ledger seq taken. */
+	private seq = 0;
 
 	constructor(
 		private readonly sql: SqlStorage,
@@ -94,36 +180,52 @@ export class AccountStore {
 		this.reload();
 	}
 
-	/** Forgets the in-memory copy and reads it back from SQLite. */
+	/** Forgets the in-memory copy and rebuilds it: the checkpoint, then the holds it does not include. */
 	reload(): void {
 		this.acct = undefined;
 		this.overrides = undefined;
-		this.holds = new Map(
-			this.sql
-				.exec<HoldRow>("SELECT id, credits, images, day, month, usage, idem_key, expires_at FROM reservations WHERE closed_at IS NULL")
-				.toArray()
-				.map((h) => [
-					h.id,
-					{
-						id: h.id,
-						credits: h.credits,
-						images: h.images,
-						day: h.day,
-						month: h.month,
-						draft: JSON.parse(h.usage) as UsageDraft,
-						idemKey: h.idem_key,
-						expiresAt: h.expires_at,
-					},
-				]),
-		);
-		this.findEarliest();
-		const state = JSON.parse(this.account()?.state ?? "{}") as PersistedState;
-		this.periods = new Map(Object.entries(state.periods ?? {}));
+		const a = this.account();
+		const state = JSON.parse(a?.state ?? "{}") as PersistedState;
+		this.cp = state.cp ?? { rowid: 0, seq: 0, open: [] };
+		this.periods = new Map(Object.entries(state.periods ?? {}).map(([k, p]) => [k, { ...p }]));
 		this.buckets = new Map(Object.entries(state.buckets ?? {}).map(([second, n]) => [Number(second), n]));
 		const [first, ...counts] = state.window ?? [];
 		counts.forEach((n, i) => {
 			if (n > 0) this.buckets.set(first + i, n);
 		});
+		this.seq = this.cp.seq;
+		this.available = a?.balance ?? 0;
+		this.holds = new Map();
+		this.journal = new Map();
+		const rows = this.sql
+			.exec<HoldRow>(
+				`SELECT ${HOLD_COLUMNS} FROM holds WHERE id > ? OR id IN (SELECT value FROM json_each(?)) ORDER BY id`,
+				this.cp.rowid,
+				JSON.stringify(this.cp.open),
+			)
+			.toArray();
+		for (const row of rows) {
+			const h = holdOf(row);
+			const admittedSince = h.rowid > this.cp.rowid;
+			const settledSince = h.settleSeq !== null && h.settleSeq > this.cp.seq;
+			if (admittedSince) {
+				this.bump(h.day, h.month, 1, 0, 0);
+				this.countRequest(Math.floor(h.createdAt / 1000));
+			}
+			if (h.closedAt === null) {
+				this.available -= h.credits;
+				this.holds.set(h.id, h);
+			} else if (settledSince) {
+				this.available -= h.charged ?? 0;
+				this.bump(h.day, h.month, 0, h.outcome?.imagesDelivered ?? 0, h.charged ?? 0);
+			}
+			if (admittedSince || settledSince) this.journal.set(h.rowid, h);
+			this.seq = Math.max(this.seq, h.reserveSeq ?? 0, (h.settleSeq ?? 0) + ((h.charged ?? 0) > 0 ? 1 : 0));
+		}
+		const max = this.sql.exec<{ m: number | null }>("SELECT MAX(id) AS m FROM holds").one().m ?? 0;
+		// Never below the cursor: a hold numbered at or under it would be missed by the next reload.
+		this.lastRowid = Math.max(max, this.cp.rowid);
+		this.findEarliest();
 	}
 
 	/** Runs `fn` in one SQLite transaction; on failure the in-memory copy is reloaded. */
@@ -143,13 +245,18 @@ export class AccountStore {
 		return this.acct;
 	}
 
+	/** The balance a request can spend now. */
+	balance(): number {
+		return this.available;
+	}
+
 	/** The key's own limits (parsed once per account row). */
 	limitOverrides(): LimitOverrides {
 		this.overrides ??= JSON.parse(this.account()?.limits ?? "{}") as LimitOverrides;
 		return this.overrides;
 	}
 
-	/** Runs an UPDATE on the account row and drops the cached copy. */
+	/** Runs an UPDATE of the account's descriptive columns and drops the cached row. */
 	updateAccount(query: string, ...params: SqlStorageValue[]): void {
 		this.sql.exec(query, ...params);
 		this.acct = undefined;
@@ -166,28 +273,72 @@ export class AccountStore {
 		);
 		this.acct = undefined;
 		this.overrides = undefined;
+		this.available = 0;
 	}
 
 	/**
-	 * Writes the balance and the in-memory state (counters, per-minute window) in one
-	 * UPDATE, and queues the ledger rows (and any usage row) that explain the change in one
-	 * INSERT. Call last inside `transaction`, after the memory changes it persists.
+	 * Changes the balance outside a hold (a grant or an adjustment) with its ledger row,
+	 * in a checkpoint. Call inside `transaction`.
 	 */
-	save(balance: number, rows: OutboxRow[]): void {
+	adjust(amount: number, kind: "grant" | "adjustment", reason: string): void {
+		this.available += amount;
+		this.checkpoint([this.ledger(kind, amount, this.available, null, reason, ++this.seq)]);
+	}
+
+	/**
+	 * Writes the checkpoint: the ledger and usage rows of the holds admitted or settled
+	 * since the last one (in seq order) and `extra` go to the outbox, and the account row
+	 * takes the memory's balance, counters, window and cursor. Call inside `transaction`.
+	 */
+	checkpoint(extra: OutboxRow[] = []): number {
 		const a = this.account();
 		if (!a) throw new Error("no account");
-		const state = this.stateJson();
+		const events: [number, OutboxRow][] = [];
+		for (const h of this.journal.values()) {
+			if (h.rowid > this.cp.rowid && h.reserveSeq !== null)
+				events.push([h.reserveSeq, this.ledger("reserve", -h.credits, h.reserveBalance ?? 0, h.draft.requestId, null, h.reserveSeq, h)]);
+			if (h.settleSeq !== null && h.settleSeq > this.cp.seq) events.push(...this.settlementRows(a.key_id, h));
+		}
+		events.sort((x, y) => x[0] - y[0]);
+		this.enqueue([...events.map(([, row]) => row), ...extra]);
+		let open = 0;
+		for (const h of this.holds.values()) open += h.credits;
+		const cp: Cursor = { rowid: this.lastRowid, seq: this.seq, open: [...this.holds.values()].map((h) => h.rowid) };
+		const state = this.stateJson(cp);
+		const balance = this.available + open;
 		this.sql.exec("UPDATE account SET balance = ?, state = ?", balance, state);
 		a.balance = balance;
 		a.state = state;
-		this.enqueue(rows);
+		this.cp = cp;
+		this.journal.clear();
+		return events.length + extra.length;
 	}
 
-	private stateJson(): string {
+	/** Anything for the next checkpoint to write? */
+	pendingCheckpoint(): boolean {
+		return this.journal.size > 0;
+	}
+
+	private settlementRows(keyId: string, h: Hold): [number, OutboxRow][] {
+		const seq = h.settleSeq ?? 0;
+		const charged = h.charged ?? 0;
+		const outcome = h.outcome ?? emptyOutcome(500, "unknown");
+		const at = h.closedAt ?? 0;
+		const reason = outcome.errorCode === "reservation_expired" ? "reservation expired" : null;
+		const rid = h.draft.requestId;
+		const rows: [number, OutboxRow][] = [
+			[seq, this.ledger("release", h.credits, (h.balanceAfter ?? 0) + charged, rid, reason, seq, h, at)],
+		];
+		if (charged > 0) rows.push([seq + 1, this.ledger("charge", -charged, h.balanceAfter ?? 0, rid, null, seq + 1, h, at)]);
+		rows.push([seq + 1, ["usage", usageRow(keyId, h.draft, h.credits, charged, outcome, at)]]);
+		return rows;
+	}
+
+	private stateJson(cp: Cursor): string {
 		const periods = [...this.periods.entries()].sort((x, y) => (x[0] < y[0] ? 1 : -1));
 		const days = periods.filter(([k]) => k.startsWith("d:")).slice(0, KEPT_PERIODS);
 		const months = periods.filter(([k]) => k.startsWith("m:")).slice(0, KEPT_PERIODS);
-		const state: PersistedState = { periods: Object.fromEntries([...days, ...months]) };
+		const state: PersistedState = { periods: Object.fromEntries([...days, ...months]), cp };
 		if (this.buckets.size > 0) {
 			// Dense from the oldest second: a busy minute is ~4 bytes a second instead of ~16.
 			const seconds = [...this.buckets.keys()];
@@ -202,31 +353,44 @@ export class AccountStore {
 
 	/**
 	 * A ledger row for `amount`, leaving the balance at `after`. Rows of a hold take their
-	 * id from it (`led_{hold}_{kind}`), unique and cheaper than a random id; others are random.
+	 * id from its token (`led_{token}_{kind}`; from its id without `res_` for a hold from
+	 * before the journal, as then), unique and cheaper than a random id.
 	 */
-	ledger(kind: LedgerKind, amount: number, after: number, requestId: string | null, reason: string | null, holdId?: string): OutboxRow {
+	private ledger(
+		kind: LedgerKind,
+		amount: number,
+		after: number,
+		requestId: string | null,
+		reason: string | null,
+		seq: number,
+		hold?: Hold,
+		at = hold?.createdAt ?? Date.now(),
+	): OutboxRow {
 		return [
 			"ledger",
 			{
-				id: holdId ? `led_${holdId.slice(4)}_${kind}` : `led_${crypto.randomUUID().replaceAll("-", "")}`,
+				id: hold ? `led_${hold.token.replace(/^res_/, "")}_${kind}` : `led_${crypto.randomUUID().replaceAll("-", "")}`,
+				seq,
 				key_id: this.account()?.key_id ?? "",
 				request_id: requestId,
 				kind,
 				amount,
 				balance_after: after,
 				reason,
-				created_at: new Date().toISOString(),
+				created_at: new Date(at).toISOString(),
 			},
 		];
 	}
 
-	/** Queues rows for D1 in one multi-row INSERT. */
+	/** Queues rows for D1, as few INSERTs as the parameter limit allows. */
 	enqueue(rows: OutboxRow[]): void {
-		if (rows.length === 0) return;
 		const now = Date.now();
-		const params: SqlStorageValue[] = [];
-		for (const [kind, payload] of rows) params.push(kind, JSON.stringify(payload), now);
-		this.sql.exec(`INSERT INTO outbox (kind, payload, created_at) VALUES ${rows.map(() => "(?, ?, ?)").join(", ")}`, ...params);
+		for (let i = 0; i < rows.length; i += OUTBOX_CHUNK) {
+			const chunk = rows.slice(i, i + OUTBOX_CHUNK);
+			const params: SqlStorageValue[] = [];
+			for (const [kind, payload] of chunk) params.push(kind, JSON.stringify(payload), now);
+			this.sql.exec(`INSERT INTO outbox (kind, payload, created_at) VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")}`, ...params);
+		}
 	}
 
 	// ---- holds ---------------------------------------------------------------------------
@@ -264,37 +428,86 @@ export class AccountStore {
 	}
 
 	/**
-	 * A new hold's id: the time in hex, then randomness. Ids that grow with time land at the
-	 * end of the primary-key index (one page written, not a random one).
+	 * Admits a hold: one INSERT. The balance, the counters and the window change in memory
+	 * and reach the account row at the next checkpoint.
 	 */
-	static holdId(now: number): string {
-		return `res_${now.toString(16).padStart(12, "0")}${crypto.getRandomValues(new Uint8Array(10)).toHex()}`;
-	}
-
-	addHold(h: Hold): void {
+	open(input: { credits: number; images: number; draft: UsageDraft; idemKey: string | null; now: number; expiresAt: number }): Hold {
+		const rowid = this.lastRowid + 1;
+		const seq = this.seq + 1;
+		const token = crypto.getRandomValues(new Uint8Array(10)).toHex();
+		const balance = this.available - input.credits;
 		this.sql.exec(
-			"INSERT INTO reservations (id, request_id, credits, images, day, month, usage, idem_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			h.id,
-			h.draft.requestId,
-			h.credits,
-			h.images,
-			h.day,
-			h.month,
-			JSON.stringify(h.draft),
-			h.idemKey,
-			Date.now(),
-			h.expiresAt,
+			"INSERT INTO holds (id, token, credits, images, usage, idem_key, created_at, expires_at, reserve_seq, reserve_balance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			rowid,
+			token,
+			input.credits,
+			input.images,
+			JSON.stringify(input.draft),
+			input.idemKey,
+			input.now,
+			input.expiresAt,
+			seq,
+			balance,
 		);
+		const h: Hold = {
+			rowid,
+			id: `res_${rowid}_${token}`,
+			token,
+			credits: input.credits,
+			images: input.images,
+			draft: input.draft,
+			idemKey: input.idemKey,
+			createdAt: input.now,
+			day: dayOf(input.now),
+			month: monthOf(input.now),
+			expiresAt: input.expiresAt,
+			reserveSeq: seq,
+			reserveBalance: balance,
+			closedAt: null,
+			settleSeq: null,
+			charged: null,
+			balanceAfter: null,
+			outcome: null,
+		};
+		this.lastRowid = rowid;
+		this.seq = seq;
+		this.available = balance;
 		this.holds.set(h.id, h);
+		this.journal.set(rowid, h);
 		this.earliest = Math.min(this.earliest, h.expiresAt);
+		this.bump(h.day, h.month, 1, 0, 0);
+		this.countRequest(Math.floor(input.now / 1000));
+		return h;
 	}
 
-	/** Closes a hold in its row, remembering the result (settling it again returns this). */
-	closeHold(id: string, charged: number, balance: number, now: number): void {
-		this.sql.exec("UPDATE reservations SET closed_at = ?, charged = ?, balance_after = ? WHERE id = ?", now, charged, balance, id);
-		const closing = this.holds.get(id);
-		this.holds.delete(id);
-		if (closing && closing.expiresAt <= this.earliest) this.findEarliest();
+	/**
+	 * Closes an open hold: one UPDATE of its row, which remembers the result (settling it
+	 * again returns this). Releases the hold and charges `charged` (at most what it held).
+	 */
+	close(h: Hold, charged: number, outcome: UsageOutcome, now: number): { charged: number; balance: number } {
+		const seq = this.seq + 1;
+		const balance = this.available + h.credits - charged;
+		this.sql.exec(
+			"UPDATE holds SET closed_at = ?, settle_seq = ?, charged = ?, balance_after = ?, outcome = ? WHERE id = ?",
+			now,
+			seq,
+			charged,
+			balance,
+			JSON.stringify(outcome),
+			h.rowid,
+		);
+		h.closedAt = now;
+		h.settleSeq = seq;
+		h.charged = charged;
+		h.balanceAfter = balance;
+		h.outcome = outcome;
+		this.seq = charged > 0 ? seq + 1 : seq;
+		this.available = balance;
+		this.holds.delete(h.id);
+		this.journal.set(h.rowid, h);
+		if (h.expiresAt <= this.earliest) this.findEarliest();
+		this.bump(h.day, h.month, 0, outcome.imagesDelivered, charged);
+		return { charged, balance };
 	}
 
 	/** The earliest expiry among open holds (infinity when none). */
@@ -302,14 +515,16 @@ export class AccountStore {
 		this.earliest = Math.min(...[...this.holds.values()].map((h) => h.expiresAt));
 	}
 
+	/** The first result of a hold already closed, if `id` names one. */
 	closed(id: string): { charged: number; balance: number } | undefined {
 		if (this.holds.has(id)) return undefined;
-		return this.sql
-			.exec<{ charged: number; balance: number }>(
-				"SELECT charged, balance_after AS balance FROM reservations WHERE id = ? AND closed_at IS NOT NULL",
-				id,
-			)
-			.toArray()[0];
+		const m = NEW_ID.exec(id);
+		const query = "SELECT charged, balance_after AS balance FROM holds WHERE closed_at IS NOT NULL AND";
+		const rows = m
+			? this.sql.exec<{ charged: number; balance: number }>(`${query} id = ? AND token = ?`, Number(m[1]), m[2])
+			: // An id from before the journal is its token: rare, and only until such holds are pruned.
+				this.sql.exec<{ charged: number; balance: number }>(`${query} token = ?`, id);
+		return rows.toArray()[0];
 	}
 
 	/**
@@ -321,15 +536,16 @@ export class AccountStore {
 	pruneClosed(before: number, passes = 8): void {
 		for (let i = 0; i < passes; i++) {
 			const written = this.sql.exec(
-				"DELETE FROM reservations WHERE rowid IN (SELECT rowid FROM reservations ORDER BY rowid LIMIT ?) AND closed_at <= ?",
+				"DELETE FROM holds WHERE id IN (SELECT id FROM holds ORDER BY id LIMIT ?) AND closed_at <= ? AND (settle_seq IS NULL OR settle_seq <= ?)",
 				PRUNE_CHUNK,
 				before,
+				this.cp.seq,
 			).rowsWritten;
 			if (written === 0) break;
 		}
 	}
 
-	// ---- counters and the per-minute window (in memory, saved with the balance) ----------
+	// ---- counters and the per-minute window (in memory, saved at checkpoints) ------------
 
 	period(period: string): PeriodUsage {
 		let p = this.periods.get(period);
@@ -340,8 +556,8 @@ export class AccountStore {
 		return p;
 	}
 
-	/** Adds to a day's and a month's counters (persisted by the next `save`). */
-	bump(day: string, month: string, requests: number, images: number, credits: number): void {
+	/** Adds to a day's and a month's counters. */
+	private bump(day: string, month: string, requests: number, images: number, credits: number): void {
 		for (const key of [`d:${day}`, `m:${month}`]) {
 			const p = this.period(key);
 			p.requests += requests;
@@ -362,13 +578,12 @@ export class AccountStore {
 		return { n, oldest };
 	}
 
-	/** Drops the buckets that have left the 60-second window (persisted by the next `save`). */
+	/** Drops the buckets that have left the 60-second window. */
 	pruneWindow(second: number): void {
 		for (const s of this.buckets.keys()) if (s <= second - 60) this.buckets.delete(s);
 	}
 
-	/** Counts an admitted request in its second (persisted by the next `save`). */
-	countRequest(second: number): void {
+	private countRequest(second: number): void {
 		this.buckets.set(second, (this.buckets.get(second) ?? 0) + 1);
 	}
 }

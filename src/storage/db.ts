@@ -111,11 +111,11 @@ const LEDGER_COLUMNS = [
 	"balance_after",
 	"reason",
 	"created_at",
-] as const satisfies ReadonlyArray<keyof LedgerRow | "seq">;
+] as const satisfies ReadonlyArray<keyof LedgerRow>;
 
-/** Ledger rows with their outbox sequence numbers; a re-sent row (same id) is ignored. */
-export function ledgerInserts(db: D1Database, rows: { row: LedgerRow; seq: number }[]): D1PreparedStatement[] {
-	const values = rows.map(({ row, seq }) => LEDGER_COLUMNS.map((c) => (c === "seq" ? seq : row[c])));
+/** Ledger rows, each with its sequence number; a re-sent row (same id) is ignored. */
+export function ledgerInserts(db: D1Database, rows: (LedgerRow & { seq: number })[]): D1PreparedStatement[] {
+	const values = rows.map((row) => LEDGER_COLUMNS.map((c) => row[c]));
 	return insertMany(db, "INSERT OR IGNORE INTO credit_ledger", LEDGER_COLUMNS, values);
 }
 

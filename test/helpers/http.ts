@@ -112,12 +112,16 @@ export async function usageRows(keyId: string): Promise<UsageRowView[]> {
 	return (await env.DB.prepare("SELECT * FROM usage WHERE key_id = ? ORDER BY created_at").bind(keyId).all<UsageRowView>()).results;
 }
 
-export async function ledgerRows(
-	keyId: string,
-): Promise<Array<{ kind: string; amount: number; balance_after: number; request_id: string | null; reason: string | null; seq: number }>> {
-	return (
-		await env.DB.prepare("SELECT * FROM credit_ledger WHERE key_id = ? ORDER BY seq")
-			.bind(keyId)
-			.all<{ kind: string; amount: number; balance_after: number; request_id: string | null; reason: string | null; seq: number }>()
-	).results;
+export interface LedgerRowView {
+	id: string;
+	kind: string;
+	amount: number;
+	balance_after: number;
+	request_id: string | null;
+	reason: string | null;
+	seq: number;
+}
+
+export async function ledgerRows(keyId: string): Promise<LedgerRowView[]> {
+	return (await env.DB.prepare("SELECT * FROM credit_ledger WHERE key_id = ? ORDER BY seq").bind(keyId).all<LedgerRowView>()).results;
 }

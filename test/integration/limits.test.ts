@@ -31,6 +31,8 @@ interface AccountState {
 /** Moves the key's clock-dependent state (counters, per-minute window) into the past. */
 async function timePasses(key: string, change: (s: AccountState) => AccountState) {
 	const stub = await accountOf(key);
+	// The account row is a checkpoint of the object's memory: bring it up to date first.
+	await stub.maintain();
 	await runInDurableObject(stub, (instance, state) => {
 		const row = state.storage.sql.exec<{ state: string }>("SELECT state FROM account").one();
 		state.storage.sql.exec("UPDATE account SET state = ?", JSON.stringify(change(JSON.parse(row.state) as AccountState)));

@@ -64,7 +64,7 @@ describe("KeyAccount migration 5 (state column, holds closed in place)", () => {
 		).run();
 		migrate(db, 4, MIGRATIONS.length);
 		const { state } = db.prepare("SELECT state FROM account").get() as { state: string };
-		expect(JSON.parse(state)).toEqual({ periods: {}, buckets: {} });
+		expect(JSON.parse(state)).toEqual({ periods: {}, buckets: {}, cp: { rowid: 0, seq: 0, open: [] } });
 	});
 });
 
@@ -85,5 +85,62 @@ describe("KeyAccount migration 6 (fewer indexes written per call)", () => {
 		const plan = db.prepare("EXPLAIN QUERY PLAN SELECT id FROM reservations WHERE closed_at IS NULL").all() as { detail: string }[];
 		expect(plan.map((p) => p.detail).join(" ")).toContain("reservations_open");
 		expect(db.prepare("SELECT id FROM reservations WHERE closed_at IS NULL").all()).toEqual([{ id: "res_open" }]);
+	});
+});
+
+describe("KeyAccount migration 7 (the holds journal)", () => {
+	it("moves every hold over under its old id, adds open holds back to the checkpoint's balance, and continues the outbox's ledger seq", () => {
+		const db = new DatabaseSync(":memory:");
+		migrate(db, 0, 6);
+		db.prepare(
+			`INSERT INTO account (singleton, key_id, name, status, created_at, balance, limits, state)
+			 VALUES (1, 'key_c', 'c', 'active', '2026-11-01T00:00:00Z', 1000, '{}', '{"periods":{"d:2026-11-21":{"requests":2,"images":1,"credits":5}},"window":[1795000000,1]}')`,
+		).run();
+		const hold = db.prepare(
+			"INSERT INTO reservations (id, request_id, credits, images, day, month, usage, idem_key, created_at, expires_at, closed_at, charged, balance_after) VALUES (?, 'r', ?, 1, 'd', 'm', '{}', NULL, 10, 20, ?, ?, ?)",
+		);
+		hold.run("res_00019a0000000000000000000000a1", 5, 15, 5, 1000);
+		hold.run("res_00019a0000000000000000000000b2", 30, null, null, null);
+		const queue = db.prepare("INSERT INTO outbox (kind, payload, created_at) VALUES ('ledger', '{}', 1)");
+		for (let i = 0; i < 7; i++) queue.run();
+
+		migrate(db, 6, 7);
+
+		const account = db.prepare("SELECT balance, state FROM account").get() as { balance: number; state: string };
+		// The open hold's 30 are held in memory again after the migration, not in the row.
+		expect(account.balance).toBe(1030);
+		expect(JSON.parse(account.state)).toEqual({
+			periods: { "d:2026-11-21": { requests: 2, images: 1, credits: 5 } },
+			window: [1795000000, 1],
+			cp: { rowid: 2, seq: 7, open: [2] },
+		});
+		expect(
+			db.prepare("SELECT id, token, credits, reserve_seq, closed_at, settle_seq, charged, balance_after FROM holds ORDER BY id").all(),
+		).toEqual([
+			{
+				id: 1,
+				token: "res_00019a0000000000000000000000a1",
+				credits: 5,
+				reserve_seq: null,
+				closed_at: 15,
+				settle_seq: 0,
+				charged: 5,
+				balance_after: 1000,
+			},
+			{
+				id: 2,
+				token: "res_00019a0000000000000000000000b2",
+				credits: 30,
+				reserve_seq: null,
+				closed_at: null,
+				settle_seq: null,
+				charged: null,
+				balance_after: null,
+			},
+		]);
+		const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+		expect(tables.map((t) => t.name)).not.toContain("reservations");
+		// Only the primary key: an admission writes the table's last page and nothing else.
+		expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'holds'").all()).toEqual([]);
 	});
 });

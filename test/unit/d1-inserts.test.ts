@@ -40,7 +40,7 @@ const ledger = (i: number): LedgerRow => ({
 describe("multi-row D1 inserts", () => {
 	it("ledger rows: 11 to a statement (9 columns), every row once and in order", () => {
 		const { db, statements } = recordingDb();
-		const rows = Array.from({ length: 25 }, (_, i) => ({ row: ledger(i), seq: 100 + i }));
+		const rows = Array.from({ length: 25 }, (_, i) => ({ ...ledger(i), seq: 100 + i }));
 		expect(ledgerInserts(db, rows)).toHaveLength(3);
 		expect(statements.map((s) => s.params.length)).toEqual([99, 99, 27]);
 		for (const s of statements) {
@@ -48,7 +48,7 @@ describe("multi-row D1 inserts", () => {
 			expect(s.sql.match(/\(\?/g)?.length).toBe(s.params.length / 9);
 		}
 		const ids = statements.flatMap((s) => s.params.filter((_p, i) => i % 9 === 0));
-		expect(ids).toEqual(rows.map((r) => r.row.id));
+		expect(ids).toEqual(rows.map((r) => r.id));
 		expect(statements[0].params.slice(0, 9)).toEqual([
 			"led_0",
 			100,
