@@ -166,7 +166,8 @@ export class StreamScanner {
 			i++;
 			break;
 		}
-		if (pieces.length > 0) await this.writer?.write(pieces.join(""));
+		// Usually one piece: the chunk's characters as they are (join would copy them).
+		if (pieces.length > 0) await this.writer?.write(pieces.length === 1 ? pieces[0] : pieces.join(""));
 		if (ended) {
 			this.out.push(QUOTE);
 			const done = this.writer;

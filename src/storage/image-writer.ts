@@ -77,7 +77,24 @@ export class ImageWriter {
 
 	/** Appends base64 characters (any chunking). */
 	async write(chars: string): Promise<void> {
-		let s = this.pending + chars;
+		let s = chars;
+		if (this.pending) {
+			// Finish the group left over from the last write on its own: `pending + chars` would
+			// make V8 copy the whole chunk (a read's worth of characters) to flatten it.
+			const need = 4 - this.pending.length;
+			if (chars.length < need) {
+				this.pending += chars;
+				return;
+			}
+			await this.decode(this.pending + chars.slice(0, need));
+			s = chars.slice(need); // a slice shares the chunk's characters
+		}
+		await this.decode(s);
+	}
+
+	/** Decodes `s` into the buffer (making room as needed), keeping a last partial group in `pending`. */
+	private async decode(chars: string): Promise<void> {
+		let s = chars;
 		for (;;) {
 			const { read, written } = this.buffer.subarray(this.filled).setFromBase64(s, { lastChunkHandling: "stop-before-partial" });
 			this.filled += written;

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ImageWriter, PART_SIZE } from "../../src/storage/image-writer";
 
@@ -149,5 +150,28 @@ describe("ImageWriter", () => {
 		await w.write(new TextEncoder().encode("<html>nope</html>").toBase64());
 		await expect(w.commit()).rejects.toThrow(/neither PNG/);
 		expect((await env.IMAGES.list({ prefix: "test/writer/html" })).objects).toEqual([]);
+	});
+
+	it("any chunking of the base64 (pieces of 1 to 9 characters among long ones, padding split) stores the same bytes", async () => {
+		// 3 sizes so the last group has no, one and two padding characters.
+		const images = [4_000, 4_001, 4_002].map((n) => bigPng(n));
+		const cut = fc.array(fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 3_000 })), { minLength: 1, maxLength: 40 });
+		let run = 0;
+		await fc.assert(
+			fc.asyncProperty(fc.constantFrom(0, 1, 2), cut, async (which, sizes) => {
+				const bytes = images[which];
+				const b64 = bytes.toBase64();
+				const w = new ImageWriter(env.IMAGES, `test/writer/chunks-${run++}`, META, { sizeHint: bytes.length });
+				for (let at = 0, k = 0; at < b64.length; k++) {
+					const n = sizes[k % sizes.length];
+					await w.write(b64.slice(at, at + n));
+					at += n;
+				}
+				const stored = await w.commit();
+				const obj = (await env.IMAGES.get(stored.key)) as R2ObjectBody;
+				expect(new Uint8Array(await obj.arrayBuffer())).toEqual(bytes);
+			}),
+			{ numRuns: 60 },
+		);
 	});
 });
