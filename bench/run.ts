@@ -250,9 +250,13 @@ interface MemoryRow {
 	image: string;
 	in_flight: number;
 	image_bytes: number;
+	/** Times measured; the row is the one with the median peak. */
+	repeats: number;
 	/** Isolate: held (heap in use + array buffers) at the peak, above the post-GC baseline. */
 	peak_mb: number;
 	peak_per_image_mb: number;
+	/** The lowest and highest per-image peak of the repeats. */
+	peak_per_image_range_mb: [number, number];
 	/** Isolate: held right after the last response, before any GC, above the baseline. */
 	after_mb: number;
 	/** Isolate: still held after a forced GC (a leak would show here). */
@@ -291,29 +295,41 @@ async function memory(): Promise<MemoryRow[]> {
 				await generate(g, body);
 				const bytes = lastImageBytes();
 				for (const inFlight of inFlights) {
-					await inspector.gc();
-					const rssBase = rssBytes(pid);
-					let statuses: number[] = [];
-					let rssPeak = rssBase;
-					const heap = await inspector.peakDuring(async () => {
-						const r = await peakRssDuring(pid, () => Promise.all(Array.from({ length: inFlight }, () => generate(g, body))));
-						statuses = r.result.map((x) => x.status);
-						rssPeak = r.peak;
-					});
-					await inspector.gc();
-					const retained = (await inspector.heap()).held;
-					rows.push({
-						mode,
-						image,
-						in_flight: inFlight,
-						image_bytes: bytes,
-						peak_mb: (heap.peak - heap.base) / MB,
-						peak_per_image_mb: (heap.peak - heap.base) / MB / inFlight,
-						after_mb: (heap.after - heap.base) / MB,
-						retained_mb: (retained - heap.base) / MB,
-						process_rss_growth_mb: (rssPeak - rssBase) / MB,
-						succeeded: statuses.filter((s) => s === 200).length,
-					});
+					// GC timing moves a small image's figure by more than the image itself, and the
+					// 4K x 4 row carries a target: those are measured several times, the median kept.
+					const repeats = bytes < MB ? 5 : image === "4K PNG" && inFlight === 4 ? 3 : 1;
+					const tries: MemoryRow[] = [];
+					for (let t = 0; t < repeats; t++) {
+						await inspector.gc();
+						const rssBase = rssBytes(pid);
+						let statuses: number[] = [];
+						let rssPeak = rssBase;
+						const heap = await inspector.peakDuring(async () => {
+							const r = await peakRssDuring(pid, () => Promise.all(Array.from({ length: inFlight }, () => generate(g, body))));
+							statuses = r.result.map((x) => x.status);
+							rssPeak = r.peak;
+						});
+						await inspector.gc();
+						const retained = (await inspector.heap()).held;
+						tries.push({
+							mode,
+							image,
+							in_flight: inFlight,
+							image_bytes: bytes,
+							repeats,
+							peak_mb: (heap.peak - heap.base) / MB,
+							peak_per_image_mb: (heap.peak - heap.base) / MB / inFlight,
+							peak_per_image_range_mb: [0, 0],
+							after_mb: (heap.after - heap.base) / MB,
+							retained_mb: (retained - heap.base) / MB,
+							process_rss_growth_mb: (rssPeak - rssBase) / MB,
+							succeeded: statuses.filter((s) => s === 200).length,
+						});
+					}
+					tries.sort((a, b) => a.peak_mb - b.peak_mb);
+					const kept = tries[Math.floor(tries.length / 2)];
+					kept.peak_per_image_range_mb = [tries[0].peak_per_image_mb, tries[tries.length - 1].peak_per_image_mb];
+					rows.push(kept);
 				}
 			}
 		} finally {
@@ -534,7 +550,10 @@ function targets(r: Results): Target[] {
 		const extra = (small.peak_per_image_mb - smallBuffered.peak_per_image_mb) * MB;
 		out.push({
 			target: "a small image holds <= ~1.2x its size (streaming minus buffered, per request, 16 in flight)",
-			measured: `${(extra / small.image_bytes).toFixed(1)}x (${Math.round(extra / 1024)} KiB for ${Math.round(small.image_bytes / 1024)} KiB)`,
+			measured:
+				extra <= 0
+					? `no more than buffered (${Math.round(extra / 1024)} KiB, medians of 5)`
+					: `${(extra / small.image_bytes).toFixed(1)}x (${Math.round(extra / 1024)} KiB for ${Math.round(small.image_bytes / 1024)} KiB, medians of 5)`,
 			met: extra <= 1.2 * small.image_bytes,
 		});
 	}
@@ -639,12 +658,12 @@ if (run("path") && results.path && results.cpu) {
 if (run("memory") && results.memory) {
 	console.log("\nImages in flight: what the Worker's isolate holds (inspector), process RSS beside it\n");
 	console.log(
-		"| mode | image | in flight | image MB | isolate peak MiB | per image MiB | after / retained after GC MiB | process RSS growth MiB | ok |",
+		"| mode | image | in flight | image MB | isolate peak MiB | per image MiB (range of repeats) | after / retained after GC MiB | process RSS growth MiB | ok |",
 	);
 	console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
 	for (const r of results.memory) {
 		console.log(
-			`| ${r.mode} | ${r.image} | ${r.in_flight} | ${(r.image_bytes / 1e6).toFixed(r.image_bytes < 1e6 ? 3 : 1)} | ${f(r.peak_mb)} | ${r.peak_per_image_mb.toFixed(2)} | ${f(r.after_mb)} / ${f(r.retained_mb)} | ${f(r.process_rss_growth_mb)} | ${r.succeeded}/${r.in_flight} |`,
+			`| ${r.mode} | ${r.image} | ${r.in_flight} | ${(r.image_bytes / 1e6).toFixed(r.image_bytes < 1e6 ? 3 : 1)} | ${f(r.peak_mb)} | ${r.peak_per_image_mb.toFixed(2)}${r.repeats > 1 ? ` (${r.peak_per_image_range_mb.map((x) => x.toFixed(2)).join(" to ")}, ${r.repeats} runs)` : ""} | ${f(r.after_mb)} / ${f(r.retained_mb)} | ${f(r.process_rss_growth_mb)} | ${r.succeeded}/${r.in_flight} |`,
 		);
 	}
 }
