@@ -1,7 +1,7 @@
 // Helpers that drive the Worker through its HTTP surface, as a client would.
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { UsageRow } from "../../src/account/records";
+import type { UsageDraft, UsageOutcome, UsageRow } from "../../src/account/records";
 
 export const BASE = "https://gateway.test";
 export const ADMIN = { authorization: "Bearer test-admin-token" };
@@ -124,4 +124,33 @@ export interface LedgerRowView {
 
 export async function ledgerRows(keyId: string): Promise<LedgerRowView[]> {
 	return (await env.DB.prepare("SELECT * FROM credit_ledger WHERE key_id = ? ORDER BY seq").bind(keyId).all<LedgerRowView>()).results;
+}
+
+/** A usage draft for calling KeyAccount's RPC methods directly. */
+export function testDraft(requestId: string, n = 1): UsageDraft {
+	return {
+		requestId,
+		endpoint: "test",
+		model: "nano-banana",
+		mode: "generate",
+		n,
+		aspectRatio: null,
+		imageSize: null,
+		startedAt: Date.now(),
+	};
+}
+
+/** A successful outcome that delivered `images` images, for settling directly. */
+export function deliveredOutcome(images: number): UsageOutcome {
+	return {
+		imagesDelivered: images,
+		promptTokens: 1,
+		outputTokens: 1,
+		totalTokens: 2,
+		upstreamMs: 1,
+		status: 200,
+		errorCode: null,
+		finishReason: "STOP",
+		r2Keys: [],
+	};
 }

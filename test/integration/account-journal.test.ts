@@ -7,32 +7,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { KeyAccount } from "../../src/account/key-account";
-import type { UsageDraft, UsageOutcome } from "../../src/account/records";
 import { AccountStore, dayOf, monthOf } from "../../src/account/store";
-import { accountOf, createKey, flushUsage, ledgerRows, ROOMY_LIMITS, usageRows } from "../helpers/http";
+import { accountOf, createKey, deliveredOutcome, flushUsage, ledgerRows, ROOMY_LIMITS, testDraft, usageRows } from "../helpers/http";
 
-const draft = (requestId: string): UsageDraft => ({
-	requestId,
-	endpoint: "test",
-	model: "nano-banana",
-	mode: "generate",
-	n: 2,
-	aspectRatio: null,
-	imageSize: null,
-	startedAt: Date.now(),
-});
-
-const delivered = (images: number): UsageOutcome => ({
-	imagesDelivered: images,
-	promptTokens: 1,
-	outputTokens: 1,
-	totalTokens: 2,
-	upstreamMs: 1,
-	status: 200,
-	errorCode: null,
-	finishReason: "STOP",
-	r2Keys: [],
-});
+const draft = (requestId: string) => testDraft(requestId, 2);
+const delivered = deliveredOutcome;
 
 interface Live {
 	store: AccountStore;

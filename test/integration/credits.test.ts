@@ -7,11 +7,13 @@ import {
 	balanceOf,
 	call,
 	createKey,
+	deliveredOutcome,
 	expectError,
 	flushUsage,
 	ledgerRows,
 	postJson,
 	ROOMY_LIMITS,
+	testDraft,
 	uniquePrompt,
 	usageRows,
 } from "../helpers/http";
@@ -158,27 +160,8 @@ describe("closed holds are kept a week, then pruned oldest first", () => {
 			limits: { ...ROOMY_LIMITS, requests_per_minute: 10_000, images_per_day: 10_000 },
 		});
 		const stub = await accountOf(k.key);
-		const draft = (id: string) => ({
-			requestId: id,
-			endpoint: "test",
-			model: "nano-banana",
-			mode: "generate" as const,
-			n: 1,
-			aspectRatio: null,
-			imageSize: null,
-			startedAt: Date.now(),
-		});
-		const outcome = {
-			imagesDelivered: 1,
-			promptTokens: 1,
-			outputTokens: 1,
-			totalTokens: 2,
-			upstreamMs: 1,
-			status: 200,
-			errorCode: null,
-			finishReason: "STOP",
-			r2Keys: [],
-		};
+		const draft = (id: string) => testDraft(id);
+		const outcome = deliveredOutcome(1);
 		const ids: string[] = [];
 		for (let i = 0; i < 1200; i++) {
 			const a = await stub.admit({ draft: draft(`req_prune_${i}`), credits: 5, images: 1, ttlMs: 600_000 });
