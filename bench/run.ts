@@ -298,7 +298,7 @@ async function memory(): Promise<MemoryRow[]> {
 					// GC timing moves a small image's figure by more than the image itself, and the
 					// 4K x 4 row carries a target: those are measured several times, the median kept.
 					const repeats = bytes < MB ? 5 : image === "4K PNG" && inFlight === 4 ? 3 : 1;
-					const tries: MemoryRow[] = [];
+					const tries: Omit<MemoryRow, "peak_per_image_range_mb">[] = [];
 					for (let t = 0; t < repeats; t++) {
 						await inspector.gc();
 						const rssBase = rssBytes(pid);
@@ -319,7 +319,6 @@ async function memory(): Promise<MemoryRow[]> {
 							repeats,
 							peak_mb: (heap.peak - heap.base) / MB,
 							peak_per_image_mb: (heap.peak - heap.base) / MB / inFlight,
-							peak_per_image_range_mb: [0, 0],
 							after_mb: (heap.after - heap.base) / MB,
 							retained_mb: (retained - heap.base) / MB,
 							process_rss_growth_mb: (rssPeak - rssBase) / MB,
@@ -327,9 +326,10 @@ async function memory(): Promise<MemoryRow[]> {
 						});
 					}
 					tries.sort((a, b) => a.peak_mb - b.peak_mb);
-					const kept = tries[Math.floor(tries.length / 2)];
-					kept.peak_per_image_range_mb = [tries[0].peak_per_image_mb, tries[tries.length - 1].peak_per_image_mb];
-					rows.push(kept);
+					rows.push({
+						...tries[Math.floor(tries.length / 2)],
+						peak_per_image_range_mb: [tries[0].peak_per_image_mb, tries[tries.length - 1].peak_per_image_mb],
+					});
 				}
 			}
 		} finally {

@@ -330,15 +330,14 @@ export class KeyAccount extends DurableObject<Env> {
 	}
 
 	/**
-	 * Releases expired holds, writes the checkpoint (the journal's rows into the outbox),
-	 * prunes old records, flushes the outbox, schedules the next run.
+	 * Releases expired holds, prunes old records, flushes (which first writes the checkpoint:
+	 * the journal's rows into the outbox), schedules the next run.
 	 */
 	async maintain(): Promise<{ released: number; flushed: number; pending: number }> {
 		const now = Date.now();
 		if (!this.store.account()) return { released: 0, flushed: 0, pending: 0 };
 		const released = this.releaseExpired(now);
 		this.store.pruneWindow(Math.floor(now / 1000));
-		if (this.store.pendingCheckpoint()) this.store.transaction(() => this.store.checkpoint());
 		this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
 		this.store.pruneClosed(now - 7 * 24 * 60 * 60_000);
 		const { flushed, pending } = await this.flush();

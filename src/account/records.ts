@@ -48,6 +48,10 @@ export function emptyOutcome(status: number, errorCode: string, r2Keys: string[]
 	};
 }
 
+/** The UTC day (`yyyy-mm-dd`) and month (`yyyy-mm`) of a time in ms. */
+export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+export const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
+
 /** The D1 usage row of a request admitted (or refused) with `draft`, finished at `now`. */
 export function usageRow(keyId: string, draft: UsageDraft, reserved: number, charged: number, o: UsageOutcome, now: number): UsageRow {
 	return {
@@ -74,7 +78,7 @@ export function usageRow(keyId: string, draft: UsageDraft, reserved: number, cha
 		r2_keys: JSON.stringify(o.r2Keys),
 		upstreams: JSON.stringify(o.upstreams ?? []),
 		created_at: new Date(draft.startedAt).toISOString(),
-		day: new Date(draft.startedAt).toISOString().slice(0, 10),
+		day: dayOf(draft.startedAt),
 	};
 }
 

@@ -19,9 +19,11 @@
  */
 import type { LimitOverrides } from "../billing/limits";
 import {
+	dayOf,
 	emptyOutcome,
 	type LedgerKind,
 	type LedgerRow,
+	monthOf,
 	type PeriodUsage,
 	type UsageDraft,
 	type UsageOutcome,
@@ -29,6 +31,8 @@ import {
 	usageRow,
 } from "./records";
 import { MIGRATIONS } from "./schema";
+
+export { dayOf, monthOf };
 
 export interface AccountRow extends Record<string, SqlStorageValue> {
 	key_id: string;
@@ -108,9 +112,6 @@ interface PersistedState {
 }
 
 export type OutboxRow = ["usage", UsageRow] | ["ledger", LedgerRow];
-
-export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-export const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
 
 /** Periods kept in `state`: the views and quotas read only the current day and month. */
 const KEPT_PERIODS = 4;
@@ -301,11 +302,9 @@ export class AccountStore {
 		}
 		events.sort((x, y) => x[0] - y[0]);
 		this.enqueue([...events.map(([, row]) => row), ...extra]);
-		let open = 0;
-		for (const h of this.holds.values()) open += h.credits;
 		const cp: Cursor = { rowid: this.lastRowid, seq: this.seq, open: [...this.holds.values()].map((h) => h.rowid) };
 		const state = this.stateJson(cp);
-		const balance = this.available + open;
+		const balance = this.available + this.heldCredits();
 		this.sql.exec("UPDATE account SET balance = ?, state = ?", balance, state);
 		a.balance = balance;
 		a.state = state;

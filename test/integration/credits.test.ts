@@ -122,16 +122,7 @@ describe("reservations", () => {
 		const k = await createKey(undefined, { credits: 50 });
 		const stub = await accountOf(k.key);
 		const admitted = await stub.admit({
-			draft: {
-				requestId: "req_died_mid_request",
-				endpoint: "test",
-				model: "nano-banana",
-				mode: "generate",
-				n: 2,
-				aspectRatio: null,
-				imageSize: null,
-				startedAt: Date.now(),
-			},
+			draft: testDraft("req_died_mid_request", 2),
 			credits: 10,
 			images: 2,
 			ttlMs: 30,
