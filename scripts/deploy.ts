@@ -9,7 +9,9 @@
  *   4. R2 bucket       created when missing
  *   5. migrations      pending D1 migrations applied to the remote database BEFORE the code
  *                      that needs them; a failing migration stops the deploy
- *   6. secrets         the missing ones named, with the exact `wrangler secret put` lines
+ *   6. secrets         the missing ones named, with the exact `wrangler secret put` lines:
+ *                      ADMIN_TOKEN, and GEMINI_API_KEY unless GEMINI_API_KEYS or UPSTREAMS
+ *                      supplies the Gemini credential
  *   7. deploy          wrangler deploy
  * Without --env it deploys the top-level (production) Worker; --env staging the
  * [env.staging] one, with its own resources.
@@ -164,18 +166,22 @@ async function main(): Promise<void> {
 	if (listed.code === 0) present = (jsonIn<Array<{ name: string }>>(listed.output, "[") ?? []).map((s) => s.name);
 	else if (!/not found/i.test(listed.output)) throw new StepFailed(`Listing secrets failed:\n${listed.output.trim()}`);
 	const missing = (config.secrets?.required ?? []).filter((n: string) => !present.includes(n));
-	if (!present.includes("GEMINI_API_KEY") && !present.includes("GEMINI_API_KEYS") && !missing.includes("GEMINI_API_KEY")) {
-		missing.unshift("GEMINI_API_KEY");
-	}
+	// wrangler.toml requires only ADMIN_TOKEN: the Gemini credential may be any of three
+	// settings. Without one, every API call would answer 500 configuration_error, so the
+	// deploy asks for the simplest, GEMINI_API_KEY (UPSTREAMS names its own secrets, and a
+	// missing one marks only its upstream unusable, which /admin/upstreams shows).
+	const upstreamsSet = typeof config.vars?.UPSTREAMS === "string" && config.vars.UPSTREAMS.trim() !== "";
+	const geminiCredential = present.includes("GEMINI_API_KEY") || present.includes("GEMINI_API_KEYS") || upstreamsSet;
+	if (!geminiCredential && !missing.includes("GEMINI_API_KEY")) missing.unshift("GEMINI_API_KEY");
 	if (missing.length > 0) {
 		const what: Record<string, string> = {
-			GEMINI_API_KEY: "a Gemini API key from https://aistudio.google.com/apikey",
+			GEMINI_API_KEY: "a Gemini API key from https://aistudio.google.com/apikey (or several, comma-separated, as GEMINI_API_KEYS)",
 			ADMIN_TOKEN: "any long random string, e.g. the output of `openssl rand -hex 32`",
 		};
 		throw new StepFailed(`${config.name} is missing secrets: ${missing.join(", ")}.`, [
 			"Set each one (wrangler asks for the value), then run this again:",
 			...missing.map(
-				(n: string) => `  npx wrangler secret put ${n} ${env ? `--env ${env}` : '--env=""'}     # ${what[n] ?? "see the README"}`,
+				(n: string) => `  npx wrangler secret put ${n} ${env ? `--env ${env}` : '--env=""'}     # ${what[n] ?? "see docs/operating.md"}`,
 			),
 		]);
 	}
@@ -193,7 +199,7 @@ async function main(): Promise<void> {
 	console.log(`  Check it:       curl -s ${url ?? "https://<your gateway>"}/admin/health -H "Authorization: Bearer $ADMIN_TOKEN"`);
 	console.log(`  Create a key:   curl -s ${url ?? "https://<your gateway>"}/admin/keys -H "Authorization: Bearer $ADMIN_TOKEN" \\`);
 	console.log(`                    -H "Content-Type: application/json" -d '{"name":"first app","credits":100000}'`);
-	console.log("  Custom domains and public image URLs: see Deploy in the README.");
+	console.log("  Custom domains and public image URLs: see Deploy in docs/operating.md.");
 }
 
 try {

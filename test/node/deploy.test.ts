@@ -116,6 +116,35 @@ describe.concurrent("npm run deploy", () => {
 		expect(p.toml()).toBe(tomlBefore);
 	});
 
+	it("takes GEMINI_API_KEYS (or UPSTREAMS) for the Gemini credential: only ADMIN_TOKEN is always required", async () => {
+		const ready = {
+			queues: [PROD.queue, PROD.dlq],
+			databases: [{ name: PROD.db, uuid: "44444444-4444-4444-8444-444444444444" }],
+			buckets: [PROD.bucket],
+		};
+		const pooled = project({ ...ready, workers: { [PROD.worker]: ["GEMINI_API_KEYS", "ADMIN_TOKEN"] } });
+		const r = await pooled.deploy();
+		expect(r.code, r.output).toBe(0);
+		expect(r.output).not.toContain("GEMINI_API_KEY ");
+		expect(pooled.account().deployed).toEqual([PROD.worker]);
+
+		const noToken = project({ ...ready, workers: { [PROD.worker]: ["GEMINI_API_KEYS"] } });
+		const refused = await noToken.deploy();
+		expect(refused.code).toBe(1);
+		expect(refused.output).toContain("is missing secrets: ADMIN_TOKEN.");
+		expect(refused.output).not.toContain("secret put GEMINI_API_KEY");
+
+		const upstreams = project({ ...ready, workers: { [PROD.worker]: ["VERTEX_SA", "ADMIN_TOKEN"] } });
+		writeFileSync(
+			join(upstreams.dir, "wrangler.toml"),
+			upstreams
+				.toml()
+				.replace('CORS_ORIGINS = "*"\n', 'CORS_ORIGINS = "*"\nUPSTREAMS = \'{"vertex": {"kind": "vertex", "secret": "VERTEX_SA"}}\'\n'),
+		);
+		const viaUpstreams = await upstreams.deploy();
+		expect(viaUpstreams.code, viaUpstreams.output).toBe(0);
+	});
+
 	it("creates only what is missing, and records the id of a database that already exists", async () => {
 		const p = project({
 			queues: [PROD.queue],

@@ -1,12 +1,14 @@
 // `npm run dev` as a developer meets it: settings from a .dev.vars and from the environment
 // reach the Worker (observed over HTTP), the output shows each binding once and no warning
-// about secrets it supplies itself, and a restart keeps the demo key.
+// about secrets it supplies itself, and a restart keeps the demo key and the local database,
+// also after a deploy wrote the real database_id into wrangler.toml.
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BindingsOnce, DEV_ONLY, documentedSettings, resolveSettings, varArgs } from "../../scripts/lib/dev-settings.ts";
+import { withDatabaseId } from "../../scripts/lib/wrangler.ts";
 import { freePort } from "./gateway-process.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -106,7 +108,8 @@ describe("npm run dev", () => {
 		const out = dev.output();
 		expect(out).not.toContain("Missing required secrets");
 		expect(out).not.toContain("Scheduled Workers are not automatically triggered");
-		expect(out.split("env.DB (nano-banana-gateway)").length - 1).toBe(1);
+		// The local database's key (wrangler.toml's preview_database_id), printed once.
+		expect(out.split("env.DB (DB)").length - 1).toBe(1);
 		expect(out).toContain("LOCAL GEMINI EMULATOR");
 		expect(out).toContain("Local D1: applied 0001_initial.sql");
 		expect(out).toContain("MAX_PROMPT_CHARS (environment)");
@@ -159,6 +162,24 @@ describe("npm run dev", () => {
 		const res = await fetch(`${dev.url}/v1/account`, { headers: { authorization: `Bearer ${dev.demoKey}` } });
 		expect(res.status).toBe(200);
 		expect(JSON.parse(readFileSync(join(dir, ".wrangler/dev-demo-key.json"), "utf8")).key).toBe(first);
+	});
+
+	it("keeps its local database after a deploy wrote the real database_id into wrangler.toml", async () => {
+		const auth = { authorization: `Bearer ${dev?.demoKey}` };
+		const before = (await (await fetch(`${dev?.url}/v1/usage`, { headers: auth })).json()) as { data: Array<{ request_id: string }> };
+		expect(before.data.length).toBeGreaterThan(0);
+		await dev?.stop();
+		// What `npm run deploy` does to the checkout (scripts/deploy.ts, step 3).
+		const toml = join(dir, "wrangler.toml");
+		writeFileSync(toml, withDatabaseId(readFileSync(toml, "utf8"), undefined, "DB", "5e1c2a9b-0000-4000-8000-00000000abcd"));
+		dev = await startDev(dir, {});
+		// The same database: nothing to migrate, the usage rows and the key's listing still there.
+		expect(dev.output()).toContain("Local D1: migrations up to date");
+		expect(dev.output()).toContain("kept from an earlier run");
+		const after = (await (await fetch(`${dev.url}/v1/usage`, { headers: auth })).json()) as { data: Array<{ request_id: string }> };
+		expect(after.data.map((r) => r.request_id)).toEqual(before.data.map((r) => r.request_id));
+		const keys = await fetch(`${dev.url}/admin/keys`, { headers: { authorization: "Bearer admin-from-dev-vars" } });
+		expect(((await keys.json()) as { data: unknown[] }).data.length).toBeGreaterThan(0);
 	});
 });
 
