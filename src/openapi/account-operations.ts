@@ -232,6 +232,16 @@ const systemOps: Operation[] = [
 	},
 	{
 		method: "get",
+		path: "/",
+		tag: "Service",
+		summary: "Home page (HTML)",
+		description: "What this is, with links to the console, the API reference and this document.",
+		auth: "public",
+		responses: { 200: { description: "The page", media: { type: "text/html", schema: { type: "string" } } } },
+		errors: [],
+	},
+	{
+		method: "get",
 		path: "/docs",
 		tag: "Service",
 		summary: "Interactive API reference (HTML)",
