@@ -6,8 +6,9 @@ import { contextStorage } from "hono/context-storage";
 import { apiCors, imageCors } from "./cors";
 import { ApiError, notFound } from "./errors";
 import { discardUnreadBody } from "./lib/body";
-import { adminAuth, apiKeyAuth, apiKeyAuthUnlessPublic, requestId, withConfig } from "./middleware";
+import { adminAuth, apiKeyAuth, requestId, withConfig } from "./middleware";
 import { noteRequest, observe } from "./observe";
+import { apiRoot } from "./route-facts";
 import { account } from "./routes/account";
 import { adminCatalog } from "./routes/admin-catalog";
 import { adminHealth } from "./routes/admin-health";
@@ -31,6 +32,8 @@ export function buildApp(): Hono<AppEnv> {
 	const app = new Hono<AppEnv>();
 	// The context is reachable from anywhere in the request's async flow (src/observe.ts).
 	app.use("*", contextStorage());
+	// First: the id, and the facts each sub-app declares at its top (src/route-facts.ts),
+	// read from the router's match so they hold before authentication runs.
 	app.use("*", requestId);
 	app.use("*", observe);
 	// Images are served whatever the configuration says: they are customers' public URLs.
@@ -42,9 +45,12 @@ export function buildApp(): Hono<AppEnv> {
 	app.get("/health", (c) => c.json({ ok: true }));
 	app.route("/", web);
 
-	app.use("/v1/*", apiKeyAuthUnlessPublic);
-	app.use("/v1beta/*", apiKeyAuthUnlessPublic);
-	app.use("/api/v1/*", apiKeyAuth);
+	// The API's roots: answers carry Server-Timing, a path no sub-app answers is a 404 in the
+	// root's style, and a key is needed (checked up front, or by admission on admitted
+	// routes) except for the reads the sub-apps declare public.
+	app.use("/v1/*", apiRoot({ dialect: "openai", errorStyle: "openai" }), apiKeyAuth);
+	app.use("/v1beta/*", apiRoot({ dialect: "gemini", errorStyle: "google" }), apiKeyAuth);
+	app.use("/api/v1/*", apiRoot({ dialect: "openrouter", errorStyle: "openai" }), apiKeyAuth);
 	app.route("/v1/images", openAiImages);
 	// The openai SDK with baseURL .../v1, and clients set up for OpenRouter's .../api/v1.
 	app.route("/v1/chat", chatCompletions);

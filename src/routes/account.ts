@@ -6,10 +6,14 @@ import { Hono } from "hono";
 import type { UsageRow } from "../account/records";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
+import { routeFacts } from "../route-facts";
 import { aggregateUsage, listUsage } from "../storage/db";
 import { imageUrl } from "../storage/images";
 import type { AppEnv } from "../types";
 import { UsageQuery } from "./usage-query";
+
+/** Route facts (src/route-facts.ts): the gateway's own API; the price list is public, as resellers publish theirs. */
+const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai", publicReads: ["/pricing"] });
 
 /**
  * A usage row as its key's owner reads it: its images as R2 keys and as the URLs they are
@@ -22,6 +26,7 @@ export function presentUsage(row: UsageRow, urlOf: (key: string) => string) {
 }
 
 export const account = new Hono<AppEnv>()
+	.use(ROUTE_FACTS)
 	.get("/account", async (c) => {
 		const caller = c.get("caller");
 		const view = await caller.account.describe();

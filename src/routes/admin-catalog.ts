@@ -13,6 +13,7 @@ import { discoverModels } from "../catalog/discovery";
 import { ApiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
 import { parseWith } from "../lib/validate";
+import { ADMIN_FACTS } from "../route-facts";
 import { lastCheck, type UpstreamModelRow, upstreamModels } from "../storage/catalog";
 import type { AppEnv } from "../types";
 import { poolOf } from "../upstreams/pool";
@@ -33,6 +34,7 @@ function idState(id: string, rows: Map<string, UpstreamModelRow>, gone: Readonly
 export const CatalogQuery = z.strictObject({ upstream: z.string().min(1).max(40).optional().describe("An upstream id of the pool") });
 
 export const adminCatalog = new Hono<AppEnv>()
+	.use(ADMIN_FACTS)
 	.get("/", async (c) => {
 		const config = c.get("config");
 		const members = await poolOf(config);

@@ -15,6 +15,7 @@ import { Hono } from "hono";
 import { accountFor } from "../account/key-account";
 import type { GatewayConfig } from "../config";
 import { GeminiClient } from "../gemini/client";
+import { ADMIN_FACTS } from "../route-facts";
 import { lastMigration } from "../storage/db";
 import type { AppEnv } from "../types";
 import { type Member, poolOf, scrub, unusable } from "../upstreams/pool";
@@ -69,7 +70,7 @@ async function probe(m: Member, config: GatewayConfig): Promise<Record<string, u
 	}
 }
 
-export const adminHealth = new Hono<AppEnv>().get("/", async (c) => {
+export const adminHealth = new Hono<AppEnv>().use(ADMIN_FACTS).get("/", async (c) => {
 	const env = c.env;
 	const config = c.get("config");
 	const [d1, r2, keyAccount, queue, upstream] = await Promise.all([

@@ -14,6 +14,7 @@ import { ApiError, invalidParam, notFound } from "../errors";
 import { readJsonObject } from "../lib/body";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
+import { ADMIN_FACTS } from "../route-facts";
 import { getKey, insertKey, type KeyRecord, listKeys, markKeyStatus, renameKey } from "../storage/db";
 import type { AppEnv } from "../types";
 
@@ -69,6 +70,7 @@ async function body(c: Context<AppEnv>) {
 }
 
 export const adminKeys = new Hono<AppEnv>()
+	.use(ADMIN_FACTS)
 	.post("/", async (c) => {
 		const input = parseWith(CreateKey, await body(c));
 		const key = generateApiKey();

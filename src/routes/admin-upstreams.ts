@@ -10,6 +10,7 @@
  */
 import { Hono } from "hono";
 import { notFound } from "../errors";
+import { ADMIN_FACTS } from "../route-facts";
 import type { AppEnv } from "../types";
 import type { Counts, SharedScope } from "../upstreams/health";
 import type { ScopeView } from "../upstreams/health-object";
@@ -90,6 +91,7 @@ async function poolView(env: Env, members: Member[], syncMs: number) {
 }
 
 export const adminUpstreams = new Hono<AppEnv>()
+	.use(ADMIN_FACTS)
 	.get("/", async (c) => {
 		const config = c.get("config");
 		return c.json(await poolView(c.env, await poolOf(config), config.healthSyncMs));

@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { parseWith } from "../lib/validate";
+import { ADMIN_FACTS } from "../route-facts";
 import { aggregateByUpstream, aggregateUsage, usageStats } from "../storage/db";
 import { usageSeries } from "../storage/stats";
 import type { AppEnv } from "../types";
@@ -26,6 +27,7 @@ export const StatsQuery = z.object({
 });
 
 export const adminUsage = new Hono<AppEnv>()
+	.use(ADMIN_FACTS)
 	.get("/usage", async (c) => {
 		const q = parseWith(AdminUsageQuery, c.req.query());
 		const filter = { from: q.from, to: q.to, model: q.model, keyId: q.key_id, upstream: q.upstream };

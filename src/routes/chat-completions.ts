@@ -24,8 +24,12 @@ import { type DeliveredImage, runGeneration } from "../pipeline/generate";
 import { meteredOf } from "../pipeline/metering";
 import { checkAspectRatio, checkImageSize, checkN, type GenerationRequest, resolveModel } from "../pipeline/request";
 import { saveTurn } from "../pipeline/turns";
+import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
 import { billedCall, pipelineContext, ServiceTierField, syncOnly } from "./common";
+
+/** Route facts (src/route-facts.ts): billed as the "openai.chat.completions" endpoint; completions are admitted. */
+const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai", admitted: true });
 
 /** The body this route parses (also the OpenAPI document's request schema). */
 export const ChatBody = z.looseObject({
@@ -44,7 +48,7 @@ export const ChatBody = z.looseObject({
 	service_tier: ServiceTierField,
 });
 
-export const chatCompletions = new Hono<AppEnv>().post("/completions", async (c) => {
+export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/completions", async (c) => {
 	const config = c.get("config");
 	const caller = c.get("caller");
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);

@@ -18,8 +18,12 @@ import type { GenerationResult } from "../pipeline/generate";
 import { userTurn } from "../pipeline/generate";
 import { type GenerationRequest, resolveModel } from "../pipeline/request";
 import { hydrate, reducedParts } from "../pipeline/turns";
+import { routeFacts } from "../route-facts";
 import { deleteConversation, getConversation, insertConversation, touchConversation } from "../storage/db";
 import type { AppEnv } from "../types";
+
+/** Route facts (src/route-facts.ts): the gateway's own API (a turn is billed through the images routes). */
+const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai" });
 
 /** Pairs of turns kept and sent back; older ones are dropped from the front. */
 const MAX_TURN_PAIRS = 10;
@@ -108,6 +112,7 @@ function summarize(contents: GeminiContent[]) {
 }
 
 export const conversations = new Hono<AppEnv>()
+	.use(ROUTE_FACTS)
 	.post("/", async (c) => {
 		const config = c.get("config");
 		const body = parseWith(CreateConversation, await readJsonObject(c.req.raw, config.maxJsonBodyBytes));

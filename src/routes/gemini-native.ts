@@ -24,8 +24,19 @@ import { runBilled } from "../pipeline/billed";
 import { tokenUsage, upstreamToError } from "../pipeline/generate";
 import { checkAspectRatio, checkImageSize } from "../pipeline/request";
 import { type ModelAsk, onChain } from "../pipeline/upstream";
+import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
 import { billedCall } from "./common";
+
+/**
+ * Route facts (src/route-facts.ts): Gemini's dialect and error shape. Generations are
+ * admitted; countTokens, which makes no image and is not billed, has its key checked up front.
+ */
+const ROUTE_FACTS = routeFacts((c) => ({
+	dialect: "gemini",
+	errorStyle: "google",
+	admitted: c.req.path.endsWith(":generateContent") || c.req.path.endsWith(":streamGenerateContent"),
+}));
 
 const Part = z.looseObject({
 	text: z.string().optional(),
@@ -66,7 +77,7 @@ function parseTarget(target: string): { model: string; method: Method } {
 	return { model: target.slice(0, at), method: method as Method };
 }
 
-export const geminiNative = new Hono<AppEnv>().post("/:target{[^/]+}", async (c) => {
+export const geminiNative = new Hono<AppEnv>().use(ROUTE_FACTS).post("/:target{[^/]+}", async (c) => {
 	const config = c.get("config");
 	const { model: name, method } = parseTarget(c.req.param("target"));
 	const model = config.catalog.find(name);

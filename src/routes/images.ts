@@ -5,8 +5,12 @@
  */
 import { Hono } from "hono";
 import { notFound } from "../errors";
+import { routeFacts } from "../route-facts";
 import { IMMUTABLE } from "../storage/images";
 import type { AppEnv } from "../types";
+
+/** Route facts (src/route-facts.ts): public image URLs, outside the API. */
+const ROUTE_FACTS = routeFacts({ dialect: "images", errorStyle: "openai" });
 
 function headersFor(obj: R2Object): Headers {
 	const h = new Headers();
@@ -33,7 +37,7 @@ function keyOf(path: string): string | undefined {
 	return ok ? key : undefined;
 }
 
-export const images = new Hono<AppEnv>().on(["GET", "HEAD"], "/*", async (c) => {
+export const images = new Hono<AppEnv>().use(ROUTE_FACTS).on(["GET", "HEAD"], "/*", async (c) => {
 	const key = keyOf(c.req.path);
 	if (!key) throw notFound("Image not found");
 	const bucket = c.env.IMAGES;

@@ -16,10 +16,14 @@ import type { JobMessage } from "../jobs/submit";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
 import { upstreamToError } from "../pipeline/generate";
+import { routeFacts } from "../route-facts";
 import { getBatch, jobsOfBatch } from "../storage/batches";
 import { cancelBatchedJob, cancelJob, getJob, type JobRow, listJobs } from "../storage/jobs";
 import type { AppEnv } from "../types";
 import { memberClient } from "../upstreams/pool";
+
+/** Route facts (src/route-facts.ts): the gateway's own API. */
+const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai" });
 
 export const JobsQuery = z.strictObject({
 	status: z.enum(["CREATED", "RUNNING", "STORING", "SUCCEEDED", "FAILED", "CANCELED"]).optional(),
@@ -62,6 +66,7 @@ async function cancelInBatch(c: Context<AppEnv>, job: JobRow): Promise<boolean> 
 }
 
 export const jobs = new Hono<AppEnv>()
+	.use(ROUTE_FACTS)
 	.get("/", async (c) => {
 		const q = parseWith(JobsQuery, c.req.query());
 		const rows = await listJobs(c.env.DB, c.get("caller").keyId, q.status, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);

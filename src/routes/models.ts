@@ -14,7 +14,18 @@ import type { ModelSpec } from "../catalog/catalog";
 import { lifecycleHeaders } from "../catalog/headers";
 import { ApiError, invalidParam } from "../errors";
 import { parseWith } from "../lib/validate";
+import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
+
+/**
+ * Route facts (src/route-facts.ts): every read is public. A request that looks like
+ * @google/genai's is Gemini's dialect, errors included; any other, OpenAI's.
+ */
+const ROUTE_FACTS = routeFacts((c) =>
+	wantsGoogleShape(c)
+		? { dialect: "gemini", errorStyle: "google", publicReads: true }
+		: { dialect: "openai", errorStyle: "openai", publicReads: true },
+);
 
 export function wantsGoogleShape(c: Context<AppEnv>): boolean {
 	return (
@@ -109,6 +120,7 @@ function page<T extends { name: string }>(items: T[], query: Record<string, stri
 }
 
 export const models = new Hono<AppEnv>()
+	.use(ROUTE_FACTS)
 	.get("/", (c) => {
 		const specs = c.get("config").catalog.specs();
 		if (!wantsGoogleShape(c)) return c.json({ object: "list", data: specs.map((m) => openAiModel(c, m)) });

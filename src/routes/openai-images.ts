@@ -25,9 +25,13 @@ import {
 	mapOpenAiSize,
 	resolveModel,
 } from "../pipeline/request";
+import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
 import { asyncOptions, billedCall, pipelineContext, ServiceTierField } from "./common";
 import { continueConversation, conversationModel } from "./conversations";
+
+/** Route facts (src/route-facts.ts): OpenAI's Images dialect; generations and edits are admitted. */
+const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai", admitted: true });
 
 const Str = z.string();
 const ImageRefs = z.union([Str, z.array(Str)]);
@@ -189,6 +193,7 @@ function maskUnsupported(): ApiError {
 }
 
 export const openAiImages = new Hono<AppEnv>()
+	.use(ROUTE_FACTS)
 	.post("/generations", async (c) => {
 		const config = c.get("config");
 		const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);

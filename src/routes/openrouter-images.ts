@@ -20,8 +20,12 @@ import { parseWith } from "../lib/validate";
 import { runBilledGeneration, StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
 import { checkAspectRatio, checkImageSize, checkN, checkPrompt, type GenerationRequest, MAX_N, resolveModel } from "../pipeline/request";
+import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
 import { asyncOptions, billedCall, pipelineContext, ServiceTierField } from "./common";
+
+/** Route facts (src/route-facts.ts): OpenRouter's Images dialect; generations are admitted. */
+const ROUTE_FACTS = routeFacts({ dialect: "openrouter", errorStyle: "openai", admitted: true });
 
 const Reference = z.union([
 	z.string(),
@@ -87,6 +91,7 @@ function describeModel(config: GatewayConfig, m: ModelSpec) {
 }
 
 export const openRouterImages = new Hono<AppEnv>()
+	.use(ROUTE_FACTS)
 	.get("/models", (c) => {
 		const config = c.get("config");
 		const live = config.catalog.specs().filter((m) => m.lifecycle.status !== "retired");

@@ -14,9 +14,13 @@ import { checkTemplate, nextSlot, parseSchedule } from "../jobs/pipelines";
 import { readJsonObject } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { checkAspectRatio, checkImageSize, checkN, checkPrompt, resolveModel } from "../pipeline/request";
+import { routeFacts } from "../route-facts";
 import { deletePipeline, getPipeline, listPipelines, listRuns, type PipelineRow, upsertPipeline } from "../storage/jobs";
 import type { AppEnv } from "../types";
 import { ServiceTierField, serviceTierOf } from "./common";
+
+/** Route facts (src/route-facts.ts): the gateway's own API (runs are billed by the cron, not here). */
+const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai" });
 
 const Fields = {
 	name: z.string().trim().min(1).max(200),
@@ -133,6 +137,7 @@ async function save(c: Context<AppEnv>, d: Draft, base: Pick<PipelineRow, "runs"
 }
 
 export const pipelines = new Hono<AppEnv>()
+	.use(ROUTE_FACTS)
 	.post("/", async (c) => {
 		const b = parseWith(CreatePipeline, await readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes));
 		const draft = await validate(c, {

@@ -13,8 +13,13 @@ import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { runBilledGeneration } from "../pipeline/billed";
 import { checkAspectRatio, checkN, checkPrompt, type GenerationRequest, modeOf, resolveModel } from "../pipeline/request";
+import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
 import { asyncOptions, billedCall, pipelineContext, ServiceTierField } from "./common";
+
+/** Route facts (src/route-facts.ts) of each reseller's dialect; their generations and edits are admitted. */
+const VYDRA_FACTS = routeFacts({ dialect: "vydra", errorStyle: "openai", admitted: true });
+const NANO_BANANA_API_FACTS = routeFacts({ dialect: "nanobananaapi", errorStyle: "openai", admitted: true });
 
 export const VydraBody = z.strictObject({
 	prompt: z.string({ error: "prompt is required and must be a string" }),
@@ -25,7 +30,7 @@ export const VydraBody = z.strictObject({
 	service_tier: ServiceTierField,
 });
 
-export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
+export const vydra = new Hono<AppEnv>().use(VYDRA_FACTS).post("/:model/edit", async (c) => {
 	const config = c.get("config");
 	const started = Date.now();
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
@@ -72,7 +77,7 @@ export const NanoBananaApiBody = z.strictObject({
 	service_tier: ServiceTierField,
 });
 
-export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {
+export const nanoBananaApi = new Hono<AppEnv>().use(NANO_BANANA_API_FACTS).post("/generate", async (c) => {
 	const config = c.get("config");
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
 	const body = parseWith(NanoBananaApiBody, value);
