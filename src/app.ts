@@ -4,7 +4,7 @@
 import { Hono } from "hono";
 import { contextStorage } from "hono/context-storage";
 import { apiCors, imageCors } from "./cors";
-import { ApiError, notFound } from "./errors";
+import { ApiError, apiError, notFound } from "./errors";
 import { discardUnreadBody } from "./lib/body";
 import { adminAuth, apiKeyAuth, requestId, withConfig } from "./middleware";
 import { noteRequest, observe } from "./observe";
@@ -90,7 +90,7 @@ export function buildApp(): Hono<AppEnv> {
 		console.error(
 			JSON.stringify({ requestId: id, event: "unhandled_error", error: String(err), stack: err instanceof Error ? err.stack : undefined }),
 		);
-		return new ApiError(500, "server_error", "internal_error", `Internal error (request ${id})`).getResponse(id, c.get("errorStyle"));
+		return apiError("internal_error", `Internal error (request ${id})`).getResponse(id, c.get("errorStyle"));
 	});
 	return app;
 }

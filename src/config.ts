@@ -19,13 +19,10 @@ export class ConfigError extends ApiError {
 		readonly variable: string,
 		readonly problem: string,
 	) {
-		super(
-			500,
-			"server_error",
-			"configuration_error",
-			`The gateway is misconfigured: ${variable}: ${problem}. The operator must fix this setting.`,
-			null,
-		);
+		super({
+			code: "configuration_error",
+			message: `The gateway is misconfigured: ${variable}: ${problem}. The operator must fix this setting.`,
+		});
 		this.name = "ConfigError";
 	}
 }

@@ -6,7 +6,7 @@ import { Caller } from "./account/caller";
 import { accountFor } from "./account/key-account";
 import { randomId, secretsEqual, sha256Hex } from "./account/keys";
 import { loadConfig } from "./config";
-import { ApiError, unauthorized } from "./errors";
+import { apiError, unauthorized } from "./errors";
 import { timed } from "./observe";
 import { resolveRoute } from "./route-facts";
 import type { AppEnv } from "./types";
@@ -60,7 +60,7 @@ export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
 /** Bearer ADMIN_TOKEN, compared in constant time. Admin is off when no token is set. */
 export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
 	const expected = c.get("config").adminToken;
-	if (!expected) throw new ApiError(403, "permission_error", "admin_disabled", "The admin API is disabled: ADMIN_TOKEN is not configured");
+	if (!expected) throw apiError("admin_disabled", "The admin API is disabled: ADMIN_TOKEN is not configured");
 	const given = bearer(c.req.header("authorization"));
 	if (!given || !(await secretsEqual(given, expected))) throw unauthorized("Invalid admin token");
 	await next();

@@ -8,7 +8,7 @@
  * before admission (a conversation's owner, a chat history's stored turns) asks for it
  * with `identify()`.
  */
-import { ApiError, unauthorized } from "../errors";
+import { type ApiError, apiError, unauthorized } from "../errors";
 import type { KeyAccountStub } from "./key-account";
 
 export interface Identity {
@@ -63,7 +63,5 @@ export class Caller {
 
 /** The answer for a key that is unknown (401) or revoked (403). */
 export function refusedKey(reason: "unknown_key" | "key_revoked"): ApiError {
-	return reason === "key_revoked"
-		? new ApiError(403, "permission_error", "key_revoked", "This API key has been revoked")
-		: unauthorized("Invalid API key");
+	return reason === "key_revoked" ? apiError("key_revoked", "This API key has been revoked") : unauthorized("Invalid API key");
 }

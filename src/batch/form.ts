@@ -13,7 +13,7 @@ import type { KeyAccountStub } from "../account/key-account";
 import { randomId } from "../account/keys";
 import { pricePerImage } from "../billing/prices";
 import { type GatewayConfig, loadConfig } from "../config";
-import { ApiError } from "../errors";
+import { ApiError, apiError } from "../errors";
 import { GeminiError, GeminiTimeoutError } from "../gemini/errors";
 import { accountOfKey, backoff, type Decision, failJob, finish } from "../jobs/settle";
 import { fromSpec, type JobSpec } from "../jobs/spec";
@@ -42,7 +42,7 @@ interface Entry {
 async function prepare(env: Env, config: GatewayConfig, job: JobRow): Promise<Entry | null> {
 	const account = await accountOfKey(env, job.key_id);
 	if (!account) {
-		const e = new ApiError(401, "authentication_error", "invalid_api_key", "The key that owns this job no longer exists");
+		const e = apiError("invalid_api_key", "The key that owns this job no longer exists");
 		await finish(env, job, { status: "FAILED", error: JSON.stringify(e.toJSON().error) }, { status: "skipped", reason: "key_missing" });
 		return null;
 	}
@@ -52,12 +52,7 @@ async function prepare(env: Env, config: GatewayConfig, job: JobRow): Promise<En
 	try {
 		req = await fromSpec(env.IMAGES, spec, config);
 	} catch (error) {
-		await failJob(
-			env,
-			job,
-			account,
-			error instanceof ApiError ? error : new ApiError(400, "invalid_request_error", "invalid_image", String(error)),
-		);
+		await failJob(env, job, account, error instanceof ApiError ? error : apiError("invalid_image", String(error)));
 		return null;
 	}
 	if (!job.reservation_id) {
@@ -70,7 +65,7 @@ async function prepare(env: Env, config: GatewayConfig, job: JobRow): Promise<En
 			ttlMs: BATCH_HOLD_MS,
 		});
 		if (!admitted.ok) {
-			const e = admitted.reason === "replay" ? new ApiError(500, "server_error", "internal_error", "unexpected replay") : refusal(admitted);
+			const e = admitted.reason === "replay" ? apiError("internal_error", "unexpected replay") : refusal(admitted);
 			await finish(env, job, { status: "FAILED", error: JSON.stringify(e.toJSON().error) }, { status: "skipped", reason: e.code });
 			return null;
 		}
@@ -116,7 +111,7 @@ export async function formBatch(env: Env, model: string): Promise<Decision> {
 	}
 	const spec = config.catalog.find(model);
 	if (live.length === 0 || !spec) {
-		const e = new ApiError(400, "invalid_request_error", "model_not_found", `Unknown model '${model}'`, "model");
+		const e = apiError("model_not_found", `Unknown model '${model}'`, { param: "model" });
 		for (const entry of live) await failJob(env, entry.job, entry.account, e);
 		await updateBatch(env.DB, id, { state: "NOT_SUBMITTED", settled: 1, finished_at: new Date().toISOString() });
 		return { ack: true };

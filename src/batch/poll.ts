@@ -9,7 +9,7 @@
  * job is settled (src/batch/results.ts).
  */
 import { type GatewayConfig, loadConfig } from "../config";
-import { ApiError } from "../errors";
+import { apiError } from "../errors";
 import { GeminiError, GeminiTimeoutError } from "../gemini/errors";
 import { type InlineSink, type InlineWriter, readStreamed } from "../gemini/stream-reader";
 import type { BatchOperation } from "../gemini/types";
@@ -123,7 +123,7 @@ async function pollLeased(env: Env, config: GatewayConfig, batch: BatchRow & { u
 		// Gone or refused for good: every job in it fails, its hold released.
 		const e =
 			error.status === 404
-				? new ApiError(502, "upstream_error", "batch_failed", `Gemini no longer knows batch ${batch.upstream_name}. You were not charged.`)
+				? apiError("batch_failed", `Gemini no longer knows batch ${batch.upstream_name}. You were not charged.`)
 				: upstreamToError(error, batch.id);
 		for (const job of await jobsOfBatch(env.DB, batch.id)) await failJob(env, job, await accountOfKey(env, job.key_id), e);
 		await updateBatch(env.DB, batch.id, {

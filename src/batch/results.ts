@@ -8,7 +8,7 @@
  * without answers fails every job still in it and releases their holds.
  */
 import type { GatewayConfig } from "../config";
-import { ApiError } from "../errors";
+import { type ApiError, apiError } from "../errors";
 import { errorFromResponse } from "../gemini/errors";
 import { embeddedError, readOutcome } from "../gemini/result";
 import { placeholderIndex } from "../gemini/stream-reader";
@@ -50,18 +50,12 @@ const RPC_HTTP: ReadonlyMap<number, number> = new Map([
 /** Why every job of a batch that ended without answers failed. */
 function wholeBatchError(state: string, op: BatchOperation): ApiError | undefined {
 	if (state === "BATCH_STATE_EXPIRED") {
-		return new ApiError(
-			504,
-			"upstream_error",
-			"batch_expired",
-			"Gemini's batch expired before it ran (a batch has 48 hours). You were not charged.",
-		);
+		return apiError("batch_expired", "Gemini's batch expired before it ran (a batch has 48 hours). You were not charged.");
 	}
-	if (state === "BATCH_STATE_CANCELLED")
-		return new ApiError(502, "upstream_error", "batch_cancelled", "Gemini's batch was cancelled. You were not charged.");
+	if (state === "BATCH_STATE_CANCELLED") return apiError("batch_cancelled", "Gemini's batch was cancelled. You were not charged.");
 	if (state === "BATCH_STATE_FAILED") {
 		const why = op.error?.message ? `: ${op.error.message}` : "";
-		return new ApiError(502, "upstream_error", "batch_failed", `Gemini's batch failed${why}. You were not charged.`);
+		return apiError("batch_failed", `Gemini's batch failed${why}. You were not charged.`);
 	}
 	return undefined;
 }
@@ -69,12 +63,7 @@ function wholeBatchError(state: string, op: BatchOperation): ApiError | undefine
 const missing = (index: number): ImageFailure => ({
 	index,
 	kind: "refused",
-	error: new ApiError(
-		502,
-		"upstream_error",
-		"batch_result_missing",
-		"Gemini's batch came back without a result for this request. You were not charged.",
-	),
+	error: apiError("batch_result_missing", "Gemini's batch came back without a result for this request. You were not charged."),
 });
 
 /** One request's answer: its image (kept in R2), or why there is none; `kept` collects chosen images. */

@@ -4,7 +4,7 @@
  * base64. Whatever the label says, the bytes must be PNG, JPEG, WebP, HEIC or HEIF.
  */
 import type { GatewayConfig } from "../config";
-import { ApiError, invalidParam } from "../errors";
+import { type ApiError, apiError, invalidParam } from "../errors";
 import { readStreamCapped } from "../lib/body";
 import { sniffImage } from "../lib/image-bytes";
 import { publicUrl } from "./public-url";
@@ -37,7 +37,7 @@ export function inputLimitsFrom(config: GatewayConfig): InputLimits {
 const ACCEPTED = new Set(["image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"]);
 
 function tooLarge(param: string, max: number): ApiError {
-	return new ApiError(413, "invalid_request_error", "image_too_large", `${param} is larger than ${max} bytes`, param);
+	return apiError("image_too_large", `${param} is larger than ${max} bytes`, { param });
 }
 
 /** Checks the magic bytes and returns the image with its real type. */
@@ -139,13 +139,7 @@ export async function resolveImages(
 	);
 	const total = images.reduce((s, i) => s + i.data.byteLength, 0);
 	if (total > limits.maxTotalBytes) {
-		throw new ApiError(
-			413,
-			"invalid_request_error",
-			"images_too_large",
-			`Input images total ${total} bytes; the limit is ${limits.maxTotalBytes}`,
-			"image",
-		);
+		throw apiError("images_too_large", `Input images total ${total} bytes; the limit is ${limits.maxTotalBytes}`, { param: "image" });
 	}
 	return images;
 }

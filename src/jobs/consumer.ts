@@ -11,7 +11,7 @@ import { formBatch } from "../batch/form";
 import { pollBatch } from "../batch/poll";
 import { pricePerImage } from "../billing/prices";
 import { loadConfig } from "../config";
-import { ApiError } from "../errors";
+import { ApiError, apiError } from "../errors";
 import { runGeneration } from "../pipeline/generate";
 import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
 import { claimJob, getJob, setRunStatus, TERMINAL, updateJob } from "../storage/jobs";
@@ -52,7 +52,7 @@ export async function processJob(env: Env, jobId: string): Promise<Decision> {
 	try {
 		req = await fromSpec(env.IMAGES, spec, config);
 	} catch (error) {
-		const e = error instanceof ApiError ? error : new ApiError(400, "invalid_request_error", "invalid_image", String(error));
+		const e = error instanceof ApiError ? error : apiError("invalid_image", String(error));
 		if (job.reservation_id)
 			await account.settle({
 				reservationId: job.reservation_id,
@@ -75,7 +75,7 @@ export async function processJob(env: Env, jobId: string): Promise<Decision> {
 			ttlMs: config.deadlineMs * 4 + 60_000,
 		});
 		if (!admitted.ok) {
-			const e = admitted.reason === "replay" ? new ApiError(500, "server_error", "internal_error", "unexpected replay") : refusal(admitted);
+			const e = admitted.reason === "replay" ? apiError("internal_error", "unexpected replay") : refusal(admitted);
 			await finish(env, job, { status: "FAILED", error: JSON.stringify(e.toJSON().error) }, { status: "skipped", reason: e.code });
 			return { ack: true };
 		}

@@ -8,7 +8,7 @@ import { emptyOutcome } from "../account/records";
 import { checkFitsBatch } from "../batch/requests";
 import { pricePerImage } from "../billing/prices";
 import { lifecycleHeaders } from "../catalog/headers";
-import { ApiError, invalidParam } from "../errors";
+import { apiError, invalidParam } from "../errors";
 import { timed } from "../observe";
 import type { BilledCall } from "../pipeline/billed";
 import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
@@ -57,7 +57,7 @@ export async function submitJob(call: BilledCall, req: GenerationRequest, origin
 	);
 	if ("keyId" in admitted) caller.resolve({ keyId: admitted.keyId, name: admitted.name });
 	if (!admitted.ok) {
-		if (admitted.reason === "replay") throw new ApiError(500, "server_error", "internal_error", "unexpected replay");
+		if (admitted.reason === "replay") throw apiError("internal_error", "unexpected replay");
 		throw refusal(admitted);
 	}
 	const now = new Date().toISOString();
@@ -91,7 +91,7 @@ export async function submitJob(call: BilledCall, req: GenerationRequest, origin
 		throw error;
 	}
 	const row = await getJob(env.DB, id);
-	if (!row) throw new ApiError(500, "server_error", "internal_error", `Internal error (request ${call.requestId})`);
+	if (!row) throw apiError("internal_error", `Internal error (request ${call.requestId})`);
 	const job = presentJob(row, origin);
 	return Response.json(job, {
 		status: 202,

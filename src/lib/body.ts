@@ -7,13 +7,13 @@
  * clients that are still sending when the answer comes (Node's fetch, curl with
  * `Expect: 100-continue`) report a reset connection instead of the 413 otherwise.
  */
-import { ApiError, invalidParam } from "../errors";
+import { type ApiError, apiError, invalidParam } from "../errors";
 
 /** Cloudflare refuses request bodies over 100 MB itself; past this, stop draining. */
 const DRAIN_LIMIT = 128 * 1024 * 1024;
 
 export function payloadTooLarge(max: number): ApiError {
-	return new ApiError(413, "invalid_request_error", "payload_too_large", `Request body exceeds ${max} bytes`);
+	return apiError("payload_too_large", `Request body exceeds ${max} bytes`);
 }
 
 /** Reads what is left of a stream and throws it away, up to `limit` bytes. */
@@ -93,12 +93,7 @@ export async function readJsonObject(req: Request, max: number): Promise<Record<
 export async function readJsonBody(req: Request, max: number): Promise<{ value: Record<string, unknown>; raw: Uint8Array }> {
 	const type = req.headers.get("content-type") ?? "";
 	if (!/^application\/([\w.+-]+\+)?json\b/i.test(type.trim())) {
-		throw new ApiError(
-			415,
-			"invalid_request_error",
-			"unsupported_media_type",
-			`Content-Type must be application/json, got '${type || "none"}'`,
-		);
+		throw apiError("unsupported_media_type", `Content-Type must be application/json, got '${type || "none"}'`);
 	}
 	const bytes = await readCapped(req, max);
 	let value: unknown;

@@ -18,7 +18,7 @@ import { NanoBananaApiBody, VydraBody } from "../routes/resellers";
 import { ACCOUNT_OPERATIONS } from "./account-operations";
 import { ADMIN_OPERATIONS } from "./admin-operations";
 import * as D from "./dialect-responses";
-import { ERROR_MEANINGS, type Operation } from "./operation";
+import { ERROR_MEANINGS, type Operation, OTHER_ERRORS } from "./operation";
 import { CountTokensBody, DIALECT_OPERATIONS, ImagesMultipart } from "./operations";
 import * as R from "./responses";
 import { HEADERS, INFO, PARAMETERS, SECURITY_SCHEMES, TAGS } from "./static";
@@ -134,7 +134,7 @@ function build(): { base: Json } {
 			};
 		}
 		responses.default = {
-			description: "Any other error in the same shape (500 configuration_error or internal_error)",
+			description: OTHER_ERRORS,
 			headers: headerRefs(),
 			content: { "application/json": { schema: error } },
 		};

@@ -5,6 +5,7 @@
  * src/routes); answers come from ./responses.ts.
  */
 import type { z } from "zod";
+import { errorRows } from "../errors/codes";
 
 export type Method = "get" | "head" | "post" | "patch" | "delete";
 
@@ -43,21 +44,18 @@ export interface Operation {
 	errors: readonly number[];
 }
 
-/** What each error status means across the API (the message says which case it is). */
-export const ERROR_MEANINGS: Record<number, string> = {
-	400: "Invalid request: the message names the parameter (`param`)",
-	401: "Missing or invalid API key or admin token",
-	402: "insufficient_credits: the balance cannot hold price x n",
-	403: "key_revoked, or the admin API is disabled",
-	404: "No such resource, model or route",
-	409: "idempotency_in_flight, a conflicting conversation edit, or job_in_running_batch",
-	413: "payload_too_large: the body exceeds its cap",
-	415: "Unsupported content type",
-	422: "content_policy_violation (with Gemini's reason) or idempotency_key_reused",
-	429: "rate_limit_exceeded (`param` names the limit), with Retry-After and RateLimit-* headers; or Gemini's quota",
-	502: "upstream_error: Gemini failed or returned no usable image",
-	504: "upstream_timeout: Gemini did not answer within the deadline",
-};
+/**
+ * What each error status means across the API: the registry's codes for it, each with its
+ * meaning (src/errors/codes.ts, also written out in docs/errors.md).
+ */
+export const ERROR_MEANINGS: Record<number, string> = Object.fromEntries(
+	Map.groupBy(errorRows(), (r) => r.status)
+		.entries()
+		.map(([status, rows]) => [status, rows.map((r) => `- \`${r.code}\`: ${r.meaning}`).join("\n")]),
+);
 
-/** Errors every billed generation can answer with. */
-export const GENERATION_ERRORS = [400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 502, 504] as const;
+/** The default answer's description: a status the operation does not list, such as a 500. */
+export const OTHER_ERRORS = `Any other error in the same shape (docs/errors.md lists every code), such as:\n${ERROR_MEANINGS[500]}`;
+
+/** Errors every billed generation can answer with (503: every upstream of the model is cooling down). */
+export const GENERATION_ERRORS = [400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 502, 503, 504] as const;

@@ -5,6 +5,7 @@
  * real answers against them (test/node/openapi.test.ts).
  */
 import { z } from "zod";
+import { ERROR_TYPES } from "../errors/codes";
 
 const Iso = z.string().describe("ISO 8601 date-time (UTC)");
 const Nullable = <T extends z.ZodType>(t: T) => t.nullable();
@@ -13,17 +14,8 @@ export const ErrorBody = z
 	.object({
 		error: z.object({
 			message: z.string(),
-			type: z.enum([
-				"invalid_request_error",
-				"authentication_error",
-				"permission_error",
-				"not_found_error",
-				"rate_limit_error",
-				"insufficient_quota",
-				"upstream_error",
-				"server_error",
-			]),
-			code: z.string().describe("Stable machine-readable code, e.g. invalid_api_key, insufficient_credits, payload_too_large"),
+			type: z.enum(ERROR_TYPES),
+			code: z.string().describe("Stable machine-readable code (the table in docs/errors.md), e.g. invalid_api_key, insufficient_credits"),
 			param: z.string().nullable().describe("The parameter at fault, when there is one"),
 		}),
 	})

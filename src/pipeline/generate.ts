@@ -4,7 +4,7 @@
  * what was delivered or, when nothing was, the most telling reason as an ApiError.
  */
 import type { GatewayConfig } from "../config";
-import { ApiError } from "../errors";
+import { ApiError, apiError } from "../errors";
 import { readBuffered } from "../gemini/client";
 import {
 	GeminiAuthError,
@@ -266,79 +266,56 @@ export function failureToError(failures: ImageFailure[], requestId: string): Api
 	if (refused && refused.kind === "refused") return refused.error;
 	const policy = failures.find((f) => f.kind === "policy");
 	if (policy && policy.kind === "policy") {
-		return new ApiError(
-			422,
-			"invalid_request_error",
-			"content_policy_violation",
-			`Gemini refused to generate this image (reason: ${policy.reason}). You were not charged.`,
-			"prompt",
-		);
+		return apiError("content_policy_violation", `Gemini refused to generate this image (reason: ${policy.reason}). You were not charged.`, {
+			param: "prompt",
+		});
 	}
 	const empty = failures.find((f) => f.kind === "no_image");
 	if (empty && empty.kind === "no_image") {
 		const said = empty.text ? ` Gemini said: ${empty.text.slice(0, 300)}` : "";
-		return new ApiError(
-			422,
-			"invalid_request_error",
-			"no_image_generated",
-			`Gemini answered without an image (reason: ${empty.reason}). You were not charged.${said}`,
-			"prompt",
-		);
+		return apiError("no_image_generated", `Gemini answered without an image (reason: ${empty.reason}). You were not charged.${said}`, {
+			param: "prompt",
+		});
 	}
 	const upstream = failures.find((f) => f.kind === "upstream");
 	if (upstream && upstream.kind === "upstream") return upstreamToError(upstream.error, requestId);
 	const other = failures[0];
 	const message = other && (other.kind === "bad_image" || other.kind === "internal") ? other.message : "generation failed";
 	return other?.kind === "bad_image"
-		? new ApiError(502, "upstream_error", "upstream_bad_response", message)
-		: new ApiError(500, "server_error", "internal_error", `Internal error (request ${requestId}). You were not charged.`);
+		? apiError("upstream_bad_response", message)
+		: apiError("internal_error", `Internal error (request ${requestId}). You were not charged.`);
 }
 
 export function upstreamToError(e: GeminiError, requestId: string): ApiError {
 	if (e instanceof UpstreamsUnavailableError) {
 		const seconds = Math.max(1, Math.ceil((e.retryAfterMs ?? 1000) / 1000));
-		return new ApiError(
-			503,
-			"upstream_error",
+		return apiError(
 			"upstreams_unavailable",
 			`Every upstream that serves ${e.model} is cooling down after rate limits or failures; retry in ${seconds} s. You were not charged.`,
-			null,
-			{ "retry-after": String(seconds) },
+			{ headers: { "retry-after": String(seconds) } },
 		);
 	}
 	if (e instanceof GeminiTimeoutError) {
-		return new ApiError(504, "upstream_error", "upstream_timeout", "Gemini did not answer in time. You were not charged.");
+		return apiError("upstream_timeout", "Gemini did not answer in time. You were not charged.");
 	}
 	if (e instanceof GeminiRateLimitError) {
 		// Gemini's own quota survived the retries: the caller should back off, not blame us.
 		const seconds = Math.max(1, Math.ceil((e.retryAfterMs ?? 1000) / 1000));
-		return new ApiError(
-			429,
-			"rate_limit_error",
-			"upstream_rate_limited",
-			`Gemini is rate limiting the gateway; retry in ${seconds} s. You were not charged.`,
-			null,
-			{ "retry-after": String(seconds) },
-		);
+		return apiError("upstream_rate_limited", `Gemini is rate limiting the gateway; retry in ${seconds} s. You were not charged.`, {
+			headers: { "retry-after": String(seconds) },
+		});
 	}
 	if (e instanceof GeminiAuthError) {
 		console.error(JSON.stringify({ requestId, event: "gemini_auth_failed", status: e.status, reason: e.reason }));
-		return new ApiError(
-			502,
-			"upstream_error",
-			"upstream_auth_error",
-			"The gateway's Gemini credentials were rejected. You were not charged.",
-		);
+		return apiError("upstream_auth_error", "The gateway's Gemini credentials were rejected. You were not charged.");
 	}
 	if (e instanceof GeminiBadRequestError && e.status !== 404) {
-		return new ApiError(400, "invalid_request_error", "upstream_rejected_request", `Gemini rejected the request: ${e.message}`);
+		return apiError("upstream_rejected_request", `Gemini rejected the request: ${e.message}`);
 	}
 	if (e instanceof GeminiMalformedResponseError) {
-		return new ApiError(502, "upstream_error", "upstream_bad_response", "Gemini sent a malformed response. You were not charged.");
+		return apiError("upstream_bad_response", "Gemini sent a malformed response. You were not charged.");
 	}
-	return new ApiError(
-		502,
-		"upstream_error",
+	return apiError(
 		"upstream_error",
 		`Gemini failed${e.retryable ? " after retries" : ""} (${e.status ?? "no response"}${e.rpcStatus ? ` ${e.rpcStatus}` : ""}). You were not charged.`,
 	);

@@ -6,7 +6,7 @@
 import { refusedKey } from "../account/caller";
 import type { AdmitResult, UsageDraft } from "../account/records";
 import type { ImageSize, ModelSpec } from "../catalog/catalog";
-import { ApiError } from "../errors";
+import { type ApiError, apiError } from "../errors";
 import { type GenerationRequest, modeOf } from "./request";
 
 /** What is billed: the model and size set the price, `images` the worst case held. */
@@ -52,44 +52,27 @@ export function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay
 		case "key_revoked":
 			return refusedKey(a.reason);
 		case "insufficient_credits":
-			return new ApiError(
-				402,
-				"insufficient_quota",
+			return apiError(
 				"insufficient_credits",
 				`This request needs up to ${a.required} credits; the balance is ${a.balance}. Lower n or add credits.`,
-				null,
-				{ "x-credits-remaining": String(a.balance) },
+				{ headers: { "x-credits-remaining": String(a.balance) } },
 			);
 		case "rate_limited":
-			return new ApiError(
-				429,
-				"rate_limit_error",
-				"rate_limit_exceeded",
-				`Limit ${a.limit} (${a.value}) reached; retry in ${a.retryAfterSeconds} s`,
-				a.limit,
-				{
+			return apiError("rate_limit_exceeded", `Limit ${a.limit} (${a.value}) reached; retry in ${a.retryAfterSeconds} s`, {
+				param: a.limit,
+				headers: {
 					"retry-after": String(a.retryAfterSeconds),
 					"ratelimit-limit": String(a.value),
 					"ratelimit-remaining": "0",
 					"ratelimit-reset": String(a.retryAfterSeconds),
 					"ratelimit-policy": `"${a.limit}";q=${a.value}`,
 				},
-			);
+			});
 		case "idempotency_mismatch":
-			return new ApiError(
-				422,
-				"invalid_request_error",
-				"idempotency_key_reused",
-				"This Idempotency-Key was already used with a different request body",
-				"Idempotency-Key",
-			);
+			return apiError("idempotency_key_reused", "This Idempotency-Key was already used with a different request body", {
+				param: "Idempotency-Key",
+			});
 		case "idempotency_in_flight":
-			return new ApiError(
-				409,
-				"invalid_request_error",
-				"idempotency_in_flight",
-				"A request with this Idempotency-Key is still running",
-				"Idempotency-Key",
-			);
+			return apiError("idempotency_in_flight", "A request with this Idempotency-Key is still running", { param: "Idempotency-Key" });
 	}
 }

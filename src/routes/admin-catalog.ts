@@ -10,7 +10,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { firstAvailable, goneAt } from "../catalog/availability";
 import { discoverModels } from "../catalog/discovery";
-import { ApiError, invalidParam } from "../errors";
+import { apiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
 import { parseWith } from "../lib/validate";
 import { ADMIN_FACTS } from "../route-facts";
@@ -76,6 +76,6 @@ export const adminCatalog = new Hono<AppEnv>()
 			return c.json({ upstreams: await discoverModels(c.get("config"), c.env.DB) });
 		} catch (error) {
 			if (!(error instanceof GeminiError)) throw error;
-			throw new ApiError(502, "upstream_error", "discovery_failed", `Listing Gemini's models failed: ${error.message}`);
+			throw apiError("discovery_failed", `Listing Gemini's models failed: ${error.message}`);
 		}
 	});

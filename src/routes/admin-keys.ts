@@ -10,7 +10,7 @@ import { accountFor } from "../account/key-account";
 import { generateApiKey, generateKeyId, keyPrefix, sha256Hex } from "../account/keys";
 import type { AccountView } from "../account/records";
 import { LimitsPatch } from "../billing/limits";
-import { ApiError, invalidParam, notFound } from "../errors";
+import { apiError, invalidParam, notFound } from "../errors";
 import { readJsonObject } from "../lib/body";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
@@ -89,7 +89,7 @@ export const adminKeys = new Hono<AppEnv>()
 			credits: input.credits,
 			limits: input.limits,
 		});
-		if (!created.ok) throw new ApiError(500, "server_error", "internal_error", "Key collision; try again");
+		if (!created.ok) throw apiError("internal_error", "Key collision; try again");
 		try {
 			await insertKey(c.env.DB, record);
 		} catch (error) {

@@ -15,7 +15,7 @@ import { z } from "zod";
 import { chatInput } from "../chat/history";
 import { normalizeMessages } from "../chat/messages";
 import { type Completion, chatCompletion, closingEvents, errorEvent, imageEvents } from "../chat/render";
-import { ApiError, invalidParam } from "../errors";
+import { apiError, invalidParam } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { executionOf, runBilledGeneration } from "../pipeline/billed";
@@ -115,6 +115,6 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 			);
 			return executionOf(result);
 		},
-		() => errorEvent(new ApiError(500, "server_error", "internal_error", `Internal error (request ${c.get("requestId")})`)),
+		() => errorEvent(apiError("internal_error", `Internal error (request ${c.get("requestId")})`)),
 	);
 });

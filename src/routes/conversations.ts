@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import { randomId } from "../account/keys";
-import { ApiError, invalidParam, notFound } from "../errors";
+import { apiError, invalidParam, notFound } from "../errors";
 import type { GeminiContent } from "../gemini/types";
 import { readJsonObject } from "../lib/body";
 import { parseWith } from "../lib/validate";
@@ -83,13 +83,7 @@ export async function continueConversation(
 				onlyIf: etag ? { etagMatches: etag } : undefined,
 			});
 			if (!put)
-				throw new ApiError(
-					409,
-					"invalid_request_error",
-					"conversation_conflict",
-					"Another edit of this conversation finished first; retry",
-					"conversation_id",
-				);
+				throw apiError("conversation_conflict", "Another edit of this conversation finished first; retry", { param: "conversation_id" });
 			await touchConversation(c.env.DB, id, conv.turns + 1, new Date().toISOString());
 		},
 	};

@@ -13,7 +13,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError, invalidParam } from "../errors";
+import { ApiError, apiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
 import { checkImages, embeddedError, readOutcome } from "../gemini/result";
 import type { GenerateContentRequest } from "../gemini/types";
@@ -67,9 +67,7 @@ function parseTarget(target: string): { model: string; method: Method } {
 	const at = target.lastIndexOf(":");
 	const method = at === -1 ? "" : target.slice(at + 1);
 	if (!(METHODS as readonly string[]).includes(method)) {
-		throw new ApiError(
-			404,
-			"not_found_error",
+		throw apiError(
 			"unsupported_method",
 			`Method '${method || target}' is not served here: use generateContent, streamGenerateContent or countTokens`,
 		);
@@ -82,12 +80,10 @@ export const geminiNative = new Hono<AppEnv>().use(ROUTE_FACTS).post("/:target{[
 	const { model: name, method } = parseTarget(c.req.param("target"));
 	const model = config.catalog.find(name);
 	if (!model) {
-		throw new ApiError(
-			404,
-			"not_found_error",
+		throw apiError(
 			"model_not_found",
 			`models/${name} is not found, or is not supported for ${method}. Available: ${config.catalog.ids().join(", ")}`,
-			"model",
+			{ param: "model", status: 404 },
 		);
 	}
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);

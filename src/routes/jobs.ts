@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import { emptyOutcome } from "../account/records";
-import { ApiError, invalidParam, notFound } from "../errors";
+import { apiError, invalidParam, notFound } from "../errors";
 import { GeminiError } from "../gemini/errors";
 import { presentJob } from "../jobs/present";
 import type { JobSpec } from "../jobs/spec";
@@ -40,18 +40,11 @@ export const JobsQuery = z.strictObject({
 async function cancelInBatch(c: Context<AppEnv>, job: JobRow): Promise<boolean> {
 	const batch = job.batch_id ? await getBatch(c.env.DB, job.batch_id) : null;
 	if (!batch?.upstream_name) {
-		throw new ApiError(
-			409,
-			"invalid_request_error",
-			"job_in_running_batch",
-			`Job ${job.id} is being submitted to Gemini in a batch; retry in a few seconds`,
-		);
+		throw apiError("job_in_running_batch", `Job ${job.id} is being submitted to Gemini in a batch; retry in a few seconds`);
 	}
 	const others = (await jobsOfBatch(c.env.DB, batch.id)).filter((j) => j.id !== job.id).length;
 	if (others > 0) {
-		throw new ApiError(
-			409,
-			"invalid_request_error",
+		throw apiError(
 			"job_in_running_batch",
 			`Job ${job.id} is in Gemini batch ${batch.id} (${batch.state}) with ${others} other job(s). Gemini cancels whole batches only, so it cannot be canceled alone: it finishes with its batch (target 24 h), and if the batch expires its credits are released.`,
 		);

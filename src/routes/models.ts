@@ -12,7 +12,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { ModelSpec } from "../catalog/catalog";
 import { lifecycleHeaders } from "../catalog/headers";
-import { ApiError, invalidParam } from "../errors";
+import { type ApiError, apiError, invalidParam } from "../errors";
 import { parseWith } from "../lib/validate";
 import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
@@ -85,8 +85,8 @@ function googleModel(c: Context<AppEnv>, m: ModelSpec) {
 
 function notFoundModel(id: string, google: boolean): ApiError {
 	return google
-		? new ApiError(404, "not_found_error", "model_not_found", `Model is not found: models/${id} for api version v1beta`, "model")
-		: new ApiError(404, "not_found_error", "model_not_found", `The model '${id}' does not exist`, "model");
+		? apiError("model_not_found", `Model is not found: models/${id} for api version v1beta`, { param: "model", status: 404 })
+		: apiError("model_not_found", `The model '${id}' does not exist`, { param: "model", status: 404 });
 }
 
 /** Google's models.list query: pageSize 0 to any (0 means the default 50, more than 1000 means 1000). */

@@ -9,7 +9,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { ApiError } from "../errors";
+import { type ApiError, apiError } from "../errors";
 import { openApiDocument } from "../openapi/document";
 import type { AppEnv } from "../types";
 
@@ -20,12 +20,7 @@ async function asset(c: Context<AppEnv>, url: string | Request): Promise<Respons
 }
 
 function notBuilt(page: string): ApiError {
-	return new ApiError(
-		404,
-		"not_found_error",
-		"not_built",
-		`The ${page} is not built into this deployment: run npm run build before deploying`,
-	);
+	return apiError("not_built", `The ${page} is not built into this deployment: run npm run build before deploying`);
 }
 
 /**

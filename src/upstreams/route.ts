@@ -21,7 +21,7 @@
 import { goneAt, rememberGone } from "../catalog/availability";
 import type { ModelSpec } from "../catalog/catalog";
 import { ConfigError, type GatewayConfig } from "../config";
-import { ApiError } from "../errors";
+import { type ApiError, apiError } from "../errors";
 import { backoffMs, GeminiClient, sleep } from "../gemini/client";
 import { GeminiError, GeminiTimeoutError } from "../gemini/errors";
 import { choose } from "./choose";
@@ -69,12 +69,10 @@ export function checkServed(config: GatewayConfig, model: ModelSpec, only?: Only
 	const pool = only ? config.upstreams.filter(only.accepts) : config.upstreams;
 	const configured = pool.filter((u) => model.chain.some((id) => configuredFor([u], id).length > 0));
 	if (configured.length === 0) {
-		throw new ApiError(
-			400,
-			"invalid_request_error",
+		throw apiError(
 			"model_not_served",
 			`No upstream of this gateway${only ? ` with ${only.what}` : ""} serves ${model.id} (${model.chain.join(", ")}); choose another model (GET /v1/models)`,
-			"model",
+			{ param: "model" },
 		);
 	}
 	if (configured.every((u) => u.problem)) throw new ConfigError("UPSTREAMS", configured.map((u) => u.problem).join("; "));
@@ -94,9 +92,7 @@ function logAttempt(m: Member, model: string, e: GeminiError, v: Verdict): void 
 }
 
 function modelGone(model: ModelSpec, id: string): ApiError {
-	return new ApiError(
-		502,
-		"upstream_error",
+	return apiError(
 		"upstream_model_not_found",
 		`Gemini answered 404 NOT_FOUND for ${id}, the last upstream model ${model.id} can use. The operator must point ${model.id} at a current model (MODELS). You were not charged.`,
 	);

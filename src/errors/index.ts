@@ -1,13 +1,16 @@
 /**
  * The one error shape on the wire, OpenAI's: {"error":{"message","type","code","param"}}.
- * Every expected failure is an ApiError with a status and a stable code; anything else
- * becomes a generic 500 in `onError`, logged with the request id and never echoed.
+ * Every expected failure is an ApiError with a stable code from the registry (./codes.ts),
+ * which gives it its status and type; anything else becomes a generic 500 in `onError`,
+ * logged with the request id and never echoed. Build one with `apiError(code, message,
+ * { param, headers, cause })` or a helper below.
  * On Gemini's own routes the same error is written in Google's shape instead,
  * {"error":{"code","message","status","details"}}, which `@google/genai` users branch on;
  * the gateway's code travels in an ErrorInfo detail.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { GoogleRpcDetail } from "./gemini/types";
+import type { GoogleRpcDetail } from "../gemini/types";
+import { type AltStatus, type ErrorCode, type ErrorStatus, type ErrorType, type InvalidRequestCode, specOf } from "./codes";
 
 export type ErrorStyle = "openai" | "google";
 
@@ -32,27 +35,44 @@ const RPC_STATUS: Record<number, string> = {
 	504: "DEADLINE_EXCEEDED",
 };
 
-export type ErrorType =
-	| "invalid_request_error"
-	| "authentication_error"
-	| "permission_error"
-	| "not_found_error"
-	| "rate_limit_error"
-	| "insufficient_quota"
-	| "upstream_error"
-	| "server_error";
+export type { ErrorCode, ErrorType } from "./codes";
+
+/** What an ApiError may carry besides its code and message. */
+export interface ApiErrorOptions {
+	/** The parameter at fault (`error.param`), when there is one. */
+	param?: string | null;
+	/** Extra response headers, e.g. Retry-After. */
+	headers?: Record<string, string>;
+	/** What caused it, for logs and debuggers; never sent to the client. */
+	cause?: unknown;
+}
+
+/** An ApiError's code and message, with its options. */
+export interface ApiErrorInit extends ApiErrorOptions {
+	code: ErrorCode;
+	message: string;
+	/** Only for a code the registry lists under several statuses (its `also`); `apiError` types it per code. */
+	status?: ErrorStatus;
+}
 
 export class ApiError extends Error {
-	constructor(
-		readonly status: ContentfulStatusCode,
-		readonly type: ErrorType,
-		readonly code: string,
-		message: string,
-		readonly param: string | null = null,
-		readonly headers: Record<string, string> = {},
-	) {
-		super(message);
+	readonly status: ContentfulStatusCode;
+	readonly type: ErrorType;
+	readonly code: ErrorCode;
+	readonly param: string | null;
+	readonly headers: Record<string, string>;
+
+	/** Status and type come from the registry (./codes.ts), so a code always answers the same way. */
+	constructor(init: ApiErrorInit) {
+		super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
 		this.name = "ApiError";
+		const spec = specOf(init.code, init.status);
+		// The registry holds only statuses that carry a body (400-504).
+		this.status = spec.status as ContentfulStatusCode;
+		this.type = spec.type;
+		this.code = init.code;
+		this.param = init.param ?? null;
+		this.headers = init.headers ?? {};
 	}
 
 	/** Upstream's own google.rpc status and details, for Google-shaped answers. */
@@ -92,17 +112,30 @@ export class ApiError extends Error {
 	}
 }
 
+/**
+ * The error a code stands for, with the registry's status and type:
+ * `throw apiError("insufficient_credits", message, { headers })`. `status` is accepted
+ * only for a code the registry also lists under another status.
+ */
+export function apiError<C extends ErrorCode>(
+	code: C,
+	message: string,
+	options: ApiErrorOptions & { status?: AltStatus<C> } = {},
+): ApiError {
+	return new ApiError({ ...options, code, message });
+}
+
 /** 400 naming the parameter at fault. */
-export function invalidParam(param: string | null, message: string, code = "invalid_parameter"): ApiError {
-	return new ApiError(400, "invalid_request_error", code, message, param);
+export function invalidParam(param: string | null, message: string, code: InvalidRequestCode = "invalid_parameter"): ApiError {
+	return apiError(code, message, { param });
 }
 
+/** 404 for a route or resource that does not exist (or is not the caller's). */
 export function notFound(message = "Not found"): ApiError {
-	return new ApiError(404, "not_found_error", "not_found", message);
+	return apiError("not_found", message);
 }
 
+/** 401 with the challenge RFC 6750 asks for. */
 export function unauthorized(message: string): ApiError {
-	return new ApiError(401, "authentication_error", "invalid_api_key", message, null, {
-		"www-authenticate": 'Bearer realm="nano-banana-gateway"',
-	});
+	return apiError("invalid_api_key", message, { headers: { "www-authenticate": 'Bearer realm="nano-banana-gateway"' } });
 }
