@@ -11,7 +11,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { applyPatch, type LimitName, type Limits, type LimitsPatch } from "../billing/limits";
 import { loadConfig } from "../config";
-import { flushOutbox } from "./outbox";
 import {
 	type AccountView,
 	type AdmitResult,
@@ -46,7 +45,7 @@ export class KeyAccount extends DurableObject<Env> {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.store = new AccountStore(ctx.storage.sql, ctx.storage);
+		this.store = new AccountStore(ctx.storage);
 		ctx.blockConcurrencyWhile(async () => {
 			this.store.init();
 			this.alarmAt = await ctx.storage.getAlarm();
@@ -119,12 +118,10 @@ export class KeyAccount extends DurableObject<Env> {
 	async update(patch: { name?: string; status?: "active" | "revoked"; limits?: LimitsPatch }): Promise<AccountView | null> {
 		const r = this.store.account();
 		if (!r) return null;
-		if (patch.name !== undefined) this.store.updateAccount("UPDATE account SET name = ?", patch.name);
-		if (patch.status === "revoked")
-			this.store.updateAccount("UPDATE account SET status = 'revoked', revoked_at = COALESCE(revoked_at, ?)", new Date().toISOString());
-		if (patch.status === "active") this.store.updateAccount("UPDATE account SET status = 'active', revoked_at = NULL");
-		if (patch.limits)
-			this.store.updateAccount("UPDATE account SET limits = ?", JSON.stringify(applyPatch(this.store.limitOverrides(), patch.limits)));
+		if (patch.name !== undefined) this.store.accountRow.rename(patch.name);
+		if (patch.status === "revoked") this.store.accountRow.revoke(new Date().toISOString());
+		if (patch.status === "active") this.store.accountRow.reactivate();
+		if (patch.limits) this.store.accountRow.setLimits(JSON.stringify(applyPatch(this.store.limitOverrides(), patch.limits)));
 		return this.describe();
 	}
 
@@ -157,7 +154,7 @@ export class KeyAccount extends DurableObject<Env> {
 	async rotateWebhookSecret(): Promise<string | null> {
 		if (!this.store.account()) return null;
 		const secret = `whsec_${crypto.getRandomValues(new Uint8Array(32)).toBase64()}`;
-		this.store.updateAccount("UPDATE account SET webhook_secret = ?", secret);
+		this.store.accountRow.setWebhookSecret(secret);
 		return secret;
 	}
 
@@ -185,17 +182,11 @@ export class KeyAccount extends DurableObject<Env> {
 
 		const idem = input.idempotency;
 		if (idem) {
-			const rec = this.ctx.storage.sql
-				.exec<{ body_hash: string; state: string; response: string | null }>(
-					"SELECT body_hash, state, response FROM idempotency WHERE key = ? AND expires_at > ?",
-					idem.key,
-					now,
-				)
-				.toArray()[0];
+			const rec = this.store.idempotency.find(idem.key, now);
 			if (rec) {
-				if (rec.body_hash !== idem.bodyHash) return { ok: false, reason: "idempotency_mismatch", ...who };
-				if (rec.state === "running" || !rec.response) return { ok: false, reason: "idempotency_in_flight", ...who };
-				return { ok: false, reason: "replay", response: JSON.parse(rec.response) as StoredResponse, ...who };
+				if (rec.bodyHash !== idem.bodyHash) return { ok: false, reason: "idempotency_mismatch", ...who };
+				if (!rec.response) return { ok: false, reason: "idempotency_in_flight", ...who };
+				return { ok: false, reason: "replay", response: rec.response, ...who };
 			}
 		}
 
@@ -232,12 +223,7 @@ export class KeyAccount extends DurableObject<Env> {
 			});
 		const hold = idem
 			? this.store.transaction(() => {
-					this.ctx.storage.sql.exec(
-						"INSERT OR REPLACE INTO idempotency (key, body_hash, state, response, expires_at) VALUES (?, ?, 'running', NULL, ?)",
-						idem.key,
-						idem.bodyHash,
-						now + IDEMPOTENCY_TTL,
-					);
+					this.store.idempotency.begin(idem.key, idem.bodyHash, now + IDEMPOTENCY_TTL);
 					return open();
 				})
 			: open();
@@ -252,7 +238,7 @@ export class KeyAccount extends DurableObject<Env> {
 	}
 
 	private recordRefusal(r: AccountRow, draft: UsageDraft, status: number, code: string, now: number): void {
-		this.store.enqueue([["usage", usageRow(r.key_id, draft, 0, 0, emptyOutcome(status, code), now)]]);
+		this.store.outbox.enqueue([["usage", usageRow(r.key_id, draft, 0, 0, emptyOutcome(status, code), now)]]);
 		this.ctx.waitUntil(this.ensureAlarm(now + FLUSH_DELAY));
 	}
 
@@ -285,15 +271,8 @@ export class KeyAccount extends DurableObject<Env> {
 		const close = () => this.store.close(hold, charged, input.outcome, now);
 		const result = idemKey
 			? this.store.transaction(() => {
-					if (input.response) {
-						this.ctx.storage.sql.exec(
-							"UPDATE idempotency SET state = 'done', response = ? WHERE key = ?",
-							JSON.stringify(input.response),
-							idemKey,
-						);
-					} else {
-						this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE key = ?", idemKey);
-					}
+					if (input.response) this.store.idempotency.finish(idemKey, input.response);
+					else this.store.idempotency.forget(idemKey);
 					return close();
 				})
 			: close();
@@ -308,7 +287,7 @@ export class KeyAccount extends DurableObject<Env> {
 		this.store.transaction(() => {
 			for (const hold of stale) {
 				this.store.close(hold, 0, emptyOutcome(500, "reservation_expired"), now);
-				if (hold.idemKey) this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE key = ? AND state = 'running'", hold.idemKey);
+				if (hold.idemKey) this.store.idempotency.forgetRunning(hold.idemKey);
 			}
 		});
 		return stale.length;
@@ -320,7 +299,7 @@ export class KeyAccount extends DurableObject<Env> {
 	async flush(): Promise<{ flushed: number; pending: number }> {
 		if (this.store.pendingCheckpoint()) this.store.transaction(() => this.store.checkpoint());
 		if (!this.flushing) {
-			this.flushing = flushOutbox(this.ctx.storage.sql, this.env.DB).finally(() => {
+			this.flushing = this.store.outbox.flush(this.env.DB).finally(() => {
 				this.flushing = null;
 			});
 		}
@@ -338,7 +317,7 @@ export class KeyAccount extends DurableObject<Env> {
 		if (!this.store.account()) return { released: 0, flushed: 0, pending: 0 };
 		const released = this.releaseExpired(now);
 		this.store.pruneWindow(Math.floor(now / 1000));
-		this.ctx.storage.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+		this.store.idempotency.prune(now);
 		this.store.pruneClosed(now - 7 * 24 * 60 * 60_000);
 		const { flushed, pending } = await this.flush();
 		const next = this.store.earliestExpiry();

@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
 	ADMIN,
@@ -33,12 +33,12 @@ async function timePasses(key: string, change: (s: AccountState) => AccountState
 	const stub = await accountOf(key);
 	// The account row is a checkpoint of the object's memory: bring it up to date first.
 	await stub.maintain();
-	await runInDurableObject(stub, (instance, state) => {
+	await runInDurableObject(stub, (_instance, state) => {
 		const row = state.storage.sql.exec<{ state: string }>("SELECT state FROM account").one();
 		state.storage.sql.exec("UPDATE account SET state = ?", JSON.stringify(change(JSON.parse(row.state) as AccountState)));
-		// The object keeps a copy of its state in memory; have it read it again.
-		(instance as unknown as { store: { reload(): void } }).store.reload();
 	});
+	// The object keeps a copy of its state in memory: restart it, so that it reads it again.
+	await evictDurableObject(stub);
 }
 
 /** Renames the periods whose key starts with `prefix` to `to`. */
