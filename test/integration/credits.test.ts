@@ -197,8 +197,9 @@ describe("the outbox reaches D1 in multi-row statements", () => {
 		);
 		expect(results.map((r) => r.status)).toEqual(Array(n).fill(200));
 		const flushed = await flushUsage(k.key);
+		// The object's own alarm may have flushed some rows already (it runs 250 ms after a
+		// write), so what this call flushed is not counted: what reached D1 is.
 		expect(flushed.pending).toBe(0);
-		expect(flushed.flushed).toBeGreaterThanOrEqual(n * 4);
 		const usage = await usageRows(k.id);
 		expect(usage).toHaveLength(n);
 		const ledger = await ledgerRows(k.id);
