@@ -5,8 +5,8 @@ import { createMiddleware } from "hono/factory";
 import { Caller } from "./account/caller";
 import { accountFor } from "./account/key-account";
 import { randomId, secretsEqual, sha256Hex } from "./account/keys";
-import { loadConfig } from "./config";
 import { ApiError, unauthorized } from "./errors";
+import { loadConfig } from "./load-config";
 import { timed } from "./observe";
 import type { AppEnv } from "./types";
 
