@@ -119,7 +119,7 @@ const corsOrigins = z.preprocess(
 		.default("*"),
 );
 
-/** A setting that becomes the config field `field`. */
+/** A setting that becomes the config field `name`. */
 function field<const F extends string, S extends z.ZodType>(name: F, schema: S, doc: string) {
 	return { field: name, schema: schema.describe(doc) };
 }
@@ -140,8 +140,8 @@ const SETTINGS = {
 	GEMINI_API_KEY: input(text, "A Google AI Studio key (secret): the upstream gemini-1."),
 	GEMINI_API_KEYS: input(text, "More keys (secret), comma-separated: one upstream each (gemini-1, gemini-2, ...)."),
 	GEMINI_BASE_URL: input(url, "Where the keys of GEMINI_API_KEY(S) call Gemini (default: Google's API)."),
-	// Read as JSON here; its entries are checked against UpstreamsSetting by the pool's
-	// builder (src/upstreams/spec.ts), which load-config.ts calls.
+	// Read as JSON here; load-config.ts checks its entries against UpstreamsSetting
+	// (src/upstreams/spec.ts), so that this module stays below the upstreams that read it.
 	UPSTREAMS: input(
 		json(z.unknown()),
 		"JSON: named upstreams (Gemini keys, Vertex AI projects), each naming the secret with its credential.",
