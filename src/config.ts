@@ -1,19 +1,25 @@
 /**
- * All configuration, parsed with zod once per isolate (per `env` object): numbers,
- * flags, URLs, and the JSON variables MODELS, PRICES and DEFAULT_LIMITS. A bad value is
- * never replaced by a default: it is a ConfigError naming the variable and the problem,
- * logged once, and every API call answers 500 `configuration_error` until it is fixed.
- * Variables come from wrangler.toml [vars], secrets, `.dev.vars` or the environment;
- * wrangler may hand a [vars] entry over as a number or an object, so both are accepted.
+ * Every setting the Worker reads, each declared once below: the variable's name, how its
+ * text is read (bounds and default included), the config field it becomes, and what it
+ * does. The config type is derived from that table, so a setting cannot be parsed one way
+ * and typed another. A bad value is never replaced by a default: it is a ConfigError
+ * naming the variable and the problem, logged once, and every API call answers 500
+ * `configuration_error` until it is fixed. Variables come from wrangler.toml [vars],
+ * secrets, `.dev.vars` or the environment; wrangler may hand a [vars] entry over as a
+ * number or an object, so both are accepted.
+ *
+ * This module sits low on purpose (it imports only the JSON settings' own schemas): every
+ * layer takes the config type and ConfigError from here. What is built from the settings
+ * (the catalog, the price tables, the upstream pool) is built by src/load-config.ts,
+ * which the Worker's entry points call.
  */
 import { z } from "zod";
-import { defaultLimits, type Limits, LimitsPatch } from "./billing/limits";
-import { buildBatchPrices, buildPrices, PricesOverride, type PriceTable } from "./billing/prices";
-import { Catalog, CatalogError } from "./catalog/catalog";
+import { defaultLimits, LimitsPatch } from "./billing/limits";
+import { PricesOverride } from "./billing/prices";
 import { ModelsOverride } from "./catalog/overrides";
 import { ApiError } from "./errors";
-import { buildPool, DEFAULT_GEMINI_BASE_URL, PoolConfigError, type UpstreamSpec, UpstreamsSetting } from "./upstreams/spec";
 
+/** A setting with a bad value: 500 `configuration_error`, naming the variable. */
 export class ConfigError extends ApiError {
 	constructor(
 		readonly variable: string,
@@ -29,13 +35,13 @@ export class ConfigError extends ApiError {
 
 const blank = (v: unknown) => v === undefined || v === null || (typeof v === "string" && v.trim() === "");
 
-/** A number from a string or number; blank means the default. */
 /** "must be a number" for text that is not one; zod's own words for bounds. */
 const isNumber = {
 	error: (issue: { code: string; expected?: string }) =>
 		issue.code !== "invalid_type" ? undefined : issue.expected === "int" ? "must be a whole number" : "must be a number",
 };
 
+/** A number from a string or number; blank means the default. */
 function num(fallback: number, min: number, max: number, int = true) {
 	const n = z.number(isNumber).min(min).max(max);
 	return z.preprocess((v) => (blank(v) ? undefined : typeof v === "string" ? Number(v.trim()) : v), (int ? n.int() : n).default(fallback));
@@ -80,8 +86,6 @@ function json<T extends z.ZodType>(schema: T) {
 	}, schema.optional());
 }
 
-const MB = 1_048_576;
-
 /**
  * CORS_ORIGINS: "*" (any origin; API keys are bearer tokens, never cookies) or a comma-
  * or space-separated list of exact origins (`https://app.example.com`), no paths.
@@ -112,180 +116,206 @@ const corsOrigins = z.preprocess(
 		.default("*"),
 );
 
-/** Every setting the Worker reads (documented in .dev.vars.example and the README). */
-export const EnvSchema = z.object({
-	GEMINI_API_KEY: text,
-	GEMINI_API_KEYS: text,
-	GEMINI_BASE_URL: url,
-	UPSTREAMS: json(UpstreamsSetting),
-	GEMINI_ATTEMPT_TIMEOUT_MS: optionalNum(0, 900_000),
-	UPSTREAM_HEALTH_SYNC_MS: num(5_000, 0, 600_000),
-	ADMIN_TOKEN: text,
-	PUBLIC_BASE_URL: url,
-	GEMINI_MAX_RETRIES: num(3, 0, 10),
-	GEMINI_RETRY_BASE_MS: num(500, 0, 60_000),
-	GEMINI_RETRY_MAX_MS: num(8_000, 0, 600_000),
-	GEMINI_DEADLINE_MS: num(180_000, 1, 900_000),
-	MAX_PROMPT_CHARS: num(8_000, 1, 1_000_000),
-	MAX_JSON_BODY_BYTES: num(MB, 1, 100 * MB),
-	MAX_UPLOAD_BYTES: num(32 * MB, 1, 100 * MB),
-	MAX_IMAGE_BYTES: num(7 * MB, 1, 100 * MB),
-	MAX_TOTAL_IMAGE_BYTES: num(15 * MB, 1, 100 * MB),
-	ALLOW_HTTP_IMAGE_URLS: flag,
-	IMAGE_FETCH_TIMEOUT_MS: num(10_000, 1, 300_000),
-	GEMINI_READ_MODE: z.preprocess((v) => (blank(v) ? undefined : v), z.enum(["streaming", "buffered"]).default("streaming")),
-	JOB_MAX_ATTEMPTS: num(5, 1, 100),
-	JOB_RETRY_BASE_SECONDS: num(10, 0, 3_600, false),
-	WEBHOOK_MAX_ATTEMPTS: num(8, 1, 100),
-	WEBHOOK_TIMEOUT_MS: num(10_000, 1, 300_000),
-	MIN_PIPELINE_INTERVAL_MINUTES: num(15, 1, 525_600),
-	RETENTION_DAYS: optionalNum(0, 36_500),
-	BATCH_WINDOW_SECONDS: num(30, 0, 3_600),
-	BATCH_POLL_SECONDS: num(60, 0, 3_600),
-	BATCH_MAX_INLINE_BYTES: num(19 * MB, 1, 20_000_000),
-	MODELS: json(ModelsOverride),
-	PRICES: json(PricesOverride),
-	DEFAULT_LIMITS: json(LimitsPatch),
-	CORS_ORIGINS: corsOrigins,
-});
-
-export interface GatewayConfig {
-	/** Where the upstreams from GEMINI_API_KEY(S) are. */
-	geminiBaseUrl: string;
-	/** The upstream pool (src/upstreams/spec.ts); credentials included, so never logged. */
-	upstreams: UpstreamSpec[];
-	/** Per-attempt timeout when another upstream could take over (default: half the deadline). */
-	attemptTimeoutMs: number;
-	/** How often an isolate syncs upstream health with the others (0: never). */
-	healthSyncMs: number;
-	adminToken: string | undefined;
-	maxRetries: number;
-	retryBaseMs: number;
-	retryMaxMs: number;
-	deadlineMs: number;
-	maxPromptChars: number;
-	maxJsonBodyBytes: number;
-	/** Cap for bodies that may carry images (multipart or JSON with base64). */
-	maxUploadBytes: number;
-	maxImageBytes: number;
-	maxTotalImageBytes: number;
-	allowHttpImageUrls: boolean;
-	imageFetchTimeoutMs: number;
-	publicBaseUrl: string | undefined;
-	/** "streaming" (default): images go from Gemini's body into R2 chunk by chunk. "buffered": the old whole-body path, kept as the benchmark's baseline. */
-	readMode: "streaming" | "buffered";
-	/** Async jobs: attempts before a transient failure becomes final, and the backoff base. */
-	jobMaxAttempts: number;
-	jobRetryBaseSeconds: number;
-	webhookMaxAttempts: number;
-	webhookTimeoutMs: number;
-	/** Content pipelines may not run more often than this. */
-	minPipelineIntervalMinutes: number;
-	/** Generated images older than this are deleted by the cron trigger (unset: kept). */
-	retentionDays: number | undefined;
-	/** Origins allowed to call the API from a browser: "*" or an exact list. */
-	corsOrigins: "*" | string[];
-	/** Batch lane: how long requests for one model are gathered before they go as one batch... */
-	batchWindowSeconds: number;
-	/** ...how often a submitted batch is polled, and the cap on its inline requests (Google's: 20 MB). */
-	batchPollSeconds: number;
-	batchMaxInlineBytes: number;
-	catalog: Catalog;
-	prices: PriceTable;
-	/** The Batch lane's prices (half the standard ones unless PRICES.batch says otherwise). */
-	batchPrices: PriceTable;
-	defaultLimits: Limits;
+/** A setting that becomes the config field `name`. */
+function field<const F extends string, S extends z.ZodType>(name: F, schema: S, doc: string) {
+	return { field: name, schema: schema.describe(doc) };
 }
 
-function parse(env: Env): GatewayConfig {
-	const r = EnvSchema.safeParse(env);
-	if (!r.success) {
-		const issue = r.error.issues[0];
-		const [variable, ...path] = issue.path.map(String);
-		throw new ConfigError(variable ?? "configuration", `${path.length > 0 ? `${path.join(".")}: ` : ""}${issue.message}`);
-	}
-	const v = r.data;
-	if (v.GEMINI_RETRY_BASE_MS > v.GEMINI_RETRY_MAX_MS) {
-		throw new ConfigError("GEMINI_RETRY_BASE_MS", `is larger than GEMINI_RETRY_MAX_MS (${v.GEMINI_RETRY_MAX_MS})`);
-	}
-	let catalog: Catalog;
-	try {
-		catalog = Catalog.build(v.MODELS ?? {});
-	} catch (error) {
-		if (error instanceof CatalogError) throw new ConfigError("MODELS", error.message);
-		throw error;
-	}
-	let prices: PriceTable;
-	let batchPrices: PriceTable;
-	try {
-		prices = buildPrices(catalog, v.PRICES ?? {});
-		batchPrices = buildBatchPrices(catalog, prices, v.PRICES ?? {});
-	} catch (error) {
-		throw new ConfigError("PRICES", error instanceof Error ? error.message : String(error));
-	}
-	const geminiBaseUrl = v.GEMINI_BASE_URL ?? DEFAULT_GEMINI_BASE_URL;
-	let upstreams: UpstreamSpec[];
-	try {
-		upstreams = buildPool(env as unknown as Record<string, unknown>, v.UPSTREAMS, geminiBaseUrl, catalog);
-	} catch (error) {
-		if (error instanceof PoolConfigError) throw new ConfigError(error.variable, error.problem);
-		throw error;
-	}
-	return {
-		geminiBaseUrl,
-		upstreams,
-		attemptTimeoutMs: v.GEMINI_ATTEMPT_TIMEOUT_MS ?? Math.ceil(v.GEMINI_DEADLINE_MS / 2),
-		healthSyncMs: v.UPSTREAM_HEALTH_SYNC_MS,
-		adminToken: v.ADMIN_TOKEN,
-		maxRetries: v.GEMINI_MAX_RETRIES,
-		retryBaseMs: v.GEMINI_RETRY_BASE_MS,
-		retryMaxMs: v.GEMINI_RETRY_MAX_MS,
-		deadlineMs: v.GEMINI_DEADLINE_MS,
-		maxPromptChars: v.MAX_PROMPT_CHARS,
-		maxJsonBodyBytes: v.MAX_JSON_BODY_BYTES,
-		maxUploadBytes: v.MAX_UPLOAD_BYTES,
-		maxImageBytes: v.MAX_IMAGE_BYTES,
-		maxTotalImageBytes: v.MAX_TOTAL_IMAGE_BYTES,
-		allowHttpImageUrls: v.ALLOW_HTTP_IMAGE_URLS,
-		imageFetchTimeoutMs: v.IMAGE_FETCH_TIMEOUT_MS,
-		publicBaseUrl: v.PUBLIC_BASE_URL,
-		readMode: v.GEMINI_READ_MODE,
-		jobMaxAttempts: v.JOB_MAX_ATTEMPTS,
-		jobRetryBaseSeconds: v.JOB_RETRY_BASE_SECONDS,
-		webhookMaxAttempts: v.WEBHOOK_MAX_ATTEMPTS,
-		webhookTimeoutMs: v.WEBHOOK_TIMEOUT_MS,
-		minPipelineIntervalMinutes: v.MIN_PIPELINE_INTERVAL_MINUTES,
-		retentionDays: v.RETENTION_DAYS,
-		corsOrigins: v.CORS_ORIGINS,
-		batchWindowSeconds: v.BATCH_WINDOW_SECONDS,
-		batchPollSeconds: v.BATCH_POLL_SECONDS,
-		batchMaxInlineBytes: v.BATCH_MAX_INLINE_BYTES,
-		catalog,
-		prices,
-		batchPrices,
-		defaultLimits: defaultLimits(v.DEFAULT_LIMITS ?? {}),
-	};
+/** A setting that src/load-config.ts builds something from (the pool, the catalog, the prices). */
+function input<S extends z.ZodType>(schema: S, doc: string) {
+	return { field: null, schema: schema.describe(doc) };
 }
 
-const cache = new WeakMap<object, GatewayConfig | ConfigError>();
+const MB = 1_048_576;
 
 /**
- * The configuration for this `env`, parsed on first use and kept for the isolate's life
- * (bindings do not change while it lives). Throws the ConfigError every time while the
- * configuration is broken; it is logged once.
+ * The settings, by variable, in the order their problems are reported (the first bad one
+ * is named). .dev.vars.example and the README's Configuration table list every one
+ * (test/unit/settings-doc.test.ts checks), with the defaults written here.
  */
-export function loadConfig(env: Env): GatewayConfig {
+const SETTINGS = {
+	GEMINI_API_KEY: input(text, "A Google AI Studio key (secret): the upstream gemini-1."),
+	GEMINI_API_KEYS: input(text, "More keys (secret), comma-separated: one upstream each (gemini-1, gemini-2, ...)."),
+	GEMINI_BASE_URL: input(url, "Where the keys of GEMINI_API_KEY(S) call Gemini (default: Google's API)."),
+	// Read as JSON here; load-config.ts checks its entries against UpstreamsSetting
+	// (src/upstreams/spec.ts), so that this module stays below the upstreams that read it.
+	UPSTREAMS: input(
+		json(z.unknown()),
+		"JSON: named upstreams (Gemini keys, Vertex AI projects), each naming the secret with its credential.",
+	),
+	GEMINI_ATTEMPT_TIMEOUT_MS: field(
+		"attemptTimeoutMs",
+		optionalNum(0, 900_000),
+		"Per-attempt timeout when another upstream could take over (default: half of GEMINI_DEADLINE_MS).",
+	),
+	UPSTREAM_HEALTH_SYNC_MS: field(
+		"healthSyncMs",
+		num(5_000, 0, 600_000),
+		"How often an isolate syncs upstream health with the others (0: never).",
+	),
+	ADMIN_TOKEN: field("adminToken", text, "Bearer token for /admin/* (secret)."),
+	PUBLIC_BASE_URL: field("publicBaseUrl", url, "Public bucket domain for image URLs; unset: the Worker serves /images/..."),
+	GEMINI_MAX_RETRIES: field("maxRetries", num(3, 0, 10), "Retries after the first attempt of a Gemini call."),
+	GEMINI_RETRY_BASE_MS: field("retryBaseMs", num(500, 0, 60_000), "Backoff base between retries."),
+	GEMINI_RETRY_MAX_MS: field("retryMaxMs", num(8_000, 0, 600_000), "Backoff cap between retries."),
+	GEMINI_DEADLINE_MS: field("deadlineMs", num(180_000, 1, 900_000), "One deadline per call, failovers to other upstreams included."),
+	MAX_PROMPT_CHARS: field("maxPromptChars", num(8_000, 1, 1_000_000), "Longest prompt accepted."),
+	MAX_JSON_BODY_BYTES: field("maxJsonBodyBytes", num(MB, 1, 100 * MB), "Largest JSON body without images."),
+	MAX_UPLOAD_BYTES: field(
+		"maxUploadBytes",
+		num(32 * MB, 1, 100 * MB),
+		"Cap for bodies that may carry images (multipart or JSON with base64).",
+	),
+	MAX_IMAGE_BYTES: field("maxImageBytes", num(7 * MB, 1, 100 * MB), "Largest reference image."),
+	MAX_TOTAL_IMAGE_BYTES: field("maxTotalImageBytes", num(15 * MB, 1, 100 * MB), "Largest total of one request's reference images."),
+	ALLOW_HTTP_IMAGE_URLS: field("allowHttpImageUrls", flag, '"true" lets reference-image URLs use plain http (local development only).'),
+	IMAGE_FETCH_TIMEOUT_MS: field("imageFetchTimeoutMs", num(10_000, 1, 300_000), "Timeout for fetching one reference-image URL."),
+	GEMINI_READ_MODE: field(
+		"readMode",
+		z.preprocess((v) => (blank(v) ? undefined : v), z.enum(["streaming", "buffered"]).default("streaming")),
+		'"streaming": images go from Gemini\'s body into R2 chunk by chunk. "buffered": the whole-body path, kept as the benchmark\'s baseline.',
+	),
+	JOB_MAX_ATTEMPTS: field("jobMaxAttempts", num(5, 1, 100), "Async jobs: attempts before a transient failure becomes final."),
+	JOB_RETRY_BASE_SECONDS: field("jobRetryBaseSeconds", num(10, 0, 3_600, false), "Async jobs: the backoff base between attempts."),
+	WEBHOOK_MAX_ATTEMPTS: field("webhookMaxAttempts", num(8, 1, 100), "Deliveries of one webhook before it is given up."),
+	WEBHOOK_TIMEOUT_MS: field("webhookTimeoutMs", num(10_000, 1, 300_000), "Timeout of one webhook delivery."),
+	MIN_PIPELINE_INTERVAL_MINUTES: field(
+		"minPipelineIntervalMinutes",
+		num(15, 1, 525_600),
+		"Content pipelines may not run more often than this.",
+	),
+	RETENTION_DAYS: field(
+		"retentionDays",
+		optionalNum(0, 36_500),
+		"Generated images older than this many days (fractions allowed) are deleted by the cron trigger; unset: kept.",
+	),
+	BATCH_WINDOW_SECONDS: field(
+		"batchWindowSeconds",
+		num(30, 0, 3_600),
+		"Batch lane: how long requests for one model are gathered into one batch.",
+	),
+	BATCH_POLL_SECONDS: field("batchPollSeconds", num(60, 0, 3_600), "Batch lane: how often a submitted batch is polled."),
+	BATCH_MAX_INLINE_BYTES: field(
+		"batchMaxInlineBytes",
+		num(19 * MB, 1, 20_000_000),
+		"Batch lane: cap on one batch's inline requests (Google's: 20 MB).",
+	),
+	MODELS: input(json(ModelsOverride), "JSON: aliases to add, or fields of one to change (src/catalog/overrides.ts)."),
+	PRICES: input(json(PricesOverride), 'JSON: credits per image by alias and size; its "batch" key prices the Batch lane (default: half).'),
+	DEFAULT_LIMITS: field(
+		"defaultLimits",
+		json(LimitsPatch).transform((patch) => defaultLimits(patch)),
+		"JSON: limits for keys without their own (src/billing/limits.ts).",
+	),
+	CORS_ORIGINS: field("corsOrigins", corsOrigins, 'Origins allowed to call the API from a browser: "*" or a list of exact origins.'),
+};
+
+type Table = typeof SETTINGS;
+
+/** Every setting by the variable it is read from; parsing gives each its final value. */
+export const EnvSchema = z.object(
+	Object.fromEntries(Object.entries(SETTINGS).map(([name, s]) => [name, s.schema])) as { [V in keyof Table]: Table[V]["schema"] },
+);
+
+/** The variables' values renamed to their fields... */
+type Fields = { [V in keyof Table as Table[V]["field"] & string]: z.output<Table[V]["schema"]> };
+/** ...and the `input` ones, by variable, that load-config.ts builds from. */
+export type Inputs = { [V in keyof Table as Table[V]["field"] extends string ? never : V]: z.output<Table[V]["schema"]> };
+
+/**
+ * The settings parsed, renamed to their fields, and checked against each other: the one
+ * default that depends on another setting is filled in, and a retry base above its cap
+ * is named.
+ */
+export const SettingsSchema = EnvSchema.transform((vars, ctx) => {
+	if (vars.GEMINI_RETRY_BASE_MS > vars.GEMINI_RETRY_MAX_MS) {
+		ctx.addIssue({
+			code: "custom",
+			path: ["GEMINI_RETRY_BASE_MS"],
+			message: `is larger than GEMINI_RETRY_MAX_MS (${vars.GEMINI_RETRY_MAX_MS})`,
+		});
+		return z.NEVER;
+	}
+	const fields: Record<string, unknown> = {};
+	const inputs: Record<string, unknown> = {};
+	for (const [name, s] of Object.entries(SETTINGS)) {
+		const value = vars[name as keyof Table];
+		if (s.field) fields[s.field] = value;
+		else inputs[name] = value;
+	}
+	const settings = fields as Fields;
+	return {
+		settings: { ...settings, attemptTimeoutMs: settings.attemptTimeoutMs ?? Math.ceil(settings.deadlineMs / 2) },
+		inputs: inputs as Inputs,
+	};
+});
+
+type Parsed = z.output<typeof SettingsSchema>;
+
+/** The settings as every layer reads them. */
+export type Settings = Parsed["settings"];
+
+/** The variables read from the environment, for the `Env` that wrangler generates (src/env.d.ts). */
+export type SettingVars = { [V in keyof Table]?: string };
+
+/**
+ * The gateway's configuration: the settings, plus what src/load-config.ts builds from them
+ * (geminiBaseUrl, upstreams, catalog, prices, batchPrices), which it adds to this
+ * interface itself. Declared there, those fields' types (the pool's, the catalog's) stay
+ * with the code that builds them, and this module needs none of it: whoever reads the
+ * config imports only this low module, never the builder.
+ */
+export interface GatewayConfig extends Settings {}
+
+/** A zod issue as a ConfigError naming the variable (and, inside a JSON one, the path to the mistake). */
+export function issueError(variable: string, issue: { message: string }, path: readonly PropertyKey[]): ConfigError {
+	return new ConfigError(variable, `${path.length > 0 ? `${path.map(String).join(".")}: ` : ""}${issue.message}`);
+}
+
+function parse(env: Env): Parsed {
+	const r = SettingsSchema.safeParse(env);
+	if (r.success) return r.data;
+	const issue = r.error.issues[0];
+	const [variable, ...path] = issue.path;
+	throw issueError(variable === undefined ? "configuration" : String(variable), issue, path);
+}
+
+const logged = new WeakSet<ConfigError>();
+
+/**
+ * `build(env)`, kept per `env` in `cache` for the isolate's life (bindings do not change
+ * while it lives). A ConfigError is kept too and thrown every time; it is logged once.
+ */
+export function cachedPerEnv<T extends object>(cache: WeakMap<object, T | ConfigError>, env: Env, build: (env: Env) => T): T {
 	let entry = cache.get(env);
 	if (!entry) {
 		try {
-			entry = parse(env);
+			entry = build(env);
 		} catch (error) {
 			if (!(error instanceof ConfigError)) throw error;
 			entry = error;
-			console.error(JSON.stringify({ event: "configuration_error", variable: error.variable, problem: error.problem }));
+			if (!logged.has(error)) {
+				logged.add(error);
+				console.error(JSON.stringify({ event: "configuration_error", variable: error.variable, problem: error.problem }));
+			}
 		}
 		cache.set(env, entry);
 	}
 	if (entry instanceof ConfigError) throw entry;
 	return entry;
+}
+
+const parsed = new WeakMap<object, Parsed | ConfigError>();
+
+/** The settings for this `env` with the inputs load-config.ts builds from. Throws the ConfigError. */
+export function parseSettings(env: Env): Parsed {
+	return cachedPerEnv(parsed, env, parse);
+}
+
+/**
+ * The settings for this `env`, without what is built from them: for a Durable Object that
+ * needs a setting (the default limits) and none of the pool. Throws the ConfigError.
+ */
+export function loadSettings(env: Env): Settings {
+	return parseSettings(env).settings;
 }

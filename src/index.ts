@@ -2,9 +2,9 @@
  * Worker entry: wires the app and exports the handlers and Durable Object classes.
  */
 import { buildApp } from "./app";
-import { loadConfig } from "./config";
 import { handleQueue } from "./jobs/consumer";
 import type { JobMessage } from "./jobs/submit";
+import { loadConfig } from "./load-config";
 import { runScheduled } from "./maintenance";
 
 export { KeyAccount } from "./account/key-account";

@@ -10,7 +10,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { applyPatch, type LimitName, type Limits, type LimitsPatch } from "../billing/limits";
-import { loadConfig } from "../config";
+import { loadSettings } from "../config";
 import {
 	type AccountView,
 	type AdmitResult,
@@ -53,7 +53,7 @@ export class KeyAccount extends DurableObject<Env> {
 	}
 
 	private limits(): Limits {
-		return { ...loadConfig(this.env).defaultLimits, ...this.store.limitOverrides() };
+		return { ...loadSettings(this.env).defaultLimits, ...this.store.limitOverrides() };
 	}
 
 	private view(r: AccountRow, now = Date.now()): AccountView {

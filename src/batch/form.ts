@@ -12,7 +12,7 @@
 import type { KeyAccountStub } from "../account/key-account";
 import { randomId } from "../account/keys";
 import { pricePerImage } from "../billing/prices";
-import { type GatewayConfig, loadConfig } from "../config";
+import type { GatewayConfig } from "../config";
 import { ApiError, apiError } from "../errors";
 import { GeminiError, GeminiTimeoutError } from "../gemini/errors";
 import { accountOfKey, backoff, type Decision, failJob, finish } from "../jobs/settle";
@@ -78,8 +78,7 @@ async function prepare(env: Env, config: GatewayConfig, job: JobRow): Promise<En
 }
 
 /** Claims the model's waiting jobs and submits them as one batch. */
-export async function formBatch(env: Env, model: string): Promise<Decision> {
-	const config = loadConfig(env);
+export async function formBatch(env: Env, config: GatewayConfig, model: string): Promise<Decision> {
 	const id = randomId("bat");
 	const now = new Date().toISOString();
 	await insertBatch(env.DB, id, model, now);

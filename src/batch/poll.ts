@@ -8,7 +8,7 @@
  * the answer, so a read cut off and retried writes the same objects again. Then every
  * job is settled (src/batch/results.ts).
  */
-import { type GatewayConfig, loadConfig } from "../config";
+import type { GatewayConfig } from "../config";
 import { apiError } from "../errors";
 import { GeminiError, GeminiTimeoutError } from "../gemini/errors";
 import { type InlineSink, type InlineWriter, readStreamed } from "../gemini/stream-reader";
@@ -95,13 +95,13 @@ async function pollAgain(env: Env, batch: BatchRow, fields: Partial<BatchRow>, d
 }
 
 /** Looks at a submitted batch: records its state, or settles its jobs when it is done. */
-export async function pollBatch(env: Env, batchId: string): Promise<Decision> {
+export async function pollBatch(env: Env, config: GatewayConfig, batchId: string): Promise<Decision> {
 	const batch = await getBatch(env.DB, batchId);
 	if (!batch || batch.settled || !batch.upstream_name) return { ack: true };
 	const now = Date.now();
 	if (!(await leaseBatch(env.DB, batch.id, now, now + LEASE_MS))) return { ack: true }; // another poller has it
 	try {
-		return await pollLeased(env, loadConfig(env), { ...batch, upstream_name: batch.upstream_name });
+		return await pollLeased(env, config, { ...batch, upstream_name: batch.upstream_name });
 	} catch (error) {
 		// Not Gemini's doing (storage, a bug): free the batch so the queue's retry can take it.
 		await updateBatch(env.DB, batch.id, { lease_until: null }).catch(() => undefined);

@@ -10,8 +10,8 @@
 import { formBatch } from "../batch/form";
 import { pollBatch } from "../batch/poll";
 import { pricePerImage } from "../billing/prices";
-import { loadConfig } from "../config";
 import { ApiError, apiError } from "../errors";
+import { loadConfig } from "../load-config";
 import { runGeneration } from "../pipeline/generate";
 import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
 import { claimJob, getJob, setRunStatus, TERMINAL, updateJob } from "../storage/jobs";
@@ -166,9 +166,9 @@ export async function handleQueue(batch: MessageBatch<JobMessage>, env: Env): Pr
 				body.type === "webhook"
 					? await processWebhook(env, body.jobId, msg.attempts)
 					: body.type === "batch-window"
-						? await formBatch(env, body.model)
+						? await formBatch(env, config, body.model)
 						: body.type === "batch-poll"
-							? await pollBatch(env, body.batchId)
+							? await pollBatch(env, config, body.batchId)
 							: await processJob(env, body.jobId);
 			if ("retryInSeconds" in decision) msg.retry({ delaySeconds: decision.retryInSeconds });
 			else {

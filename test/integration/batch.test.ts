@@ -5,8 +5,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
 import { sweepBatches } from "../../src/batch/sweep";
-import { loadConfig } from "../../src/config";
 import worker from "../../src/index";
+import { loadConfig } from "../../src/load-config";
 import { claimWaitingJobs, insertBatch } from "../../src/storage/batches";
 import {
 	accountOf,

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
 import { discoverModels } from "../../src/catalog/discovery";
-import { loadConfig } from "../../src/config";
+import { loadConfig } from "../../src/load-config";
 import { runScheduled } from "../../src/maintenance";
 import {
 	ADMIN,

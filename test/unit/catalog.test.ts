@@ -3,7 +3,8 @@ import { DEFAULT_PRICES, pricePerImage } from "../../src/billing/prices";
 import { firstAvailable } from "../../src/catalog/availability";
 import { Catalog, type ModelSpec } from "../../src/catalog/catalog";
 import { lifecycleHeaders } from "../../src/catalog/headers";
-import { ConfigError, loadConfig } from "../../src/config";
+import { ConfigError } from "../../src/config";
+import { loadConfig } from "../../src/load-config";
 
 const catalog = Catalog.build();
 const find = (id: string, c = catalog): ModelSpec => {

@@ -2,7 +2,8 @@
 // mistake in UPSTREAMS is a configuration error naming the field; a missing or malformed
 // credential only marks its own upstream unusable, in words that never quote it.
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config";
+import { ConfigError } from "../../src/config";
+import { loadConfig } from "../../src/load-config";
 
 function configOf(vars: Record<string, unknown>) {
 	return loadConfig(vars as unknown as Env);
