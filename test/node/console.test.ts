@@ -8,7 +8,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodePng } from "../../emulator/images.ts";
 import { CHROMIUM, hasChromium, launchChromium, watchErrors } from "./browser.ts";
-import { ADMIN_TOKEN, freePort, type GatewayProcess, startGateway } from "./gateway-process.ts";
+import { ADMIN_TOKEN, createApiKey, freePort, type GatewayProcess, startGateway } from "./gateway-process.ts";
 
 if (!hasChromium) {
 	console.warn(`\n*** Browser tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH) ***\n`);
@@ -19,15 +19,6 @@ let gw: GatewayProcess;
 let browser: Browser;
 let key: string;
 let other: { server: Server; origin: string };
-
-async function apiKey(name: string, credits = 100_000): Promise<string> {
-	const res = await fetch(`${gw.url}/admin/keys`, {
-		method: "POST",
-		headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-		body: JSON.stringify({ name, credits }),
-	});
-	return ((await res.json()) as { key: string }).key;
-}
 
 /** A customer's page: calls the API with fetch, draws the first image on a canvas, reads its pixels back. */
 const CUSTOMER_PAGE = `<!doctype html><title>customer app</title><canvas id="c"></canvas><script>
@@ -109,7 +100,7 @@ async function generateMany(token: string, n: number): Promise<void> {
 describe.skipIf(!hasChromium)("in Chromium", () => {
 	beforeAll(async () => {
 		gw = await startGateway({ MAX_UPLOAD_BYTES: String(UPLOAD_CAP) });
-		key = await apiKey("browser");
+		key = await createApiKey(gw, "browser");
 		other = await otherOrigin();
 		browser = await launchChromium();
 	}, 120_000);
