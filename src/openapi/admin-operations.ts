@@ -6,157 +6,71 @@ import { CatalogQuery } from "../routes/admin-catalog";
 import { CreateKey, Grant, KeysQuery, PatchKey } from "../routes/admin-keys";
 import { StatsQuery } from "../routes/admin-usage";
 import { AdminUsageQuery } from "../routes/usage-query";
+import { answer, created, json, ok, operations } from "./declare";
 import type { Operation } from "./operation";
 import * as R from "./responses";
 
-const KEY_ID = { id: "Key id (key_...)" };
-const ADMIN_ERRORS = [401, 403] as const;
+const admin = operations("Admin", "admin");
+const KEY = { params: { id: "Key id (key_...)" } };
 
 /** Keys, usage, stats and the catalog, for the operator. */
 export const ADMIN_OPERATIONS: Operation[] = [
-	{
-		method: "post",
-		path: "/admin/keys",
-		tag: "Admin",
-		summary: "Create an API key",
+	admin.post("/admin/keys", "Create an API key", created("The new key", R.CreatedKey), {
 		description: "The plaintext key is in this answer only; the gateway keeps its SHA-256.",
-		auth: "admin",
-		body: { json: CreateKey, required: true },
-		responses: { 201: { description: "The new key", schema: R.CreatedKey } },
-		errors: [...ADMIN_ERRORS, 400, 413, 415],
-	},
-	{
-		method: "get",
-		path: "/admin/keys",
-		tag: "Admin",
-		summary: "List keys, newest first",
-		auth: "admin",
+		body: json(CreateKey),
+	}),
+	admin.get("/admin/keys", "List keys, newest first", ok("A page of keys with live balances", R.KeyList), {
 		query: KeysQuery,
-		responses: { 200: { description: "A page of keys with live balances", schema: R.KeyList } },
-		errors: [...ADMIN_ERRORS, 400],
-	},
-	{
-		method: "get",
-		path: "/admin/keys/{id}",
-		tag: "Admin",
-		summary: "Get a key",
-		auth: "admin",
-		params: KEY_ID,
-		responses: { 200: { description: "The key", schema: R.Key } },
-		errors: [...ADMIN_ERRORS, 404],
-	},
-	{
-		method: "patch",
-		path: "/admin/keys/{id}",
-		tag: "Admin",
-		summary: "Rename, revoke or restore a key, or change its limits",
+	}),
+	admin.get("/admin/keys/{id}", "Get a key", ok("The key", R.Key), KEY),
+	admin.patch("/admin/keys/{id}", "Rename, revoke or restore a key, or change its limits", ok("The key", R.Key), {
+		...KEY,
 		description: "A limit set to null returns to the default.",
-		auth: "admin",
-		params: KEY_ID,
-		body: { json: PatchKey, required: true },
-		responses: { 200: { description: "The key", schema: R.Key } },
-		errors: [...ADMIN_ERRORS, 400, 404, 413, 415],
-	},
-	{
-		method: "delete",
-		path: "/admin/keys/{id}",
-		tag: "Admin",
-		summary: "Revoke a key",
+		body: json(PatchKey),
+	}),
+	admin.delete("/admin/keys/{id}", "Revoke a key", ok("The revoked key", R.Key), {
+		...KEY,
 		description: "Its very next request is refused with 403 key_revoked.",
-		auth: "admin",
-		params: KEY_ID,
-		responses: { 200: { description: "The revoked key", schema: R.Key } },
-		errors: [...ADMIN_ERRORS, 404],
-	},
-	{
-		method: "post",
-		path: "/admin/keys/{id}/credits",
-		tag: "Admin",
-		summary: "Grant or adjust credits",
+	}),
+	admin.post("/admin/keys/{id}/credits", "Grant or adjust credits", ok("The new balance", R.Balance), {
+		...KEY,
 		description: "A positive amount is a grant; either sign an adjustment, never below zero (400 balance_would_go_negative).",
-		auth: "admin",
-		params: KEY_ID,
-		body: { json: Grant, required: true },
-		responses: { 200: { description: "The new balance", schema: R.Balance } },
-		errors: [...ADMIN_ERRORS, 400, 404, 413, 415],
-	},
-	{
-		method: "get",
-		path: "/admin/usage",
-		tag: "Admin",
-		summary: "Usage totals by key, model, day and upstream",
-		auth: "admin",
+		body: json(Grant),
+	}),
+	admin.get("/admin/usage", "Usage totals by key, model, day and upstream", ok("Totals", R.AdminUsage), {
 		query: AdminUsageQuery,
-		responses: { 200: { description: "Totals", schema: R.AdminUsage } },
-		errors: [...ADMIN_ERRORS, 400],
-	},
-	{
-		method: "get",
-		path: "/admin/stats",
-		tag: "Admin",
-		summary: "Success rate, safety blocks and latency over a window, and over time",
+	}),
+	admin.get("/admin/stats", "Success rate, safety blocks and latency over a window, and over time", ok("The figures", R.Stats), {
 		description:
 			"Latency percentiles are nearest-rank over successful requests' total time. `series` cuts the window into buckets (5 min, 1 h, 6 h or 1 day).",
-		auth: "admin",
 		query: StatsQuery,
-		responses: { 200: { description: "The figures", schema: R.Stats } },
-		errors: [...ADMIN_ERRORS, 400],
-	},
-	{
-		method: "get",
-		path: "/admin/health",
-		tag: "Admin",
-		summary: "Every dependency checked for real",
-		description:
-			"D1 (the newest migration), R2, a KeyAccount Durable Object, the queues' backlogs and every upstream of the pool (models.list, or countTokens on Vertex), in parallel, each within 5 s.",
-		auth: "admin",
-		responses: {
-			200: { description: "All dependencies answer", schema: R.HealthReport },
-			503: { description: "At least one does not (named, with its error)", schema: R.HealthReport },
+	}),
+	admin.get(
+		"/admin/health",
+		"Every dependency checked for real",
+		{
+			...ok("All dependencies answer", R.HealthReport),
+			...answer(503, "At least one does not (named, with its error)", R.HealthReport),
 		},
-		errors: ADMIN_ERRORS,
-	},
-	{
-		method: "get",
-		path: "/admin/catalog",
-		tag: "Admin",
-		summary: "Catalog health",
+		{
+			description:
+				"D1 (the newest migration), R2, a KeyAccount Durable Object, the queues' backlogs and every upstream of the pool (models.list, or countTokens on Vertex), in parallel, each within 5 s.",
+		},
+	),
+	admin.get("/admin/catalog", "Catalog health", ok("The catalog against Gemini", R.CatalogHealth), {
 		description:
 			"Each alias, the upstream id it resolves to now, and what discovery and 404s have shown about every id of its chain, at one upstream of the pool.",
-		auth: "admin",
 		query: CatalogQuery,
-		responses: { 200: { description: "The catalog against Gemini", schema: R.CatalogHealth } },
-		errors: ADMIN_ERRORS,
-	},
-	{
-		method: "post",
-		path: "/admin/catalog/refresh",
-		tag: "Admin",
-		summary: "Run model discovery now",
-		auth: "admin",
-		responses: { 200: { description: "What Gemini lists, per Gemini API upstream", schema: R.Discovery } },
-		errors: [...ADMIN_ERRORS, 502],
-	},
-	{
-		method: "get",
-		path: "/admin/upstreams",
-		tag: "Admin",
-		summary: "The upstream pool",
+	}),
+	admin.post("/admin/catalog/refresh", "Run model discovery now", ok("What Gemini lists, per Gemini API upstream", R.Discovery), {
+		errors: [502],
+	}),
+	admin.get("/admin/upstreams", "The upstream pool", ok("The pool", R.UpstreamPool), {
 		description:
 			"Each upstream (Gemini API keys, Vertex AI projects): a fingerprint of its credential (never the credential), state, calls in flight, the last hour's requests, successes, 429s and 5xx, cooldowns and the last error.",
-		auth: "admin",
-		responses: { 200: { description: "The pool", schema: R.UpstreamPool } },
-		errors: ADMIN_ERRORS,
-	},
-	{
-		method: "post",
-		path: "/admin/upstreams/{id}/reset",
-		tag: "Admin",
-		summary: "Forget an upstream's cooldowns and close its breaker",
+	}),
+	admin.post("/admin/upstreams/{id}/reset", "Forget an upstream's cooldowns and close its breaker", ok("The upstream", R.UpstreamView), {
 		description: "In every isolate, e.g. after a quota increase.",
-		auth: "admin",
 		params: { id: "Upstream id" },
-		responses: { 200: { description: "The upstream", schema: R.UpstreamView } },
-		errors: [...ADMIN_ERRORS, 404],
-	},
+	}),
 ];

@@ -17,50 +17,44 @@ const ChatUsage = z.object({
 	credits_charged: z.number().int().optional().describe("In a streamed answer's usage chunk"),
 });
 
-export const ChatCompletion = z
-	.object({
+/** What a chat completion and its chunks share around their choices' content. */
+function chatShape(object: string, content: z.ZodRawShape, finishReason: z.ZodType, usage: z.ZodType) {
+	return z.object({
 		id: z.string(),
-		object: z.literal("chat.completion"),
+		object: z.literal(object),
 		created: z.number().int(),
 		model: z.string(),
-		choices: z.array(
-			z.object({
-				index: z.number().int(),
-				message: z.object({
-					role: z.literal("assistant"),
-					content: z.string().describe("Gemini's text (may be empty)"),
-					refusal: z.null(),
-					images: z.array(ImageUrlPart),
-				}),
-				logprobs: z.null(),
-				finish_reason: z.literal("stop"),
-			}),
-		),
-		usage: ChatUsage,
-	})
-	.describe("One choice per delivered image; images where OpenRouter puts them");
+		choices: z.array(z.object({ index: z.number().int(), ...content, logprobs: z.null(), finish_reason: finishReason })),
+		usage,
+	});
+}
 
-export const ChatCompletionChunk = z
-	.object({
-		id: z.string(),
-		object: z.literal("chat.completion.chunk"),
-		created: z.number().int(),
-		model: z.string(),
-		choices: z.array(
-			z.object({
-				index: z.number().int(),
-				delta: z.object({
-					role: z.literal("assistant").optional(),
-					content: z.string().optional(),
-					images: z.array(ImageUrlPart).optional(),
-				}),
-				logprobs: z.null(),
-				finish_reason: z.literal("stop").nullable(),
-			}),
-		),
-		usage: ChatUsage.optional(),
-	})
-	.describe("One event of a streamed answer (`data: <chunk>`), ending with `data: [DONE]`");
+export const ChatCompletion = chatShape(
+	"chat.completion",
+	{
+		message: z.object({
+			role: z.literal("assistant"),
+			content: z.string().describe("Gemini's text (may be empty)"),
+			refusal: z.null(),
+			images: z.array(ImageUrlPart),
+		}),
+	},
+	z.literal("stop"),
+	ChatUsage,
+).describe("One choice per delivered image; images where OpenRouter puts them");
+
+export const ChatCompletionChunk = chatShape(
+	"chat.completion.chunk",
+	{
+		delta: z.object({
+			role: z.literal("assistant").optional(),
+			content: z.string().optional(),
+			images: z.array(ImageUrlPart).optional(),
+		}),
+	},
+	z.literal("stop").nullable(),
+	ChatUsage.optional(),
+).describe("One event of a streamed answer (`data: <chunk>`), ending with `data: [DONE]`");
 
 export const OpenRouterImagesResponse = z.object({
 	created: z.number().int(),

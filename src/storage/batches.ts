@@ -4,6 +4,7 @@
  * and a cancel) never take the same job or poll the same batch at once.
  */
 import type { JobRow } from "./jobs";
+import { updateById } from "./sql";
 
 export interface BatchRow {
 	id: string;
@@ -42,11 +43,7 @@ export async function getBatch(db: D1Database, id: string): Promise<BatchRow | n
 
 /** Changes any listed columns of a batch (updated_at too). */
 export async function updateBatch(db: D1Database, id: string, fields: Partial<Omit<BatchRow, "id">>): Promise<void> {
-	const entries = Object.entries({ ...fields, updated_at: new Date().toISOString() });
-	await db
-		.prepare(`UPDATE batches SET ${entries.map(([k]) => `${k} = ?`).join(", ")} WHERE id = ?`)
-		.bind(...entries.map(([, v]) => v ?? null), id)
-		.run();
+	await updateById<BatchRow>(db, "batches", id, fields);
 }
 
 /** Removes a batch that never claimed a job or was handed back before submission. */

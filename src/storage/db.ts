@@ -2,6 +2,7 @@
  * Every D1 query the gateway makes, in one place, always with bound parameters.
  */
 import type { LedgerRow, UsageRow } from "../account/records";
+import { allOf } from "./sql";
 
 export interface KeyRecord {
 	id: string;
@@ -128,30 +129,15 @@ export interface UsageFilter {
 	upstream?: string;
 }
 
-function whereOf(f: UsageFilter): { sql: string; params: Array<string> } {
-	const clauses: string[] = [];
-	const params: string[] = [];
-	if (f.keyId) {
-		clauses.push("key_id = ?");
-		params.push(f.keyId);
-	}
-	if (f.from) {
-		clauses.push("day >= ?");
-		params.push(f.from);
-	}
-	if (f.to) {
-		clauses.push("day <= ?");
-		params.push(f.to);
-	}
-	if (f.model) {
-		clauses.push("model = ?");
-		params.push(f.model);
-	}
-	if (f.upstream) {
-		clauses.push("EXISTS (SELECT 1 FROM json_each(usage.upstreams) WHERE json_each.value = ?)");
-		params.push(f.upstream);
-	}
-	return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
+function whereOf(f: UsageFilter): { sql: string; params: Array<string | number | null> } {
+	const w = allOf([
+		f.keyId && ["key_id = ?", f.keyId],
+		f.from && ["day >= ?", f.from],
+		f.to && ["day <= ?", f.to],
+		f.model && ["model = ?", f.model],
+		f.upstream && ["EXISTS (SELECT 1 FROM json_each(usage.upstreams) WHERE json_each.value = ?)", f.upstream],
+	]);
+	return { sql: w.sql ? `WHERE ${w.sql}` : "", params: w.params };
 }
 
 /** Newest first, keyset-paginated on (created_at, request_id). */

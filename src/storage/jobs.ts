@@ -1,6 +1,7 @@
 /**
  * D1 queries for async jobs, content pipelines and their runs (always bound parameters).
  */
+import { allOf, updateById } from "./sql";
 
 export type JobStatus = "CREATED" | "RUNNING" | "STORING" | "SUCCEEDED" | "FAILED" | "CANCELED";
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(["SUCCEEDED", "FAILED", "CANCELED"]);
@@ -71,19 +72,14 @@ export async function listJobs(
 	limit: number,
 	before?: { createdAt: string; id: string },
 ): Promise<JobRow[]> {
-	const clauses = ["key_id = ?"];
-	const params: Array<string | number> = [keyId];
-	if (status) {
-		clauses.push("status = ?");
-		params.push(status);
-	}
-	if (before) {
-		clauses.push("(created_at, id) < (?, ?)");
-		params.push(before.createdAt, before.id);
-	}
+	const where = allOf([
+		["key_id = ?", keyId],
+		status && ["status = ?", status],
+		before && ["(created_at, id) < (?, ?)", before.createdAt, before.id],
+	]);
 	const rows = await db
-		.prepare(`SELECT * FROM jobs WHERE ${clauses.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT ?`)
-		.bind(...params, limit)
+		.prepare(`SELECT * FROM jobs WHERE ${where.sql} ORDER BY created_at DESC, id DESC LIMIT ?`)
+		.bind(...where.params, limit)
 		.all<JobRow>();
 	return rows.results;
 }
@@ -105,31 +101,25 @@ export async function claimJob(db: D1Database, id: string, now: number, leaseMs:
 
 /** Changes status (and any listed columns) of a job. */
 export async function updateJob(db: D1Database, id: string, fields: Partial<Omit<JobRow, "id">>): Promise<void> {
-	const entries = Object.entries({ ...fields, updated_at: new Date().toISOString() });
-	await db
-		.prepare(`UPDATE jobs SET ${entries.map(([k]) => `${k} = ?`).join(", ")} WHERE id = ?`)
-		.bind(...entries.map(([, v]) => v ?? null), id)
-		.run();
+	await updateById<JobRow>(db, "jobs", id, fields);
 }
 
 /** A job in a submitted batch -> CANCELED (its batch is being canceled upstream). */
 export async function cancelBatchedJob(db: D1Database, id: string, keyId: string): Promise<boolean> {
-	const now = new Date().toISOString();
-	const r = await db
-		.prepare(
-			"UPDATE jobs SET status = 'CANCELED', finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ? AND key_id = ? AND status = 'RUNNING' AND batch_id IS NOT NULL",
-		)
-		.bind(now, now, id, keyId)
-		.run();
-	return (r.meta.changes ?? 0) > 0;
+	return cancelIf(db, id, keyId, "status = 'RUNNING' AND batch_id IS NOT NULL");
 }
 
 /** CREATED -> CANCELED for the owner only; false when the job is already running or done. */
 export async function cancelJob(db: D1Database, id: string, keyId: string): Promise<boolean> {
+	return cancelIf(db, id, keyId, "status = 'CREATED'");
+}
+
+/** The owner's job -> CANCELED when it is still in the state `condition` names. */
+async function cancelIf(db: D1Database, id: string, keyId: string, condition: string): Promise<boolean> {
 	const now = new Date().toISOString();
 	const r = await db
 		.prepare(
-			"UPDATE jobs SET status = 'CANCELED', finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ? AND key_id = ? AND status = 'CREATED'",
+			`UPDATE jobs SET status = 'CANCELED', finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ? AND key_id = ? AND ${condition}`,
 		)
 		.bind(now, now, id, keyId)
 		.run();

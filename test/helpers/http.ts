@@ -14,6 +14,25 @@ export function postJson(path: string, body: unknown, headers: Record<string, st
 	return call(path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 }
 
+/**
+ * `postJson` to a freshly built app whose bindings differ from the Worker's (a setting, a
+ * recording queue); with `ctx` when the test waits on what the request left running.
+ */
+export async function postJsonWith(
+	worker: { env: Partial<Env>; ctx?: ExecutionContext },
+	path: string,
+	body: unknown,
+	headers: Record<string, string> = {},
+): Promise<Response> {
+	const { buildApp } = await import("../../src/app");
+	const request = new Request(`${BASE}${path}`, {
+		method: "POST",
+		headers: { "content-type": "application/json", ...headers },
+		body: JSON.stringify(body),
+	});
+	return buildApp().fetch(request, { ...env, ...worker.env }, worker.ctx);
+}
+
 export interface CreatedKey {
 	id: string;
 	key: string;

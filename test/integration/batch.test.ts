@@ -3,7 +3,6 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { buildApp } from "../../src/app";
 import { sweepBatches } from "../../src/batch/sweep";
 import worker from "../../src/index";
 import { loadConfig } from "../../src/load-config";
@@ -18,6 +17,7 @@ import {
 	expectError,
 	flushUsage,
 	postJson,
+	postJsonWith,
 	uniquePrompt,
 	usageRows,
 } from "../helpers/http";
@@ -191,14 +191,11 @@ describe("Batch lane", () => {
 	it("a lost window message is picked up by the cron sweep", async () => {
 		const k = await createKey(undefined, { credits: 100 });
 		const { queue, sent } = recordingQueue();
-		const res = await buildApp().fetch(
-			new Request("https://gateway.test/v1/images/generations", {
-				method: "POST",
-				headers: { "content-type": "application/json", ...auth(k.key) },
-				body: JSON.stringify({ model: "nano-banana", prompt: uniquePrompt("forgotten"), async: true, service_tier: "batch" }),
-			}),
-			{ ...env, JOBS: queue },
-			createExecutionContext(),
+		const res = await postJsonWith(
+			{ env: { JOBS: queue }, ctx: createExecutionContext() },
+			"/v1/images/generations",
+			{ model: "nano-banana", prompt: uniquePrompt("forgotten"), async: true, service_tier: "batch" },
+			auth(k.key),
 		);
 		expect(res.status).toBe(202);
 		expect(sent).toEqual([{ type: "batch-window", model: "nano-banana" }]); // and never delivered
@@ -214,14 +211,11 @@ describe("Batch lane, when a consumer dies mid-submission", () => {
 	it("the cron sweep hands its claimed jobs back, and they run in a new batch", async () => {
 		const k = await createKey(undefined, { credits: 100 });
 		const { queue } = recordingQueue();
-		const res = await buildApp().fetch(
-			new Request("https://gateway.test/v1/images/generations", {
-				method: "POST",
-				headers: { "content-type": "application/json", ...auth(k.key) },
-				body: JSON.stringify({ model: "nano-banana-2", prompt: uniquePrompt("orphaned"), async: true, service_tier: "batch" }),
-			}),
-			{ ...env, JOBS: queue },
-			createExecutionContext(),
+		const res = await postJsonWith(
+			{ env: { JOBS: queue }, ctx: createExecutionContext() },
+			"/v1/images/generations",
+			{ model: "nano-banana-2", prompt: uniquePrompt("orphaned"), async: true, service_tier: "batch" },
+			auth(k.key),
 		);
 		const id = (await res.json<Job>()).id;
 		// A former that claimed the job 30 minutes ago and died before recording its batch.
@@ -250,14 +244,11 @@ describe("Batch lane, bad input: a clear 400 and nothing held", () => {
 			);
 			expect([sync.param, sync.message]).toEqual(["service_tier", expect.stringContaining("async")]);
 		}
-		const small = await buildApp().fetch(
-			new Request("https://gateway.test/v1/images/generations", {
-				method: "POST",
-				headers: { "content-type": "application/json", ...auth(k.key) },
-				body: JSON.stringify({ prompt: "x".repeat(400), n: 3, async: true, service_tier: "batch" }),
-			}),
-			{ ...env, BATCH_MAX_INLINE_BYTES: "1000" },
-			createExecutionContext(),
+		const small = await postJsonWith(
+			{ env: { BATCH_MAX_INLINE_BYTES: "1000" }, ctx: createExecutionContext() },
+			"/v1/images/generations",
+			{ prompt: "x".repeat(400), n: 3, async: true, service_tier: "batch" },
+			auth(k.key),
 		);
 		const err = await expectError(small, 400, "batch_too_large");
 		expect(err.param).toBe("service_tier");

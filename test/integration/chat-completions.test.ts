@@ -1,7 +1,6 @@
 // Chat completions with image output, driven by the official `openai` SDK (unchanged, extra
 // body fields as a user passes them) and by plain fetch: images arrive whole, streamed or
 // not, billed like every other dialect.
-import { exports } from "cloudflare:workers";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import {
@@ -17,15 +16,7 @@ import {
 	usageRows,
 } from "../helpers/http";
 import { emulatorImage, imageResponse, interceptHosts, TINY_PNG } from "../helpers/images";
-
-function client(apiKey: string): OpenAI {
-	return new OpenAI({
-		apiKey,
-		baseURL: "https://gateway.test/v1",
-		maxRetries: 0,
-		fetch: (input: string | URL | Request, init?: RequestInit) => exports.default.fetch(new Request(input, init)),
-	});
-}
+import { openaiClient } from "../helpers/sdk";
 
 interface ImageMessage {
 	content: string | null;
@@ -48,7 +39,7 @@ describe("chat completions, openai SDK", () => {
 	it("create with modalities and image_config: the stored image's URL in message.images, billed once", async () => {
 		const k = await createKey(undefined, { credits: 100 });
 		const prompt = uniquePrompt("chat sdk");
-		const res = await client(k.key).chat.completions.create({
+		const res = await openaiClient(k.key).chat.completions.create({
 			model: "nano-banana-2",
 			messages: [{ role: "user", content: prompt }],
 			...({ modalities: ["image", "text"], image_config: { aspect_ratio: "16:9", image_size: "2K" } } as object),
@@ -75,7 +66,7 @@ describe("chat completions, openai SDK", () => {
 	it("streams n = 2 large data-URL images: each on its own chunk, whole, then finish_reason, usage and [DONE]", async () => {
 		const k = await createKey(undefined, { credits: 1_000 });
 		const prompt = uniquePrompt("chat stream", "format=png,noise=1");
-		const stream = await client(k.key).chat.completions.create({
+		const stream = await openaiClient(k.key).chat.completions.create({
 			model: "nano-banana-pro",
 			messages: [{ role: "user", content: [{ type: "text", text: prompt }] }],
 			stream: true,
@@ -109,7 +100,7 @@ describe("chat completions, openai SDK", () => {
 		const fake = interceptHosts({ "cdn.example.com": () => imageResponse(TINY_PNG) });
 		try {
 			const prompt = uniquePrompt("chat edit");
-			const res = await client(k.key).chat.completions.create({
+			const res = await openaiClient(k.key).chat.completions.create({
 				model: "nano-banana-pro",
 				messages: [
 					{ role: "system", content: "You are a product photographer." },
@@ -193,7 +184,7 @@ describe("chat completions, plain fetch", () => {
 
 	it("the SDK raises an error event as an APIError", async () => {
 		const k = await createKey();
-		const stream = await client(k.key).chat.completions.create({
+		const stream = await openaiClient(k.key).chat.completions.create({
 			model: "nano-banana-2",
 			messages: [{ role: "user", content: uniquePrompt("sdk stream fails", "finish=NO_IMAGE") }],
 			stream: true,

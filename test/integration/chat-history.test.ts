@@ -2,27 +2,19 @@
 // carry the images the gateway returned, and the gateway sends Gemini the stored model
 // turns behind them, thought signatures included. The emulator refuses a Gemini 3 model
 // turn whose image lost its signature (as Gemini does), so these turns would fail without.
-import { env, exports } from "cloudflare:workers";
-import OpenAI from "openai";
+import { env } from "cloudflare:workers";
+import type OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { auth, createKey, emulatorCalls, postJson, uniquePrompt } from "../helpers/http";
+import { openaiClient } from "../helpers/sdk";
 
 type Part = { text?: string; inlineData?: { mimeType: string; data: string }; thoughtSignature?: string; thought?: boolean };
 type Content = { role: string; parts: Part[] };
 type Message = { role: "user" | "assistant"; content: string | null; images?: Array<{ type: "image_url"; image_url: { url: string } }> };
 
-function client(apiKey: string): OpenAI {
-	return new OpenAI({
-		apiKey,
-		baseURL: "https://gateway.test/v1",
-		maxRetries: 0,
-		fetch: (input: string | URL | Request, init?: RequestInit) => exports.default.fetch(new Request(input, init)),
-	});
-}
-
 /** One chat turn: sends the history plus `prompt`, returns the assistant message as a client would keep it. */
 async function turn(key: string, history: Message[], prompt: string, extra: object = {}): Promise<Message> {
-	const res = await client(key).chat.completions.create({
+	const res = await openaiClient(key).chat.completions.create({
 		model: "nano-banana-pro",
 		messages: [...history, { role: "user", content: prompt }] as OpenAI.Chat.ChatCompletionMessageParam[],
 		...({ modalities: ["image", "text"], ...extra } as object),

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { auth, call, createKey, emulatorCalls, expectError, flushUsage, postJson, uniquePrompt, usageRows } from "../helpers/http";
 import { emulatorImage, imageResponse, interceptHosts, TINY_PNG } from "../helpers/images";
 
@@ -13,12 +13,6 @@ async function sentImages(prompt: string): Promise<Array<{ mimeType: string; byt
 		.filter((p) => p.inlineData)
 		.map((p) => ({ mimeType: p.inlineData?.mimeType ?? "", bytes: Uint8Array.fromBase64(p.inlineData?.data ?? "") }));
 }
-
-let restore: (() => void) | undefined;
-afterEach(() => {
-	restore?.();
-	restore = undefined;
-});
 
 describe("POST /v1/images/edits (multipart)", () => {
 	it("one file as `image`: the emulator receives exactly those bytes with their real type", async () => {
@@ -133,7 +127,7 @@ describe("JSON image references", () => {
 					? new Response(null, { status: 302, headers: { location: "/cat.jpg" } })
 					: imageResponse(jpeg, "image/jpeg"),
 		});
-		restore = fake.restore;
+		onTestFinished(fake.restore);
 		const prompt = uniquePrompt("remote ref");
 		const res = await postJson(
 			"/v1/images/generations",
@@ -158,7 +152,7 @@ describe("JSON image references", () => {
 	])("refuses %s before fetching (%s)", async (url, why) => {
 		const k = await createKey();
 		const fake = interceptHosts({});
-		restore = fake.restore;
+		onTestFinished(fake.restore);
 		const prompt = uniquePrompt("ssrf");
 		const err = await expectError(await postJson("/v1/images/generations", { prompt, image_url: url }, auth(k.key)), 400, "invalid_url");
 		expect(err.param).toBe("image_url");
@@ -171,7 +165,7 @@ describe("JSON image references", () => {
 		const fake = interceptHosts({
 			"images.example.com": () => new Response(null, { status: 301, headers: { location: "https://169.254.169.254/latest/meta-data/" } }),
 		});
-		restore = fake.restore;
+		onTestFinished(fake.restore);
 		const err = await expectError(
 			await postJson("/v1/images/generations", { prompt: "x", image: ["https://images.example.com/a.png"] }, auth(k.key)),
 			400,
@@ -189,7 +183,7 @@ describe("JSON image references", () => {
 			"huge.example.com": () => new Response(new Uint8Array(8 * 1024 * 1024), { headers: { "content-type": "image/png" } }),
 			"down.example.com": () => new Response("nope", { status: 404 }),
 		});
-		restore = fake.restore;
+		onTestFinished(fake.restore);
 		const send = (url: string) => postJson("/v1/images/generations", { prompt: "x", image_url: url }, auth(k.key));
 		await expectError(await send("https://html.example.com/a"), 400, "invalid_image");
 		await expectError(await send("https://liar.example.com/a"), 400, "invalid_image");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { auth, createKey, emulatorCalls, expectError, listObjects, postJson, uniquePrompt } from "../helpers/http";
+import { auth, createKey, emulatorCalls, expectError, listObjects, postJson, postJsonWith, uniquePrompt } from "../helpers/http";
 
 /** Sends one generation with emulator directives; returns response and the calls it made. */
 async function generate(directives: string, extra: Record<string, unknown> = {}) {
@@ -42,16 +42,12 @@ describe("upstream failures map to clear errors and leave nothing in R2", () => 
 	});
 
 	it("times out slow upstream calls with 504 once the deadline passes", async () => {
-		const { buildApp } = await import("../../src/app");
-		const { env } = await import("cloudflare:workers");
 		const k = await createKey();
-		const res = await buildApp().fetch(
-			new Request("https://gateway.test/v1/images/generations", {
-				method: "POST",
-				headers: { ...auth(k.key), "content-type": "application/json" },
-				body: JSON.stringify({ prompt: uniquePrompt("slow", "delay=2000") }),
-			}),
-			{ ...env, GEMINI_DEADLINE_MS: "300" },
+		const res = await postJsonWith(
+			{ env: { GEMINI_DEADLINE_MS: "300" } },
+			"/v1/images/generations",
+			{ prompt: uniquePrompt("slow", "delay=2000") },
+			auth(k.key),
 		);
 		await expectError(res, 504, "upstream_timeout");
 	});

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MODELS as GOOGLE, outputDimensions, SHUT_DOWN_BY_DEFAULT } from "../../emulator/models";
 import { DEFAULT_ALIASES } from "../../src/catalog/data";
 import { imageDimensions, sniffImage } from "../../src/lib/image-bytes";
-import { auth, call, createKey, emulatorCalls, postJson, uniquePrompt } from "../helpers/http";
+import { auth, call, createKey, emulatorCalls, postJson, postJsonWith, uniquePrompt } from "../helpers/http";
 
 interface ImagesResponse {
 	created: number;
@@ -140,15 +140,12 @@ describe("POST /v1/images/generations", () => {
 	});
 
 	it("uses PUBLIC_BASE_URL for image URLs when it is set", async () => {
-		const { buildApp } = await import("../../src/app");
 		const k = await createKey();
-		const res = await buildApp().fetch(
-			new Request("https://gateway.test/v1/images/generations", {
-				method: "POST",
-				headers: { ...auth(k.key), "content-type": "application/json" },
-				body: JSON.stringify({ prompt: uniquePrompt("public") }),
-			}),
-			{ ...env, PUBLIC_BASE_URL: "https://img.example.com/" },
+		const res = await postJsonWith(
+			{ env: { PUBLIC_BASE_URL: "https://img.example.com/" } },
+			"/v1/images/generations",
+			{ prompt: uniquePrompt("public") },
+			auth(k.key),
 		);
 		const body = await res.json<ImagesResponse>();
 		expect(body.data[0].url).toMatch(new RegExp(`^https://img\\.example\\.com/generated/nano-banana/${k.id}/`));

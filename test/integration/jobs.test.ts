@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
 	auth,
@@ -9,6 +8,7 @@ import {
 	expectError,
 	flushUsage,
 	postJson,
+	postJsonWith,
 	uniquePrompt,
 	usageRows,
 } from "../helpers/http";
@@ -74,17 +74,14 @@ describe("retries, dead letters and duplicates", () => {
 	});
 
 	it("after the last attempt: FAILED, hold released, message dead-lettered", async () => {
-		const { buildApp } = await import("../../src/app");
 		const k = await createKey(undefined, { credits: 100 });
 		const jobs = recordingQueue();
 		const dlq = recordingQueue();
-		const res = await buildApp().fetch(
-			new Request("https://gateway.test/v1/images/generations", {
-				method: "POST",
-				headers: { ...auth(k.key), "content-type": "application/json" },
-				body: JSON.stringify({ prompt: uniquePrompt("always down", "fail=503"), n: 2, async: true }),
-			}),
-			{ ...env, JOBS: jobs.queue },
+		const res = await postJsonWith(
+			{ env: { JOBS: jobs.queue } },
+			"/v1/images/generations",
+			{ prompt: uniquePrompt("always down", "fail=503"), n: 2, async: true },
+			auth(k.key),
 		);
 		const id = (await res.json<Job>()).id;
 		expect(await balanceOf(k.key)).toBe(90);
@@ -119,18 +116,10 @@ describe("retries, dead letters and duplicates", () => {
 
 describe("ownership and cancel", () => {
 	it("cancels a job that has not started, releasing its credits; it then never runs", async () => {
-		const { buildApp } = await import("../../src/app");
 		const k = await createKey(undefined, { credits: 100 });
 		const jobs = recordingQueue();
 		const prompt = uniquePrompt("never");
-		const res = await buildApp().fetch(
-			new Request("https://gateway.test/v1/images/generations", {
-				method: "POST",
-				headers: { ...auth(k.key), "content-type": "application/json" },
-				body: JSON.stringify({ prompt, n: 3, async: true }),
-			}),
-			{ ...env, JOBS: jobs.queue },
-		);
+		const res = await postJsonWith({ env: { JOBS: jobs.queue } }, "/v1/images/generations", { prompt, n: 3, async: true }, auth(k.key));
 		const id = (await res.json<Job>()).id;
 		expect(await balanceOf(k.key)).toBe(85);
 		const other = await createKey();

@@ -50,6 +50,17 @@ async function refresh(): Promise<Response> {
 	return lcall("/admin/catalog/refresh", { method: "POST", headers: ADMIN });
 }
 
+/** Every test of the block starts with the retirable models served again; the block leaves them so, and the catalog refreshed. */
+function restoreRetirableAround(): void {
+	beforeEach(async () => {
+		for (const m of RETIRABLE) await google("restore", m);
+	});
+	afterAll(async () => {
+		for (const m of RETIRABLE) await google("restore", m);
+		await refresh();
+	});
+}
+
 describe("retired ids", () => {
 	it.each([
 		["gemini-3.1-flash-image-preview", "gemini-3.1-flash-image", "2026-05-28", "Thu, 25 Jun 2026 00:00:00 GMT"],
@@ -104,13 +115,7 @@ describe("retired ids", () => {
 });
 
 describe("a retirement mid-run", () => {
-	beforeEach(async () => {
-		for (const m of RETIRABLE) await google("restore", m);
-	});
-	afterAll(async () => {
-		for (const m of RETIRABLE) await google("restore", m);
-		await refresh();
-	});
+	restoreRetirableAround();
 
 	it("the next request succeeds through the successor, charged once, nothing left in R2; later ones go straight there", async () => {
 		const k = await createKey(undefined, { credits: 100 });
@@ -173,13 +178,7 @@ describe("a retirement mid-run", () => {
 });
 
 describe("discovery", () => {
-	beforeEach(async () => {
-		for (const m of RETIRABLE) await google("restore", m);
-	});
-	afterAll(async () => {
-		for (const m of RETIRABLE) await google("restore", m);
-		await refresh();
-	});
+	restoreRetirableAround();
 
 	it("reads every page of models.list and marks catalog ids present or missing", async () => {
 		await google("retire", "gemini-3-pro-image");

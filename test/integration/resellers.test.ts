@@ -1,12 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { auth, balanceOf, call, createKey, emulatorCalls, expectError, postJson, uniquePrompt } from "../helpers/http";
 import { emulatorImage, imageResponse, interceptHosts } from "../helpers/images";
-
-let restore: (() => void) | undefined;
-afterEach(() => {
-	restore?.();
-	restore = undefined;
-});
 
 describe("Vydra style: POST /api/v1/models/{model}/edit", () => {
 	it("generate mode: {imageUrl, mimeType, mode, creditsCharged, durationMs}, credits charged", async () => {
@@ -28,7 +22,7 @@ describe("Vydra style: POST /api/v1/models/{model}/edit", () => {
 		const k = await createKey();
 		const jpeg = await emulatorImage("vydra source");
 		const fake = interceptHosts({ "pub-xxx.r2.dev": () => imageResponse(jpeg, "image/jpeg") });
-		restore = fake.restore;
+		onTestFinished(fake.restore);
 		const prompt = uniquePrompt("cyberpunk");
 		const res = await postJson(
 			"/api/v1/models/nano-banana-2/edit",

@@ -3,26 +3,30 @@
 
 import { exports } from "cloudflare:workers";
 import { ApiError, GoogleGenAI } from "@google/genai";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { balanceOf, createKey, emulatorCalls, flushUsage, uniquePrompt, usageRows } from "../helpers/http";
 import { emulatorImage } from "../helpers/images";
 
-let restore: (() => void) | undefined;
-afterEach(() => {
-	restore?.();
-	restore = undefined;
-});
+/** Whether the current test already routes the SDK's fetches (the routing ends with the test). */
+let routed = false;
 
-/** The SDK as a user configures it; its traffic to the gateway host enters the Worker. */
+/**
+ * The SDK as a user configures it. It takes no fetch of its own, so for the rest of the
+ * test the global fetch sends the gateway's host into the Worker (other URLs go out as before).
+ */
 function genai(apiKey: string): GoogleGenAI {
-	const real = globalThis.fetch;
-	globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-		const req = new Request(input, init);
-		return new URL(req.url).host === "gateway.test" ? exports.default.fetch(req) : real(req);
-	}) as typeof fetch;
-	restore = () => {
-		globalThis.fetch = real;
-	};
+	if (!routed) {
+		const outside = globalThis.fetch;
+		routed = true;
+		globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+			const req = new Request(input, init);
+			return new URL(req.url).host === "gateway.test" ? exports.default.fetch(req) : outside(req);
+		}) as typeof fetch;
+		onTestFinished(() => {
+			globalThis.fetch = outside;
+			routed = false;
+		});
+	}
 	return new GoogleGenAI({ apiKey, httpOptions: { baseUrl: "https://gateway.test" } });
 }
 

@@ -1,25 +1,16 @@
 // The official `openai` SDK, unchanged, pointed at the gateway. Its `fetch` option routes
 // requests into the Worker under test (there is no network here); nothing else differs.
-import { exports } from "cloudflare:workers";
 import OpenAI, { toFile } from "openai";
 import { describe, expect, it } from "vitest";
 import { createKey, emulatorCalls, uniquePrompt } from "../helpers/http";
 import { emulatorImage, TINY_PNG } from "../helpers/images";
-
-function client(apiKey: string): OpenAI {
-	return new OpenAI({
-		apiKey,
-		baseURL: "https://gateway.test/v1",
-		maxRetries: 0,
-		fetch: (input: string | URL | Request, init?: RequestInit) => exports.default.fetch(new Request(input, init)),
-	});
-}
+import { openaiClient } from "../helpers/sdk";
 
 describe("openai SDK", () => {
 	it("images.generate returns URLs, n > 1, with extra body fields", async () => {
 		const k = await createKey();
 		const prompt = uniquePrompt("sdk generate");
-		const res = await client(k.key).images.generate({
+		const res = await openaiClient(k.key).images.generate({
 			model: "nano-banana-2",
 			prompt,
 			n: 3,
@@ -35,7 +26,11 @@ describe("openai SDK", () => {
 
 	it("images.generate with b64_json", async () => {
 		const k = await createKey();
-		const res = await client(k.key).images.generate({ model: "nano-banana", prompt: uniquePrompt("sdk b64"), response_format: "b64_json" });
+		const res = await openaiClient(k.key).images.generate({
+			model: "nano-banana",
+			prompt: uniquePrompt("sdk b64"),
+			response_format: "b64_json",
+		});
 		const bytes = Uint8Array.fromBase64(res.data?.[0]?.b64_json ?? "");
 		expect(Array.from(bytes.subarray(0, 3))).toEqual([0xff, 0xd8, 0xff]); // JPEG: nano-banana's upstream today
 	});
@@ -44,7 +39,7 @@ describe("openai SDK", () => {
 		const k = await createKey();
 		const jpeg = await emulatorImage("sdk source");
 		const one = uniquePrompt("sdk edit one");
-		const r1 = await client(k.key).images.edit({
+		const r1 = await openaiClient(k.key).images.edit({
 			model: "nano-banana-pro",
 			prompt: one,
 			image: await toFile(jpeg, "photo.jpg", { type: "image/jpeg" }),
@@ -54,7 +49,7 @@ describe("openai SDK", () => {
 		expect((sent1.body.contents[0] as { parts: unknown[] }).parts).toHaveLength(2);
 
 		const many = uniquePrompt("sdk edit many");
-		const r2 = await client(k.key).images.edit({
+		const r2 = await openaiClient(k.key).images.edit({
 			model: "nano-banana-2",
 			prompt: many,
 			n: 2,
@@ -70,10 +65,10 @@ describe("openai SDK", () => {
 	});
 
 	it("errors surface as the SDK's typed errors: 401, 402, 429", async () => {
-		await expect(client("nbk_wrong").images.generate({ prompt: "x" })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+		await expect(openaiClient("nbk_wrong").images.generate({ prompt: "x" })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
 
 		const poor = await createKey(undefined, { credits: 0 });
-		const e402 = await client(poor.key)
+		const e402 = await openaiClient(poor.key)
 			.images.generate({ prompt: "x" })
 			.catch((e: unknown) => e);
 		expect(e402).toBeInstanceOf(OpenAI.APIError);
@@ -81,8 +76,8 @@ describe("openai SDK", () => {
 		expect((e402 as InstanceType<typeof OpenAI.APIError>).code).toBe("insufficient_credits");
 
 		const limited = await createKey(undefined, { limits: { requests_per_minute: 1 } });
-		await client(limited.key).images.generate({ prompt: uniquePrompt("first") });
-		const e429 = await client(limited.key)
+		await openaiClient(limited.key).images.generate({ prompt: uniquePrompt("first") });
+		const e429 = await openaiClient(limited.key)
 			.images.generate({ prompt: uniquePrompt("second") })
 			.catch((e: unknown) => e);
 		expect(e429).toBeInstanceOf(OpenAI.RateLimitError);

@@ -1,13 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { verify } from "../../src/jobs/webhooks";
 import { auth, call, createKey, expectError, postJson, uniquePrompt } from "../helpers/http";
 import { type Job, waitForJob } from "../helpers/jobs";
-
-let restore: (() => void) | undefined;
-afterEach(() => {
-	restore?.();
-	restore = undefined;
-});
 
 describe("webhooks", () => {
 	it("delivers the finished job signed the Standard Webhooks way, retrying after a 500", async () => {
@@ -24,9 +18,9 @@ describe("webhooks", () => {
 			deliveries.push({ headers: req.headers, body: await req.text(), status });
 			return new Response(null, { status });
 		}) as typeof fetch;
-		restore = () => {
+		onTestFinished(() => {
 			globalThis.fetch = real;
-		};
+		});
 
 		const res = await postJson(
 			"/v1/images/generations",

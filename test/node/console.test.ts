@@ -8,7 +8,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodePng } from "../../emulator/images.ts";
 import { CHROMIUM, hasChromium, launchChromium, watchErrors } from "./browser.ts";
-import { ADMIN_TOKEN, freePort, type GatewayProcess, startGateway } from "./gateway-process.ts";
+import { ADMIN_TOKEN, createApiKey, freePort, type GatewayProcess, startGateway } from "./gateway-process.ts";
 
 if (!hasChromium) {
 	console.warn(`\n*** Browser tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH) ***\n`);
@@ -19,15 +19,6 @@ let gw: GatewayProcess;
 let browser: Browser;
 let key: string;
 let other: { server: Server; origin: string };
-
-async function apiKey(name: string, credits = 100_000): Promise<string> {
-	const res = await fetch(`${gw.url}/admin/keys`, {
-		method: "POST",
-		headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-		body: JSON.stringify({ name, credits }),
-	});
-	return ((await res.json()) as { key: string }).key;
-}
 
 /** A customer's page: calls the API with fetch, draws the first image on a canvas, reads its pixels back. */
 const CUSTOMER_PAGE = `<!doctype html><title>customer app</title><canvas id="c"></canvas><script>
@@ -75,11 +66,23 @@ async function otherOrigin(): Promise<{ server: Server; origin: string }> {
 	return { server, origin: `http://127.0.0.1:${port}` };
 }
 
-async function signIn(page: Page, token: string, admin = false): Promise<void> {
-	await page.goto(`${gw.url}/console/`);
-	if (admin) await page.getByLabel("the admin token").check();
-	await page.getByLabel(admin ? "Admin token" : "API key", { exact: true }).fill(token);
-	await page.getByRole("button", { name: "Sign in" }).click();
+/** A new page whose console errors and failed requests are collected in `errors`. */
+async function openPage(viewport?: { width: number; height: number }): Promise<{ page: Page; errors: string[] }> {
+	const page = await browser.newPage(viewport ? { viewport } : undefined);
+	return { page, errors: watchErrors(page) };
+}
+
+/** A new page signed in to the console with `token` (an API key, or with `admin` the admin token). */
+async function signedIn(
+	token: string,
+	opts: { admin?: boolean; viewport?: { width: number; height: number } } = {},
+): Promise<{ page: Page; errors: string[] }> {
+	const opened = await openPage(opts.viewport);
+	await opened.page.goto(`${gw.url}/console/`);
+	if (opts.admin) await opened.page.getByLabel("the admin token").check();
+	await opened.page.getByLabel(opts.admin ? "Admin token" : "API key", { exact: true }).fill(token);
+	await opened.page.getByRole("button", { name: "Sign in" }).click();
+	return opened;
 }
 
 /** Presses Tab until the focused control's label (or text) starts with `name`, as a keyboard user would. */
@@ -109,7 +112,7 @@ async function generateMany(token: string, n: number): Promise<void> {
 describe.skipIf(!hasChromium)("in Chromium", () => {
 	beforeAll(async () => {
 		gw = await startGateway({ MAX_UPLOAD_BYTES: String(UPLOAD_CAP) });
-		key = await apiKey("browser");
+		key = await createApiKey(gw, "browser");
 		other = await otherOrigin();
 		browser = await launchChromium();
 	}, 120_000);
@@ -121,8 +124,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 	});
 
 	it("a page on another origin calls the API with fetch and draws the image on a canvas it can read", async () => {
-		const page = await browser.newPage();
-		const errors = watchErrors(page);
+		const { page, errors } = await openPage();
 		await page.goto(other.origin);
 		const result = await page.evaluate(
 			([api, k]) => (globalThis as unknown as { drawFromApi(a: string, k: string): Promise<Drawn> }).drawFromApi(api, k),
@@ -137,9 +139,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 	});
 
 	it("the console generates an image that renders, with a download link and the credits charged", async () => {
-		const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
-		const errors = watchErrors(page);
-		await signIn(page, key);
+		const { page, errors } = await signedIn(key, { viewport: { width: 1100, height: 760 } });
 		await expect.poll(() => page.locator("#model option").count()).toBeGreaterThan(5);
 		const options = await page.locator("#model option").allTextContents();
 		expect(options).toEqual(expect.arrayContaining(["nano-banana-2.1", "nano-banana-2-lite"]));
@@ -164,9 +164,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 	});
 
 	it("async: the job's status is followed live until its image renders", async () => {
-		const page = await browser.newPage();
-		const errors = watchErrors(page);
-		await signIn(page, key);
+		const { page, errors } = await signedIn(key);
 		await page.getByLabel("Prompt").fill("a queued banana");
 		await page.getByLabel(/Async/).check();
 		await page.getByRole("button", { name: "Generate" }).click();
@@ -176,9 +174,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 	});
 
 	it("a reference image can be added, and an oversized upload shows the API's 413 message", async () => {
-		const page = await browser.newPage();
-		const errors = watchErrors(page);
-		await signIn(page, key);
+		const { page, errors } = await signedIn(key);
 		await page.getByLabel("Prompt").fill("put a hat on it");
 		await page.getByLabel(/Reference images/).setInputFiles({ name: "ref.png", mimeType: "image/png", buffer: encodePng(64, 64, 7) });
 		await page.getByRole("button", { name: "Generate" }).click();
@@ -197,9 +193,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 	});
 
 	it("reference images by drag and drop and by paste", async () => {
-		const page = await browser.newPage();
-		const errors = watchErrors(page);
-		await signIn(page, key);
+		const { page, errors } = await signedIn(key);
 		await page.getByLabel("Prompt").fill("combine these");
 		// A real PNG made by the page's canvas, dropped on the drop zone, then pasted.
 		await page.evaluate(`(async () => {
@@ -229,9 +223,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 	});
 
 	it("a wrong key shows the API's 401 message on the sign-in page, not a blank page", async () => {
-		const page = await browser.newPage();
-		const errors = watchErrors(page);
-		await signIn(page, "nbk_not-a-key");
+		const { page, errors } = await signedIn("nbk_not-a-key");
 		await expect.poll(() => page.getByRole("alert").textContent()).toContain("Invalid API key");
 		expect(await page.getByRole("alert").textContent()).toContain("401 invalid_api_key");
 		expect(await page.getByRole("button", { name: "Sign in" }).isVisible()).toBe(true);
@@ -247,9 +239,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 			body: JSON.stringify({ prompt: "a banana for the jobs table" }),
 		});
 		const job = (await queued.json()) as { id: string };
-		const page = await browser.newPage();
-		const errors = watchErrors(page);
-		await signIn(page, key);
+		const { page, errors } = await signedIn(key);
 		await page.getByRole("link", { name: "Account" }).click();
 		await expect.poll(() => page.getByTestId("balance").textContent()).toMatch(/credits/);
 		await expect.poll(() => page.locator("svg rect.bar").count()).toBeGreaterThan(0);
@@ -276,9 +266,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 
 	it("the operator creates a key and sees it listed, grants credits, revokes it, and sees usage and latency charts", async () => {
 		await generateMany(key, 2); // usage to chart, whatever ran before
-		const page = await browser.newPage();
-		const errors = watchErrors(page);
-		await signIn(page, ADMIN_TOKEN, true);
+		const { page, errors } = await signedIn(ADMIN_TOKEN, { admin: true });
 		await page.getByLabel("New key name").fill("made in the browser");
 		await page.getByLabel("Starting credits").fill("250");
 		await page.getByRole("button", { name: "Create key" }).click();
@@ -312,9 +300,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 	});
 
 	it("phone width: one column, nothing wider than the screen, every field labelled", async () => {
-		const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
-		const errors = watchErrors(page);
-		await signIn(page, key);
+		const { page, errors } = await signedIn(key, { viewport: { width: 375, height: 740 } });
 		await expect.poll(() => page.locator("#model option").count()).toBeGreaterThan(5);
 		expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(375);
 		const unlabelled = await page.evaluate(
@@ -325,8 +311,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 	});
 
 	it("by keyboard alone: sign in, write a prompt, Generate, and the image renders", async () => {
-		const page = await browser.newPage();
-		const errors = watchErrors(page);
+		const { page, errors } = await openPage();
 		await page.goto(`${gw.url}/console/`);
 		await tabTo(page, "API key");
 		await page.keyboard.type(key);
@@ -349,8 +334,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 	});
 
 	it("/docs renders the API reference with nothing loaded from another host", async () => {
-		const page = await browser.newPage();
-		const errors = watchErrors(page);
+		const { page, errors } = await openPage();
 		const hosts = new Set<string>();
 		page.on("request", (r) => {
 			const u = new URL(r.url());

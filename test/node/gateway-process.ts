@@ -99,3 +99,14 @@ export async function startGateway(vars: Record<string, string> = {}): Promise<G
 	await stop();
 	throw new Error(`wrangler dev did not come up:\n${output}`);
 }
+
+/** Creates an API key through the gateway's admin API and returns it in plain text. */
+export async function createApiKey(gw: GatewayProcess, name: string, credits = 100_000): Promise<string> {
+	const res = await fetch(`${gw.url}/admin/keys`, {
+		method: "POST",
+		headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+		body: JSON.stringify({ name, credits }),
+	});
+	if (res.status !== 201) throw new Error(`creating key ${name}: ${res.status} ${await res.text()}`);
+	return ((await res.json()) as { key: string }).key;
+}

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, type GatewayProcess, startGateway } from "./gateway-process.ts";
+import { ADMIN_TOKEN, createApiKey, type GatewayProcess, startGateway } from "./gateway-process.ts";
 
 const MIB = 1024 * 1024;
 /** 34 MiB of JSON: over the JSON cap (1 MiB) and the upload cap (32 MiB). */
@@ -17,12 +17,7 @@ let key: string;
 
 beforeAll(async () => {
 	gw = await startGateway();
-	const res = await fetch(`${gw.url}/admin/keys`, {
-		method: "POST",
-		headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-		body: JSON.stringify({ name: "limits", credits: 10_000 }),
-	});
-	key = ((await res.json()) as { key: string }).key;
+	key = await createApiKey(gw, "limits", 10_000);
 }, 120_000);
 
 afterAll(async () => {

@@ -4,7 +4,7 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, type GatewayProcess, startGateway } from "./gateway-process.ts";
+import { ADMIN_TOKEN, createApiKey, type GatewayProcess, startGateway } from "./gateway-process.ts";
 
 interface Doc {
 	paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
@@ -22,12 +22,7 @@ beforeAll(async () => {
 	gw = await startGateway();
 	doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as Doc;
 	for (const [name, schema] of Object.entries(doc.components.schemas)) ajv.addSchema(schema as object, `#/components/schemas/${name}`);
-	const res = await fetch(`${gw.url}/admin/keys`, {
-		method: "POST",
-		headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-		body: JSON.stringify({ name: "openapi", credits: 100_000 }),
-	});
-	key = ((await res.json()) as { key: string }).key;
+	key = await createApiKey(gw, "openapi");
 }, 120_000);
 
 afterAll(async () => {

@@ -3,8 +3,7 @@ import { DEFAULT_PRICES, pricePerImage } from "../../src/billing/prices";
 import { firstAvailable } from "../../src/catalog/availability";
 import { Catalog, type ModelSpec } from "../../src/catalog/catalog";
 import { lifecycleHeaders } from "../../src/catalog/headers";
-import { ConfigError } from "../../src/config";
-import { loadConfig } from "../../src/load-config";
+import { configError, configOf } from "../helpers/config";
 
 const catalog = Catalog.build();
 const find = (id: string, c = catalog): ModelSpec => {
@@ -12,21 +11,6 @@ const find = (id: string, c = catalog): ModelSpec => {
 	if (!m) throw new Error(`no ${id}`);
 	return m;
 };
-
-/** loadConfig over a plain object standing in for the Worker's env. */
-function configOf(vars: Record<string, unknown>) {
-	return loadConfig(vars as unknown as Env);
-}
-
-function configError(vars: Record<string, unknown>): ConfigError {
-	try {
-		configOf(vars);
-	} catch (e) {
-		if (e instanceof ConfigError) return e;
-		throw e;
-	}
-	throw new Error("expected a ConfigError");
-}
 
 describe("catalog", () => {
 	it("sells the aliases of DESIGN.md section 2 (plus Nano Banana 2.1), each on a current upstream id", () => {

@@ -179,24 +179,17 @@ describe("GeminiClient retry policy", () => {
 
 describe("backoff", () => {
 	it("is capped exponential with jitter in [exp/2, exp]", () => {
-		const lo = new GeminiClient({
-			apiKey: "",
-			baseUrl: "",
-			maxRetries: 9,
-			retryBaseMs: 100,
-			retryMaxMs: 1_000,
-			deadlineMs: 1,
-			random: () => 0,
-		});
-		const hi = new GeminiClient({
-			apiKey: "",
-			baseUrl: "",
-			maxRetries: 9,
-			retryBaseMs: 100,
-			retryMaxMs: 1_000,
-			deadlineMs: 1,
-			random: () => 1,
-		});
+		const jittered = (random: number) =>
+			new GeminiClient({
+				apiKey: "",
+				baseUrl: "",
+				maxRetries: 9,
+				retryBaseMs: 100,
+				retryMaxMs: 1_000,
+				deadlineMs: 1,
+				random: () => random,
+			});
+		const [lo, hi] = [jittered(0), jittered(1)];
 		expect([0, 1, 2, 3, 4, 8].map((r) => lo.backoffMs(r, undefined))).toEqual([50, 100, 200, 400, 500, 500]);
 		expect([0, 1, 2, 3, 4, 8].map((r) => hi.backoffMs(r, undefined))).toEqual([100, 200, 400, 800, 1000, 1000]);
 		expect(lo.backoffMs(0, 3_000)).toBe(3_000);

@@ -2,22 +2,7 @@
 // mistake in UPSTREAMS is a configuration error naming the field; a missing or malformed
 // credential only marks its own upstream unusable, in words that never quote it.
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/config";
-import { loadConfig } from "../../src/load-config";
-
-function configOf(vars: Record<string, unknown>) {
-	return loadConfig(vars as unknown as Env);
-}
-
-function configError(vars: Record<string, unknown>): ConfigError {
-	try {
-		configOf(vars);
-	} catch (e) {
-		if (e instanceof ConfigError) return e;
-		throw e;
-	}
-	throw new Error("expected a ConfigError");
-}
+import { configError, configOf } from "../helpers/config";
 
 const SA = JSON.stringify({
 	type: "service_account",
