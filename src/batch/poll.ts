@@ -15,7 +15,7 @@ import { type InlineSink, type InlineWriter, readStreamed } from "../gemini/stre
 import type { BatchOperation } from "../gemini/types";
 import { accountOfKey, type Decision, failJob } from "../jobs/settle";
 import type { JobMessage } from "../jobs/submit";
-import { upstreamToError } from "../pipeline/generate";
+import { upstreamToError } from "../pipeline/failures";
 import { type BatchRow, getBatch, jobsOfBatch, leaseBatch, setJobsBatchState, updateBatch } from "../storage/batches";
 import { ImageWriter } from "../storage/image-writer";
 import { NotAnImageError } from "../storage/images";

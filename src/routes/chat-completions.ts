@@ -25,7 +25,7 @@ import { meteredOf } from "../pipeline/metering";
 import { checkAspectRatio, checkImageSize, checkN, type GenerationRequest, resolveModel } from "../pipeline/request";
 import { saveTurn } from "../pipeline/turns";
 import type { AppEnv } from "../types";
-import { billedCall, pipelineContext, ServiceTierField, syncOnly } from "./common";
+import { callScope, ServiceTierField, syncOnly } from "./common";
 
 /** The body this route parses (also the OpenAPI document's request schema). */
 export const ChatBody = z.looseObject({
@@ -85,24 +85,22 @@ export const chatCompletions = new Hono<AppEnv>().post("/completions", async (c)
 			console.error(JSON.stringify({ requestId: c.get("requestId"), event: "turn_not_saved", image: img.key, error: String(error) }));
 		});
 
+	const scope = callScope(c, raw);
 	if (!body.stream) {
-		return runBilledGeneration(
-			billedCall(c, raw),
-			pipelineContext(c),
-			req,
-			(result) => chatCompletion(completion, result, output),
-			async (result) => {
+		return runBilledGeneration(scope, req, {
+			render: (result) => chatCompletion(completion, result, output),
+			after: async (result) => {
 				await Promise.all(result.images.map(keep));
 			},
-		);
+		});
 	}
 	const includeUsage = body.stream_options?.include_usage === true;
 	return runBilledStream(
-		billedCall(c, raw),
+		scope,
 		meteredOf(req),
 		async (emit, price) => {
 			let shown = 0;
-			const result = await runGeneration(pipelineContext(c), req, async (img) => {
+			const result = await runGeneration(scope, req, async (img) => {
 				await keep(img);
 				await emit(imageEvents(completion, img, shown++, output));
 			});

@@ -21,11 +21,12 @@ import { checkImageBytes, inputLimitsFrom } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { runBilled } from "../pipeline/billed";
-import { tokenUsage, upstreamToError } from "../pipeline/generate";
+import { upstreamToError } from "../pipeline/failures";
+import { tokenUsage } from "../pipeline/generate";
 import { checkAspectRatio, checkImageSize } from "../pipeline/request";
 import { type ModelAsk, onChain } from "../pipeline/upstream";
 import type { AppEnv } from "../types";
-import { billedCall } from "./common";
+import { callScope } from "./common";
 
 const Part = z.looseObject({
 	text: z.string().optional(),
@@ -154,7 +155,7 @@ export const geminiNative = new Hono<AppEnv>().post("/:target{[^/]+}", async (c)
 		},
 	};
 	return runBilled(
-		billedCall(c, raw),
+		callScope(c, raw),
 		{ endpoint: `gemini.${method}`, model, mode: inputImages > 0 ? "edit" : "generate", images: HOLD_IMAGES, aspectRatio, imageSize },
 		async () => {
 			const started = Date.now();

@@ -11,10 +11,9 @@ import { z } from "zod";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
-import { runBilledGeneration } from "../pipeline/billed";
 import { checkAspectRatio, checkN, checkPrompt, type GenerationRequest, modeOf, resolveModel } from "../pipeline/request";
 import type { AppEnv } from "../types";
-import { asyncOptions, billedCall, pipelineContext, ServiceTierField } from "./common";
+import { asyncOptions, callScope, runOrQueue, ServiceTierField } from "./common";
 
 export const VydraBody = z.strictObject({
 	prompt: z.string({ error: "prompt is required and must be a string" }),
@@ -45,20 +44,16 @@ export const vydra = new Hono<AppEnv>().post("/:model/edit", async (c) => {
 			inputLimitsFrom(config),
 		),
 	};
-	return runBilledGeneration(
-		billedCall(c, raw),
-		pipelineContext(c),
-		req,
-		(result, charged) => ({
+	return runOrQueue(callScope(c, raw), req, {
+		render: (result, charged) => ({
 			imageUrl: result.images[0].url,
 			mimeType: result.images[0].mimeType,
 			mode: modeOf(req),
 			creditsCharged: charged,
 			durationMs: Date.now() - started,
 		}),
-		undefined,
-		asyncOptions(c, body),
-	);
+		async: asyncOptions(c, body),
+	});
 });
 
 export const NanoBananaApiBody = z.strictObject({
@@ -88,11 +83,8 @@ export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {
 		params: { aspectRatio: "image_size", images: "ref_images" },
 		images: await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config)),
 	};
-	return runBilledGeneration(
-		billedCall(c, raw),
-		pipelineContext(c),
-		req,
-		(result, charged) => ({
+	return runOrQueue(callScope(c, raw), req, {
+		render: (result, charged) => ({
 			data: {
 				url: result.images[0].url,
 				urls: result.images.map((i) => i.url),
@@ -101,7 +93,6 @@ export const nanoBananaApi = new Hono<AppEnv>().post("/generate", async (c) => {
 			},
 			credits_charged: charged,
 		}),
-		undefined,
-		asyncOptions(c, body),
-	);
+		async: asyncOptions(c, body),
+	});
 });
