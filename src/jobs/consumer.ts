@@ -7,14 +7,14 @@
  * the message is sent to the dead-letter queue.
  */
 
-import { formBatch } from "../batch/form";
-import { pollBatch } from "../batch/poll";
 import { pricePerImage } from "../billing/prices";
 import { loadConfig } from "../config";
 import { ApiError } from "../errors";
 import { runGeneration } from "../pipeline/generate";
 import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
 import { claimJob, getJob, setRunStatus, TERMINAL, updateJob } from "../storage/jobs";
+import { formBatch } from "./batch/form";
+import { pollBatch } from "./batch/poll";
 import { presentJob } from "./present";
 import { accountOfKey, backoff, type Decision, finish, outcomeOf, transient } from "./settle";
 import { fromSpec, type JobSpec } from "./spec";

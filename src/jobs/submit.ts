@@ -5,7 +5,6 @@
  */
 import { randomId } from "../account/keys";
 import { emptyOutcome } from "../account/records";
-import { checkFitsBatch } from "../batch/requests";
 import { pricePerImage } from "../billing/prices";
 import { lifecycleHeaders } from "../catalog/headers";
 import { ApiError, invalidParam } from "../errors";
@@ -16,6 +15,7 @@ import type { GenerationRequest } from "../pipeline/request";
 import type { CallScope } from "../pipeline/scope";
 import { getJob, insertJob, updateJob } from "../storage/jobs";
 import { checkServed } from "../upstreams/route";
+import { checkFitsBatch } from "./batch/requests";
 import { presentJob } from "./present";
 import { toSpec } from "./spec";
 
@@ -26,7 +26,7 @@ export async function queueForBatch(env: Env, model: string, windowSeconds: numb
 
 export interface AsyncOptions {
 	webhookUrl?: string;
-	/** "batch": grouped into one Gemini batch at the batch price (src/batch/). */
+	/** "batch": grouped into one Gemini batch at the batch price (src/jobs/batch/). */
 	tier?: "standard" | "batch";
 }
 

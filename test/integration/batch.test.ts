@@ -4,9 +4,9 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
-import { sweepBatches } from "../../src/batch/sweep";
 import { loadConfig } from "../../src/config";
 import worker from "../../src/index";
+import { sweepBatches } from "../../src/jobs/batch/sweep";
 import { claimWaitingJobs, insertBatch } from "../../src/storage/batches";
 import {
 	accountOf,

@@ -9,22 +9,22 @@
  * (429, 5xx, timeouts) hands the jobs back to the waiting line and tries again with
  * backoff, until JOB_MAX_ATTEMPTS.
  */
-import type { KeyAccountStub } from "../account/key-account";
-import { randomId } from "../account/keys";
-import { pricePerImage } from "../billing/prices";
-import { type GatewayConfig, loadConfig } from "../config";
-import { ApiError } from "../errors";
-import { GeminiError, GeminiTimeoutError } from "../gemini/errors";
-import { accountOfKey, backoff, type Decision, failJob, finish } from "../jobs/settle";
-import { fromSpec, type JobSpec } from "../jobs/spec";
-import { BATCH_HOLD_MS, type JobMessage } from "../jobs/submit";
-import { upstreamToError } from "../pipeline/failures";
-import { askOf } from "../pipeline/generate";
-import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
-import type { GenerationRequest } from "../pipeline/request";
-import { checkUpstreamSupports, onChain } from "../pipeline/upstream";
-import { claimWaitingJobs, deleteBatch, insertBatch, setJobsBatchState, unclaimJobs, updateBatch } from "../storage/batches";
-import { type JobRow, setRunStatus, updateJob } from "../storage/jobs";
+import type { KeyAccountStub } from "../../account/key-account";
+import { randomId } from "../../account/keys";
+import { pricePerImage } from "../../billing/prices";
+import { type GatewayConfig, loadConfig } from "../../config";
+import { ApiError } from "../../errors";
+import { GeminiError, GeminiTimeoutError } from "../../gemini/errors";
+import { upstreamToError } from "../../pipeline/failures";
+import { askOf } from "../../pipeline/generate";
+import { meteredOf, refusal, usageDraft } from "../../pipeline/metering";
+import type { GenerationRequest } from "../../pipeline/request";
+import { checkUpstreamSupports, onChain } from "../../pipeline/upstream";
+import { claimWaitingJobs, deleteBatch, insertBatch, setJobsBatchState, unclaimJobs, updateBatch } from "../../storage/batches";
+import { type JobRow, setRunStatus, updateJob } from "../../storage/jobs";
+import { accountOfKey, backoff, type Decision, failJob, finish } from "../settle";
+import { fromSpec, type JobSpec } from "../spec";
+import { BATCH_HOLD_MS, type JobMessage } from "../submit";
 import { batchBody, fitsWith, inlineRequests } from "./requests";
 
 /** At most this many jobs are claimed per batch (each may carry up to 9 requests). */
