@@ -12,6 +12,7 @@
 import type { KeyAccountStub } from "../../account/key-account";
 import { randomId } from "../../account/keys";
 import { pricePerImage } from "../../billing/prices";
+import type { ModelSpec } from "../../catalog/catalog";
 import { type GatewayConfig, loadConfig } from "../../config";
 import { ApiError } from "../../errors";
 import { GeminiError, GeminiTimeoutError } from "../../gemini/errors";
@@ -83,18 +84,47 @@ async function prepare(env: Env, config: GatewayConfig, job: JobRow): Promise<En
 	return { job, account, req, text, bytes, requests: req.n };
 }
 
+/** A batch being formed: its id, its model, the jobs still in it, and their inline size. */
+interface Forming {
+	id: string;
+	model: ModelSpec;
+	/** Narrowed when the serving id turns out unable to take some jobs. */
+	live: Entry[];
+	bytes: number;
+}
+
 /** Claims the model's waiting jobs and submits them as one batch. */
 export async function formBatch(env: Env, model: string): Promise<Decision> {
 	const config = loadConfig(env);
 	const id = randomId("bat");
-	const now = new Date().toISOString();
-	await insertBatch(env.DB, id, model, now);
+	await insertBatch(env.DB, id, model, new Date().toISOString());
 	const claimed = await claimWaitingJobs(env.DB, model, id, MAX_JOBS);
 	if (claimed.length === 0) {
 		await deleteBatch(env.DB, id); // another window's message took them already
 		return { ack: true };
 	}
-	let live: Entry[] = [];
+	const { live, bytes } = await gather(env, config, model, claimed);
+	const spec = config.catalog.find(model);
+	if (live.length === 0 || !spec) {
+		const e = new ApiError(400, "invalid_request_error", "model_not_found", `Unknown model '${model}'`, "model");
+		for (const entry of live) await failJob(env, entry.job, entry.account, e);
+		await closeUnsubmitted(env, id);
+		return { ack: true };
+	}
+	const forming: Forming = { id, model: spec, live, bytes };
+	try {
+		return await submit(env, config, forming);
+	} catch (error) {
+		return await submitFailed(env, config, forming, error);
+	}
+}
+
+/**
+ * Prepares the claimed jobs in their order while they fit under the size cap; the first
+ * that does not, and every job after it, go back to wait for the next batch (queued now).
+ */
+async function gather(env: Env, config: GatewayConfig, model: string, claimed: JobRow[]): Promise<{ live: Entry[]; bytes: number }> {
+	const live: Entry[] = [];
 	const later: string[] = [];
 	let bytes = 0;
 	for (const job of claimed) {
@@ -115,88 +145,97 @@ export async function formBatch(env: Env, model: string): Promise<Decision> {
 		await unclaimJobs(env.DB, later);
 		await env.JOBS.send({ type: "batch-window", model } satisfies JobMessage);
 	}
-	const spec = config.catalog.find(model);
-	if (live.length === 0 || !spec) {
-		const e = new ApiError(400, "invalid_request_error", "model_not_found", `Unknown model '${model}'`, "model");
-		for (const entry of live) await failJob(env, entry.job, entry.account, e);
-		await updateBatch(env.DB, id, { state: "NOT_SUBMITTED", settled: 1, finished_at: new Date().toISOString() });
-		return { ack: true };
-	}
+	return { live, bytes };
+}
 
-	try {
-		const {
-			value: op,
-			upstreamModel,
-			upstream,
-		} = await onChain(
-			env,
-			config,
-			{ model: spec, inputImages: 0 },
-			async (upstreamId, client) => {
-				// Each job against the id that will serve it: one it cannot serve fails alone (400), as in a sync call.
-				const served: Entry[] = [];
-				for (const entry of live) {
-					try {
-						checkUpstreamSupports(config, upstreamId, askOf(entry.req));
-						served.push(entry);
-					} catch (error) {
-						if (!(error instanceof ApiError)) throw error;
-						await failJob(env, entry.job, entry.account, error);
-					}
-				}
-				live = served;
-				if (live.length === 0) return undefined;
-				return client.createBatch(
-					upstreamId,
-					batchBody(
-						`nano-banana-gateway ${id}`,
-						live.map((e) => e.text),
-					),
-				);
-			},
-			// Only the Gemini API has the Batch API; the batch stays with the key that accepted it.
-			{ accepts: (u) => u.kind === "gemini", what: "the Batch API" },
-		);
-		if (!op?.name) {
-			if (op) throw new GeminiError("Gemini accepted the batch without naming it", { status: 200 });
-			await updateBatch(env.DB, id, { state: "NOT_SUBMITTED", settled: 1, finished_at: new Date().toISOString() });
-			return { ack: true };
-		}
-		const state = op.metadata?.state ?? "BATCH_STATE_PENDING";
-		await updateBatch(env.DB, id, {
-			upstream_name: op.name,
-			upstream_model: upstreamModel,
-			upstream,
-			state,
-			jobs: live.length,
-			requests: live.reduce((n, e) => n + e.requests, 0),
-			bytes,
-			submitted_at: new Date().toISOString(),
-			next_poll_at: new Date(Date.now() + config.batchPollSeconds * 1000).toISOString(),
-		});
-		await setJobsBatchState(env.DB, id, state);
-		await env.JOBS.send({ type: "batch-poll", batchId: id } satisfies JobMessage, { delaySeconds: config.batchPollSeconds });
-		return { ack: true };
-	} catch (error) {
-		const attempts = Math.max(...live.map((e) => e.job.attempts)); // counted when claimed
-		if (error instanceof GeminiError && (error.retryable || error instanceof GeminiTimeoutError) && attempts < config.jobMaxAttempts) {
-			// Gemini is busy: the jobs wait again, and the retry gathers them (and any newcomers).
-			await unclaimJobs(
-				env.DB,
-				live.map((e) => e.job.id),
+/** Sends the batch to a Gemini API upstream, records it, and schedules its first poll. */
+async function submit(env: Env, config: GatewayConfig, f: Forming): Promise<Decision> {
+	const {
+		value: op,
+		upstreamModel,
+		upstream,
+	} = await onChain(
+		env,
+		config,
+		{ model: f.model, inputImages: 0 },
+		async (upstreamId, client) => {
+			f.live = await servable(env, config, f.live, upstreamId);
+			if (f.live.length === 0) return undefined;
+			return client.createBatch(
+				upstreamId,
+				batchBody(
+					`nano-banana-gateway ${f.id}`,
+					f.live.map((e) => e.text),
+				),
 			);
-			await deleteBatch(env.DB, id);
-			return { retryInSeconds: backoff(config, attempts) };
-		}
-		const e = error instanceof GeminiError ? upstreamToError(error, id) : error instanceof ApiError ? error : undefined;
-		if (!e) throw error;
-		for (const entry of live) await failJob(env, entry.job, entry.account, e);
-		await updateBatch(env.DB, id, {
-			state: "NOT_SUBMITTED",
-			settled: 1,
-			error: JSON.stringify(e.toJSON().error),
-			finished_at: new Date().toISOString(),
-		});
+		},
+		// Only the Gemini API has the Batch API; the batch stays with the key that accepted it.
+		{ accepts: (u) => u.kind === "gemini", what: "the Batch API" },
+	);
+	if (!op?.name) {
+		if (op) throw new GeminiError("Gemini accepted the batch without naming it", { status: 200 });
+		await closeUnsubmitted(env, f.id);
 		return { ack: true };
 	}
+	const state = op.metadata?.state ?? "BATCH_STATE_PENDING";
+	await updateBatch(env.DB, f.id, {
+		upstream_name: op.name,
+		upstream_model: upstreamModel,
+		upstream,
+		state,
+		jobs: f.live.length,
+		requests: f.live.reduce((n, e) => n + e.requests, 0),
+		bytes: f.bytes,
+		submitted_at: new Date().toISOString(),
+		next_poll_at: new Date(Date.now() + config.batchPollSeconds * 1000).toISOString(),
+	});
+	await setJobsBatchState(env.DB, f.id, state);
+	await env.JOBS.send({ type: "batch-poll", batchId: f.id } satisfies JobMessage, { delaySeconds: config.batchPollSeconds });
+	return { ack: true };
+}
+
+/** Each job against the id that will serve it: one it cannot serve fails alone (400), as in a sync call. */
+async function servable(env: Env, config: GatewayConfig, entries: Entry[], upstreamId: string): Promise<Entry[]> {
+	const served: Entry[] = [];
+	for (const entry of entries) {
+		try {
+			checkUpstreamSupports(config, upstreamId, askOf(entry.req));
+			served.push(entry);
+		} catch (error) {
+			if (!(error instanceof ApiError)) throw error;
+			await failJob(env, entry.job, entry.account, error);
+		}
+	}
+	return served;
+}
+
+/**
+ * Gemini did not take the batch. Busy (429, 5xx, timeouts): the jobs wait again and the
+ * retry gathers them (and any newcomers). Refused for good: its jobs fail, holds released.
+ */
+async function submitFailed(env: Env, config: GatewayConfig, f: Forming, error: unknown): Promise<Decision> {
+	const attempts = Math.max(...f.live.map((e) => e.job.attempts)); // counted when claimed
+	if (error instanceof GeminiError && (error.retryable || error instanceof GeminiTimeoutError) && attempts < config.jobMaxAttempts) {
+		await unclaimJobs(
+			env.DB,
+			f.live.map((e) => e.job.id),
+		);
+		await deleteBatch(env.DB, f.id);
+		return { retryInSeconds: backoff(config, attempts) };
+	}
+	const e = error instanceof GeminiError ? upstreamToError(error, f.id) : error instanceof ApiError ? error : undefined;
+	if (!e) throw error;
+	for (const entry of f.live) await failJob(env, entry.job, entry.account, e);
+	await closeUnsubmitted(env, f.id, e);
+	return { ack: true };
+}
+
+/** Closes a batch that was never submitted (nothing left to hold: it is settled). */
+async function closeUnsubmitted(env: Env, id: string, error?: ApiError): Promise<void> {
+	await updateBatch(env.DB, id, {
+		state: "NOT_SUBMITTED",
+		settled: 1,
+		...(error ? { error: JSON.stringify(error.toJSON().error) } : {}),
+		finished_at: new Date().toISOString(),
+	});
 }
