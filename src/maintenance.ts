@@ -6,10 +6,10 @@
  * an alarm that was lost, visiting active keys in pages and asking each to maintain itself.
  */
 import { accountFor } from "./account/key-account";
-import { sweepBatches } from "./batch/sweep";
-import { discoverIfDue } from "./catalog/discovery";
 import type { GatewayConfig } from "./config";
+import { sweepBatches } from "./jobs/batch/sweep";
 import { schedulePipelines } from "./jobs/pipelines";
+import { discoverIfDue } from "./upstreams/discovery";
 
 const PAGE = 100;
 const MAX_KEYS_PER_RUN = 2_000;

@@ -95,7 +95,34 @@ async function classify(
 
 /** The chat as the canonical request's parts: prompt, system instruction, history and references. */
 export async function chatInput(ctx: ChatContext, model: ModelSpec, messages: ChatMessage[]): Promise<ChatInput> {
-	const maxChars = ctx.config.maxPromptChars;
+	const { systemText, earlier, last, prompt } = instructionOf(messages, ctx.config.maxPromptChars);
+	const { drafts, carried, ownImages } = await draftHistory(ctx, model, earlier);
+	const finalRefs = [...carried, ...last.images.map((r) => ({ param: r.param, value: r.url }))];
+
+	const refs = [...drafts.flatMap((d) => d.refs), ...finalRefs];
+	if (ownImages + refs.length > model.maxInputImages) {
+		throw invalidParam(
+			"messages",
+			`${model.id} accepts at most ${model.maxInputImages} input images; this chat holds ${ownImages + refs.length}`,
+			"too_many_images",
+		);
+	}
+	const resolved = await resolveImages(refs, refs.length, model.id, inputLimitsFrom(ctx.config));
+	let at = 0;
+	const history: GeminiContent[] = [];
+	for (const d of drafts) {
+		const inline = resolved
+			.slice(at, at + d.refs.length)
+			.map((img) => ({ inlineData: { mimeType: img.mimeType, data: img.data.toBase64() } }));
+		at += d.refs.length;
+		const parts = [...d.parts, ...inline];
+		if (parts.length > 0) history.push({ role: d.role, parts });
+	}
+	return { prompt, systemInstruction: systemText || undefined, history, images: resolved.slice(at) };
+}
+
+/** The system text, the messages before the instruction, and the instruction: the last message, the user's, with text. */
+function instructionOf(messages: ChatMessage[], maxChars: number) {
 	const system = messages.filter((m) => m.role === "system");
 	const systemText = system
 		.flatMap((m) => m.texts)
@@ -120,12 +147,23 @@ export async function chatInput(ctx: ChatContext, model: ModelSpec, messages: Ch
 			`messages[${last.index}] has no text: an image model needs an instruction (what to draw or change)`,
 		);
 	}
-	const prompt = checkPrompt(text, maxChars, `messages[${last.index}].content`);
+	return { systemText, earlier: chat.slice(0, -1), last, prompt: checkPrompt(text, maxChars, `messages[${last.index}].content`) };
+}
 
+/**
+ * The earlier messages as turns still to be given their images: a user message keeps its
+ * references; an assistant message showing this gateway's image becomes the stored model
+ * turn, and any other image it shows is carried to the next user turn.
+ */
+async function draftHistory(
+	ctx: ChatContext,
+	model: ModelSpec,
+	earlier: ChatMessage[],
+): Promise<{ drafts: Draft[]; carried: Draft["refs"]; ownImages: number }> {
 	const drafts: Draft[] = [];
 	let carried: Draft["refs"] = [];
 	let ownImages = 0;
-	for (const m of chat.slice(0, -1)) {
+	for (const m of earlier) {
 		if (m.role === "user") {
 			const parts = m.texts.filter((t) => t.trim() !== "").map((t) => ({ text: t }));
 			drafts.push({ role: "user", parts, refs: [...carried, ...m.images.map((r) => ({ param: r.param, value: r.url }))] });
@@ -147,26 +185,5 @@ export async function chatInput(ctx: ChatContext, model: ModelSpec, messages: Ch
 		const said = m.texts.join("\n").trim();
 		if (!replaced && said !== "") drafts.push({ role: "model", parts: [{ text: said, thoughtSignature: SKIP_SIGNATURE }], refs: [] });
 	}
-	const finalRefs = [...carried, ...last.images.map((r) => ({ param: r.param, value: r.url }))];
-
-	const refs = [...drafts.flatMap((d) => d.refs), ...finalRefs];
-	if (ownImages + refs.length > model.maxInputImages) {
-		throw invalidParam(
-			"messages",
-			`${model.id} accepts at most ${model.maxInputImages} input images; this chat holds ${ownImages + refs.length}`,
-			"too_many_images",
-		);
-	}
-	const resolved = await resolveImages(refs, refs.length, model.id, inputLimitsFrom(ctx.config));
-	let at = 0;
-	const history: GeminiContent[] = [];
-	for (const d of drafts) {
-		const inline = resolved
-			.slice(at, at + d.refs.length)
-			.map((img) => ({ inlineData: { mimeType: img.mimeType, data: img.data.toBase64() } }));
-		at += d.refs.length;
-		const parts = [...d.parts, ...inline];
-		if (parts.length > 0) history.push({ role: d.role, parts });
-	}
-	return { prompt, systemInstruction: systemText || undefined, history, images: resolved.slice(at) };
+	return { drafts, carried, ownImages };
 }

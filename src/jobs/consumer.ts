@@ -7,14 +7,17 @@
  * the message is sent to the dead-letter queue.
  */
 
-import { formBatch } from "../batch/form";
-import { pollBatch } from "../batch/poll";
+import type { KeyAccountStub } from "../account/key-account";
 import { pricePerImage } from "../billing/prices";
+import type { GatewayConfig } from "../config";
 import { ApiError, apiError } from "../errors";
 import { loadConfig } from "../load-config";
-import { runGeneration } from "../pipeline/generate";
+import { type GenerationResult, runGeneration } from "../pipeline/generate";
 import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
-import { claimJob, getJob, setRunStatus, TERMINAL, updateJob } from "../storage/jobs";
+import type { GenerationRequest } from "../pipeline/request";
+import { claimJob, getJob, type JobRow, setRunStatus, TERMINAL, updateJob } from "../storage/jobs";
+import { formBatch } from "./batch/form";
+import { pollBatch } from "./batch/poll";
 import { presentJob } from "./present";
 import { accountOfKey, backoff, type Decision, finish, outcomeOf, transient } from "./settle";
 import { fromSpec, type JobSpec } from "./spec";
@@ -24,6 +27,7 @@ import { deliver } from "./webhooks";
 /** Long enough for the slowest generation; a dead worker's job is picked up after it. */
 const LEASE_MS = 15 * 60_000;
 
+/** Runs one queued job: claimed, its request rebuilt, its hold in place, generated, settled and finished. */
 export async function processJob(env: Env, jobId: string): Promise<Decision> {
 	const config = loadConfig(env);
 	const job = await getJob(env.DB, jobId);
@@ -34,7 +38,6 @@ export async function processJob(env: Env, jobId: string): Promise<Decision> {
 		if (!now || TERMINAL.has(now.status)) return { ack: true };
 		return { retryInSeconds: Math.min(900, Math.max(1, Math.ceil(((now.lease_until ?? Date.now()) - Date.now()) / 1000))) };
 	}
-	const attempts = job.attempts + 1;
 	const spec = JSON.parse(job.spec) as JobSpec;
 	const account = await accountOfKey(env, job.key_id);
 	if (!account) {
@@ -47,10 +50,24 @@ export async function processJob(env: Env, jobId: string): Promise<Decision> {
 		return { ack: true };
 	}
 	if (job.pipeline_run_id) await setRunStatus(env.DB, job.pipeline_run_id, "running");
+	const req = await requestOf(env, config, job, spec, account);
+	if (!req) return { ack: true };
+	const hold = await holdFor(env, config, job, spec, account, req);
+	if (!hold) return { ack: true };
+	const result = await runGeneration({ env, config, requestId: job.id, keyId: job.key_id, origin: spec.origin }, req);
+	return await conclude(env, config, job, account, hold, result);
+}
 
-	let req: Awaited<ReturnType<typeof fromSpec>>;
+/** The job's request rebuilt from its spec; when that fails (an input gone, a URL refused) the job fails, its hold released. */
+async function requestOf(
+	env: Env,
+	config: GatewayConfig,
+	job: JobRow,
+	spec: JobSpec,
+	account: KeyAccountStub,
+): Promise<GenerationRequest | null> {
 	try {
-		req = await fromSpec(env.IMAGES, spec, config);
+		return await fromSpec(env.IMAGES, spec, config);
 	} catch (error) {
 		const e = error instanceof ApiError ? error : apiError("invalid_image", String(error));
 		if (job.reservation_id)
@@ -60,30 +77,46 @@ export async function processJob(env: Env, jobId: string): Promise<Decision> {
 				outcome: outcomeOf(undefined, e.status, e.code),
 			});
 		await finish(env, job, { status: "FAILED", error: JSON.stringify(e.toJSON().error) }, { status: "failed", reason: e.code });
-		return { ack: true };
+		return null;
 	}
+}
 
-	// Pipeline runs are paid for when they run; a run that cannot be paid for is skipped.
-	let reservationId = job.reservation_id;
-	let price = job.price;
-	if (!reservationId) {
-		price = pricePerImage(config.prices, req.model, req.imageSize);
-		const admitted = await account.admit({
-			draft: usageDraft(job.id, { ...meteredOf(req), endpoint: spec.endpoint }),
-			credits: price * req.n,
-			images: req.n,
-			ttlMs: config.deadlineMs * 4 + 60_000,
-		});
-		if (!admitted.ok) {
-			const e = admitted.reason === "replay" ? apiError("internal_error", "unexpected replay") : refusal(admitted);
-			await finish(env, job, { status: "FAILED", error: JSON.stringify(e.toJSON().error) }, { status: "skipped", reason: e.code });
-			return { ack: true };
-		}
-		reservationId = admitted.reservationId;
-		await updateJob(env.DB, job.id, { reservation_id: reservationId, price });
+/** The job's hold: made at submission, or (pipeline runs are paid for when they run) now; null when a run cannot be paid for and is skipped. */
+async function holdFor(
+	env: Env,
+	config: GatewayConfig,
+	job: JobRow,
+	spec: JobSpec,
+	account: KeyAccountStub,
+	req: GenerationRequest,
+): Promise<{ reservationId: string; price: number } | null> {
+	if (job.reservation_id) return { reservationId: job.reservation_id, price: job.price };
+	const price = pricePerImage(config.prices, req.model, req.imageSize);
+	const admitted = await account.admit({
+		draft: usageDraft(job.id, { ...meteredOf(req), endpoint: spec.endpoint }),
+		credits: price * req.n,
+		images: req.n,
+		ttlMs: config.deadlineMs * 4 + 60_000,
+	});
+	if (!admitted.ok) {
+		const e = admitted.reason === "replay" ? apiError("internal_error", "unexpected replay") : refusal(admitted);
+		await finish(env, job, { status: "FAILED", error: JSON.stringify(e.toJSON().error) }, { status: "skipped", reason: e.code });
+		return null;
 	}
+	await updateJob(env.DB, job.id, { reservation_id: admitted.reservationId, price });
+	return { reservationId: admitted.reservationId, price };
+}
 
-	const result = await runGeneration({ env, config, requestId: job.id, keyId: job.key_id, origin: spec.origin }, req);
+/** After the run: a transient failure is retried while attempts remain; otherwise settled and finished. */
+async function conclude(
+	env: Env,
+	config: GatewayConfig,
+	job: JobRow,
+	account: KeyAccountStub,
+	hold: { reservationId: string; price: number },
+	result: GenerationResult,
+): Promise<Decision> {
+	const attempts = job.attempts + 1;
 	if (result.error && transient(result) && attempts < config.jobMaxAttempts) {
 		await updateJob(env.DB, job.id, { status: "CREATED", lease_until: null, error: JSON.stringify(result.error.toJSON().error) });
 		return { retryInSeconds: backoff(config, attempts) };
@@ -91,8 +124,8 @@ export async function processJob(env: Env, jobId: string): Promise<Decision> {
 	await updateJob(env.DB, job.id, { status: "STORING", storing_at: new Date().toISOString() });
 	const status = result.error?.status ?? 200;
 	const settled = await account.settle({
-		reservationId,
-		pricePerImage: price,
+		reservationId: hold.reservationId,
+		pricePerImage: hold.price,
 		outcome: outcomeOf(result, status, result.error?.code ?? null),
 	});
 	if (result.error) {

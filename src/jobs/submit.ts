@@ -5,16 +5,17 @@
  */
 import { randomId } from "../account/keys";
 import { emptyOutcome } from "../account/records";
-import { checkFitsBatch } from "../batch/requests";
 import { pricePerImage } from "../billing/prices";
 import { lifecycleHeaders } from "../catalog/headers";
 import { apiError, invalidParam } from "../errors";
-import { timed } from "../observe";
-import type { BilledCall } from "../pipeline/billed";
+import { noteRequest, timed } from "../observe";
+import { dialectOf } from "../pipeline/billed";
 import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
 import type { GenerationRequest } from "../pipeline/request";
+import type { CallScope } from "../pipeline/scope";
 import { getJob, insertJob, updateJob } from "../storage/jobs";
 import { checkServed } from "../upstreams/route";
+import { checkFitsBatch } from "./batch/requests";
 import { presentJob } from "./present";
 import { toSpec } from "./spec";
 
@@ -25,7 +26,7 @@ export async function queueForBatch(env: Env, model: string, windowSeconds: numb
 
 export interface AsyncOptions {
 	webhookUrl?: string;
-	/** "batch": grouped into one Gemini batch at the batch price (src/batch/). */
+	/** "batch": grouped into one Gemini batch at the batch price (src/jobs/batch/). */
 	tier?: "standard" | "batch";
 }
 
@@ -42,8 +43,10 @@ const ASYNC_HOLD_MS = 24 * 60 * 60_000;
 /** A batch may take Gemini 48 hours before it expires; the hold outlives that and the polling. */
 export const BATCH_HOLD_MS = 72 * 60 * 60_000;
 
-export async function submitJob(call: BilledCall, req: GenerationRequest, origin: string, opts: AsyncOptions): Promise<Response> {
-	const { env, caller, config } = call;
+/** Holds the credits, stores and queues the request, and answers 202 with where to poll. */
+export async function submitJob(scope: CallScope, req: GenerationRequest, opts: AsyncOptions): Promise<Response> {
+	const { env, caller, config, origin } = scope;
+	noteRequest({ dialect: dialectOf(req.endpoint), model: req.model.id });
 	if (req.history) throw invalidParam("async", "Conversations continue synchronously; drop async or conversation_id");
 	checkServed(config, req.model);
 	const batch = opts.tier === "batch";
@@ -91,14 +94,14 @@ export async function submitJob(call: BilledCall, req: GenerationRequest, origin
 		throw error;
 	}
 	const row = await getJob(env.DB, id);
-	if (!row) throw apiError("internal_error", `Internal error (request ${call.requestId})`);
+	if (!row) throw apiError("internal_error", `Internal error (request ${scope.requestId})`);
 	const job = presentJob(row, origin);
 	return Response.json(job, {
 		status: 202,
 		headers: {
 			location: job.poll_url,
 			...lifecycleHeaders(req.model, origin),
-			"x-request-id": call.requestId,
+			"x-request-id": scope.requestId,
 			"x-credits-held": String(price * req.n),
 			"x-credits-remaining": String(admitted.balance),
 		},

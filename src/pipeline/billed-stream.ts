@@ -12,8 +12,9 @@
  */
 import { lifecycleHeaders } from "../catalog/headers";
 import { type Piece, piecesStream } from "../lib/b64-stream";
-import { admitCall, type BilledCall, type Execution, keepForReplay, outcomeOf, rateLimitHeaders, settle } from "./billed";
+import { admitCall, type Execution, keepForReplay, outcomeOf, rateLimitHeaders, settle } from "./billed";
 import type { Metered } from "./metering";
+import type { CallScope } from "./scope";
 
 /** Writes events (text, or stored images embedded as base64); resolves once they are sent. */
 export type Emit = (pieces: Piece[]) => Promise<void>;
@@ -22,13 +23,13 @@ const HEARTBEAT_MS = 15_000;
 const encoder = new TextEncoder();
 
 export async function runBilledStream(
-	call: BilledCall,
+	scope: CallScope,
 	metered: Metered,
 	execute: (emit: Emit, pricePerImage: number) => Promise<Execution>,
 	/** The events that end a stream whose execution threw (a bug, never Gemini's doing). */
 	onThrown: () => Piece[],
 ): Promise<Response> {
-	const admission = await admitCall(call, metered);
+	const admission = await admitCall(scope, metered);
 	if (admission instanceof Response) return admission;
 	const { price } = admission;
 	const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
@@ -47,7 +48,7 @@ export async function runBilledStream(
 	};
 	const send = async (piece: Piece) => {
 		if (typeof piece === "string") return write(encoder.encode(piece));
-		const reader = piecesStream(call.env.IMAGES, [piece]).getReader();
+		const reader = piecesStream(scope.env.IMAGES, [piece]).getReader();
 		for (;;) {
 			const { done, value } = await reader.read();
 			if (done) return;
@@ -72,7 +73,7 @@ export async function runBilledStream(
 		"content-type": "text/event-stream; charset=utf-8",
 		"cache-control": "no-cache",
 		"x-accel-buffering": "no",
-		...lifecycleHeaders(metered.model, call.origin),
+		...lifecycleHeaders(metered.model, scope.origin),
 	};
 	const run = (async () => {
 		let result: Execution | undefined;
@@ -80,7 +81,7 @@ export async function runBilledStream(
 			result = await execute(emit, price);
 		} catch (error) {
 			console.error(
-				JSON.stringify({ requestId: call.requestId, event: "stream_failed", error: String(error), stack: (error as Error)?.stack }),
+				JSON.stringify({ requestId: scope.requestId, event: "stream_failed", error: String(error), stack: (error as Error)?.stack }),
 			);
 			await emit(onThrown());
 		}
@@ -90,12 +91,12 @@ export async function runBilledStream(
 		const status = result ? (result.error?.status ?? 200) : 500;
 		const stored =
 			admission.idemKey && admission.bodyHash && result && status < 500
-				? await keepForReplay(call, admission.bodyHash, 200, headers, sent)
+				? await keepForReplay(scope, admission.bodyHash, 200, headers, sent)
 				: null;
-		await settle(call, admission, outcomeOf(result, delivered, status), stored);
+		await settle(scope, admission, outcomeOf(result, delivered, status), stored);
 		await writer.close().catch(() => undefined);
 	})();
-	call.waitUntil?.(run);
+	scope.waitUntil?.(run);
 
-	return new Response(readable, { status: 200, headers: { ...headers, ...rateLimitHeaders(admission), "x-request-id": call.requestId } });
+	return new Response(readable, { status: 200, headers: { ...headers, ...rateLimitHeaders(admission), "x-request-id": scope.requestId } });
 }

@@ -10,18 +10,16 @@ import { sha256Hex } from "../account/keys";
 import type { StoredResponse, UsageOutcome } from "../account/records";
 import { pricePerImage } from "../billing/prices";
 import { lifecycleHeaders } from "../catalog/headers";
-import type { GatewayConfig } from "../config";
-import type { ApiError, ErrorStyle } from "../errors";
+import type { ApiError } from "../errors";
 import { invalidParam } from "../errors";
-import { type AsyncOptions, submitJob } from "../jobs/submit";
 import { type Piece, piecesLength, piecesStream } from "../lib/b64-stream";
 import { noteRequest, timed } from "../observe";
-import type { Caller } from "../types";
 import { checkServed } from "../upstreams/route";
-import type { GenerationResult, PipelineContext, TokenUsage } from "./generate";
+import type { GenerationResult, TokenUsage } from "./generate";
 import { runGeneration } from "./generate";
 import { type Metered, meteredOf, refusal, usageDraft } from "./metering";
 import type { GenerationRequest } from "./request";
+import type { CallScope } from "./scope";
 
 /**
  * A success body made of JSON text and stored images embedded as base64, streamed from
@@ -33,22 +31,6 @@ export class StreamedBody {
 
 /** Responses bigger than this are kept in R2 rather than in the Durable Object. */
 const INLINE_REPLAY_BYTES = 256 * 1024;
-
-export interface BilledCall {
-	env: Env;
-	config: GatewayConfig;
-	caller: Caller;
-	requestId: string;
-	/** The raw request body, hashed for idempotency. */
-	rawBody: Uint8Array;
-	idempotencyKey: string | undefined;
-	/** How errors are written (Google's shape on Gemini's own routes). */
-	errorStyle: ErrorStyle;
-	/** This gateway's origin, for links in headers. */
-	origin: string;
-	/** Keeps work alive after the response is sent (streamed answers settle at their end). */
-	waitUntil?: (promise: Promise<unknown>) => void;
-}
 
 /** What an execution reports back for settlement and the response. */
 export interface Execution {
@@ -98,16 +80,16 @@ export interface Admission {
  * Idempotency-Key with the same body answers with the stored response instead; a refusal
  * throws the ApiError it becomes.
  */
-export async function admitCall(call: BilledCall, metered: Metered): Promise<Admission | Response> {
-	const { env, config, caller, requestId } = call;
-	const idemKey = call.idempotencyKey?.trim();
+export async function admitCall(scope: CallScope, metered: Metered): Promise<Admission | Response> {
+	const { env, config, caller, requestId } = scope;
+	const idemKey = scope.idempotency.key?.trim();
 	if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
 		throw invalidParam("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters");
 	}
 	// A model no upstream serves is refused before anything is held.
 	checkServed(config, metered.model);
 	const price = pricePerImage(config.prices, metered.model, metered.imageSize);
-	const bodyHash = idemKey ? await sha256Hex(`${metered.endpoint}\n${new TextDecoder().decode(call.rawBody)}`) : undefined;
+	const bodyHash = idemKey ? await sha256Hex(`${metered.endpoint}\n${new TextDecoder().decode(scope.idempotency.body)}`) : undefined;
 	noteRequest({ dialect: dialectOf(metered.endpoint), model: metered.model.id });
 	const admitted = await timed(
 		"admit",
@@ -151,7 +133,7 @@ export function outcomeOf(result: Execution | undefined, delivered: number, stat
  * `body` is text, or pieces embedding stored images (streamed into R2, never built).
  */
 export async function keepForReplay(
-	call: BilledCall,
+	scope: CallScope,
 	bodyHash: string,
 	status: number,
 	headers: Record<string, string>,
@@ -162,20 +144,20 @@ export async function keepForReplay(
 		stored.body = body;
 		return stored;
 	}
-	const ref = `idempotency/${call.caller.keyId}/${bodyHash}.json`;
+	const ref = `idempotency/${scope.caller.keyId}/${bodyHash}.json`;
 	stored.bodyRef = ref;
 	const value =
-		typeof body === "string" ? body : piecesStream(call.env.IMAGES, body).pipeThrough(new FixedLengthStream(piecesLength(body)));
-	await timed("store", () => call.env.IMAGES.put(ref, value, { httpMetadata: { contentType: "application/json" } }));
+		typeof body === "string" ? body : piecesStream(scope.env.IMAGES, body).pipeThrough(new FixedLengthStream(piecesLength(body)));
+	await timed("store", () => scope.env.IMAGES.put(ref, value, { httpMetadata: { contentType: "application/json" } }));
 	return stored;
 }
 
 /** Settles the hold (timed), and reports the outcome for the request's log line. */
-export async function settle(call: BilledCall, admission: Admission, outcome: UsageOutcome, response: StoredResponse | null) {
+export async function settle(scope: CallScope, admission: Admission, outcome: UsageOutcome, response: StoredResponse | null) {
 	const settled = await timed(
 		"settle",
 		async () =>
-			await call.caller.account.settle({ reservationId: admission.reservationId, pricePerImage: admission.price, outcome, response }),
+			await scope.caller.account.settle({ reservationId: admission.reservationId, pricePerImage: admission.price, outcome, response }),
 	);
 	noteRequest({
 		upstreamModel: outcome.upstreamModel,
@@ -199,12 +181,12 @@ export function rateLimitHeaders(a: Admission): Record<string, string> {
 
 /** Admits, executes and settles one billed request, answering with the dialect's body. */
 export async function runBilled(
-	call: BilledCall,
+	scope: CallScope,
 	metered: Metered,
 	execute: (pricePerImage: number) => Promise<Execution>,
 ): Promise<Response> {
-	const { env, requestId } = call;
-	const admission = await admitCall(call, metered);
+	const { env, requestId } = scope;
+	const admission = await admitCall(scope, metered);
 	if (admission instanceof Response) return admission;
 	const { price } = admission;
 
@@ -219,19 +201,19 @@ export async function runBilled(
 	const status = result ? (result.error?.status ?? 200) : 500;
 	const streamed = result && !result.error && result.body instanceof StreamedBody ? result.body : undefined;
 	const body =
-		!result || streamed ? "" : result.error ? result.error.body(call.errorStyle) : (result.raw?.text ?? JSON.stringify(result.body));
+		!result || streamed ? "" : result.error ? result.error.body(scope.errorStyle) : (result.raw?.text ?? JSON.stringify(result.body));
 	const headers: Record<string, string> = {
 		"content-type": result && !result.error && result.raw ? result.raw.contentType : "application/json",
 		"x-credits-charged": String(delivered * price),
-		...lifecycleHeaders(metered.model, call.origin),
+		...lifecycleHeaders(metered.model, scope.origin),
 		...(result?.error?.headers ?? {}),
 	};
 	// 5xx results are not kept: retrying with the same key should run again (it cost nothing).
 	const stored =
 		admission.idemKey && admission.bodyHash && result && status < 500
-			? await keepForReplay(call, admission.bodyHash, status, headers, streamed ? streamed.pieces : body)
+			? await keepForReplay(scope, admission.bodyHash, status, headers, streamed ? streamed.pieces : body)
 			: null;
-	const settled = await settle(call, admission, outcomeOf(result, delivered, status), stored);
+	const settled = await settle(scope, admission, outcomeOf(result, delivered, status), stored);
 	if (thrown !== undefined) throw thrown;
 	return new Response(streamed ? piecesStream(env.IMAGES, streamed.pieces) : body, {
 		status,
@@ -245,26 +227,20 @@ export async function runBilled(
 	});
 }
 
-/**
- * Bills a request of the image pipeline; `render` shapes the dialect's success body.
- * With `async` set, the request becomes a queued job instead (202 with a poll URL).
- */
-export function runBilledGeneration(
-	call: BilledCall,
-	ctx: PipelineContext,
-	req: GenerationRequest,
-	render: (result: GenerationResult, creditsCharged: number) => unknown,
-	after?: (result: GenerationResult) => Promise<void>,
-	async?: AsyncOptions,
-): Promise<Response> {
-	if (async) {
-		noteRequest({ dialect: dialectOf(req.endpoint), model: req.model.id });
-		return submitJob(call, req, ctx.origin, async);
-	}
-	return runBilled(call, meteredOf(req), async (price) => {
-		const r = await runGeneration(ctx, req);
-		if (!r.error && after) await after(r);
-		return { ...executionOf(r), body: r.error ? undefined : render(r, r.images.length * price) };
+/** How a billed generation answers: the dialect's success body, and what runs before it is sent. */
+export interface GenerationAnswer {
+	/** Shapes the dialect's success body from what was delivered and charged. */
+	render: (result: GenerationResult, creditsCharged: number) => unknown;
+	/** Runs after a successful generation, before the answer (e.g. recording a conversation's turn). */
+	after?: (result: GenerationResult) => Promise<void>;
+}
+
+/** Bills a synchronous request of the image pipeline, answering with `answer.render`'s body. */
+export function runBilledGeneration(scope: CallScope, req: GenerationRequest, answer: GenerationAnswer): Promise<Response> {
+	return runBilled(scope, meteredOf(req), async (price) => {
+		const r = await runGeneration(scope, req);
+		if (!r.error && answer.after) await answer.after(r);
+		return { ...executionOf(r), body: r.error ? undefined : answer.render(r, r.images.length * price) };
 	});
 }
 

@@ -1,27 +1,22 @@
 /**
  * The one generation pipeline under every dialect: fan `n` out as parallel Gemini calls
  * (Gemini refuses candidateCount > 1), store each final image in R2, and either return
- * what was delivered or, when nothing was, the most telling reason as an ApiError.
+ * what was delivered or, when nothing was, the most telling reason as an ApiError
+ * (src/pipeline/failures.ts). Each image is one call (`generateOne`): ask the model's
+ * chain (src/pipeline/upstream.ts), read the answer, store the image.
  */
-import type { GatewayConfig } from "../config";
-import { ApiError, apiError } from "../errors";
+import { ApiError } from "../errors";
 import { readBuffered } from "../gemini/client";
-import {
-	GeminiAuthError,
-	GeminiBadRequestError,
-	GeminiError,
-	GeminiMalformedResponseError,
-	GeminiRateLimitError,
-	GeminiTimeoutError,
-} from "../gemini/errors";
-import { embeddedError, type GenerationOutcome, POLICY_REASONS, readOutcome } from "../gemini/result";
+import { GeminiError, GeminiMalformedResponseError } from "../gemini/errors";
+import { embeddedError, type GenerationOutcome, readOutcome } from "../gemini/result";
 import { placeholderIndex, readStreamed } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart, GenerateContentRequest, GenerateContentResponse, UsageMetadata } from "../gemini/types";
 import { timed } from "../observe";
-import { ImageWriter } from "../storage/image-writer";
-import { imageKeyStem, imageUrl, NotAnImageError, putImage, type StoredImage } from "../storage/images";
-import { UpstreamsUnavailableError } from "../upstreams/route";
+import { type ImageMeta, ImageWriter } from "../storage/image-writer";
+import { imageKeyStem, imageUrl, putImage, type StoredImage } from "../storage/images";
+import { badImageMessage, failureToError, type ImageFailure, noImageFailure } from "./failures";
 import type { GenerationRequest } from "./request";
+import type { RequestScope } from "./scope";
 import { callUpstream, type ModelAsk } from "./upstream";
 
 export interface DeliveredImage {
@@ -36,13 +31,6 @@ export interface DeliveredImage {
 	/** The upstream (pool member) that made it. */
 	upstream: string;
 }
-
-export type ImageFailure =
-	| { index: number; kind: "policy" | "no_image"; reason: string; text: string }
-	| { index: number; kind: "upstream"; error: GeminiError }
-	/** Refused before or instead of a call: the successor cannot do what was asked (400), or no upstream id is left (502). */
-	| { index: number; kind: "refused"; error: ApiError }
-	| { index: number; kind: "bad_image" | "internal"; message: string };
 
 export interface TokenUsage {
 	inputTokens: number;
@@ -63,15 +51,6 @@ export interface GenerationResult {
 	error?: ApiError;
 	/** Gemini's finish or block reason of the first call that gave no image, else STOP. */
 	finishReason: string;
-}
-
-export interface PipelineContext {
-	env: Env;
-	config: GatewayConfig;
-	requestId: string;
-	keyId: string;
-	/** Origin used for Worker-served image URLs. */
-	origin: string;
 }
 
 /** The user turn: the instruction, then the reference images in the caller's order. */
@@ -124,199 +103,181 @@ function addUsage(total: TokenUsage, u: UsageMetadata): void {
 	total.totalTokens += t.totalTokens;
 }
 
+/** One request's run: what each image's call shares, and the totals they add to. */
+interface Run {
+	scope: RequestScope;
+	req: GenerationRequest;
+	body: GenerateContentRequest;
+	ask: ModelAsk;
+	now: Date;
+	usage: TokenUsage;
+	/** The slowest call's upstream time. */
+	upstreamMs: number;
+	/** The Gemini id of the call that answered last. */
+	upstreamModel: string | null;
+	onImage?: (image: DeliveredImage) => Promise<void>;
+}
+
 /**
  * Runs the request. Never throws for upstream outcomes: a result with no images carries
  * `error`. `onImage` hears of each image as soon as it is stored (streamed answers).
  */
 export async function runGeneration(
-	ctx: PipelineContext,
+	scope: RequestScope,
 	req: GenerationRequest,
 	onImage?: (image: DeliveredImage) => Promise<void>,
 ): Promise<GenerationResult> {
-	const body = geminiBody(req);
-	const ask = askOf(req);
-	const now = new Date();
-	const usage: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
-	const started = Date.now();
-	let upstreamMs = 0;
-	let upstreamModel: string | null = null;
-
-	const one = async (index: number): Promise<DeliveredImage | ImageFailure> => {
-		const stem = imageKeyStem(req.model.id, ctx.keyId, ctx.requestId, index, now, req.outputPrefix);
-		const meta = { requestId: ctx.requestId, model: req.model.id, keyId: ctx.keyId };
-		// Streaming: each image string goes straight into an ImageWriter as it arrives.
-		let writers: ImageWriter[] = [];
-		const consume =
-			ctx.config.readMode === "streaming"
-				? async (res: Response) => {
-						writers = [];
-						try {
-							const length = Number(res.headers.get("content-length") ?? Number.NaN);
-							const open = (n: number, left?: number) =>
-								(writers[n] = new ImageWriter(ctx.env.IMAGES, stem, meta, {
-									sizeHint: left === undefined ? undefined : Math.ceil((left * 3) / 4),
-								}));
-							return await readStreamed(res.body, { open }, Number.isFinite(length) ? length : undefined);
-						} catch (error) {
-							await Promise.all(writers.map((w) => w.discard()));
-							// Bad bytes in a 200 are Gemini's fault (502, free), never retried.
-							if (error instanceof SyntaxError) {
-								throw new GeminiMalformedResponseError("Gemini returned image data that is not valid base64", {
-									status: 200,
-									cause: error,
-								});
-							}
-							if (error instanceof NotAnImageError) throw new GeminiMalformedResponseError(error.message, { status: 200, cause: error });
-							throw error;
-						}
-					}
-				: readBuffered<GenerateContentResponse>;
-		let outcome: ReturnType<typeof readOutcome>;
-		let upstream: string;
-		try {
-			const { result: response, info, upstreamModel: served, upstream: by } = await callUpstream(ctx.env, ctx.config, ask, body, consume);
-			upstreamMs = Math.max(upstreamMs, info.latencyMs);
-			upstreamModel = served;
-			upstream = by;
-			const embedded = embeddedError(response);
-			if (embedded) {
-				await Promise.all(writers.map((w) => w.discard()));
-				return { index, kind: "upstream", error: embedded };
-			}
-			outcome = readOutcome(response);
-		} catch (error) {
-			if (error instanceof GeminiError) return { index, kind: "upstream", error };
-			if (error instanceof ApiError) return { index, kind: "refused", error };
-			throw error;
-		}
-		addUsage(usage, outcome.usage);
-		// One image per call: the first final (non-thought) image. Drafts and extras are dropped.
-		const image = outcome.images[0];
-		const chosen = placeholderIndex(image?.data);
-		await Promise.all(writers.filter((_, n) => n !== chosen).map((w) => w.discard()));
-		if (!image) return noImageFailure(index, outcome);
-		let stored: StoredImage;
-		try {
-			if (chosen !== undefined) {
-				stored = await timed("store", () => writers[chosen].commit());
-			} else {
-				let bytes: Uint8Array;
-				try {
-					bytes = Uint8Array.fromBase64(image.data);
-				} catch {
-					return { index, kind: "bad_image", message: "Gemini returned image data that is not valid base64" };
-				}
-				stored = await timed("store", () => putImage(ctx.env.IMAGES, stem, bytes, meta));
-			}
-		} catch (error) {
-			if (error instanceof NotAnImageError) return { index, kind: "bad_image", message: error.message };
-			if (error instanceof SyntaxError) return { index, kind: "bad_image", message: "Gemini returned image data that is not valid base64" };
-			console.error(JSON.stringify({ requestId: ctx.requestId, event: "r2_put_failed", error: String(error) }));
-			return { index, kind: "internal", message: "storing the image failed" };
-		}
-		const delivered: DeliveredImage = {
-			index,
-			key: stored.key,
-			url: imageUrl(stored.key, ctx.config.publicBaseUrl, ctx.origin),
-			mimeType: stored.kind.mimeType,
-			bytes: stored.size,
-			text: outcome.text,
-			modelParts: outcome.modelParts,
-			upstream,
-		};
-		await onImage?.(delivered);
-		return delivered;
+	const run: Run = {
+		scope,
+		req,
+		body: geminiBody(req),
+		ask: askOf(req),
+		now: new Date(),
+		usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+		upstreamMs: 0,
+		upstreamModel: null,
+		onImage,
 	};
-
+	const started = Date.now();
 	// A failure that is not Gemini's (storage, a bug) costs that image only, not its siblings.
 	const guarded = (index: number) =>
-		one(index).catch((error: unknown): ImageFailure => {
-			console.error(JSON.stringify({ requestId: ctx.requestId, event: "image_failed", index, error: String(error) }));
+		generateOne(run, index).catch((error: unknown): ImageFailure => {
+			console.error(JSON.stringify({ requestId: scope.requestId, event: "image_failed", index, error: String(error) }));
 			return { index, kind: "internal", message: "generating the image failed" };
 		});
 	const settled = await Promise.all(Array.from({ length: req.n }, (_, i) => guarded(i)));
 	const images = settled.filter((s): s is DeliveredImage => "key" in s);
 	const failures = settled.filter((s): s is ImageFailure => "kind" in s);
-	if (upstreamMs === 0) upstreamMs = Date.now() - started;
 	const reasoned = failures.find((f) => f.kind === "policy" || f.kind === "no_image");
 	return {
-		requestId: ctx.requestId,
-		created: Math.floor(now.getTime() / 1000),
+		requestId: scope.requestId,
+		created: Math.floor(run.now.getTime() / 1000),
 		images,
 		failures,
-		usage,
-		upstreamMs,
-		upstreamModel,
-		error: images.length === 0 ? failureToError(failures, ctx.requestId) : undefined,
+		usage: run.usage,
+		upstreamMs: run.upstreamMs === 0 ? Date.now() - started : run.upstreamMs,
+		upstreamModel: run.upstreamModel,
+		error: images.length === 0 ? failureToError(failures, scope.requestId) : undefined,
 		finishReason: reasoned && (reasoned.kind === "policy" || reasoned.kind === "no_image") ? reasoned.reason : "STOP",
 	};
 }
 
-/** Why an answer without an image has none: a policy refusal, or an empty (or text-only) answer. */
-export function noImageFailure(index: number, outcome: GenerationOutcome): ImageFailure {
-	const reason = outcome.blockReason ?? outcome.finishReason ?? "NO_IMAGE";
-	const policy = POLICY_REASONS.has(reason);
-	const why = !policy && reason === "STOP" ? "TEXT_ONLY" : reason;
-	return { index, kind: policy ? "policy" : "no_image", reason: why, text: outcome.text };
+/** One image: one call on the model's chain, its answer read, its image stored. */
+async function generateOne(run: Run, index: number): Promise<DeliveredImage | ImageFailure> {
+	const { scope, req } = run;
+	const stem = imageKeyStem(req.model.id, scope.keyId, scope.requestId, index, run.now, req.outputPrefix);
+	const meta: ImageMeta = { requestId: scope.requestId, model: req.model.id, keyId: scope.keyId };
+	const streamed = scope.config.readMode === "streaming" ? new StreamedImages(scope.env.IMAGES, stem, meta) : undefined;
+	const answer = await askUpstream(run, index, streamed);
+	if ("kind" in answer) return answer;
+	const { outcome, upstream } = answer;
+	addUsage(run.usage, outcome.usage);
+	// One image per call: the first final (non-thought) image. Drafts and extras are dropped.
+	const image = outcome.images[0];
+	const chosen = placeholderIndex(image?.data);
+	await streamed?.discard((n) => n !== chosen);
+	if (!image) return noImageFailure(index, outcome);
+	let stored: StoredImage;
+	try {
+		if (chosen !== undefined) {
+			if (!streamed) throw new Error("an image placeholder in an answer that was not streamed");
+			stored = await timed("store", () => streamed.commit(chosen));
+		} else {
+			const bytes = Uint8Array.fromBase64(image.data);
+			stored = await timed("store", () => putImage(scope.env.IMAGES, stem, bytes, meta));
+		}
+	} catch (error) {
+		const bad = badImageMessage(error);
+		if (bad) return { index, kind: "bad_image", message: bad };
+		console.error(JSON.stringify({ requestId: scope.requestId, event: "r2_put_failed", error: String(error) }));
+		return { index, kind: "internal", message: "storing the image failed" };
+	}
+	const delivered: DeliveredImage = {
+		index,
+		key: stored.key,
+		url: imageUrl(stored.key, scope.config.publicBaseUrl, scope.origin),
+		mimeType: stored.kind.mimeType,
+		bytes: stored.size,
+		text: outcome.text,
+		modelParts: outcome.modelParts,
+		upstream,
+	};
+	await run.onImage?.(delivered);
+	return delivered;
 }
 
-/** The one error that best explains why no image came back. */
-export function failureToError(failures: ImageFailure[], requestId: string): ApiError {
-	const refused = failures.find((f) => f.kind === "refused");
-	if (refused && refused.kind === "refused") return refused.error;
-	const policy = failures.find((f) => f.kind === "policy");
-	if (policy && policy.kind === "policy") {
-		return apiError("content_policy_violation", `Gemini refused to generate this image (reason: ${policy.reason}). You were not charged.`, {
-			param: "prompt",
-		});
+/**
+ * Asks the model's chain for one image and reads the answer. An upstream's failure (an
+ * HTTP error, or one embedded in a 200) and a refusal before any call are this image's
+ * failure; anything else is thrown.
+ */
+async function askUpstream(
+	run: Run,
+	index: number,
+	streamed: StreamedImages | undefined,
+): Promise<{ outcome: GenerationOutcome; upstream: string } | ImageFailure> {
+	const consume = streamed ? streamed.consume : readBuffered<GenerateContentResponse>;
+	try {
+		const {
+			result: response,
+			info,
+			upstreamModel,
+			upstream,
+		} = await callUpstream(run.scope.env, run.scope.config, run.ask, run.body, consume);
+		run.upstreamMs = Math.max(run.upstreamMs, info.latencyMs);
+		run.upstreamModel = upstreamModel;
+		const embedded = embeddedError(response);
+		if (embedded) {
+			await streamed?.discard(() => true);
+			return { index, kind: "upstream", error: embedded };
+		}
+		return { outcome: readOutcome(response), upstream };
+	} catch (error) {
+		if (error instanceof GeminiError) return { index, kind: "upstream", error };
+		if (error instanceof ApiError) return { index, kind: "refused", error };
+		throw error;
 	}
-	const empty = failures.find((f) => f.kind === "no_image");
-	if (empty && empty.kind === "no_image") {
-		const said = empty.text ? ` Gemini said: ${empty.text.slice(0, 300)}` : "";
-		return apiError("no_image_generated", `Gemini answered without an image (reason: ${empty.reason}). You were not charged.${said}`, {
-			param: "prompt",
-		});
-	}
-	const upstream = failures.find((f) => f.kind === "upstream");
-	if (upstream && upstream.kind === "upstream") return upstreamToError(upstream.error, requestId);
-	const other = failures[0];
-	const message = other && (other.kind === "bad_image" || other.kind === "internal") ? other.message : "generation failed";
-	return other?.kind === "bad_image"
-		? apiError("upstream_bad_response", message)
-		: apiError("internal_error", `Internal error (request ${requestId}). You were not charged.`);
 }
 
-export function upstreamToError(e: GeminiError, requestId: string): ApiError {
-	if (e instanceof UpstreamsUnavailableError) {
-		const seconds = Math.max(1, Math.ceil((e.retryAfterMs ?? 1000) / 1000));
-		return apiError(
-			"upstreams_unavailable",
-			`Every upstream that serves ${e.model} is cooling down after rate limits or failures; retry in ${seconds} s. You were not charged.`,
-			{ headers: { "retry-after": String(seconds) } },
-		);
+/**
+ * Streaming mode: each image string of an answer goes straight into an ImageWriter as it
+ * arrives, and the answer holds a placeholder in its place. `consume` runs once per
+ * attempt (retries and failover start afresh).
+ */
+class StreamedImages {
+	private writers: ImageWriter[] = [];
+
+	constructor(
+		private readonly bucket: R2Bucket,
+		private readonly stem: string,
+		private readonly meta: ImageMeta,
+	) {}
+
+	readonly consume = async (res: Response): Promise<GenerateContentResponse> => {
+		this.writers = [];
+		try {
+			const length = Number(res.headers.get("content-length") ?? Number.NaN);
+			const open = (n: number, left?: number) =>
+				(this.writers[n] = new ImageWriter(this.bucket, this.stem, this.meta, {
+					sizeHint: left === undefined ? undefined : Math.ceil((left * 3) / 4),
+				}));
+			return await readStreamed(res.body, { open }, Number.isFinite(length) ? length : undefined);
+		} catch (error) {
+			await this.discard(() => true);
+			// Bad bytes in a 200 are Gemini's fault (502, free), never retried.
+			const bad = badImageMessage(error);
+			if (bad) throw new GeminiMalformedResponseError(bad, { status: 200, cause: error });
+			throw error;
+		}
+	};
+
+	/** Drops the images whose index `which` picks (their uploads are aborted). */
+	async discard(which: (index: number) => boolean): Promise<void> {
+		await Promise.all(this.writers.filter((_, n) => which(n)).map((w) => w.discard()));
 	}
-	if (e instanceof GeminiTimeoutError) {
-		return apiError("upstream_timeout", "Gemini did not answer in time. You were not charged.");
+
+	/** Completes the image at `index`. */
+	commit(index: number): Promise<StoredImage> {
+		return this.writers[index].commit();
 	}
-	if (e instanceof GeminiRateLimitError) {
-		// Gemini's own quota survived the retries: the caller should back off, not blame us.
-		const seconds = Math.max(1, Math.ceil((e.retryAfterMs ?? 1000) / 1000));
-		return apiError("upstream_rate_limited", `Gemini is rate limiting the gateway; retry in ${seconds} s. You were not charged.`, {
-			headers: { "retry-after": String(seconds) },
-		});
-	}
-	if (e instanceof GeminiAuthError) {
-		console.error(JSON.stringify({ requestId, event: "gemini_auth_failed", status: e.status, reason: e.reason }));
-		return apiError("upstream_auth_error", "The gateway's Gemini credentials were rejected. You were not charged.");
-	}
-	if (e instanceof GeminiBadRequestError && e.status !== 404) {
-		return apiError("upstream_rejected_request", `Gemini rejected the request: ${e.message}`);
-	}
-	if (e instanceof GeminiMalformedResponseError) {
-		return apiError("upstream_bad_response", "Gemini sent a malformed response. You were not charged.");
-	}
-	return apiError(
-		"upstream_error",
-		`Gemini failed${e.retryable ? " after retries" : ""} (${e.status ?? "no response"}${e.rpcStatus ? ` ${e.rpcStatus}` : ""}). You were not charged.`,
-	);
 }

@@ -9,13 +9,13 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { firstAvailable, goneAt } from "../catalog/availability";
-import { discoverModels } from "../catalog/discovery";
 import { apiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
 import { parseWith } from "../lib/validate";
 import { ADMIN_FACTS } from "../route-facts";
 import { lastCheck, type UpstreamModelRow, upstreamModels } from "../storage/catalog";
 import type { AppEnv } from "../types";
+import { discoverModels } from "../upstreams/discovery";
 import { poolOf } from "../upstreams/pool";
 
 function idState(id: string, rows: Map<string, UpstreamModelRow>, gone: ReadonlySet<string>) {

@@ -26,7 +26,7 @@ import { checkAspectRatio, checkImageSize, checkN, type GenerationRequest, resol
 import { saveTurn } from "../pipeline/turns";
 import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
-import { billedCall, pipelineContext, ServiceTierField, syncOnly } from "./common";
+import { callScope, ServiceTierField, syncOnly } from "./common";
 
 /** Route facts (src/route-facts.ts): billed as the "openai.chat.completions" endpoint; completions are admitted. */
 const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai", admitted: true });
@@ -89,24 +89,22 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 			console.error(JSON.stringify({ requestId: c.get("requestId"), event: "turn_not_saved", image: img.key, error: String(error) }));
 		});
 
+	const scope = callScope(c, raw);
 	if (!body.stream) {
-		return runBilledGeneration(
-			billedCall(c, raw),
-			pipelineContext(c),
-			req,
-			(result) => chatCompletion(completion, result, output),
-			async (result) => {
+		return runBilledGeneration(scope, req, {
+			render: (result) => chatCompletion(completion, result, output),
+			after: async (result) => {
 				await Promise.all(result.images.map(keep));
 			},
-		);
+		});
 	}
 	const includeUsage = body.stream_options?.include_usage === true;
 	return runBilledStream(
-		billedCall(c, raw),
+		scope,
 		meteredOf(req),
 		async (emit, price) => {
 			let shown = 0;
-			const result = await runGeneration(pipelineContext(c), req, async (img) => {
+			const result = await runGeneration(scope, req, async (img) => {
 				await keep(img);
 				await emit(imageEvents(completion, img, shown++, output));
 			});

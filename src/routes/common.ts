@@ -6,21 +6,30 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { invalidParam } from "../errors";
 import { publicUrl } from "../inputs/public-url";
-import type { AsyncOptions } from "../jobs/submit";
-import type { BilledCall } from "../pipeline/billed";
-import type { PipelineContext } from "../pipeline/generate";
+import { type AsyncOptions, submitJob } from "../jobs/submit";
+import { type GenerationAnswer, runBilledGeneration } from "../pipeline/billed";
+import type { GenerationRequest } from "../pipeline/request";
+import type { CallScope } from "../pipeline/scope";
 import type { AppEnv } from "../types";
 
-export function billedCall(c: Context<AppEnv>, rawBody: Uint8Array): BilledCall {
+/**
+ * The request's scope, built once per billed request. `rawBody` is what a repeated
+ * Idempotency-Key is compared by. The key id is read when the pipeline runs, after
+ * admission checked the key.
+ */
+export function callScope(c: Context<AppEnv>, rawBody: Uint8Array): CallScope {
+	const caller = c.get("caller");
 	return {
 		env: c.env,
 		config: c.get("config"),
-		caller: c.get("caller"),
 		requestId: c.get("requestId"),
-		rawBody,
-		idempotencyKey: c.req.header("idempotency-key"),
-		errorStyle: c.get("errorStyle"),
 		origin: new URL(c.req.url).origin,
+		get keyId() {
+			return caller.keyId;
+		},
+		caller,
+		errorStyle: c.get("errorStyle"),
+		idempotency: { key: c.req.header("idempotency-key"), body: rawBody },
 		waitUntil: (promise) => executionContext(c)?.waitUntil(promise),
 	};
 }
@@ -34,18 +43,13 @@ function executionContext(c: Context<AppEnv>): { waitUntil(promise: Promise<unkn
 	}
 }
 
-/** The pipeline's context; its `keyId` is read when the pipeline runs, after admission checked the key. */
-export function pipelineContext(c: Context<AppEnv>): PipelineContext {
-	const caller = c.get("caller");
-	return {
-		env: c.env,
-		config: c.get("config"),
-		requestId: c.get("requestId"),
-		get keyId() {
-			return caller.keyId;
-		},
-		origin: new URL(c.req.url).origin,
-	};
+/** A generation as the caller asked for it: billed and answered now, or (`async`) queued as a job. */
+export function runOrQueue(
+	scope: CallScope,
+	req: GenerationRequest,
+	answer: GenerationAnswer & { async?: AsyncOptions },
+): Promise<Response> {
+	return answer.async ? submitJob(scope, req, answer.async) : runBilledGeneration(scope, req, answer);
 }
 
 export const SERVICE_TIERS = ["standard", "batch"] as const;

@@ -13,20 +13,24 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import type { ImageSize, ModelSpec } from "../catalog/catalog";
+import type { GatewayConfig } from "../config";
 import { ApiError, apiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
 import { checkImages, embeddedError, readOutcome } from "../gemini/result";
 import type { GenerateContentRequest } from "../gemini/types";
-import { checkImageBytes, inputLimitsFrom } from "../inputs/images";
+import { checkImageBytes, type InputLimits, inputLimitsFrom } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
-import { runBilled } from "../pipeline/billed";
-import { tokenUsage, upstreamToError } from "../pipeline/generate";
+import { type Execution, runBilled } from "../pipeline/billed";
+import { upstreamToError } from "../pipeline/failures";
+import { tokenUsage } from "../pipeline/generate";
 import { checkAspectRatio, checkImageSize } from "../pipeline/request";
+import type { CallScope } from "../pipeline/scope";
 import { type ModelAsk, onChain } from "../pipeline/upstream";
 import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
-import { billedCall } from "./common";
+import { callScope } from "./common";
 
 /**
  * Route facts (src/route-facts.ts): Gemini's dialect and error shape. Generations are
@@ -55,6 +59,7 @@ export const NativeBody = z.looseObject({
 		})
 		.optional(),
 });
+type NativeBody = z.infer<typeof NativeBody>;
 
 /** Images held per native call: a single answer can carry several image parts. */
 const HOLD_IMAGES = 4;
@@ -87,25 +92,49 @@ export const geminiNative = new Hono<AppEnv>().use(ROUTE_FACTS).post("/:target{[
 		);
 	}
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
-
-	if (method === "countTokens") {
-		// Not metered: it makes no image. The model name inside a wrapped request is rewritten too.
-		const ask: ModelAsk = { model, inputImages: 0 };
-		try {
-			const { value: counted } = await onChain(c.env, config, ask, async (id, client) => {
-				const wrapped = value.generateContentRequest;
-				const body =
-					wrapped && typeof wrapped === "object" ? { ...value, generateContentRequest: { ...wrapped, model: `models/${id}` } } : value;
-				return (await client.countTokens(id, body)).result;
-			});
-			return c.json(counted as object);
-		} catch (error) {
-			if (error instanceof GeminiError) throw nativeError(error, c.get("requestId"));
-			throw error;
-		}
-	}
+	if (method === "countTokens") return c.json((await countTokens(c.env, config, model, value, c.get("requestId"))) as object);
 
 	const body = parseWith(NativeBody, value);
+	const ask = nativeAsk(config, model, body);
+	const encoding = method !== "streamGenerateContent" ? "json" : c.req.query("alt") === "sse" ? "sse" : "array";
+	const scope = callScope(c, raw);
+	const { aspectRatio, imageSize, inputImages } = ask;
+	return runBilled(
+		scope,
+		{ endpoint: `gemini.${method}`, model, mode: inputImages > 0 ? "edit" : "generate", images: HOLD_IMAGES, aspectRatio, imageSize },
+		() => generateNative(scope, ask, body, encoding),
+	);
+});
+
+/** countTokens on the model's chain: not metered (it makes no image); a wrapped request's model name is rewritten too. */
+async function countTokens(
+	env: Env,
+	config: GatewayConfig,
+	model: ModelSpec,
+	value: Record<string, unknown>,
+	requestId: string,
+): Promise<unknown> {
+	const ask: ModelAsk = { model, inputImages: 0 };
+	try {
+		const { value: counted } = await onChain(env, config, ask, async (id, client) => {
+			const wrapped = value.generateContentRequest;
+			const body =
+				wrapped && typeof wrapped === "object" ? { ...value, generateContentRequest: { ...wrapped, model: `models/${id}` } } : value;
+			return (await client.countTokens(id, body)).result;
+		});
+		return counted;
+	} catch (error) {
+		if (error instanceof GeminiError) throw nativeError(error, requestId);
+		throw error;
+	}
+}
+
+/**
+ * What a generateContent body asks of the model, checked as every dialect is checked: its
+ * ratio and size, and its inline images (real image bytes, within the model's count).
+ * An alias's default size is written into `body` (nano-banana-hd promises 4K; Gemini would pick 1K).
+ */
+function nativeAsk(config: GatewayConfig, model: ModelSpec, body: NativeBody): ModelAsk & { imageSize?: ImageSize } {
 	const imageConfig = body.generationConfig?.imageConfig;
 	const aspectRatio =
 		imageConfig?.aspectRatio !== undefined
@@ -116,12 +145,32 @@ export const geminiNative = new Hono<AppEnv>().use(ROUTE_FACTS).post("/:target{[
 			? checkImageSize(model, imageConfig.imageSize, "generationConfig.imageConfig.imageSize")
 			: model.defaultImageSize;
 	if (imageSize && imageConfig?.imageSize === undefined) {
-		// The alias promises its default size (nano-banana-hd: 4K); Gemini would pick 1K.
 		body.generationConfig = { ...body.generationConfig, imageConfig: { ...imageConfig, imageSize } };
 	}
+	const inputImages = countInputImages(body, inputLimitsFrom(config));
+	if (inputImages > model.maxInputImages) {
+		throw invalidParam(
+			"contents",
+			`${model.id} accepts at most ${model.maxInputImages} input images; got ${inputImages}`,
+			"too_many_images",
+		);
+	}
+	return {
+		model,
+		aspectRatio,
+		imageSize,
+		inputImages,
+		params: {
+			aspectRatio: "generationConfig.imageConfig.aspectRatio",
+			imageSize: "generationConfig.imageConfig.imageSize",
+			images: "contents",
+		},
+	};
+}
 
+/** The inline images of the body, each checked; fileData parts are refused. */
+function countInputImages(body: NativeBody, limits: InputLimits): number {
 	let inputImages = 0;
-	const limits = inputLimitsFrom(config);
 	for (const [ci, content] of body.contents.entries()) {
 		for (const [pi, part] of content.parts.entries()) {
 			const param = `contents[${ci}].parts[${pi}]`;
@@ -139,76 +188,58 @@ export const geminiNative = new Hono<AppEnv>().use(ROUTE_FACTS).post("/:target{[
 			checkImageBytes(bytes, `${param}.inlineData`, limits);
 		}
 	}
-	if (inputImages > model.maxInputImages) {
-		throw invalidParam(
-			"contents",
-			`${model.id} accepts at most ${model.maxInputImages} input images; got ${inputImages}`,
-			"too_many_images",
-		);
-	}
+	return inputImages;
+}
 
-	const stream = method === "streamGenerateContent";
-	const sse = stream && c.req.query("alt") === "sse";
-	const ask: ModelAsk = {
-		model,
-		aspectRatio,
-		imageSize,
-		inputImages,
-		params: {
-			aspectRatio: "generationConfig.imageConfig.aspectRatio",
-			imageSize: "generationConfig.imageConfig.imageSize",
-			images: "contents",
-		},
-	};
-	return runBilled(
-		billedCall(c, raw),
-		{ endpoint: `gemini.${method}`, model, mode: inputImages > 0 ? "edit" : "generate", images: HOLD_IMAGES, aspectRatio, imageSize },
-		async () => {
-			const started = Date.now();
-			const failed = (error: ApiError) => ({
-				delivered: 0,
-				usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-				upstreamMs: Date.now() - started,
-				upstreamModel: null,
-				finishReason: null,
-				r2Keys: [],
-				error,
-			});
-			try {
-				const {
-					value: r,
-					upstreamModel,
-					upstream,
-				} = await onChain(c.env, config, ask, (id, client) => client.generateContent(id, body as GenerateContentRequest));
-				const embedded = embeddedError(r.response);
-				if (embedded) throw embedded;
-				const outcome = readOutcome(r.response);
-				// Passed through as sent, so checked as the other dialects check what they store.
-				checkImages(outcome);
-				const json = JSON.stringify(r.response);
-				return {
-					delivered: outcome.images.length,
-					upstreams: outcome.images.map(() => upstream),
-					usage: tokenUsage(outcome.usage),
-					upstreamMs: Date.now() - started,
-					upstreamModel,
-					finishReason: outcome.blockReason ?? outcome.finishReason ?? null,
-					r2Keys: [],
-					body: r.response,
-					raw: stream
-						? sse
-							? { text: `data: ${json}\r\n\r\n`, contentType: "text/event-stream" }
-							: { text: `[${json}]`, contentType: "application/json" }
+/**
+ * The billed execution: the body passed through to the chain, the answer checked and
+ * metered, and sent back as JSON, a one-element JSON array, or one server-sent event.
+ */
+async function generateNative(scope: CallScope, ask: ModelAsk, body: NativeBody, encoding: "json" | "array" | "sse"): Promise<Execution> {
+	const started = Date.now();
+	const failed = (error: ApiError): Execution => ({
+		delivered: 0,
+		usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+		upstreamMs: Date.now() - started,
+		upstreamModel: null,
+		finishReason: null,
+		r2Keys: [],
+		error,
+	});
+	try {
+		const {
+			value: r,
+			upstreamModel,
+			upstream,
+		} = await onChain(scope.env, scope.config, ask, (id, client) => client.generateContent(id, body as GenerateContentRequest));
+		const embedded = embeddedError(r.response);
+		if (embedded) throw embedded;
+		const outcome = readOutcome(r.response);
+		// Passed through as sent, so checked as the other dialects check what they store.
+		checkImages(outcome);
+		const json = JSON.stringify(r.response);
+		return {
+			delivered: outcome.images.length,
+			upstreams: outcome.images.map(() => upstream),
+			usage: tokenUsage(outcome.usage),
+			upstreamMs: Date.now() - started,
+			upstreamModel,
+			finishReason: outcome.blockReason ?? outcome.finishReason ?? null,
+			r2Keys: [],
+			body: r.response,
+			raw:
+				encoding === "sse"
+					? { text: `data: ${json}\r\n\r\n`, contentType: "text/event-stream" }
+					: encoding === "array"
+						? { text: `[${json}]`, contentType: "application/json" }
 						: undefined,
-				};
-			} catch (error) {
-				if (error instanceof GeminiError) return failed(nativeError(error, c.get("requestId")));
-				if (error instanceof ApiError) return failed(error);
-				throw error;
-			}
-		},
-	);
-});
+		};
+	} catch (error) {
+		if (error instanceof GeminiError) return failed(nativeError(error, scope.requestId));
+		if (error instanceof ApiError) return failed(error);
+		throw error;
+	}
+}
 
 /**
  * An upstream failure for a Gemini-native caller: the gateway's status and message, with

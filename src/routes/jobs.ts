@@ -15,7 +15,7 @@ import type { JobSpec } from "../jobs/spec";
 import type { JobMessage } from "../jobs/submit";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
-import { upstreamToError } from "../pipeline/generate";
+import { upstreamToError } from "../pipeline/failures";
 import { routeFacts } from "../route-facts";
 import { getBatch, jobsOfBatch } from "../storage/batches";
 import { cancelBatchedJob, cancelJob, getJob, type JobRow, listJobs } from "../storage/jobs";

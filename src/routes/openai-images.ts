@@ -14,7 +14,7 @@ import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import type { Piece } from "../lib/b64-stream";
 import { readCapped, readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
-import { runBilledGeneration, StreamedBody } from "../pipeline/billed";
+import { StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
 import {
 	checkAspectRatio,
@@ -27,7 +27,7 @@ import {
 } from "../pipeline/request";
 import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
-import { asyncOptions, billedCall, pipelineContext, ServiceTierField } from "./common";
+import { asyncOptions, callScope, runOrQueue, ServiceTierField } from "./common";
 import { continueConversation, conversationModel } from "./conversations";
 
 /** Route facts (src/route-facts.ts): OpenAI's Images dialect; generations and edits are admitted. */
@@ -105,15 +105,16 @@ function referencesOf(body: ImagesBody, files: Array<{ param: string; value: Fil
 	return refs;
 }
 
-async function handle(
-	c: Context<AppEnv>,
-	endpoint: string,
-	config: GatewayConfig,
-	body: ImagesBody,
-	files: Array<{ param: string; value: File }>,
-	hashInput: Uint8Array,
-	requireImage: boolean,
-) {
+/** A parsed request of either endpoint: its fields, uploaded files, and what idempotency hashes. */
+interface ImagesInput {
+	body: ImagesBody;
+	files: Array<{ param: string; value: File }>;
+	hashInput: Uint8Array;
+}
+
+/** Both endpoints: `edits` needs a reference image (or a conversation to continue). */
+async function handle(c: Context<AppEnv>, route: "generations" | "edits", { body, files, hashInput }: ImagesInput) {
+	const config = c.get("config");
 	// Continuing a conversation without naming a model means the conversation's model.
 	const model = resolveModel(
 		config.catalog,
@@ -121,11 +122,11 @@ async function handle(
 	);
 	const fromSize = body.size ? mapOpenAiSize(model, body.size) : {};
 	const refs = referencesOf(body, files);
-	if (requireImage && refs.length === 0 && !body.conversation_id) {
+	if (route === "edits" && refs.length === 0 && !body.conversation_id) {
 		throw invalidParam("image", "An edit needs at least one image (image, image[], images or image_url), or a conversation_id");
 	}
 	const req: GenerationRequest = {
-		endpoint,
+		endpoint: `openai.images.${route}`,
 		model,
 		prompt: checkPrompt(body.prompt, config.maxPromptChars),
 		n: checkN(body.n ?? 1),
@@ -137,14 +138,11 @@ async function handle(
 	const conversation = body.conversation_id ? await continueConversation(c, body.conversation_id, req) : undefined;
 	req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config));
 	const format = body.response_format;
-	return runBilledGeneration(
-		billedCall(c, hashInput),
-		pipelineContext(c),
-		req,
-		(result) => renderOpenAiImages(result, format, conversation?.id),
-		conversation?.record,
-		asyncMode,
-	);
+	return runOrQueue(callScope(c, hashInput), req, {
+		render: (result) => renderOpenAiImages(result, format, conversation?.id),
+		after: conversation?.record,
+		async: asyncMode,
+	});
 }
 
 /** Multipart form -> fields, files and a stable idempotency hash input (boundaries vary per send). */
@@ -198,15 +196,15 @@ export const openAiImages = new Hono<AppEnv>()
 		const config = c.get("config");
 		const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
 		if ("mask" in value) throw maskUnsupported();
-		return handle(c, "openai.images.generations", config, parseWith(ImagesBody, value), [], raw, false);
+		return handle(c, "generations", { body: parseWith(ImagesBody, value), files: [], hashInput: raw });
 	})
 	.post("/edits", async (c) => {
 		const config = c.get("config");
 		if ((c.req.header("content-type") ?? "").toLowerCase().startsWith("multipart/form-data")) {
 			const { fields, files, hashInput } = await readForm(c, config);
-			return handle(c, "openai.images.edits", config, parseWith(ImagesForm, fields), files, hashInput, true);
+			return handle(c, "edits", { body: parseWith(ImagesForm, fields), files, hashInput });
 		}
 		const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
 		if ("mask" in value) throw maskUnsupported();
-		return handle(c, "openai.images.edits", config, parseWith(ImagesBody, value), [], raw, true);
+		return handle(c, "edits", { body: parseWith(ImagesBody, value), files: [], hashInput: raw });
 	});

@@ -17,12 +17,12 @@ import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import type { Piece } from "../lib/b64-stream";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
-import { runBilledGeneration, StreamedBody } from "../pipeline/billed";
+import { StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
 import { checkAspectRatio, checkImageSize, checkN, checkPrompt, type GenerationRequest, MAX_N, resolveModel } from "../pipeline/request";
 import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
-import { asyncOptions, billedCall, pipelineContext, ServiceTierField } from "./common";
+import { asyncOptions, callScope, runOrQueue, ServiceTierField } from "./common";
 
 /** Route facts (src/route-facts.ts): OpenRouter's Images dialect; generations are admitted. */
 const ROUTE_FACTS = routeFacts({ dialect: "openrouter", errorStyle: "openai", admitted: true });
@@ -119,12 +119,5 @@ export const openRouterImages = new Hono<AppEnv>()
 		const asyncMode = asyncOptions(c, body);
 		req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config));
 		const format = body.response_format;
-		return runBilledGeneration(
-			billedCall(c, raw),
-			pipelineContext(c),
-			req,
-			(result, charged) => render(result, format, charged),
-			undefined,
-			asyncMode,
-		);
+		return runOrQueue(callScope(c, raw), req, { render: (result, charged) => render(result, format, charged), async: asyncMode });
 	});

@@ -11,11 +11,10 @@ import { z } from "zod";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
-import { runBilledGeneration } from "../pipeline/billed";
 import { checkAspectRatio, checkN, checkPrompt, type GenerationRequest, modeOf, resolveModel } from "../pipeline/request";
 import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
-import { asyncOptions, billedCall, pipelineContext, ServiceTierField } from "./common";
+import { asyncOptions, callScope, runOrQueue, ServiceTierField } from "./common";
 
 /** Route facts (src/route-facts.ts) of each reseller's dialect; their generations and edits are admitted. */
 const VYDRA_FACTS = routeFacts({ dialect: "vydra", errorStyle: "openai", admitted: true });
@@ -50,20 +49,16 @@ export const vydra = new Hono<AppEnv>().use(VYDRA_FACTS).post("/:model/edit", as
 			inputLimitsFrom(config),
 		),
 	};
-	return runBilledGeneration(
-		billedCall(c, raw),
-		pipelineContext(c),
-		req,
-		(result, charged) => ({
+	return runOrQueue(callScope(c, raw), req, {
+		render: (result, charged) => ({
 			imageUrl: result.images[0].url,
 			mimeType: result.images[0].mimeType,
 			mode: modeOf(req),
 			creditsCharged: charged,
 			durationMs: Date.now() - started,
 		}),
-		undefined,
-		asyncOptions(c, body),
-	);
+		async: asyncOptions(c, body),
+	});
 });
 
 export const NanoBananaApiBody = z.strictObject({
@@ -93,11 +88,8 @@ export const nanoBananaApi = new Hono<AppEnv>().use(NANO_BANANA_API_FACTS).post(
 		params: { aspectRatio: "image_size", images: "ref_images" },
 		images: await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config)),
 	};
-	return runBilledGeneration(
-		billedCall(c, raw),
-		pipelineContext(c),
-		req,
-		(result, charged) => ({
+	return runOrQueue(callScope(c, raw), req, {
+		render: (result, charged) => ({
 			data: {
 				url: result.images[0].url,
 				urls: result.images.map((i) => i.url),
@@ -106,7 +98,6 @@ export const nanoBananaApi = new Hono<AppEnv>().use(NANO_BANANA_API_FACTS).post(
 			},
 			credits_charged: charged,
 		}),
-		undefined,
-		asyncOptions(c, body),
-	);
+		async: asyncOptions(c, body),
+	});
 });

@@ -115,115 +115,167 @@ export async function routeCall<T>(
 	const { signal, only } = opts;
 	checkServed(config, model, only);
 	const members = (await poolOf(config)).filter((m) => !only || only.accepts(m.spec));
-	const scopes = members.map((m) => m.scope);
-	const secrets = members.flatMap((m) => m.secrets);
-	sharedHealth.maybeSync(env, scopes, config.healthSyncMs);
-	const deadline = Date.now() + config.deadlineMs;
-	const chain = model.chain;
-	let lastError: GeminiError | undefined;
-	let lastGone: string | undefined;
-	let retries = 0;
-	let attempted = false;
-	let attempts = 0;
+	return new ChainWalk(env, config, model, members, check, attempt, signal).run();
+}
 
-	const serve = async (id: string, ignoreGone: boolean): Promise<Served<T> | "next"> => {
-		const configured = members.filter((m) => configuredFor([m.spec], id).length > 0);
+/** One request's walk down the model's chain and across the pool, with what it has learnt so far. */
+class ChainWalk<T> {
+	private readonly scopes: string[];
+	private readonly secrets: string[];
+	private readonly deadline: number;
+	private lastError: GeminiError | undefined;
+	/** The last id an upstream answered 404 for. */
+	private lastGone: string | undefined;
+	private retries = 0;
+	private attempted = false;
+	private attempts = 0;
+
+	constructor(
+		private readonly env: Env,
+		private readonly config: GatewayConfig,
+		private readonly model: ModelSpec,
+		private readonly members: Member[],
+		private readonly check: (id: string) => void,
+		private readonly attempt: (client: GeminiClient, id: string) => Promise<T>,
+		private readonly signal: AbortSignal | undefined,
+	) {
+		this.scopes = members.map((m) => m.scope);
+		this.secrets = members.flatMap((m) => m.secrets);
+		sharedHealth.maybeSync(env, this.scopes, config.healthSyncMs);
+		this.deadline = Date.now() + config.deadlineMs;
+	}
+
+	/** Each configured id of the chain in turn, then what is left to say when none answered. */
+	async run(): Promise<Served<T>> {
+		const { members, model } = this;
+		const chain = model.chain;
+		let lastConfigured: string | undefined;
+		for (const id of chain) {
+			if (!members.some((m) => configuredFor([m.spec], id).length > 0)) continue;
+			lastConfigured = id;
+			const served = await this.serve(id, false);
+			if (served !== "next") return served;
+		}
+		// Every id is marked gone: try the last one anyway, in case the marks are stale.
+		if (!this.attempted && !this.lastGone && lastConfigured) {
+			const served = await this.serve(lastConfigured, true);
+			if (served !== "next") return served;
+		}
+		if (this.lastGone) throw modelGone(model, this.lastGone);
+		const problems = members.map(unusable).filter(Boolean);
+		if (problems.length > 0) throw new ConfigError("UPSTREAMS", problems.join("; "));
+		throw modelGone(model, lastConfigured ?? chain[chain.length - 1]);
+	}
+
+	/** Calls one id on the upstreams that serve it until one answers; "next" when none is left for it. */
+	private async serve(id: string, ignoreGone: boolean): Promise<Served<T> | "next"> {
+		const configured = this.members.filter((m) => configuredFor([m.spec], id).length > 0);
 		const tried = new Set<string>();
 		/** Upstreams that answered 404 for this id during this request (whatever the stored marks say). */
 		const answered404 = new Set<string>();
 		let checked = false;
 		for (;;) {
 			const usable = configured.filter((m) => !unusable(m) && !answered404.has(m.scope));
-			const gone = await Promise.all(usable.map(async (m) => !ignoreGone && (await goneAt(env.DB, m.scope)).has(id)));
+			const gone = await Promise.all(usable.map(async (m) => !ignoreGone && (await goneAt(this.env.DB, m.scope)).has(id)));
 			const live = usable.filter((_, i) => !gone[i]);
 			if (live.length === 0) return "next";
 			if (!checked) {
-				check(id);
+				this.check(id);
 				checked = true;
 			}
 			const now = Date.now();
 			const choice = choose(live, id, tried, now);
 			if (choice.kind === "wait") {
-				if (choice.until - now <= config.retryMaxMs && choice.until < deadline && retries < config.maxRetries) {
-					retries++;
-					await sleep(choice.until - now, signal);
-					continue;
-				}
-				throw new UpstreamsUnavailableError(id, Math.max(1000, choice.until - now), lastError);
+				await this.waitForCooling(id, choice.until, now);
+				continue;
 			}
-			if (choice.retry) {
-				// Going back to an upstream already tried: only for what a retry can fix (not a refused key).
-				if (lastError && !lastError.retryable && !(lastError instanceof GeminiTimeoutError)) throw lastError;
-				const wait = backoffMs(retries, lastError?.retryAfterMs, config.retryBaseMs, config.retryMaxMs);
-				if (++retries > config.maxRetries || Date.now() + wait >= deadline) throw lastError;
-				await sleep(wait, signal);
-			}
+			if (choice.retry) await this.beforeRetry();
 			const m = choice.member;
-			const remaining = deadline - Date.now();
 			const elsewhere = live.some((o) => o !== m && !tried.has(o.scope));
-			const client = new GeminiClient({
-				endpoint: m.endpoint,
-				maxRetries: 0,
-				retryBaseMs: config.retryBaseMs,
-				retryMaxMs: config.retryMaxMs,
-				// A slow upstream must leave time to fail over when there is somewhere to go.
-				deadlineMs: Math.max(1, elsewhere ? Math.min(remaining, config.attemptTimeoutMs) : remaining),
-			});
-			attempted = true;
-			attempts++;
-			board.begin(m.scope, choice.probe, Date.now());
-			try {
-				const value = await attempt(client, id);
-				board.succeeded(m.scope, id, choice.probe, Date.now());
-				return { value, upstreamModel: id, upstream: m.spec.id, attempts };
-			} catch (error) {
-				const failedAt = Date.now();
-				if (error instanceof CredentialError) {
-					board.released(m.scope, choice.probe);
-					m.unusable = error.message;
-					console.error(JSON.stringify({ event: "upstream_unusable", upstream: m.spec.id, problem: error.message }));
-					continue;
-				}
-				if (!(error instanceof GeminiError)) {
-					board.released(m.scope, choice.probe); // not the upstream's doing (storage, a bug)
-					throw error;
-				}
-				scrubError(error, secrets);
-				const verdict = triage(error, failedAt);
-				const note = { at: failedAt, status: error.status ?? null, kind: verdict.kind, message: error.message.slice(0, 300) };
-				board.failed(m.scope, id, choice.probe, verdict, note, failedAt);
-				sharedHealth.maybeSync(env, scopes, config.healthSyncMs);
-				if (error instanceof GeminiTimeoutError && failedAt >= deadline) throw error; // the request's own deadline
-				if (signal?.aborted) throw error;
-				if (verdict.kind === "gone") {
-					answered404.add(m.scope);
-					await rememberGone(env.DB, m.scope, id, "404 NOT_FOUND");
-					console.log(JSON.stringify({ event: "upstream_model_gone", upstream: m.spec.id, model: id, alias: model.id }));
-					lastGone = id;
-					continue;
-				}
-				if (verdict.kind === "request") throw error;
-				logAttempt(m, id, error, verdict);
-				tried.add(m.scope);
-				lastError = error;
-			}
+			const answer = await this.callOn(m, choice.probe, id, elsewhere);
+			if (answer === "gone") answered404.add(m.scope);
+			else if (answer === "failed") tried.add(m.scope);
+			else if (answer !== "again") return answer;
 		}
-	};
+	}
 
-	let lastConfigured: string | undefined;
-	for (const id of chain) {
-		if (!members.some((m) => configuredFor([m.spec], id).length > 0)) continue;
-		lastConfigured = id;
-		const served = await serve(id, false);
-		if (served !== "next") return served;
+	/** Every live upstream is cooling: wait for the first when that is soon enough, else 503 at once. */
+	private async waitForCooling(id: string, until: number, now: number): Promise<void> {
+		const { config } = this;
+		if (until - now <= config.retryMaxMs && until < this.deadline && this.retries < config.maxRetries) {
+			this.retries++;
+			await sleep(until - now, this.signal);
+			return;
+		}
+		throw new UpstreamsUnavailableError(id, Math.max(1000, until - now), this.lastError);
 	}
-	// Every id is marked gone: try the last one anyway, in case the marks are stale.
-	if (!attempted && !lastGone && lastConfigured) {
-		const served = await serve(lastConfigured, true);
-		if (served !== "next") return served;
+
+	/** Going back to an upstream already tried: only for what a retry can fix (not a refused key), after a backoff. */
+	private async beforeRetry(): Promise<void> {
+		const { config, lastError } = this;
+		if (lastError && !lastError.retryable && !(lastError instanceof GeminiTimeoutError)) throw lastError;
+		const wait = backoffMs(this.retries, lastError?.retryAfterMs, config.retryBaseMs, config.retryMaxMs);
+		if (++this.retries > config.maxRetries || Date.now() + wait >= this.deadline) throw lastError;
+		await sleep(wait, this.signal);
 	}
-	if (lastGone) throw modelGone(model, lastGone);
-	const problems = members.map(unusable).filter(Boolean);
-	if (problems.length > 0) throw new ConfigError("UPSTREAMS", problems.join("; "));
-	throw modelGone(model, lastConfigured ?? chain[chain.length - 1]);
+
+	/**
+	 * One call of `id` at `m`. Answers what was served, or what the failure means for the
+	 * walk: "gone" (404 at m), "failed" (m is tried; choose again), "again" (m's credential
+	 * is broken; choose again). Throws what ends the request.
+	 */
+	private async callOn(m: Member, probe: boolean, id: string, elsewhere: boolean): Promise<Served<T> | "gone" | "failed" | "again"> {
+		const { config } = this;
+		const remaining = this.deadline - Date.now();
+		const client = new GeminiClient({
+			endpoint: m.endpoint,
+			maxRetries: 0,
+			retryBaseMs: config.retryBaseMs,
+			retryMaxMs: config.retryMaxMs,
+			// A slow upstream must leave time to fail over when there is somewhere to go.
+			deadlineMs: Math.max(1, elsewhere ? Math.min(remaining, config.attemptTimeoutMs) : remaining),
+		});
+		this.attempted = true;
+		this.attempts++;
+		board.begin(m.scope, probe, Date.now());
+		try {
+			const value = await this.attempt(client, id);
+			board.succeeded(m.scope, id, probe, Date.now());
+			return { value, upstreamModel: id, upstream: m.spec.id, attempts: this.attempts };
+		} catch (error) {
+			return await this.failed(m, probe, id, error);
+		}
+	}
+
+	/** Records a failed call on the health board and decides what the walk does next (see callOn). */
+	private async failed(m: Member, probe: boolean, id: string, error: unknown): Promise<"gone" | "failed" | "again"> {
+		const failedAt = Date.now();
+		if (error instanceof CredentialError) {
+			board.released(m.scope, probe);
+			m.unusable = error.message;
+			console.error(JSON.stringify({ event: "upstream_unusable", upstream: m.spec.id, problem: error.message }));
+			return "again";
+		}
+		if (!(error instanceof GeminiError)) {
+			board.released(m.scope, probe); // not the upstream's doing (storage, a bug)
+			throw error;
+		}
+		scrubError(error, this.secrets);
+		const verdict = triage(error, failedAt);
+		const note = { at: failedAt, status: error.status ?? null, kind: verdict.kind, message: error.message.slice(0, 300) };
+		board.failed(m.scope, id, probe, verdict, note, failedAt);
+		sharedHealth.maybeSync(this.env, this.scopes, this.config.healthSyncMs);
+		if (error instanceof GeminiTimeoutError && failedAt >= this.deadline) throw error; // the request's own deadline
+		if (this.signal?.aborted) throw error;
+		if (verdict.kind === "gone") {
+			await rememberGone(this.env.DB, m.scope, id, "404 NOT_FOUND");
+			console.log(JSON.stringify({ event: "upstream_model_gone", upstream: m.spec.id, model: id, alias: this.model.id }));
+			this.lastGone = id;
+			return "gone";
+		}
+		if (verdict.kind === "request") throw error;
+		logAttempt(m, id, error, verdict);
+		this.lastError = error;
+		return "failed";
+	}
 }

@@ -3,8 +3,8 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sweepBatches } from "../../src/batch/sweep";
 import worker from "../../src/index";
+import { sweepBatches } from "../../src/jobs/batch/sweep";
 import { loadConfig } from "../../src/load-config";
 import { claimWaitingJobs, insertBatch } from "../../src/storage/batches";
 import {

@@ -6,9 +6,9 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
-import { discoverModels } from "../../src/catalog/discovery";
 import { loadConfig } from "../../src/load-config";
 import { runScheduled } from "../../src/maintenance";
+import { discoverModels } from "../../src/upstreams/discovery";
 import {
 	ADMIN,
 	auth,

@@ -7,19 +7,20 @@
  * in the same codes a sync request gets. A batch that ended FAILED, CANCELLED or EXPIRED
  * without answers fails every job still in it and releases their holds.
  */
-import type { GatewayConfig } from "../config";
-import { type ApiError, apiError } from "../errors";
-import { errorFromResponse } from "../gemini/errors";
-import { embeddedError, readOutcome } from "../gemini/result";
-import { placeholderIndex } from "../gemini/stream-reader";
-import type { BatchOperation, InlinedResponse } from "../gemini/types";
-import { accountOfKey, failJob, finish } from "../jobs/settle";
-import type { JobSpec } from "../jobs/spec";
-import { failureToError, type ImageFailure, noImageFailure, type TokenUsage, tokenUsage } from "../pipeline/generate";
-import type { BatchRow } from "../storage/batches";
-import { jobsOfBatch, setJobsBatchState, updateBatch } from "../storage/batches";
-import { imageUrl } from "../storage/images";
-import type { JobRow } from "../storage/jobs";
+import type { GatewayConfig } from "../../config";
+import { type ApiError, apiError } from "../../errors";
+import { errorFromResponse } from "../../gemini/errors";
+import { embeddedError, readOutcome } from "../../gemini/result";
+import { placeholderIndex } from "../../gemini/stream-reader";
+import type { BatchOperation, InlinedResponse } from "../../gemini/types";
+import { failureToError, type ImageFailure, noImageFailure } from "../../pipeline/failures";
+import { type TokenUsage, tokenUsage } from "../../pipeline/generate";
+import type { BatchRow } from "../../storage/batches";
+import { jobsOfBatch, setJobsBatchState, updateBatch } from "../../storage/batches";
+import { imageUrl } from "../../storage/images";
+import type { JobRow } from "../../storage/jobs";
+import { accountOfKey, failJob, finish } from "../settle";
+import type { JobSpec } from "../spec";
 import { parseKey, requestKey } from "./requests";
 
 /** What the scanner stored for each image of the answer (by its place in the body), or why it could not. */

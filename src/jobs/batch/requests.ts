@@ -4,9 +4,9 @@
  * `metadata.key` = `{jobId}:{i}`. The key is the only thing that ties an answer to its
  * job: Gemini returns answers in any order (googleapis/python-genai#1909).
  */
-import { invalidParam } from "../errors";
-import { geminiBody } from "../pipeline/generate";
-import type { GenerationRequest } from "../pipeline/request";
+import { invalidParam } from "../../errors";
+import { geminiBody } from "../../pipeline/generate";
+import type { GenerationRequest } from "../../pipeline/request";
 
 /** The key of a job's i-th inline request. */
 export const requestKey = (jobId: string, index: number): string => `${jobId}:${index}`;

@@ -7,9 +7,9 @@
  * polling takes a lease. (Should that submission have reached Gemini after all, its batch
  * is never polled: the jobs run again in a new one, and Gemini bills the first too.)
  */
-import type { GatewayConfig } from "../config";
-import type { JobMessage } from "../jobs/submit";
-import { abandonStaleSubmissions, modelsWaitingSince, overdueBatches } from "../storage/batches";
+import type { GatewayConfig } from "../../config";
+import { abandonStaleSubmissions, modelsWaitingSince, overdueBatches } from "../../storage/batches";
+import type { JobMessage } from "../submit";
 
 /** How late a window or a poll may be before the sweep steps in. */
 const GRACE_MS = 2 * 60_000;

@@ -6,20 +6,20 @@
  * image string goes straight into R2 as it passes and is committed when it ends, so one
  * image's buffer at most is held. Keys are fixed by the batch and the image's place in
  * the answer, so a read cut off and retried writes the same objects again. Then every
- * job is settled (src/batch/results.ts).
+ * job is settled (src/jobs/batch/results.ts).
  */
-import type { GatewayConfig } from "../config";
-import { apiError } from "../errors";
-import { GeminiError, GeminiTimeoutError } from "../gemini/errors";
-import { type InlineSink, type InlineWriter, readStreamed } from "../gemini/stream-reader";
-import type { BatchOperation } from "../gemini/types";
-import { accountOfKey, type Decision, failJob } from "../jobs/settle";
-import type { JobMessage } from "../jobs/submit";
-import { upstreamToError } from "../pipeline/generate";
-import { type BatchRow, getBatch, jobsOfBatch, leaseBatch, setJobsBatchState, updateBatch } from "../storage/batches";
-import { ImageWriter } from "../storage/image-writer";
-import { NotAnImageError } from "../storage/images";
-import { memberClient } from "../upstreams/pool";
+import type { GatewayConfig } from "../../config";
+import { apiError } from "../../errors";
+import { GeminiError, GeminiTimeoutError } from "../../gemini/errors";
+import { type InlineSink, type InlineWriter, readStreamed } from "../../gemini/stream-reader";
+import type { BatchOperation } from "../../gemini/types";
+import { upstreamToError } from "../../pipeline/failures";
+import { type BatchRow, getBatch, jobsOfBatch, leaseBatch, setJobsBatchState, updateBatch } from "../../storage/batches";
+import { ImageWriter } from "../../storage/image-writer";
+import { NotAnImageError } from "../../storage/images";
+import { memberClient } from "../../upstreams/pool";
+import { accountOfKey, type Decision, failJob } from "../settle";
+import type { JobMessage } from "../submit";
 import { type StoredImages, settleBatch } from "./results";
 
 /** Long enough to read and settle the largest batch; a dead poller's batch is taken after it. */

@@ -8,11 +8,12 @@
  * listing; what they lack is learnt from their 404s. Ids with "image" in their name that
  * the catalog does not use are reported as candidates for a new alias.
  */
+
+import { rememberListing } from "../catalog/availability";
 import type { GatewayConfig } from "../config";
 import { GeminiClient } from "../gemini/client";
 import { goneModels, lastCheck, recordFailedCheck, recordListing } from "../storage/catalog";
-import { type Member, poolOf, unusable } from "../upstreams/pool";
-import { rememberListing } from "./availability";
+import { type Member, poolOf, unusable } from "./pool";
 
 export interface DiscoveryResult {
 	/** The pool member listed. */
