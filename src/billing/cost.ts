@@ -73,12 +73,20 @@ function tokensUsd(t: TokenSplit, r: GoogleRates): number {
 /** What Google bills for one answer, in credits (a fraction). */
 export function answerCostCredits(u: BilledUsage, rates: GoogleRates, opts: { tier?: ServiceTier; searchQueries?: number } = {}): number {
 	const factor = TIER_FACTORS[opts.tier ?? "standard"];
-	const search = ((opts.searchQueries ?? 0) * rates.searchPer1000) / 1000;
+	// Gemini 3 bills each search query; 2.5 one fee per grounded prompt, however many it ran.
+	const queries = opts.searchQueries ?? 0;
+	const billedSearches = rates.searchUnit === "prompt" ? Math.min(queries, 1) : queries;
+	const search = (billedSearches * rates.searchPer1000) / 1000;
 	return (tokensUsd(splitTokens(u), rates) * factor + search) / CREDIT_USD;
 }
 
-/** Google's list price of one output image at a size, in credits (a fraction). */
+/**
+ * Google's price of one output image at a size, in credits (a fraction): its image tokens
+ * at the image rate, or the published per-image price where that is higher.
+ */
 export function imageListCredits(rates: GoogleRates, size: keyof GoogleRates["imageTokens"]): number | undefined {
 	const tokens = rates.imageTokens[size];
-	return tokens === undefined ? undefined : (tokens * rates.outputImage) / 1_000_000 / CREDIT_USD;
+	const listed = rates.listPerImage[size];
+	if (tokens === undefined && listed === undefined) return undefined;
+	return Math.max(((tokens ?? 0) * rates.outputImage) / 1_000_000, listed ?? 0) / CREDIT_USD;
 }

@@ -33,8 +33,11 @@ export interface GoogleRates extends TokenRates {
 	imageTokens: Partial<Record<ImageSize, number>>;
 	/** Input tokens one reference image costs at most (Gemini 3: up to 1,120 at high media resolution). */
 	inputImageTokens: number;
-	/** USD per 1,000 Google Search grounding queries. */
+	/** Google's published price of one output image at each size, in USD (kept beside the tokens: where the two disagree the meter takes the larger). */
+	listPerImage: Partial<Record<ImageSize, number>>;
+	/** USD per 1,000 Google Search grounding queries (Gemini 3), or per 1,000 grounded prompts (2.5). */
 	searchPer1000: number;
+	searchUnit: "query" | "prompt";
 	/** YYYY-MM-DD the figures were last checked. */
 	checked: string;
 	/** Where they come from; `thirdParty` when Google's own page did not show them. */
@@ -47,17 +50,16 @@ export const TIER_FACTORS = {
 	standard: 1,
 	/** Batch API: half of all of it (ai.google.dev/gemini-api/docs/batch-mode, 2026-12-03). */
 	batch: 0.5,
-	/** Flex: half as well, where the model offers it. */
+	/** Flex: half as well, where the model offers it (3.1 Flash Lite Image offers neither flex nor priority). */
 	flex: 0.5,
-	/** Priority inference: 1.8x the standard rates (Google's pricing page, 2026-12-03). */
-	priority: 1.8,
+	/** Priority: "75% to 100% above standard rates" (reports of Google's 2026-04-02 announcement); the upper end. */
+	priority: 2,
 } as const;
 export type ServiceTier = keyof typeof TIER_FACTORS;
 
 const FLASH_IMAGE_TOKENS = { "512": 747, "1K": 1120, "2K": 1680, "4K": 2520 } as const;
-const PRICING = "ai.google.dev/gemini-api/docs/pricing";
 
-/** Google's rates by upstream model id (preview ids bill as their GA successors did). */
+/** Google's rates by upstream model id; retired ids are never sent a request, so they have none. */
 export const GOOGLE_RATES: Readonly<Record<string, GoogleRates>> = {
 	"gemini-3.1-flash-image": {
 		inputText: 0.5,
@@ -66,24 +68,13 @@ export const GOOGLE_RATES: Readonly<Record<string, GoogleRates>> = {
 		outputText: 3,
 		cachedInput: 0.05,
 		imageTokens: FLASH_IMAGE_TOKENS,
+		listPerImage: { "512": 0.045, "1K": 0.067, "2K": 0.101, "4K": 0.151 },
 		inputImageTokens: 1120,
 		searchPer1000: 14,
+		searchUnit: "query",
 		checked: "2026-12-03",
-		source: PRICING,
-	},
-	"gemini-nano-banana-2.1": {
-		inputText: 0.25,
-		inputImage: 0.25,
-		outputImage: 30,
-		outputText: 1.5,
-		cachedInput: 0.025,
-		// Third-party listings give $0.113 at 4K, more than 2,520 tokens at $30/1M ($0.0756):
-		// the larger figure is kept so the gateway never prices below it.
-		imageTokens: { "1K": 1120, "2K": 1680, "4K": 3767 },
-		inputImageTokens: 1120,
-		searchPer1000: 14,
-		checked: "2026-12-03",
-		source: "third-party listings (OpenRouter, LiteLLM); Google's page not found in the copies checked",
+		source:
+			"image $60/1M and per-image prices: Google's pricing page as quoted by third parties; tokens and 1,120 per input image: Google's Vertex AI model page; input $0.50 and text $3: third-party (some list $0.25/$1.50; the higher kept)",
 		thirdParty: true,
 	},
 	"gemini-3-pro-image": {
@@ -93,10 +84,30 @@ export const GOOGLE_RATES: Readonly<Record<string, GoogleRates>> = {
 		outputText: 12,
 		cachedInput: 0.2,
 		imageTokens: { "1K": 1120, "2K": 1120, "4K": 2000 },
+		listPerImage: { "1K": 0.134, "2K": 0.134, "4K": 0.24 },
+		inputImageTokens: 560,
+		searchPer1000: 14,
+		searchUnit: "query",
+		checked: "2026-12-03",
+		source:
+			"image $120/1M, $0.134 (1K, 2K) and $0.24 (4K): Google's pricing page as transcribed 2026-09-20; tokens and 560 per input image: Google's Vertex AI model page; input $2 and text $12: third-party",
+		thirdParty: true,
+	},
+	"gemini-nano-banana-2.1": {
+		inputText: 1.5,
+		inputImage: 1.5,
+		outputImage: 30,
+		outputText: 7.5,
+		cachedInput: 0.15,
+		// $0.1134 at 4K is 3,780 tokens at $30/1M; the 2K count is a stand-in (Flash's 1,680).
+		imageTokens: { "1K": 1120, "2K": 1680, "4K": 3780 },
+		listPerImage: { "1K": 0.0336, "2K": 0.0504, "4K": 0.1134 },
 		inputImageTokens: 1120,
 		searchPer1000: 14,
+		searchUnit: "query",
 		checked: "2026-12-03",
-		source: PRICING,
+		source: "third-party listings (LiteLLM, inference.sh 2026-11-06); Google's own page was not found in the copies checked",
+		thirdParty: true,
 	},
 	"gemini-3.1-flash-lite-image": {
 		inputText: 0.25,
@@ -105,10 +116,12 @@ export const GOOGLE_RATES: Readonly<Record<string, GoogleRates>> = {
 		outputText: 1.5,
 		cachedInput: 0.025,
 		imageTokens: { "1K": 1120 },
+		listPerImage: { "1K": 0.034 },
 		inputImageTokens: 1120,
 		searchPer1000: 14,
+		searchUnit: "query",
 		checked: "2026-12-03",
-		source: "third-party listings ($0.0336 per 1K image); Google's page not found in the copies checked",
+		source: "third-party ($0.034 per 1K image, input $0.25, text $1.50); the $30/1M image rate is derived from it",
 		thirdParty: true,
 	},
 	"gemini-2.5-flash-image": {
@@ -118,9 +131,13 @@ export const GOOGLE_RATES: Readonly<Record<string, GoogleRates>> = {
 		outputText: 2.5,
 		cachedInput: 0.03,
 		imageTokens: { "1K": 1290 },
+		listPerImage: { "1K": 0.039 },
 		inputImageTokens: 258,
 		searchPer1000: 35,
+		searchUnit: "prompt",
 		checked: "2026-12-03",
-		source: PRICING,
+		source:
+			"Google's pricing page as quoted publicly ($30/1M, 1,290 tokens, $0.039 per image, input $0.30); text $2.50 and search $35 per 1,000 grounded prompts: third-party",
+		thirdParty: true,
 	},
 };

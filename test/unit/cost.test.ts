@@ -18,12 +18,14 @@ describe("Google's rates", () => {
 	});
 
 	it("gives Google's published per-image list prices (in credits of $0.0001)", () => {
-		expect(imageListCredits(flash, "512")).toBeCloseTo(448.2, 1);
+		expect(imageListCredits(flash, "512")).toBeCloseTo(450, 1);
 		expect(imageListCredits(flash, "1K")).toBeCloseTo(672, 1);
 		expect(imageListCredits(flash, "4K")).toBeCloseTo(1512, 1);
 		expect(imageListCredits(pro, "1K")).toBeCloseTo(1344, 1);
 		expect(imageListCredits(pro, "4K")).toBeCloseTo(2400, 1);
-		expect(imageListCredits(GOOGLE_RATES["gemini-2.5-flash-image"], "1K")).toBeCloseTo(387, 1);
+		expect(imageListCredits(GOOGLE_RATES["gemini-2.5-flash-image"], "1K")).toBeCloseTo(390, 1);
+		expect(imageListCredits(GOOGLE_RATES["gemini-nano-banana-2.1"], "4K")).toBeCloseTo(1134, 1);
+		expect(imageListCredits(GOOGLE_RATES["gemini-3.1-flash-lite-image"], "1K")).toBeCloseTo(340, 1);
 		expect(imageListCredits(pro, "512")).toBeUndefined();
 	});
 });
@@ -71,7 +73,15 @@ describe("the cost of one answer", () => {
 		const standard = answerCostCredits(u, pro);
 		expect(standard).toBeCloseTo((20 * 2 + 30000 * 12) / 1e6 / 0.0001, 6);
 		expect(answerCostCredits(u, pro, { tier: "batch" })).toBeCloseTo(standard / 2, 6);
+		expect(answerCostCredits(u, pro, { tier: "priority" })).toBeCloseTo(standard * 2, 6);
 		expect(answerCostCredits(u, pro, { tier: "priority" })).toBeGreaterThan(standard);
+	});
+
+	it("bills 2.5's search per grounded prompt, Gemini 3's per query", () => {
+		const u = { promptTokenCount: 10 };
+		const base = answerCostCredits(u, GOOGLE_RATES["gemini-2.5-flash-image"]);
+		expect(answerCostCredits(u, GOOGLE_RATES["gemini-2.5-flash-image"], { searchQueries: 4 }) - base).toBeCloseTo(350, 6);
+		expect(answerCostCredits(u, flash, { searchQueries: 4 }) - answerCostCredits(u, flash)).toBeCloseTo(560, 6);
 	});
 
 	it("costs nothing for an answer Google did not meter", () => {
