@@ -1,34 +1,28 @@
 /**
- * Prices in credits per delivered image, by alias and image size. The defaults are
- * Google's list prices with 1 credit = $0.0001 (so their ratios are Google's and the
- * Batch API's half price stays a whole number); the operator sets their own with the
- * PRICES variable, e.g.
- *   PRICES='{"nano-banana": 600, "nano-banana-2": {"4K": 2000}, "batch": {"nano-banana": 250}}'
+ * Prices in credits per delivered image, by alias and image size. By default each is
+ * derived from what Google bills (src/catalog/rates.ts): the dearest model the alias can
+ * be served by (its upstream id and every successor it fails over to) at that size, times
+ * (1 + MARGIN_PERCENT / 100), rounded up to a whole credit of $0.0001. The operator sets
+ * their own with the PRICES variable, e.g.
+ *   PRICES='{"nano-banana": 900, "nano-banana-2": {"4K": 2000}, "batch": {"nano-banana": 450}}'
  * A number prices every size of that alias; an object prices sizes one by one. A price
- * for an alias or size the catalog does not have is a configuration error, never ignored.
+ * for an alias or size the catalog does not have is a configuration error, never ignored,
+ * and so is a price below what Google bills for an image the alias can be served by.
  */
 import { z } from "zod";
 import type { Catalog, ImageSize, ModelSpec } from "../catalog/catalog";
-import { DEFAULT_ALIASES, IMAGE_SIZES } from "../catalog/data";
+import { IMAGE_SIZES } from "../catalog/data";
+import type { GoogleRates } from "../catalog/rates";
+import { imageListCredits } from "./cost";
 
 /** Credits per image by alias and size; fixed-size models price under "1K". */
 export type PriceTable = Record<string, Partial<Record<ImageSize, number>>>;
 
-/**
- * Google's list prices per image in credits of $0.0001, checked 2026-11-22: 2.5 Flash
- * Image $0.039; 3.1 Flash Image $0.045 / 0.067 / 0.101 / 0.151; 3 Pro Image $0.134
- * (1K, 2K) / 0.24 (4K) (Google's pricing page). Nano Banana 2.1 $0.0336 / 0.0504 / 0.113
- * and 3.1 Flash Lite Image ~$0.034 are third-party figures: Google's page did not show
- * them clearly in the copies checked.
- */
-export const DEFAULT_PRICES: PriceTable = {
-	"nano-banana": { "1K": 390 },
-	"nano-banana-2": { "512": 450, "1K": 670, "2K": 1010, "4K": 1510 },
-	"nano-banana-2.1": { "1K": 336, "2K": 504, "4K": 1130 },
-	"nano-banana-2-lite": { "1K": 340 },
-	"nano-banana-pro": { "1K": 1340, "2K": 1340, "4K": 2400 },
-	"nano-banana-hd": { "1K": 1340, "2K": 1340, "4K": 2400 },
-};
+/** What prices are derived from: Google's rates by upstream id and the operator's margin. */
+export interface PriceBasis {
+	rates: Readonly<Record<string, GoogleRates>>;
+	marginPercent: number;
+}
 
 const Credits = z.number().int().min(0).max(1_000_000);
 const AliasPrice = z.union([Credits, z.partialRecord(z.enum(IMAGE_SIZES as [ImageSize, ...ImageSize[]]), Credits)]);
@@ -45,26 +39,66 @@ function pricedSizes(sizes: readonly ImageSize[]): ImageSize[] {
 }
 
 /**
- * Defaults merged with the override, checked against the catalog: every alias has a
- * price for every size it sells. An alias added with MODELS takes the prices of the
- * built-in alias with the same upstream id unless PRICES names it. Throws an Error whose
- * message names the problem.
+ * What Google bills for one image of this alias at this size (credits, a fraction): the
+ * dearest model of the alias's chain that can serve the size. A model the gateway has no
+ * rates for is an error: its cost would be unknown.
  */
-export function buildPrices(catalog: Catalog, override: PricesOverride = {}): PriceTable {
+export function costFloor(
+	catalog: Catalog,
+	aliasId: string,
+	size: ImageSize,
+	rates: PriceBasis["rates"],
+): { credits: number; model: string } {
+	const spec = catalog.find(aliasId);
+	if (!spec) throw new Error(`${aliasId} is not an alias`);
+	let floor = { credits: 0, model: spec.chain[0] };
+	for (const id of spec.chain) {
+		const caps = catalog.upstream(id);
+		if (caps?.lifecycle.status === "retired") continue; // never sent a request
+		// A successor that does not sell the size cannot serve it (Google refuses the call).
+		if (caps && caps.imageSizes.length > 0 && !caps.imageSizes.includes(size)) continue;
+		const r = rates[id];
+		if (!r) throw new Error(`${aliasId} can be served by ${id}, which has no rates: add them to RATES`);
+		const credits = imageListCredits(r, caps && caps.imageSizes.length === 0 ? "1K" : size) ?? imageListCredits(r, "1K") ?? 0;
+		if (credits > floor.credits) floor = { credits, model: id };
+	}
+	return floor;
+}
+
+/**
+ * Every alias priced at every size it sells: derived from Google's rates and the margin,
+ * then the operator's PRICES applied. Throws an Error whose message names the problem:
+ * an unknown alias or size, a missing price, or a price below Google's.
+ */
+export function buildPrices(catalog: Catalog, override: PricesOverride, basis: PriceBasis): PriceTable {
 	const aliases = catalog.aliases();
 	if (aliases.some((a) => a.id === "batch")) throw new Error('"batch" names the Batch lane\'s prices here; rename the alias');
+	const factor = 1 + basis.marginPercent / 100;
 	const table: PriceTable = {};
 	for (const a of aliases) {
-		const builtin = DEFAULT_PRICES[a.id] ?? DEFAULT_PRICES[DEFAULT_ALIASES.find((d) => d.upstream === a.upstream)?.id ?? ""];
-		table[a.id] = { ...(builtin ?? {}) };
+		table[a.id] = Object.fromEntries(
+			pricedSizes(a.imageSizes).map((s) => [s, Math.ceil(costFloor(catalog, a.id, s, basis.rates).credits * factor - 1e-9)]),
+		);
 	}
 	const { batch: _batch, ...standard } = override;
 	apply(catalog, table, standard as AliasPrices, "");
-	for (const a of aliases) {
-		const missing = pricedSizes(a.imageSizes).filter((s) => table[a.id][s] === undefined);
-		if (missing.length > 0) throw new Error(`${a.id} has no price at ${missing.join(", ")}: add it to PRICES`);
-	}
+	checkAboveCost(catalog, table, basis.rates, 1, "");
 	return table;
+}
+
+/** Refuses a price below what Google bills for an image the alias can be served by. */
+function checkAboveCost(catalog: Catalog, table: PriceTable, rates: PriceBasis["rates"], tierFactor: number, path: string): void {
+	for (const [id, sizes] of Object.entries(table)) {
+		for (const [size, credits] of Object.entries(sizes) as Array<[ImageSize, number]>) {
+			const floor = costFloor(catalog, id, size, rates);
+			const cost = Math.ceil(floor.credits * tierFactor - 1e-9);
+			if (credits < cost) {
+				throw new Error(
+					`${path}${id} at ${size} is ${credits} credits, below the ${cost} Google bills for it on ${floor.model}: the operator would pay more than the customer`,
+				);
+			}
+		}
+	}
 }
 
 /**
@@ -72,12 +106,13 @@ export function buildPrices(catalog: Catalog, override: PricesOverride = {}): Pr
  * default every price is half the standard one (rounded up to a whole credit; with the
  * default prices every half is whole already). `PRICES.batch` overrides them like PRICES.
  */
-export function buildBatchPrices(catalog: Catalog, standard: PriceTable, override: PricesOverride = {}): PriceTable {
+export function buildBatchPrices(catalog: Catalog, standard: PriceTable, override: PricesOverride, basis: PriceBasis): PriceTable {
 	const table: PriceTable = {};
 	for (const [id, sizes] of Object.entries(standard)) {
 		table[id] = Object.fromEntries(Object.entries(sizes).map(([size, credits]) => [size, Math.ceil(credits / 2)]));
 	}
 	apply(catalog, table, override.batch ?? {}, "batch.");
+	checkAboveCost(catalog, table, basis.rates, 0.5, "batch.");
 	return table;
 }
 
