@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { buildWeb } from "./scripts/build-web.ts";
-import { TEST_PRICES } from "./test/node/prices.ts";
+import { TEST_PRICES, TEST_RATES } from "./test/node/prices.ts";
 
 // The D1 migrations, read the way wrangler reads them; every test file's database gets them
 // (test/helpers/setup.ts), as `npm run dev` and the deploy apply them with wrangler.
@@ -55,6 +55,7 @@ export default defineConfig({
 								BATCH_POLL_SECONDS: "1",
 								// Small round prices keep the tests' arithmetic readable (and prove PRICES applies).
 								PRICES: JSON.stringify(TEST_PRICES),
+								RATES: JSON.stringify(TEST_RATES),
 								SCHEMA_SQL: inject<string>("schemaSql"),
 								TEST_MIGRATIONS: migrations,
 								DEV_VARS_EXAMPLE: readFileSync(new URL(".dev.vars.example", import.meta.url), "utf8"),

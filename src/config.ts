@@ -17,6 +17,7 @@ import { z } from "zod";
 import { defaultLimits, LimitsPatch } from "./billing/limits";
 import { PricesOverride } from "./billing/prices";
 import { ModelsOverride } from "./catalog/overrides";
+import { RatesOverride } from "./catalog/rates";
 import { ApiError } from "./errors";
 
 /** A setting with a bad value: 500 `configuration_error`, naming the variable. */
@@ -201,7 +202,16 @@ const SETTINGS = {
 		"Batch lane: cap on one batch's inline requests (Google's: 20 MB).",
 	),
 	MODELS: input(json(ModelsOverride), "JSON: aliases to add, or fields of one to change (src/catalog/overrides.ts)."),
-	PRICES: input(json(PricesOverride), 'JSON: credits per image by alias and size; its "batch" key prices the Batch lane (default: half).'),
+	PRICES: input(
+		json(PricesOverride),
+		'JSON: credits per image by alias and size; its "batch" key prices the Batch lane (default: derived from RATES and MARGIN_PERCENT; never below Google\'s price).',
+	),
+	MARGIN_PERCENT: field(
+		"marginPercent",
+		num(0, 0, 1_000, false),
+		"The operator's margin over what Google bills, in percent (fractions allowed): on derived prices and on token-metered charges.",
+	),
+	RATES: input(json(RatesOverride), "JSON: Google's rates to replace, per upstream model id, in USD per 1M tokens (src/catalog/rates.ts)."),
 	DEFAULT_LIMITS: field(
 		"defaultLimits",
 		json(LimitsPatch).transform((patch) => defaultLimits(patch)),

@@ -5,8 +5,9 @@
  * (the app's withConfig middleware, the cron trigger, the queue consumer); everything
  * below them is handed the built config and imports its type from src/config.ts.
  */
-import { buildBatchPrices, buildPrices, type PriceTable } from "./billing/prices";
+import { buildBatchPrices, buildPrices, MissingRates, type PriceTable } from "./billing/prices";
 import { Catalog, CatalogError } from "./catalog/catalog";
+import { applyRates, type GoogleRates } from "./catalog/rates";
 import { ConfigError, cachedPerEnv, type GatewayConfig, type Inputs, issueError, parseSettings, type Settings } from "./config";
 import { buildPool, DEFAULT_GEMINI_BASE_URL, PoolConfigError, type UpstreamSpec, UpstreamsSetting } from "./upstreams/spec";
 
@@ -22,6 +23,8 @@ declare module "./config" {
 		prices: PriceTable;
 		/** The Batch lane's prices (half the standard ones unless PRICES.batch says otherwise). */
 		batchPrices: PriceTable;
+		/** What Google bills, by upstream model id (src/catalog/rates.ts, with RATES applied). */
+		rates: Record<string, GoogleRates>;
 	}
 }
 
@@ -39,12 +42,20 @@ function build(env: Env, settings: Settings, inputs: Inputs): GatewayConfig {
 		if (error instanceof CatalogError) throw new ConfigError("MODELS", error.message);
 		throw error;
 	}
+	let rates: Record<string, GoogleRates>;
+	try {
+		rates = applyRates(inputs.RATES ?? {});
+	} catch (error) {
+		throw new ConfigError("RATES", error instanceof Error ? error.message : String(error));
+	}
 	let prices: PriceTable;
 	let batchPrices: PriceTable;
+	const basis = { rates, marginPercent: settings.marginPercent };
 	try {
-		prices = buildPrices(catalog, inputs.PRICES ?? {});
-		batchPrices = buildBatchPrices(catalog, prices, inputs.PRICES ?? {});
+		prices = buildPrices(catalog, inputs.PRICES ?? {}, basis);
+		batchPrices = buildBatchPrices(catalog, prices, inputs.PRICES ?? {}, basis);
 	} catch (error) {
+		if (error instanceof MissingRates) throw new ConfigError("RATES", error.message);
 		throw new ConfigError("PRICES", error instanceof Error ? error.message : String(error));
 	}
 	const geminiBaseUrl = inputs.GEMINI_BASE_URL ?? DEFAULT_GEMINI_BASE_URL;
@@ -55,7 +66,7 @@ function build(env: Env, settings: Settings, inputs: Inputs): GatewayConfig {
 		if (error instanceof PoolConfigError) throw new ConfigError(error.variable, error.problem);
 		throw error;
 	}
-	return { ...settings, geminiBaseUrl, upstreams, catalog, prices, batchPrices };
+	return { ...settings, geminiBaseUrl, upstreams, catalog, prices, batchPrices, rates };
 }
 
 const cache = new WeakMap<object, GatewayConfig | ConfigError>();

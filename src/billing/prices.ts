@@ -38,6 +38,9 @@ function pricedSizes(sizes: readonly ImageSize[]): ImageSize[] {
 	return sizes.length > 0 ? [...sizes] : ["1K"];
 }
 
+/** An alias can reach a model the gateway has no rates for (the RATES setting's problem). */
+export class MissingRates extends Error {}
+
 /**
  * What Google bills for one image of this alias at this size (credits, a fraction): the
  * dearest model of the alias's chain that can serve the size. A model the gateway has no
@@ -58,7 +61,7 @@ export function costFloor(
 		// A successor that does not sell the size cannot serve it (Google refuses the call).
 		if (caps && caps.imageSizes.length > 0 && !caps.imageSizes.includes(size)) continue;
 		const r = rates[id];
-		if (!r) throw new Error(`${aliasId} can be served by ${id}, which has no rates: add them to RATES`);
+		if (!r) throw new MissingRates(`${aliasId} can be served by ${id}, which has no rates: add them to RATES`);
 		const credits = imageListCredits(r, caps && caps.imageSizes.length === 0 ? "1K" : size) ?? imageListCredits(r, "1K") ?? 0;
 		if (credits > floor.credits) floor = { credits, model: id };
 	}

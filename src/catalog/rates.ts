@@ -12,7 +12,13 @@
  * was not found; each entry names its source). The operator overrides any rate with the
  * RATES setting, so a price change at Google is configuration, not a release.
  */
-import type { ImageSize } from "./data";
+import { z } from "zod";
+
+/**
+ * The image sizes (src/catalog/data.ts's ImageSize, written out so this module imports
+ * nothing of the project's and Node loads it as it is: the tests' config reads it).
+ */
+type ImageSize = "512" | "1K" | "2K" | "4K";
 
 /** USD per 1M tokens of each kind Google meters. */
 export interface TokenRates {
@@ -141,3 +147,54 @@ export const GOOGLE_RATES: Readonly<Record<string, GoogleRates>> = {
 		thirdParty: true,
 	},
 };
+
+const Usd = z.number().min(0).max(100_000);
+const SizeCounts = z.partialRecord(z.enum(["512", "1K", "2K", "4K"]), z.number().min(0));
+/** One model's rates as the RATES setting writes them: every field, for a model the gateway does not know. */
+const FullRates = z.strictObject({
+	inputText: Usd,
+	inputImage: Usd,
+	outputImage: Usd,
+	outputText: Usd,
+	cachedInput: Usd,
+	imageTokens: SizeCounts,
+	listPerImage: SizeCounts.optional(),
+	inputImageTokens: z.number().int().min(0),
+	searchPer1000: Usd,
+	searchUnit: z.enum(["query", "prompt"]).optional(),
+	checked: z.string().optional(),
+	source: z.string().optional(),
+	thirdParty: z.boolean().optional(),
+});
+
+/**
+ * The RATES setting: per upstream model id, rates that replace the built-in ones (any
+ * subset of the fields for a known id; all of the numeric ones for a new id), in USD per
+ * 1M tokens, e.g. `{"gemini-3-pro-image": {"outputImage": 130}}`.
+ */
+export const RatesOverride = z.record(z.string().min(1), z.looseObject({}));
+export type RatesOverride = z.infer<typeof RatesOverride>;
+
+/** Google's rates with the operator's RATES applied; throws an Error naming the bad field. */
+export function applyRates(override: RatesOverride = {}): Record<string, GoogleRates> {
+	const out: Record<string, GoogleRates> = { ...GOOGLE_RATES };
+	for (const [id, fields] of Object.entries(override)) {
+		const base = GOOGLE_RATES[id];
+		const parsed = (base ? FullRates.partial() : FullRates).safeParse(fields);
+		if (!parsed.success) {
+			const issue = parsed.error.issues[0];
+			throw new Error(`${[id, ...issue.path].join(".")}: ${issue.message}`);
+		}
+		const given = parsed.data;
+		out[id] = {
+			...base,
+			...given,
+			listPerImage: given.listPerImage ?? base?.listPerImage ?? {},
+			searchUnit: given.searchUnit ?? base?.searchUnit ?? "query",
+			// Changed by the operator: the date and source are theirs unless they say otherwise.
+			checked: given.checked ?? "operator",
+			source: given.source ?? "RATES setting",
+		} as GoogleRates;
+	}
+	return out;
+}

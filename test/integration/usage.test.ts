@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
-import { DEFAULT_PRICES } from "../../src/billing/prices";
+import { loadConfig } from "../../src/load-config";
 import {
 	ADMIN,
 	auth,
@@ -185,8 +185,9 @@ describe("pricing and models", () => {
 		const res = await app.fetch(new Request("https://gateway.test/v1/pricing", { headers: auth(k.key) }), overridden);
 		const table = await res.json<{ data: Array<{ model: string; prices: Record<string, number> }> }>();
 		expect(table.data.find((p) => p.model === "nano-banana")?.prices).toEqual({ "1K": 9 });
-		// An override merges with the defaults (Google's list prices), not with the test's PRICES.
-		expect(table.data.find((p) => p.model === "nano-banana-2")?.prices).toEqual({ ...DEFAULT_PRICES["nano-banana-2"], "4K": 30 });
+		// An override merges with the defaults (derived from Google's rates), not with the test's PRICES.
+		const derived = loadConfig({ ...env, PRICES: undefined }).prices["nano-banana-2"];
+		expect(table.data.find((p) => p.model === "nano-banana-2")?.prices).toEqual({ ...derived, "4K": 30 });
 		const gen = await app.fetch(
 			new Request(`https://gateway.test${GEN}`, {
 				method: "POST",

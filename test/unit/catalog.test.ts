@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PRICES, pricePerImage } from "../../src/billing/prices";
+import { pricePerImage } from "../../src/billing/prices";
 import { firstAvailable } from "../../src/catalog/availability";
 import { Catalog, type ModelSpec } from "../../src/catalog/catalog";
 import { lifecycleHeaders } from "../../src/catalog/headers";
@@ -85,7 +85,8 @@ describe("MODELS overrides", () => {
 		const poster = find("poster", config.catalog);
 		expect(poster.aspectRatios).toHaveLength(10);
 		expect(poster.defaultImageSize).toBe("2K");
-		expect(pricePerImage(config.prices, poster, undefined)).toBe(DEFAULT_PRICES["nano-banana-pro"]["2K"]);
+		expect(pricePerImage(config.prices, poster, undefined)).toBe(config.prices["nano-banana-pro"]["2K"]);
+		expect(config.prices.poster).toEqual(config.prices["nano-banana-pro"]); // priced like the model it is served by
 	});
 
 	it("overrides any field, and can mark an alias deprecated", () => {
@@ -129,22 +130,22 @@ describe("configuration", () => {
 	});
 
 	it("applies PRICES and DEFAULT_LIMITS, as JSON text or objects", () => {
-		const c = configOf({ PRICES: '{"nano-banana": 500, "nano-banana-2": {"4K": 2000}}', DEFAULT_LIMITS: { requests_per_minute: 5 } });
-		expect(c.prices["nano-banana"]).toEqual({ "1K": 500 });
-		expect(c.prices["nano-banana-2"]).toEqual({ ...DEFAULT_PRICES["nano-banana-2"], "4K": 2000 });
+		const c = configOf({ PRICES: '{"nano-banana": 700, "nano-banana-2": {"4K": 2000}}', DEFAULT_LIMITS: { requests_per_minute: 5 } });
+		expect(c.prices["nano-banana"]).toEqual({ "1K": 700 });
+		expect(c.prices["nano-banana-2"]).toEqual({ ...configOf({}).prices["nano-banana-2"], "4K": 2000 });
 		expect(c.defaultLimits.requests_per_minute).toBe(5);
 		expect(c.defaultLimits.concurrent_requests).toBe(8);
 	});
 
 	it("batch prices are half the standard ones (rounded up) unless PRICES.batch sets them", () => {
 		const d = configOf({});
-		expect(d.batchPrices["nano-banana"]).toEqual({ "1K": 195 });
-		expect(d.batchPrices["nano-banana-pro"]).toEqual({ "1K": 670, "2K": 670, "4K": 1200 });
-		const c = configOf({ PRICES: { "nano-banana": 501, batch: { "nano-banana-2": { "4K": 700 }, "nano-banana-hd": 900 } } });
-		expect(c.batchPrices["nano-banana"]).toEqual({ "1K": 251 }); // follows the standard override
-		expect(c.batchPrices["nano-banana-2"]).toEqual({ "512": 225, "1K": 335, "2K": 505, "4K": 700 });
-		expect(c.batchPrices["nano-banana-hd"]).toEqual({ "1K": 900, "2K": 900, "4K": 900 });
-		expect(c.prices["nano-banana-2"]).toEqual(DEFAULT_PRICES["nano-banana-2"]); // batch prices leave the standard ones alone
+		expect(d.batchPrices["nano-banana"]).toEqual({ "1K": 336 });
+		expect(d.batchPrices["nano-banana-pro"]).toEqual({ "1K": 672, "2K": 672, "4K": 1200 });
+		const c = configOf({ PRICES: { "nano-banana": 701, batch: { "nano-banana-2": { "4K": 800 }, "nano-banana-hd": 1200 } } });
+		expect(c.batchPrices["nano-banana"]).toEqual({ "1K": 351 }); // follows the standard override
+		expect(c.batchPrices["nano-banana-2"]).toEqual({ "512": 225, "1K": 336, "2K": 505, "4K": 800 });
+		expect(c.batchPrices["nano-banana-hd"]).toEqual({ "1K": 1200, "2K": 1200, "4K": 1200 });
+		expect(c.prices["nano-banana-2"]).toEqual(d.prices["nano-banana-2"]); // batch prices leave the standard ones alone
 	});
 
 	it.each([
@@ -167,7 +168,7 @@ describe("configuration", () => {
 		[{ BATCH_MAX_INLINE_BYTES: "30000000" }, "BATCH_MAX_INLINE_BYTES", /Too big/],
 		[{ DEFAULT_LIMITS: '{"requests_per_minute": "60"}' }, "DEFAULT_LIMITS", /requests_per_minute/],
 		[{ DEFAULT_LIMITS: '{"per_hour": 6}' }, "DEFAULT_LIMITS", /Unrecognized key/],
-		[{ MODELS: JSON.stringify({ extra: { upstream: "gemini-9-image", aspect_ratios: ["1:1"] } }) }, "PRICES", /extra has no price/],
+		[{ MODELS: JSON.stringify({ extra: { upstream: "gemini-9-image", aspect_ratios: ["1:1"] } }) }, "RATES", /extra can be served by gemini-9-image, which has no rates/],
 	])("refuses %o, naming %s, never falling back to defaults", (vars, variable, message) => {
 		const e = configError(vars);
 		expect(e.variable).toBe(variable);
@@ -177,16 +178,42 @@ describe("configuration", () => {
 });
 
 describe("default prices", () => {
-	it("keep the ratios of Google's list prices", () => {
-		const p = DEFAULT_PRICES;
-		expect(p["nano-banana"]["1K"]).toBe(390); // $0.039 in credits of $0.0001
-		expect(p["nano-banana-2"]).toEqual({ "512": 450, "1K": 670, "2K": 1010, "4K": 1510 });
-		expect(p["nano-banana-pro"]).toEqual({ "1K": 1340, "2K": 1340, "4K": 2400 });
-		// Lite is the cheapest of the models it was sold against; half price stays whole.
-		const lite = p["nano-banana-2-lite"]["1K"] as number;
-		for (const id of ["nano-banana", "nano-banana-2", "nano-banana-pro", "nano-banana-hd"]) {
-			for (const v of Object.values(p[id])) expect(lite).toBeLessThan(v as number);
-		}
-		for (const sizes of Object.values(p)) for (const v of Object.values(sizes)) expect((v as number) % 2).toBe(0);
+	it("are Google's prices at the dearest model each alias reaches, plus MARGIN_PERCENT; a price below Google's is a configuration error", () => {
+		const p = configOf({}).prices;
+		expect(p["nano-banana"]["1K"]).toBe(672); // served by 3.1 Flash Image ($0.0672), not at 2.5's $0.039
+		expect(p["nano-banana-2"]).toEqual({ "512": 450, "1K": 672, "2K": 1010, "4K": 1512 });
+		expect(p["nano-banana-pro"]).toEqual({ "1K": 1344, "2K": 1344, "4K": 2400 });
+		expect(configOf({ MARGIN_PERCENT: "50" }).prices["nano-banana-pro"]).toEqual({ "1K": 2016, "2K": 2016, "4K": 3600 });
+		const e = configError({ PRICES: { "nano-banana": 390 } });
+		expect(e.variable).toBe("PRICES");
+		expect(e.message).toMatch(/nano-banana at 1K is 390 credits, below the 672 Google bills for it on gemini-3.1-flash-image/);
+		expect(configError({ MARGIN_PERCENT: "-5" }).variable).toBe("MARGIN_PERCENT");
+	});
+
+	it("take the operator's RATES: a changed rate moves the derived prices, a bad one is named", () => {
+		expect(configOf({ RATES: { "gemini-3-pro-image": { outputImage: 150 } } }).prices["nano-banana-pro"]["4K"]).toBe(3000);
+		const bad = configError({ RATES: { "gemini-3-pro-image": { outputImage: -1 } } });
+		expect([bad.variable, bad.message]).toEqual(["RATES", expect.stringMatching(/gemini-3-pro-image\.outputImage/)]);
+		const unknown = configError({ MODELS: { "my-banana": { upstream: "gemini-9-image", aspect_ratios: ["1:1"] } } });
+		expect([unknown.variable, unknown.message]).toEqual([
+			"RATES",
+			expect.stringMatching(/my-banana can be served by gemini-9-image, which has no rates/),
+		]);
+		const added = configOf({
+			MODELS: { "my-banana": { upstream: "gemini-9-image", aspect_ratios: ["1:1"] } },
+			RATES: {
+				"gemini-9-image": {
+					inputText: 1,
+					inputImage: 1,
+					outputImage: 50,
+					outputText: 5,
+					cachedInput: 0.1,
+					imageTokens: { "1K": 1000 },
+					inputImageTokens: 500,
+					searchPer1000: 14,
+				},
+			},
+		});
+		expect(added.prices["my-banana"]).toEqual({ "1K": 500 });
 	});
 });
