@@ -17,15 +17,40 @@
  *   drop[=xK]       the connection closes before any response (for the first K calls)
  *   bad-base64      the image string is not base64         not-image       base64 of bytes that are no image
  *   empty-candidates  {"candidates": []}                   error200        a 200 whose body is an error object
+ * and what Google bills (usageMetadata, emulator/usage.ts; priced by emulator/rates.ts' googleBillUsd):
+ *   text-tokens=N   length of a text answer (responseModalities without IMAGE; default 900), capped
+ *                   by maxOutputTokens less thoughts, finishReason MAX_TOKENS when cut
+ *   thought-tokens=N  thoughtsTokenCount instead of the level's (thinkingLevel / thinkingBudget)
+ *   search-queries=N  Google searches run when tools has googleSearch (default 1; 0: none):
+ *                   groundingMetadata.webSearchQueries and toolUsePromptTokenCount
+ *   cached-tokens=N cachedContentTokenCount when cachedContent is given (default 4096)
+ * images=N answers are counted whole in usage; maxOutputTokens stops images too (MAX_TOKENS).
+ * The request is read in camelCase or snake_case (generation_config.image_config.image_size,
+ * response_modalities, thinking_config.thinking_level, tools[].google_search, service_tier);
+ * service_tier priority / flex comes back as usageMetadata.serviceTier and x-gemini-service-tier.
  * Keys registered with a profile (emulator/keys.ts) add per-key quotas, outages and models;
  * Vertex calls are authenticated by emulator/vertex.ts and answered here like the rest.
  */
 import { createHash } from "node:crypto";
-import { encodeJpeg, encodePng } from "./images.ts";
+import { isImageData, renderImage, seedOf } from "./images.ts";
 import { type KeyProfile, KeyRegistry } from "./keys.ts";
-import { type EmulatedModel, MODELS, outputDimensions, SHUT_DOWN_BY_DEFAULT, type Size, tokensPerImage } from "./models.ts";
+import { type EmulatedModel, MODELS, modelResource, outputDimensions, SHUT_DOWN_BY_DEFAULT, type Size, tokensPerImage } from "./models.ts";
 import { type EmulatorReply, errorReply, jsonReply, MESSAGES, modelNotFound } from "./replies.ts";
 import { missingSignature } from "./signatures.ts";
+import {
+	countTokens,
+	DEFAULT_CACHED_TOKENS,
+	DEFAULT_TEXT_TOKENS,
+	GEMINI3_UNLISTED,
+	groundingMetadata,
+	promptTextTokens,
+	readRequest,
+	readServiceTier,
+	TOOL_USE_TOKENS_PER_QUERY,
+	textOfTokens,
+	thoughtTokens,
+	usageMetadata,
+} from "./usage.ts";
 import { VertexAuth } from "./vertex.ts";
 
 export type { EmulatorReply } from "./replies.ts";
@@ -80,41 +105,6 @@ export function parseDirectives(text: string): Directives {
 		}
 	}
 	return out;
-}
-
-/** A Model as models.list / models.get answer it. */
-function modelResource(m: EmulatedModel) {
-	return {
-		name: `models/${m.id}`,
-		version: m.version,
-		displayName: m.displayName,
-		description: m.description,
-		inputTokenLimit: m.inputTokenLimit,
-		outputTokenLimit: m.outputTokenLimit,
-		supportedGenerationMethods: ["generateContent", "countTokens", "batchGenerateContent"],
-		temperature: 1,
-		topP: 0.95,
-		topK: 64,
-		maxTemperature: m.image ? 1 : 2,
-		...(m.thinking ? { thinking: true } : {}),
-	};
-}
-
-function seedOf(...parts: string[]): number {
-	return createHash("sha256").update(parts.join("\u0000")).digest().readUInt32BE(0);
-}
-
-const imageCache = new Map<string, Buffer>();
-
-function renderImage(format: "png" | "jpeg", width: number, height: number, seed: number, noise: number): Buffer {
-	const key = `${format}:${width}x${height}:${seed}:${noise}`;
-	let bytes = imageCache.get(key);
-	if (!bytes) {
-		bytes = format === "png" ? encodePng(width, height, seed, noise) : encodeJpeg(width, height, seed);
-		if (imageCache.size >= 24) imageCache.delete(imageCache.keys().next().value as string);
-		imageCache.set(key, bytes);
-	}
-	return bytes;
 }
 
 /** The emulator itself: keeps per-prompt failure counters and a log of calls. */
@@ -250,7 +240,7 @@ export class GeminiEmulator {
 		if (!spec) return modelNotFound(model, action);
 		if (!parsed) return errorReply(400, "Invalid JSON payload received. Unexpected token.");
 		const req = parsed;
-		if (action === "countTokens") return this.countTokens(req);
+		if (action === "countTokens") return jsonReply(countTokens(req, spec));
 		const overQuota = apiKey ? this.keys.charge(apiKey, model) : undefined;
 		if (overQuota) return overQuota;
 		if (!spec.image) {
@@ -260,30 +250,24 @@ export class GeminiEmulator {
 
 		const contents = req.contents ?? [];
 		if (contents.length === 0) return errorReply(400, "* GenerateContentRequest.contents: contents is not specified\n");
-		const cfg = req.generationConfig ?? {};
+		// camelCase or snake_case, as Google's JSON parser reads either (emulator/usage.ts).
+		const cfg = readRequest(req);
 		if ((cfg.candidateCount ?? 1) > 1) return errorReply(400, "Multiple candidates is not enabled for this model");
-		const aspectRatio = cfg.imageConfig?.aspectRatio ?? "1:1";
-		const imageSize = cfg.imageConfig?.imageSize as Size | undefined;
+		const aspectRatio = cfg.aspectRatio ?? "1:1";
+		const imageSize = cfg.imageSize as Size | undefined;
 		if (!image.aspectRatios.includes(aspectRatio)) return errorReply(400, `Unsupported aspect ratio: ${aspectRatio}`);
 		if (imageSize !== undefined && !image.imageSizes.includes(imageSize)) {
 			return errorReply(400, `Unsupported image size: ${imageSize}`);
 		}
+		const served = readServiceTier(cfg.serviceTier, spec);
+		if ("error" in served) return errorReply(400, served.error);
 
 		// Like Gemini: every inline image, history included, must be real image bytes.
-		for (const part of contents.flatMap((c) => c.parts ?? [])) {
-			const data = part.inlineData?.data ?? part.inline_data?.data;
-			if (data === undefined) continue;
-			const bytes = /^[A-Za-z0-9+/]*={0,2}$/.test(data) && data.length % 4 === 0 ? Buffer.from(data, "base64") : Buffer.alloc(0);
-			const isImage =
-				bytes[0] === 0x89 ||
-				(bytes[0] === 0xff && bytes[1] === 0xd8) ||
-				bytes.subarray(8, 12).toString("latin1") === "WEBP" ||
-				bytes.subarray(4, 8).toString("latin1") === "ftyp";
-			if (!isImage)
-				return errorReply(
-					400,
-					"Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
-				);
+		if (contents.flatMap((c) => c.parts ?? []).some((p) => !isImageData(p.inlineData?.data ?? p.inline_data?.data))) {
+			return errorReply(
+				400,
+				"Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+			);
 		}
 		if (image.gemini3) {
 			const unsigned = missingSignature(contents);
@@ -296,6 +280,8 @@ export class GeminiEmulator {
 			return errorReply(400, `Too many input images: ${inputImages}; ${model} accepts at most ${image.maxInputImages}.`);
 		}
 		const d = parseDirectives(prompt);
+		const thinking = thoughtTokens(spec, cfg, d["thought-tokens"]);
+		if ("error" in thinking) return errorReply(400, thinking.error);
 		const delayMs = Number(d.delay ?? 0);
 
 		const fail = d.fail?.match(/^(\d{3})(?:x(\d+))?$/);
@@ -312,47 +298,57 @@ export class GeminiEmulator {
 			}
 		}
 
-		const usage = (images: number) => {
-			const promptTokenCount = Math.ceil(prompt.length / 4) + 258 * inputImages;
-			const candidatesTokenCount = images * tokensPerImage(spec, imageSize) + 12;
-			return {
-				promptTokenCount,
-				candidatesTokenCount,
-				totalTokenCount: promptTokenCount + candidatesTokenCount,
-				promptTokensDetails: [{ modality: "TEXT", tokenCount: Math.ceil(prompt.length / 4) }],
-				candidatesTokensDetails: [{ modality: "IMAGE", tokenCount: images * tokensPerImage(spec, imageSize) }],
-			};
-		};
+		// What Google counts and bills (emulator/usage.ts; priced by emulator/rates.ts).
+		const cap = cfg.maxOutputTokens ?? spec.outputTokenLimit;
+		const thoughts = Math.min(thinking.tokens, cap);
+		const queries = cfg.search ? Math.max(0, Number(d["search-queries"] ?? 1)) : 0;
+		const tokensEach = tokensPerImage(spec, imageSize);
+		const usage = (images: number, textOut = 0, spent: { thoughts?: number; tools?: boolean } = {}) =>
+			usageMetadata({
+				promptText: promptTextTokens(contents, cfg.systemText),
+				inputImages,
+				inputImageTokens: image.inputImageTokens,
+				cached: cfg.cachedContent ? Number(d["cached-tokens"] ?? DEFAULT_CACHED_TOKENS) : 0,
+				images,
+				imageTokensEach: tokensEach,
+				textOut,
+				unlisted: images > 0 && image.gemini3 ? GEMINI3_UNLISTED : 0,
+				thoughts: spent.thoughts ?? thoughts,
+				toolUse: spent.tools === false ? 0 : queries * TOOL_USE_TOKENS_PER_QUERY,
+				serviceTier: served.tier,
+			});
+		const grounding = queries > 0 ? { groundingMetadata: groundingMetadata(prompt, queries) } : {};
 		const ok = (payload: object): EmulatorReply => ({
 			status: 200,
-			headers: { "content-type": "application/json; charset=UTF-8" },
+			headers: { "content-type": "application/json; charset=UTF-8", "x-gemini-service-tier": served.tier },
 			body: JSON.stringify({ ...payload, modelVersion: spec.id, responseId: `emu-${seedOf(prompt, String(Date.now())).toString(36)}` }),
 			delayMs,
 		});
+		const textAnswer = (text: string, textOut: number, finishReason: string) =>
+			ok({
+				candidates: [{ content: { role: "model", parts: text ? [{ text }] : [] }, finishReason, index: 0, ...grounding }],
+				usageMetadata: usage(0, textOut),
+			});
 
 		if (d.drop && this.countdown(`drop:${prompt}`, d.drop.match(/^x(\d+)$/)?.[1])) return { ...ok({}), drop: true };
 		if (d.malformed) return { ...ok({}), body: '{"candidates": [{"content": {"parts": [{"text": "oops' };
 		if (d["empty-candidates"]) return ok({ candidates: [], usageMetadata: usage(0) });
 		if (d.error200) return ok({ error: { code: 500, message: "Internal error encountered.", status: "INTERNAL" } });
-		if (d.block) return ok({ promptFeedback: { blockReason: d.block }, usageMetadata: usage(0) });
-		if (d.finish) {
-			return ok({
-				candidates: [{ content: { role: "model", parts: [] }, finishReason: d.finish, index: 0 }],
-				usageMetadata: usage(0),
-			});
-		}
-		const wantsText = (cfg.responseModalities ?? ["TEXT", "IMAGE"]).some((m) => m.toUpperCase() === "TEXT");
+		// A blocked prompt never reached the model: its prompt tokens only.
+		if (d.block) return ok({ promptFeedback: { blockReason: d.block }, usageMetadata: usage(0, 0, { thoughts: 0, tools: false }) });
+		if (d.finish) return textAnswer("", 0, d.finish);
+		const modalities = (cfg.responseModalities ?? ["TEXT", "IMAGE"]).map((m) => m.toUpperCase());
+		const wantsText = modalities.includes("TEXT");
 		if (d["text-only"]) {
-			return ok({
-				candidates: [
-					{
-						content: { role: "model", parts: [{ text: "I can describe that scene, but I will not draw it." }] },
-						finishReason: "STOP",
-						index: 0,
-					},
-				],
-				usageMetadata: usage(0),
-			});
+			const text = "I can describe that scene, but I will not draw it.";
+			return textAnswer(text, Math.ceil(text.length / 4), "STOP");
+		}
+		if (!modalities.includes("IMAGE")) {
+			// Text only, as asked: as long as the prompt wants, up to maxOutputTokens (thoughts count against it).
+			const wanted = Number(d["text-tokens"] ?? DEFAULT_TEXT_TOKENS);
+			const room = Math.max(0, cap - thoughts);
+			const textOut = Math.min(wanted, room);
+			return textAnswer(textOfTokens(textOut), textOut, wanted > room ? "MAX_TOKENS" : "STOP");
 		}
 
 		const dims = outputDimensions(spec, aspectRatio, imageSize);
@@ -360,14 +356,19 @@ export class GeminiEmulator {
 		const gemini3 = image.gemini3;
 		const format = d.format === "png" || d.format === "jpeg" ? d.format : gemini3 ? "jpeg" : "png";
 		const noise = Number(d.noise ?? 0);
-		const count = Math.max(1, Number(d.images ?? 1));
+		const asked = Math.max(1, Number(d.images ?? 1));
+		const caption = wantsText ? "Here is the image you asked for." : "";
+		const captionTokens = Math.ceil(caption.length / 4);
+		// Images stop where maxOutputTokens runs out (finishReason MAX_TOKENS).
+		const room = cap - thoughts - captionTokens - (gemini3 ? GEMINI3_UNLISTED : 0);
+		const count = Math.max(0, Math.min(asked, Math.floor(room / tokensEach)));
 		const parts: Part[] = [];
 		if (d.thoughts) {
 			parts.push({ text: "Planning the composition.", thought: true });
 			const thumb = renderImage("png", 256, 256, seedOf(prompt, "thought"), 0);
 			parts.push({ inlineData: { mimeType: "image/png", data: thumb.toString("base64") }, thought: true });
 		}
-		if (wantsText) parts.push({ text: "Here is the image you asked for." });
+		if (caption) parts.push({ text: caption });
 		for (let i = 0; i < count; i++) {
 			const seed = seedOf(spec.id, prompt, aspectRatio, imageSize ?? "", String(inputImages), String(i));
 			const bytes = renderImage(format, dims.width, dims.height, seed, noise);
@@ -382,22 +383,12 @@ export class GeminiEmulator {
 			parts.push(part);
 		}
 		const reply = ok({
-			candidates: [{ content: { role: "model", parts }, finishReason: "STOP", index: 0 }],
-			usageMetadata: usage(count),
+			candidates: [{ content: { role: "model", parts }, finishReason: count < asked ? "MAX_TOKENS" : "STOP", index: 0, ...grounding }],
+			usageMetadata: usage(count, captionTokens),
 		});
 		if (d.truncate && this.countdown(`truncate:${prompt}`, d.truncate.match(/^x(\d+)$/)?.[1])) {
 			reply.truncateAt = Math.floor(reply.body.length / 2);
 		}
 		return reply;
-	}
-
-	/** countTokens: about four characters a token, 258 per inline image (Gemini's flat rate). */
-	private countTokens(req: GenerateRequest & { generateContentRequest?: GenerateRequest }): EmulatorReply {
-		const contents = req.contents ?? req.generateContentRequest?.contents ?? [];
-		const parts = contents.flatMap((c) => c.parts ?? []);
-		const text = parts.reduce((n, p) => n + Math.ceil((p.text ?? "").length / 4), 0);
-		const images = parts.filter((p) => p.inlineData || p.inline_data).length * 258;
-		const details = [{ modality: "TEXT", tokenCount: text }, ...(images > 0 ? [{ modality: "IMAGE", tokenCount: images }] : [])];
-		return jsonReply({ totalTokens: text + images, promptTokensDetails: details });
 	}
 }

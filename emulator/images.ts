@@ -3,6 +3,7 @@
  * minimal baseline JPEG encoder (grayscale, DC-only blocks). Both produce files any
  * decoder accepts, at exactly the requested dimensions, deterministic for a seed.
  */
+import { createHash } from "node:crypto";
 import { deflateSync } from "node:zlib";
 
 const CRC_TABLE = (() => {
@@ -165,4 +166,35 @@ export function encodeJpeg(width: number, height: number, seed: number): Buffer 
 		...segment(0xda, [1, 1, 0x00, 0, 63, 0]),
 	];
 	return Buffer.concat([Buffer.from(header), Buffer.from(out.finish()), Buffer.from([0xff, 0xd9])]);
+}
+
+/** A stable number from strings: the same request draws the same image. */
+export function seedOf(...parts: string[]): number {
+	return createHash("sha256").update(parts.join("\u0000")).digest().readUInt32BE(0);
+}
+
+const imageCache = new Map<string, Buffer>();
+
+/** An encoded image, kept for reuse (the last 24), since tests ask for the same ones often. */
+export function renderImage(format: "png" | "jpeg", width: number, height: number, seed: number, noise: number): Buffer {
+	const key = `${format}:${width}x${height}:${seed}:${noise}`;
+	let bytes = imageCache.get(key);
+	if (!bytes) {
+		bytes = format === "png" ? encodePng(width, height, seed, noise) : encodeJpeg(width, height, seed);
+		if (imageCache.size >= 24) imageCache.delete(imageCache.keys().next().value as string);
+		imageCache.set(key, bytes);
+	}
+	return bytes;
+}
+
+/** True unless base64 `data` decodes to bytes no image format starts with (undefined: no image there). */
+export function isImageData(data: string | undefined): boolean {
+	if (data === undefined) return true;
+	const bytes = /^[A-Za-z0-9+/]*={0,2}$/.test(data) && data.length % 4 === 0 ? Buffer.from(data, "base64") : Buffer.alloc(0);
+	return (
+		bytes[0] === 0x89 ||
+		(bytes[0] === 0xff && bytes[1] === 0xd8) ||
+		bytes.subarray(8, 12).toString("latin1") === "WEBP" ||
+		bytes.subarray(4, 8).toString("latin1") === "ftyp"
+	);
 }

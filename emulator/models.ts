@@ -16,6 +16,7 @@
  */
 
 export type Size = "512" | "1K" | "2K" | "4K";
+export type ThinkingLevel = "minimal" | "low" | "medium" | "high";
 
 export interface EmulatedModel {
 	id: string;
@@ -31,8 +32,15 @@ export interface EmulatedModel {
 		/** 1K dimensions by ratio; other sizes scale. */
 		dims: Readonly<Record<string, readonly [number, number]>>;
 		tokens: Readonly<Partial<Record<Size, number>>>;
+		/** Input tokens Google counts per image in the prompt (references and history). */
+		inputImageTokens: number;
 		/** Gemini 3 generation: JPEG by default, thought signatures on image parts. */
 		gemini3: boolean;
+		/**
+		 * thinkingConfig.thinkingLevel values the model takes, the first being its default;
+		 * empty: no thinking (2.5 Flash Image), any thinkingConfig is ignored.
+		 */
+		thinkingLevels: readonly ThinkingLevel[];
 	};
 	inputTokenLimit: number;
 	outputTokenLimit: number;
@@ -74,6 +82,16 @@ const FLASH25: Record<string, readonly [number, number]> = {
 	"21:9": [1536, 672],
 };
 
+/**
+ * Output tokens per image. 3.1 Flash Image: 747/1120/1680/2520 and 1,120 per INPUT image
+ * (Google, docs.cloud.google.com/vertex-ai/generative-ai/docs/models/gemini/3-1-flash-image,
+ * checked 2026-12-03). 3 Pro Image: 1120 (1K, 2K) / 2000 (4K) and 560 per input image (Google,
+ * .../models/gemini/3-pro-image, checked 2026-12-03). Nano Banana 2.1: 1K 1120 and 4K 3780 follow
+ * third-party list prices at $30/1M ($0.0336 and $0.1134: inference.sh, LiteLLM discussion #44983);
+ * its 2K count and its input-image count are stand-ins (3.1 Flash Image's). 2.5 Flash Image: 1290
+ * out (Google's pricing note), 258 per input image (Google's rule for Gemini 2 images up to 384 px;
+ * larger ones are tiled, a stand-in keeps one tile).
+ */
 const FLASH_TOKENS = { "512": 747, "1K": 1120, "2K": 1680, "4K": 2520 } as const;
 
 export const MODELS: readonly EmulatedModel[] = [
@@ -87,8 +105,11 @@ export const MODELS: readonly EmulatedModel[] = [
 			imageSizes: ["1K", "2K", "4K"],
 			maxInputImages: 14,
 			dims: GEMINI3_1K,
-			tokens: FLASH_TOKENS,
+			tokens: { "1K": 1120, "2K": 1680, "4K": 3780 },
+			inputImageTokens: 1120,
 			gemini3: true,
+			// Third-party (late-2026-facts.md): minimal, medium (default), high.
+			thinkingLevels: ["medium", "minimal", "high"],
 		},
 		inputTokenLimit: 131_072,
 		outputTokenLimit: 32_768,
@@ -105,7 +126,10 @@ export const MODELS: readonly EmulatedModel[] = [
 			maxInputImages: 14,
 			dims: GEMINI3_1K,
 			tokens: FLASH_TOKENS,
+			inputImageTokens: 1120,
 			gemini3: true,
+			// Google's image guide: minimal (default) or high.
+			thinkingLevels: ["minimal", "high"],
 		},
 		inputTokenLimit: 65_536,
 		outputTokenLimit: 65_536,
@@ -122,7 +146,10 @@ export const MODELS: readonly EmulatedModel[] = [
 			maxInputImages: 14,
 			dims: GEMINI3_1K,
 			tokens: { "1K": 1120, "2K": 1120, "4K": 2000 },
+			inputImageTokens: 560,
 			gemini3: true,
+			// Thinking cannot be turned off; Gemini 3 Pro's levels (low, high; default high) are a stand-in.
+			thinkingLevels: ["high", "low"],
 		},
 		inputTokenLimit: 131_072,
 		outputTokenLimit: 32_768,
@@ -133,7 +160,16 @@ export const MODELS: readonly EmulatedModel[] = [
 		displayName: "Nano Banana 2 Lite",
 		version: "3.0",
 		description: "Gemini 3.1 Flash Lite Image",
-		image: { aspectRatios: BASE, imageSizes: ["1K"], maxInputImages: 3, dims: GEMINI3_1K, tokens: { "1K": 1120 }, gemini3: true },
+		image: {
+			aspectRatios: BASE,
+			imageSizes: ["1K"],
+			maxInputImages: 3,
+			dims: GEMINI3_1K,
+			tokens: { "1K": 1120 },
+			inputImageTokens: 1120, // stand-in: 3.1 Flash Image's
+			gemini3: true,
+			thinkingLevels: ["minimal", "high"], // stand-in: 3.1 Flash Image's
+		},
 		inputTokenLimit: 65_536,
 		outputTokenLimit: 4_096,
 		thinking: true,
@@ -143,7 +179,16 @@ export const MODELS: readonly EmulatedModel[] = [
 		displayName: "Nano Banana",
 		version: "2.0",
 		description: "Gemini 2.5 Flash Preview Image",
-		image: { aspectRatios: BASE, imageSizes: [], maxInputImages: 3, dims: FLASH25, tokens: { "1K": 1290 }, gemini3: false },
+		image: {
+			aspectRatios: BASE,
+			imageSizes: [],
+			maxInputImages: 3,
+			dims: FLASH25,
+			tokens: { "1K": 1290 },
+			inputImageTokens: 258,
+			gemini3: false,
+			thinkingLevels: [],
+		},
 		inputTokenLimit: 32_768,
 		outputTokenLimit: 32_768,
 	},
@@ -207,4 +252,22 @@ export function outputDimensions(
 export function tokensPerImage(model: EmulatedModel, size: Size | undefined): number {
 	const t = model.image?.tokens ?? {};
 	return t[size ?? "1K"] ?? t["1K"] ?? 1120;
+}
+
+/** A Model as models.list / models.get answer it. */
+export function modelResource(m: EmulatedModel) {
+	return {
+		name: `models/${m.id}`,
+		version: m.version,
+		displayName: m.displayName,
+		description: m.description,
+		inputTokenLimit: m.inputTokenLimit,
+		outputTokenLimit: m.outputTokenLimit,
+		supportedGenerationMethods: ["generateContent", "countTokens", "batchGenerateContent"],
+		temperature: 1,
+		topP: 0.95,
+		topK: 64,
+		maxTemperature: m.image ? 1 : 2,
+		...(m.thinking ? { thinking: true } : {}),
+	};
 }
