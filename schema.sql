@@ -43,7 +43,9 @@ CREATE TABLE IF NOT EXISTS usage (
   created_at        TEXT NOT NULL,
   day               TEXT NOT NULL,
   -- JSON array: the upstream (pool member id) that served each delivered image, in r2_keys order.
-  upstreams         TEXT NOT NULL DEFAULT '[]'
+  upstreams         TEXT NOT NULL DEFAULT '[]',
+  google_cost       REAL NOT NULL DEFAULT 0,
+  metered           TEXT NOT NULL DEFAULT '{}'
 );
 
 CREATE INDEX IF NOT EXISTS usage_key_created ON usage (key_id, created_at, request_id);

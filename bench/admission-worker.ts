@@ -163,7 +163,7 @@ export default {
 			admitted++;
 			await stub.settle({
 				reservationId: r.reservationId,
-				pricePerImage: 5,
+				charge: 5,
 				outcome: {
 					imagesDelivered: 1,
 					promptTokens: 1,

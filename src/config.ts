@@ -211,6 +211,16 @@ const SETTINGS = {
 		num(0, 0, 1_000, false),
 		"The operator's margin over what Google bills, in percent (fractions allowed): on derived prices and on token-metered charges.",
 	),
+	CHARGE_REFUSED: field(
+		"chargeRefused",
+		flag,
+		'"true": an answer Google billed that carries no image (a safety block, NO_IMAGE, text only) is charged its token cost; default: the operator absorbs it (shown in /admin/usage).',
+	),
+	OUTPUT_ALLOWANCE_TOKENS: field(
+		"outputAllowanceTokens",
+		num(1_536, 0, 65_536),
+		"Tokens of thinking and text each image call may spend beyond its image (sent as maxOutputTokens with the image's own tokens; bounds the hold).",
+	),
 	RATES: input(json(RatesOverride), "JSON: Google's rates to replace, per upstream model id, in USD per 1M tokens (src/catalog/rates.ts)."),
 	DEFAULT_LIMITS: field(
 		"defaultLimits",

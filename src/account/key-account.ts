@@ -243,8 +243,9 @@ export class KeyAccount extends DurableObject<Env> {
 	}
 
 	/**
-	 * Settlement: releases the hold, charges `delivered x price` (never more than was
-	 * held), and stores or forgets the idempotent response: one UPDATE of the hold row (two
+	 * Settlement: releases the hold, charges `charge` (what the meter computed from the
+	 * answers, src/pipeline/meter.ts; never more than was held: a charge above its hold
+	 * means the hold was wrong, which is logged), and stores or forgets the idempotent response: one UPDATE of the hold row (two
 	 * statements with an idempotency key); its ledger and usage rows follow at the checkpoint.
 	 * Idempotent per hold: settling a hold that is already closed returns the first
 	 * result and charges nothing more. A hold the alarm already released (the request
@@ -252,7 +253,8 @@ export class KeyAccount extends DurableObject<Env> {
 	 */
 	async settle(input: {
 		reservationId: string;
-		pricePerImage: number;
+		/** Credits to charge (a whole number, at most the hold). */
+		charge: number;
 		outcome: UsageOutcome;
 		response?: StoredResponse | null;
 	}): Promise<{ charged: number; balance: number }> {
@@ -266,7 +268,11 @@ export class KeyAccount extends DurableObject<Env> {
 			console.error(JSON.stringify({ event: "settle_without_hold", reservationId: input.reservationId }));
 			return { charged: 0, balance: this.store.balance() };
 		}
-		const charged = Math.min(input.outcome.imagesDelivered * input.pricePerImage, hold.credits);
+		const wanted = Math.max(0, Math.ceil(input.charge));
+		if (wanted > hold.credits) {
+			console.error(JSON.stringify({ event: "charge_above_hold", reservationId: input.reservationId, charge: wanted, held: hold.credits }));
+		}
+		const charged = Math.min(wanted, hold.credits);
 		const idemKey = hold.idemKey;
 		const close = () => this.store.close(hold, charged, input.outcome, now);
 		const result = idemKey

@@ -31,6 +31,25 @@ export interface UsageOutcome {
 	errorCode: string | null;
 	finishReason: string | null;
 	r2Keys: string[];
+	/** What Google billed (credits, a fraction) and the tokens behind it (src/pipeline/meter.ts). */
+	googleCost?: number;
+	metered?: MeteredRecord;
+}
+
+/** The meter's record of a request's tokens, as stored in the usage row's `metered` column. */
+export interface MeteredRecord {
+	input_text: number;
+	input_image: number;
+	cached_input: number;
+	output_image: number;
+	output_text: number;
+	thoughts: number;
+	search_queries: number;
+	service_tier: string;
+	/** Answers by the model that served them. */
+	models: Record<string, number>;
+	/** Google's bill by what became of the answers (credits). */
+	cost: { delivered: number; refused: number; faulted: number };
 }
 
 /** The outcome of a request that delivered nothing (refused, canceled, expired, unqueued). */
@@ -77,6 +96,8 @@ export function usageRow(keyId: string, draft: UsageDraft, reserved: number, cha
 		finish_reason: o.finishReason,
 		r2_keys: JSON.stringify(o.r2Keys),
 		upstreams: JSON.stringify(o.upstreams ?? []),
+		google_cost: Math.round((o.googleCost ?? 0) * 10_000) / 10_000,
+		metered: JSON.stringify(o.metered ?? {}),
 		created_at: new Date(draft.startedAt).toISOString(),
 		day: dayOf(draft.startedAt),
 	};
@@ -107,6 +128,10 @@ export interface UsageRow {
 	r2_keys: string;
 	/** JSON array: the upstream (pool member id) that served each delivered image, in order. */
 	upstreams: string;
+	/** Google's bill for the request, in credits (a fraction). */
+	google_cost: number;
+	/** JSON MeteredRecord. */
+	metered: string;
 	created_at: string;
 	day: string;
 }

@@ -13,7 +13,8 @@ import type { GatewayConfig } from "../config";
 import { ApiError, apiError } from "../errors";
 import { loadConfig } from "../load-config";
 import { type GenerationResult, runGeneration } from "../pipeline/generate";
-import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
+import { chargeOf } from "../pipeline/meter";
+import { holdOf, meteredOf, refusal, usageDraft } from "../pipeline/metering";
 import type { GenerationRequest } from "../pipeline/request";
 import { claimJob, getJob, type JobRow, setRunStatus, TERMINAL, updateJob } from "../storage/jobs";
 import { formBatch } from "./batch/form";
@@ -73,7 +74,7 @@ async function requestOf(
 		if (job.reservation_id)
 			await account.settle({
 				reservationId: job.reservation_id,
-				pricePerImage: job.price,
+				charge: 0,
 				outcome: outcomeOf(undefined, e.status, e.code),
 			});
 		await finish(env, job, { status: "FAILED", error: JSON.stringify(e.toJSON().error) }, { status: "failed", reason: e.code });
@@ -92,9 +93,10 @@ async function holdFor(
 ): Promise<{ reservationId: string; price: number } | null> {
 	if (job.reservation_id) return { reservationId: job.reservation_id, price: job.price };
 	const price = pricePerImage(config.prices, req.model, req.imageSize);
+	const metered = meteredOf(req, config);
 	const admitted = await account.admit({
-		draft: usageDraft(job.id, { ...meteredOf(req), endpoint: spec.endpoint }),
-		credits: price * req.n,
+		draft: usageDraft(job.id, { ...metered, endpoint: spec.endpoint }),
+		credits: holdOf(config, metered, price),
 		images: req.n,
 		ttlMs: config.deadlineMs * 4 + 60_000,
 	});
@@ -125,7 +127,7 @@ async function conclude(
 	const status = result.error?.status ?? 200;
 	const settled = await account.settle({
 		reservationId: hold.reservationId,
-		pricePerImage: hold.price,
+		charge: chargeOf(config, result.images.length, hold.price, result.spend),
 		outcome: outcomeOf(result, status, result.error?.code ?? null),
 	});
 	if (result.error) {

@@ -3,12 +3,14 @@
  * formation and polling): the queue decision, the retry backoff, the key's account, the
  * usage outcome of a run, and how a job is finished (row, pipeline run, webhook).
  */
+
 import { accountFor, type KeyAccountStub } from "../account/key-account";
 import { emptyOutcome, type UsageOutcome } from "../account/records";
 import type { GatewayConfig } from "../config";
 import type { ApiError } from "../errors";
 import { GeminiTimeoutError } from "../gemini/errors";
 import type { GenerationResult } from "../pipeline/generate";
+import { spendRecord } from "../pipeline/meter";
 import { getKey } from "../storage/db";
 import { finishRun, type JobRow, updateJob } from "../storage/jobs";
 import type { JobMessage } from "./submit";
@@ -48,6 +50,7 @@ export function outcomeOf(result: GenerationResult | undefined, status: number, 
 		errorCode: code,
 		finishReason: result?.finishReason ?? null,
 		r2Keys: result?.images.map((i) => i.key) ?? [],
+		...spendRecord(result?.spend),
 	};
 }
 
@@ -67,9 +70,11 @@ export async function failJob(
 	account: KeyAccountStub | null,
 	error: ApiError,
 	runStatus: RunReport["status"] = "failed",
+	/** What the failed job is charged: nothing, unless the operator charges refused answers (CHARGE_REFUSED). */
+	charge = 0,
 ): Promise<void> {
 	if (account && job.reservation_id) {
-		await account.settle({ reservationId: job.reservation_id, pricePerImage: job.price, outcome: emptyOutcome(error.status, error.code) });
+		await account.settle({ reservationId: job.reservation_id, charge, outcome: emptyOutcome(error.status, error.code) });
 	}
 	await finish(
 		env,

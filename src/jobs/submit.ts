@@ -10,7 +10,7 @@ import { lifecycleHeaders } from "../catalog/headers";
 import { apiError, invalidParam } from "../errors";
 import { noteRequest, timed } from "../observe";
 import { dialectOf } from "../pipeline/billed";
-import { meteredOf, refusal, usageDraft } from "../pipeline/metering";
+import { holdOf, meteredOf, refusal, usageDraft } from "../pipeline/metering";
 import type { GenerationRequest } from "../pipeline/request";
 import type { CallScope } from "../pipeline/scope";
 import { getJob, insertJob, updateJob } from "../storage/jobs";
@@ -53,10 +53,12 @@ export async function submitJob(scope: CallScope, req: GenerationRequest, opts: 
 	if (batch) checkFitsBatch(req, config.batchMaxInlineBytes);
 	const id = randomId("job");
 	const price = pricePerImage(batch ? config.batchPrices : config.prices, req.model, req.imageSize);
-	const draft = usageDraft(id, { ...meteredOf(req), endpoint: batch ? `${req.endpoint}:batch` : req.endpoint });
+	const metered = meteredOf(req, config, batch ? "batch" : "standard");
+	const draft = usageDraft(id, { ...metered, endpoint: batch ? `${req.endpoint}:batch` : req.endpoint });
+	const credits = holdOf(config, metered, price);
 	const admitted = await timed(
 		"admit",
-		async () => await caller.account.admit({ draft, credits: price * req.n, images: req.n, ttlMs: batch ? BATCH_HOLD_MS : ASYNC_HOLD_MS }),
+		async () => await caller.account.admit({ draft, credits, images: req.n, ttlMs: batch ? BATCH_HOLD_MS : ASYNC_HOLD_MS }),
 	);
 	if ("keyId" in admitted) caller.resolve({ keyId: admitted.keyId, name: admitted.name });
 	if (!admitted.ok) {
@@ -84,7 +86,7 @@ export async function submitJob(scope: CallScope, req: GenerationRequest, opts: 
 		// Could not queue it: give the credits back and leave no half-made job behind.
 		await caller.account.settle({
 			reservationId: admitted.reservationId,
-			pricePerImage: price,
+			charge: 0,
 			outcome: emptyOutcome(500, "job_not_queued"),
 		});
 		await updateJob(env.DB, id, {

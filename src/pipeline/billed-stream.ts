@@ -93,7 +93,7 @@ export async function runBilledStream(
 			admission.idemKey && admission.bodyHash && result && status < 500
 				? await keepForReplay(scope, admission.bodyHash, 200, headers, sent)
 				: null;
-		await settle(scope, admission, outcomeOf(result, delivered, status), stored);
+		await settle(scope, admission, result?.charge ?? delivered * price, outcomeOf(result, delivered, status), stored);
 		await writer.close().catch(() => undefined);
 	})();
 	scope.waitUntil?.(run);

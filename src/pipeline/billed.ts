@@ -17,7 +17,8 @@ import { noteRequest, timed } from "../observe";
 import { checkServed } from "../upstreams/route";
 import type { GenerationResult, TokenUsage } from "./generate";
 import { runGeneration } from "./generate";
-import { type Metered, meteredOf, refusal, usageDraft } from "./metering";
+import { chargeOf, type Spend, spendRecord } from "./meter";
+import { holdOf, type Metered, meteredOf, refusal, usageDraft } from "./metering";
 import type { GenerationRequest } from "./request";
 import type { CallScope } from "./scope";
 
@@ -49,6 +50,10 @@ export interface Execution {
 	body?: unknown;
 	/** ...unless the dialect needs another encoding (e.g. server-sent events). */
 	raw?: { text: string; contentType: string };
+	/** Credits to charge, from the meter (src/pipeline/meter.ts); absent: delivered x price. */
+	charge?: number;
+	/** What Google billed for the answers (recorded with the usage row). */
+	spend?: Spend;
 }
 
 /** "openai.images.generations" -> "openai": the dialect a metered endpoint belongs to. */
@@ -96,7 +101,7 @@ export async function admitCall(scope: CallScope, metered: Metered): Promise<Adm
 		async () =>
 			await caller.account.admit({
 				draft: usageDraft(requestId, metered),
-				credits: price * metered.images,
+				credits: holdOf(config, metered, price),
 				images: metered.images,
 				ttlMs: config.deadlineMs + 60_000,
 				idempotency: idemKey && bodyHash ? { key: idemKey, bodyHash } : undefined,
@@ -125,6 +130,7 @@ export function outcomeOf(result: Execution | undefined, delivered: number, stat
 		errorCode: result ? (result.error?.code ?? null) : "internal_error",
 		finishReason: result?.finishReason ?? null,
 		r2Keys: result?.r2Keys ?? [],
+		...spendRecord(result?.spend),
 	};
 }
 
@@ -153,11 +159,16 @@ export async function keepForReplay(
 }
 
 /** Settles the hold (timed), and reports the outcome for the request's log line. */
-export async function settle(scope: CallScope, admission: Admission, outcome: UsageOutcome, response: StoredResponse | null) {
+export async function settle(
+	scope: CallScope,
+	admission: Admission,
+	charge: number,
+	outcome: UsageOutcome,
+	response: StoredResponse | null,
+) {
 	const settled = await timed(
 		"settle",
-		async () =>
-			await scope.caller.account.settle({ reservationId: admission.reservationId, pricePerImage: admission.price, outcome, response }),
+		async () => await scope.caller.account.settle({ reservationId: admission.reservationId, charge, outcome, response }),
 	);
 	noteRequest({
 		upstreamModel: outcome.upstreamModel,
@@ -198,13 +209,14 @@ export async function runBilled(
 		thrown = error; // settled below like any other outcome, then rethrown
 	}
 	const delivered = Math.min(result?.delivered ?? 0, metered.images);
+	const charge = result?.charge ?? delivered * price;
 	const status = result ? (result.error?.status ?? 200) : 500;
 	const streamed = result && !result.error && result.body instanceof StreamedBody ? result.body : undefined;
 	const body =
 		!result || streamed ? "" : result.error ? result.error.body(scope.errorStyle) : (result.raw?.text ?? JSON.stringify(result.body));
 	const headers: Record<string, string> = {
 		"content-type": result && !result.error && result.raw ? result.raw.contentType : "application/json",
-		"x-credits-charged": String(delivered * price),
+		"x-credits-charged": String(charge),
 		...lifecycleHeaders(metered.model, scope.origin),
 		...(result?.error?.headers ?? {}),
 	};
@@ -213,7 +225,7 @@ export async function runBilled(
 		admission.idemKey && admission.bodyHash && result && status < 500
 			? await keepForReplay(scope, admission.bodyHash, status, headers, streamed ? streamed.pieces : body)
 			: null;
-	const settled = await settle(scope, admission, outcomeOf(result, delivered, status), stored);
+	const settled = await settle(scope, admission, charge, outcomeOf(result, delivered, status), stored);
 	if (thrown !== undefined) throw thrown;
 	return new Response(streamed ? piecesStream(env.IMAGES, streamed.pieces) : body, {
 		status,
@@ -237,10 +249,11 @@ export interface GenerationAnswer {
 
 /** Bills a synchronous request of the image pipeline, answering with `answer.render`'s body. */
 export function runBilledGeneration(scope: CallScope, req: GenerationRequest, answer: GenerationAnswer): Promise<Response> {
-	return runBilled(scope, meteredOf(req), async (price) => {
+	return runBilled(scope, meteredOf(req, scope.config), async (price) => {
 		const r = await runGeneration(scope, req);
 		if (!r.error && answer.after) await answer.after(r);
-		return { ...executionOf(r), body: r.error ? undefined : answer.render(r, r.images.length * price) };
+		const charge = chargeOf(scope.config, r.images.length, price, r.spend);
+		return { ...executionOf(r), charge, body: r.error ? undefined : answer.render(r, charge) };
 	});
 }
 
@@ -255,5 +268,6 @@ export function executionOf(r: GenerationResult): Execution {
 		finishReason: r.finishReason,
 		r2Keys: r.images.map((i) => i.key),
 		error: r.error,
+		spend: r.spend,
 	};
 }

@@ -15,6 +15,8 @@ import { timed } from "../observe";
 import { type ImageMeta, ImageWriter } from "../storage/image-writer";
 import { imageKeyStem, imageUrl, putImage, type StoredImage } from "../storage/images";
 import { badImageMessage, failureToError, type ImageFailure, noImageFailure } from "./failures";
+import { type AnswerFate, emptySpend, recordAnswer, type Spend } from "./meter";
+import { callBound } from "./metering";
 import type { GenerationRequest } from "./request";
 import type { RequestScope } from "./scope";
 import { callUpstream, type ModelAsk } from "./upstream";
@@ -51,6 +53,8 @@ export interface GenerationResult {
 	error?: ApiError;
 	/** Gemini's finish or block reason of the first call that gave no image, else STOP. */
 	finishReason: string;
+	/** What Google billed for the answers, by what became of them (src/pipeline/meter.ts). */
+	spend: Spend;
 }
 
 /** The user turn: the instruction, then the reference images in the caller's order. */
@@ -61,7 +65,12 @@ export function userTurn(req: Pick<GenerationRequest, "prompt" | "images">): Gem
 	};
 }
 
-export function geminiBody(req: GenerationRequest): GenerateContentRequest {
+/**
+ * The Gemini request of one image call. `maxOutputTokens` bounds what the call may cost:
+ * the image's own tokens plus the operator's allowance for thinking and text
+ * (src/pipeline/metering.ts holds for exactly that bound).
+ */
+export function geminiBody(req: GenerationRequest, maxOutputTokens?: number): GenerateContentRequest {
 	const imageConfig: { aspectRatio?: string; imageSize?: string } = {};
 	if (req.aspectRatio) imageConfig.aspectRatio = req.aspectRatio;
 	const size = req.imageSize ?? req.model.defaultImageSize;
@@ -71,6 +80,7 @@ export function geminiBody(req: GenerationRequest): GenerateContentRequest {
 		contents: [...(req.history ?? []), userTurn(req)],
 		generationConfig: {
 			responseModalities: ["TEXT", "IMAGE"],
+			...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
 			...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}),
 		},
 	};
@@ -115,6 +125,7 @@ interface Run {
 	upstreamMs: number;
 	/** The Gemini id of the call that answered last. */
 	upstreamModel: string | null;
+	spend: Spend;
 	onImage?: (image: DeliveredImage) => Promise<void>;
 }
 
@@ -130,12 +141,13 @@ export async function runGeneration(
 	const run: Run = {
 		scope,
 		req,
-		body: geminiBody(req),
+		body: geminiBody(req, callBound(scope.config, req).maxOutputTokens),
 		ask: askOf(req),
 		now: new Date(),
 		usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
 		upstreamMs: 0,
 		upstreamModel: null,
+		spend: emptySpend(),
 		onImage,
 	};
 	const started = Date.now();
@@ -159,6 +171,7 @@ export async function runGeneration(
 		upstreamModel: run.upstreamModel,
 		error: images.length === 0 ? failureToError(failures, scope.requestId) : undefined,
 		finishReason: reasoned && (reasoned.kind === "policy" || reasoned.kind === "no_image") ? reasoned.reason : "STOP",
+		spend: run.spend,
 	};
 }
 
@@ -170,13 +183,19 @@ async function generateOne(run: Run, index: number): Promise<DeliveredImage | Im
 	const streamed = scope.config.readMode === "streaming" ? new StreamedImages(scope.env.IMAGES, stem, meta) : undefined;
 	const answer = await askUpstream(run, index, streamed);
 	if ("kind" in answer) return answer;
-	const { outcome, upstream } = answer;
+	const { outcome, upstream, upstreamModel } = answer;
 	addUsage(run.usage, outcome.usage);
-	// One image per call: the first final (non-thought) image. Drafts and extras are dropped.
+	// Google billed this answer whatever becomes of it: metered by what it turns out to be.
+	const meter = (fate: AnswerFate) => recordAnswer(run.spend, scope.config.rates, upstreamModel, outcome.usage, fate);
+	// One image per call: the first final (non-thought) image. Drafts are dropped; the
+	// bound sent as maxOutputTokens leaves no room for a second final image.
 	const image = outcome.images[0];
 	const chosen = placeholderIndex(image?.data);
 	await streamed?.discard((n) => n !== chosen);
-	if (!image) return noImageFailure(index, outcome);
+	if (!image) {
+		meter("refused");
+		return noImageFailure(index, outcome);
+	}
 	let stored: StoredImage;
 	try {
 		if (chosen !== undefined) {
@@ -187,11 +206,13 @@ async function generateOne(run: Run, index: number): Promise<DeliveredImage | Im
 			stored = await timed("store", () => putImage(scope.env.IMAGES, stem, bytes, meta));
 		}
 	} catch (error) {
+		meter("faulted");
 		const bad = badImageMessage(error);
 		if (bad) return { index, kind: "bad_image", message: bad };
 		console.error(JSON.stringify({ requestId: scope.requestId, event: "r2_put_failed", error: String(error) }));
 		return { index, kind: "internal", message: "storing the image failed" };
 	}
+	meter("delivered");
 	const delivered: DeliveredImage = {
 		index,
 		key: stored.key,
@@ -215,7 +236,7 @@ async function askUpstream(
 	run: Run,
 	index: number,
 	streamed: StreamedImages | undefined,
-): Promise<{ outcome: GenerationOutcome; upstream: string } | ImageFailure> {
+): Promise<{ outcome: GenerationOutcome; upstream: string; upstreamModel: string } | ImageFailure> {
 	const consume = streamed ? streamed.consume : readBuffered<GenerateContentResponse>;
 	try {
 		const {
@@ -231,7 +252,7 @@ async function askUpstream(
 			await streamed?.discard(() => true);
 			return { index, kind: "upstream", error: embedded };
 		}
-		return { outcome: readOutcome(response), upstream };
+		return { outcome: readOutcome(response), upstream, upstreamModel };
 	} catch (error) {
 		if (error instanceof GeminiError) return { index, kind: "upstream", error };
 		if (error instanceof ApiError) return { index, kind: "refused", error };

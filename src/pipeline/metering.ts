@@ -5,8 +5,12 @@
  */
 import { refusedKey } from "../account/caller";
 import type { AdmitResult, UsageDraft } from "../account/records";
+import { CREDIT_USD } from "../billing/cost";
 import type { ImageSize, ModelSpec } from "../catalog/catalog";
+import { type ServiceTier, TIER_FACTORS } from "../catalog/rates";
+import type { GatewayConfig } from "../config";
 import { type ApiError, apiError } from "../errors";
+import { creditsUp } from "./meter";
 import { type GenerationRequest, modeOf } from "./request";
 
 /** What is billed: the model and size set the price, `images` the worst case held. */
@@ -17,10 +21,12 @@ export interface Metered {
 	images: number;
 	aspectRatio?: string;
 	imageSize?: ImageSize;
+	/** The most one call may cost at Google's rates (credits, a fraction), from callBound. */
+	worstCallCredits?: number;
 }
 
 /** How an image-pipeline request is metered. */
-export function meteredOf(req: GenerationRequest): Metered {
+export function meteredOf(req: GenerationRequest, config?: GatewayConfig, tier: ServiceTier = "standard"): Metered {
 	return {
 		endpoint: req.endpoint,
 		model: req.model,
@@ -28,7 +34,73 @@ export function meteredOf(req: GenerationRequest): Metered {
 		images: req.n,
 		aspectRatio: req.aspectRatio,
 		imageSize: req.imageSize,
+		worstCallCredits: config ? callBound(config, req, tier).worstCredits : undefined,
 	};
+}
+
+/** What one call may be asked to produce, and so cost, at most. */
+export interface CallBound {
+	/** Sent as generationConfig.maxOutputTokens: the image's tokens plus the allowance. */
+	maxOutputTokens: number;
+	/** The most Google can bill for the call (credits, a fraction), at the dearest model of the chain. */
+	worstCredits: number;
+}
+
+const utf8 = new TextEncoder();
+
+/** Upper bounds of a request's input: a token is at least one byte of UTF-8, an image at most the model's image tokens. */
+function inputOf(req: GenerationRequest): { textTokens: number; images: number } {
+	const texts = [req.prompt, req.systemInstruction ?? ""];
+	let images = req.images.length;
+	for (const turn of req.history ?? []) {
+		for (const part of turn.parts) {
+			if (typeof part.text === "string") texts.push(part.text);
+			if (part.inlineData || part.inline_data) images++;
+		}
+	}
+	return { textTokens: texts.reduce((n, t) => n + utf8.encode(t).length, 0), images };
+}
+
+/**
+ * The bound of one image call: the gateway sends maxOutputTokens = the image's tokens plus
+ * OUTPUT_ALLOWANCE_TOKENS, so Google can bill at most that many output tokens, priced as
+ * image tokens where the allowance could hold another image and as text otherwise; plus
+ * the input, counted from the request. Taken at the dearest model the chain can reach.
+ */
+export function callBound(
+	config: Pick<GatewayConfig, "catalog" | "rates" | "outputAllowanceTokens">,
+	req: GenerationRequest,
+	tier: ServiceTier = "standard",
+): CallBound {
+	const size = req.imageSize ?? req.model.defaultImageSize ?? "1K";
+	const input = inputOf(req);
+	const allowance = config.outputAllowanceTokens;
+	let imageTokens = 0;
+	let worstUsd = 0;
+	for (const id of req.model.chain) {
+		const caps = config.catalog.upstream(id);
+		if (caps?.lifecycle.status === "retired") continue;
+		const r = config.rates[id];
+		if (!r) continue; // refused at configuration time for every alias (MissingRates)
+		const fixed = !caps || caps.imageSizes.length === 0;
+		const tokens = r.imageTokens[fixed ? "1K" : size] ?? r.imageTokens["1K"] ?? 0;
+		imageTokens = Math.max(imageTokens, tokens);
+		const extraRate = allowance >= tokens ? Math.max(r.outputImage, r.outputText) : r.outputText;
+		const usd =
+			(input.textTokens * r.inputText + input.images * r.inputImageTokens * r.inputImage + tokens * r.outputImage + allowance * extraRate) /
+			1_000_000;
+		worstUsd = Math.max(worstUsd, usd);
+	}
+	return { maxOutputTokens: imageTokens + allowance, worstCredits: (worstUsd * TIER_FACTORS[tier]) / CREDIT_USD };
+}
+
+/**
+ * Credits held for a request: per image call, the larger of its price and the most Google
+ * can bill for it (plus the margin), so the charge (src/pipeline/meter.ts) never exceeds it.
+ */
+export function holdOf(config: Pick<GatewayConfig, "marginPercent">, m: Metered, pricePerImage: number): number {
+	const worst = m.worstCallCredits === undefined ? 0 : creditsUp(m.worstCallCredits * (1 + config.marginPercent / 100));
+	return m.images * Math.max(pricePerImage, worst);
 }
 
 /** The usage draft a KeyAccount records at admission. */

@@ -21,6 +21,7 @@ import { parseWith } from "../lib/validate";
 import { executionOf, runBilledGeneration } from "../pipeline/billed";
 import { runBilledStream } from "../pipeline/billed-stream";
 import { type DeliveredImage, runGeneration } from "../pipeline/generate";
+import { chargeOf } from "../pipeline/meter";
 import { meteredOf } from "../pipeline/metering";
 import { checkAspectRatio, checkImageSize, checkN, type GenerationRequest, resolveModel } from "../pipeline/request";
 import { saveTurn } from "../pipeline/turns";
@@ -101,17 +102,16 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 	const includeUsage = body.stream_options?.include_usage === true;
 	return runBilledStream(
 		scope,
-		meteredOf(req),
+		meteredOf(req, scope.config),
 		async (emit, price) => {
 			let shown = 0;
 			const result = await runGeneration(scope, req, async (img) => {
 				await keep(img);
 				await emit(imageEvents(completion, img, shown++, output));
 			});
-			await emit(
-				result.error ? errorEvent(result.error) : closingEvents(completion, result.usage, includeUsage, result.images.length * price),
-			);
-			return executionOf(result);
+			const charge = chargeOf(scope.config, result.images.length, price, result.spend);
+			await emit(result.error ? errorEvent(result.error) : closingEvents(completion, result.usage, includeUsage, charge));
+			return { ...executionOf(result), charge };
 		},
 		() => errorEvent(apiError("internal_error", `Internal error (request ${c.get("requestId")})`)),
 	);

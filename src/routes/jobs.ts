@@ -91,7 +91,7 @@ export const jobs = new Hono<AppEnv>()
 			const spec = JSON.parse(job.spec) as JobSpec;
 			await caller.account.settle({
 				reservationId: job.reservation_id,
-				pricePerImage: job.price,
+				charge: 0,
 				outcome: emptyOutcome(
 					499,
 					"canceled",

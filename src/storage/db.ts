@@ -47,6 +47,9 @@ export async function renameKey(db: D1Database, id: string, name: string): Promi
 
 // ---- usage and ledger (written only by KeyAccount outboxes) ---------------------------
 
+/** Values for columns a row written before they existed does not carry (rows queued in an outbox across a deploy). */
+const USAGE_DEFAULTS: Partial<Record<(typeof USAGE_COLUMNS)[number], string | number>> = { upstreams: "[]", google_cost: 0, metered: "{}" };
+
 const USAGE_COLUMNS = [
 	"request_id",
 	"key_id",
@@ -70,6 +73,8 @@ const USAGE_COLUMNS = [
 	"finish_reason",
 	"r2_keys",
 	"upstreams",
+	"google_cost",
+	"metered",
 	"created_at",
 	"day",
 ] as const satisfies ReadonlyArray<keyof UsageRow>;
@@ -98,7 +103,7 @@ function insertMany(db: D1Database, head: string, columns: readonly string[], ro
  */
 export function usageUpserts(db: D1Database, rows: UsageRow[]): D1PreparedStatement[] {
 	// Rows queued before a column existed lack it: its default, never `undefined`.
-	const values = rows.map((row) => USAGE_COLUMNS.map((c) => row[c] ?? (c === "upstreams" ? "[]" : null)));
+	const values = rows.map((row) => USAGE_COLUMNS.map((c) => row[c] ?? USAGE_DEFAULTS[c] ?? null));
 	return insertMany(db, "INSERT OR REPLACE INTO usage", USAGE_COLUMNS, values);
 }
 

@@ -74,14 +74,14 @@ describe("the journal: a restart at any point rebuilds the same memory", () => {
 		if (!a.ok || !b.ok || !c.ok) throw new Error("not admitted");
 		expect(await same()).toMatchObject({ balance: 970, held: 30, open: 3, window: 3 });
 
-		await stub.settle({ reservationId: a.reservationId, pricePerImage: 5, outcome: delivered(1) });
+		await stub.settle({ reservationId: a.reservationId, charge: 5, outcome: delivered(1) });
 		expect(await same()).toMatchObject({ balance: 975, held: 20, open: 2 });
 		await stub.flush(); // a checkpoint: b and c are open in it
 		expect(await same()).toMatchObject({ balance: 975, held: 20, open: 2 });
 
 		await stub.settle({
 			reservationId: b.reservationId,
-			pricePerImage: 5,
+			charge: 10,
 			outcome: delivered(2),
 			response: { status: 200, headers: {}, body: "{}" },
 		});
@@ -96,10 +96,10 @@ describe("the journal: a restart at any point rebuilds the same memory", () => {
 		expect(await same()).toMatchObject({ balance: 990, held: 10, open: 1, window: 4 });
 
 		// Settling twice returns the first result, also after a restart of the object.
-		const first = await stub.settle({ reservationId: d.reservationId, pricePerImage: 5, outcome: delivered(2) });
+		const first = await stub.settle({ reservationId: d.reservationId, charge: 10, outcome: delivered(2) });
 		expect(first).toEqual({ charged: 10, balance: 990 });
 		await evictDurableObject(stub);
-		expect(await stub.settle({ reservationId: d.reservationId, pricePerImage: 5, outcome: delivered(0) })).toEqual(first);
+		expect(await stub.settle({ reservationId: d.reservationId, charge: 0, outcome: delivered(0) })).toEqual(first);
 		expect(await same()).toMatchObject({ balance: 990, held: 0 });
 
 		// D1 gets every row once; in seq order each balance_after follows from the one before.
@@ -192,7 +192,7 @@ describe("KeyAccount migration 7 on a live object", () => {
 		// The next instance migrates it again.
 		await evictDurableObject(stub);
 		expect(await stub.describe()).toMatchObject({ credits: 60, reservedCredits: 40 });
-		expect(await stub.settle({ reservationId: oldId, pricePerImage: 5, outcome: delivered(1) })).toEqual({ charged: 5, balance: 95 });
+		expect(await stub.settle({ reservationId: oldId, charge: 5, outcome: delivered(1) })).toEqual({ charged: 5, balance: 95 });
 		expect(await restarted(stub)).toMatchObject({ balance: 95, held: 0, open: 0 });
 		await flushUsage(k.key);
 		const ledger = await ledgerRows(k.id);
@@ -203,6 +203,6 @@ describe("KeyAccount migration 7 on a live object", () => {
 			["led_00019a00000000aaaaaaaaaaaaaaaaaaaa_charge", "charge", -5, 95],
 		]);
 		// Settling it again (a redelivered message) finds the first result by its old id.
-		expect(await stub.settle({ reservationId: oldId, pricePerImage: 5, outcome: delivered(0) })).toEqual({ charged: 5, balance: 95 });
+		expect(await stub.settle({ reservationId: oldId, charge: 0, outcome: delivered(0) })).toEqual({ charged: 5, balance: 95 });
 	});
 });

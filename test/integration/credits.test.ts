@@ -158,7 +158,7 @@ describe("closed holds are kept a week, then pruned oldest first", () => {
 			const a = await stub.admit({ draft: draft(`req_prune_${i}`), credits: 5, images: 1, ttlMs: 600_000 });
 			if (!a.ok) throw new Error(a.reason);
 			ids.push(a.reservationId);
-			if (i < 1199) await stub.settle({ reservationId: a.reservationId, pricePerImage: 1, outcome });
+			if (i < 1199) await stub.settle({ reservationId: a.reservationId, charge: outcome.imagesDelivered, outcome });
 		}
 		// Hold ids carry their row id, which grows with time: rows are written at the table's end.
 		const rowids = ids.map((id) => Number(/^res_(\d+)_[0-9a-f]{20}$/.exec(id)?.[1]));
@@ -180,7 +180,10 @@ describe("closed holds are kept a week, then pruned oldest first", () => {
 		expect(left.map((h) => `res_${h.id}_${h.token}`)).toEqual(ids.slice(1100));
 		expect(left.at(-1)?.closed_at).toBeNull();
 		const balance = await balanceOf(k.key);
-		expect(await stub.settle({ reservationId: ids[1100], pricePerImage: 1, outcome })).toEqual({ charged: 1, balance: expect.any(Number) });
+		expect(await stub.settle({ reservationId: ids[1100], charge: outcome.imagesDelivered, outcome })).toEqual({
+			charged: 1,
+			balance: expect.any(Number),
+		});
 		expect(await balanceOf(k.key)).toBe(balance);
 		// The open hold survives a restart of the object (the checkpoint lists it as open).
 		await evictDurableObject(stub);

@@ -52,7 +52,13 @@ describe("POST /v1/images/generations", () => {
 		const sent = (await emulatorCalls(prompt)).find((c) => c.status === 200);
 		if (!sent) throw new Error("no successful upstream call");
 		expect(sent.model).toBe("gemini-3.1-flash-image");
-		expect(sent.body.generationConfig).toEqual({ responseModalities: ["TEXT", "IMAGE"], imageConfig: { aspectRatio: "16:9" } });
+		// maxOutputTokens bounds the call: the largest image of the chain (2.5's 1,290 tokens) plus
+		// OUTPUT_ALLOWANCE_TOKENS (1,536) for thinking and text.
+		expect(sent.body.generationConfig).toEqual({
+			responseModalities: ["TEXT", "IMAGE"],
+			maxOutputTokens: 1290 + 1536,
+			imageConfig: { aspectRatio: "16:9" },
+		});
 		const [truth] = await emulatorBytes("gemini-3.1-flash-image", sent.body);
 		expect(served.bytes).toEqual(truth);
 

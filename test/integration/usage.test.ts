@@ -42,7 +42,9 @@ describe("usage rows", () => {
 			image_size: "2K",
 			credits_reserved: 20,
 			credits_charged: 20,
-			output_tokens: 2 * (1680 + 12),
+			// Each answer: a 2K image (1,680 tokens), the 272 candidate tokens Gemini 3 answers carry
+			// beyond their details, and the 8-token caption.
+			output_tokens: 2 * (1680 + 272 + 8),
 			status: 200,
 			error_code: null,
 			finish_reason: "STOP",
@@ -51,6 +53,12 @@ describe("usage rows", () => {
 		expect(row.total_ms).toBeGreaterThanOrEqual(row.upstream_ms ?? 0);
 		expect(JSON.parse(row.r2_keys)).toEqual(body.data.map((d) => new URL(d.url).pathname.replace("/images/", "")));
 		expect(JSON.stringify(row)).not.toContain(k.key);
+		// The meter's record: Google's bill for both answers at the serving model's rates, and its tokens.
+		const metered = JSON.parse(row.metered);
+		expect(metered).toMatchObject({ models: { "gemini-3.1-flash-image": 2 }, service_tier: "standard", search_queries: 0 });
+		expect(metered.output_image + metered.output_text).toBe(row.output_tokens);
+		expect(row.google_cost).toBeGreaterThan(0);
+		expect(metered.cost).toEqual({ delivered: row.google_cost, refused: 0, faulted: 0 });
 	});
 
 	it("record the block reason of a refused image", async () => {

@@ -17,7 +17,7 @@ export const TEST_PRICES = {
  * price, as its token cost is below it. The meter at Google's real rates is tested against a
  * gateway process started with the defaults (test/node/meter.test.ts).
  */
-export const TEST_RATE_SCALE = 1 / 200;
+export const TEST_RATE_SCALE = 1 / 1000;
 
 const scaleSizes = (sizes: GoogleRates["listPerImage"]) =>
 	Object.fromEntries(Object.entries(sizes).map(([size, usd]) => [size, (usd ?? 0) * TEST_RATE_SCALE]));
@@ -33,7 +33,7 @@ export const TEST_RATES = Object.fromEntries(
 			cachedInput: r.cachedInput * TEST_RATE_SCALE,
 			listPerImage: scaleSizes(r.listPerImage),
 			searchPer1000: r.searchPer1000 * TEST_RATE_SCALE,
-			source: "tests: Google's rates / 200",
+			source: "tests: Google's rates / 1000",
 		},
 	]),
 );

@@ -168,7 +168,11 @@ describe("configuration", () => {
 		[{ BATCH_MAX_INLINE_BYTES: "30000000" }, "BATCH_MAX_INLINE_BYTES", /Too big/],
 		[{ DEFAULT_LIMITS: '{"requests_per_minute": "60"}' }, "DEFAULT_LIMITS", /requests_per_minute/],
 		[{ DEFAULT_LIMITS: '{"per_hour": 6}' }, "DEFAULT_LIMITS", /Unrecognized key/],
-		[{ MODELS: JSON.stringify({ extra: { upstream: "gemini-9-image", aspect_ratios: ["1:1"] } }) }, "RATES", /extra can be served by gemini-9-image, which has no rates/],
+		[
+			{ MODELS: JSON.stringify({ extra: { upstream: "gemini-9-image", aspect_ratios: ["1:1"] } }) },
+			"RATES",
+			/extra can be served by gemini-9-image, which has no rates/,
+		],
 	])("refuses %o, naming %s, never falling back to defaults", (vars, variable, message) => {
 		const e = configError(vars);
 		expect(e.variable).toBe(variable);

@@ -62,7 +62,7 @@ describe("multi-row D1 inserts", () => {
 		]);
 	});
 
-	it("usage rows: 4 to a statement (24 columns); a missing newer column gets its default, never undefined", () => {
+	it("usage rows: 3 to a statement (26 columns); a missing newer column gets its default, never undefined", () => {
 		const { db, statements } = recordingDb();
 		const row = { request_id: "req_u", key_id: "key_x", day: "2026-11-22" } as unknown as UsageRow;
 		expect(
@@ -71,10 +71,11 @@ describe("multi-row D1 inserts", () => {
 				Array.from({ length: 9 }, () => row),
 			),
 		).toHaveLength(3);
-		expect(statements.map((s) => s.params.length / 24)).toEqual([4, 4, 1]);
+		expect(statements.map((s) => s.params.length / 26)).toEqual([3, 3, 3]);
 		expect(statements.every((s) => s.sql.startsWith("INSERT OR REPLACE INTO usage"))).toBe(true);
 		expect(statements.flatMap((s) => s.params)).not.toContain(undefined);
 		expect(statements[0].params).toContain("[]");
+		expect(statements[0].params).toContain("{}");
 	});
 
 	it("no rows, no statements", () => {

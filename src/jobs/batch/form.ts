@@ -18,7 +18,7 @@ import { ApiError, apiError } from "../../errors";
 import { GeminiError, GeminiTimeoutError } from "../../gemini/errors";
 import { upstreamToError } from "../../pipeline/failures";
 import { askOf } from "../../pipeline/generate";
-import { meteredOf, refusal, usageDraft } from "../../pipeline/metering";
+import { callBound, holdOf, meteredOf, refusal, usageDraft } from "../../pipeline/metering";
 import type { GenerationRequest } from "../../pipeline/request";
 import { checkUpstreamSupports, onChain } from "../../pipeline/upstream";
 import { claimWaitingJobs, deleteBatch, insertBatch, setJobsBatchState, unclaimJobs, updateBatch } from "../../storage/batches";
@@ -60,9 +60,10 @@ async function prepare(env: Env, config: GatewayConfig, job: JobRow): Promise<En
 	if (!job.reservation_id) {
 		// A pipeline run: paid for now, at the batch price; one it cannot pay for is skipped.
 		const price = pricePerImage(config.batchPrices, req.model, req.imageSize);
+		const metered = meteredOf(req, config, "batch");
 		const admitted = await account.admit({
-			draft: usageDraft(job.id, { ...meteredOf(req), endpoint: `${spec.endpoint}:batch` }),
-			credits: price * req.n,
+			draft: usageDraft(job.id, { ...metered, endpoint: `${spec.endpoint}:batch` }),
+			credits: holdOf(config, metered, price),
 			images: req.n,
 			ttlMs: BATCH_HOLD_MS,
 		});
@@ -75,7 +76,7 @@ async function prepare(env: Env, config: GatewayConfig, job: JobRow): Promise<En
 		job.price = price;
 		await updateJob(env.DB, job.id, { reservation_id: job.reservation_id, price });
 	}
-	const { text, bytes } = inlineRequests(job.id, req);
+	const { text, bytes } = inlineRequests(job.id, req, callBound(config, req, "batch").maxOutputTokens);
 	return { job, account, req, text, bytes, requests: req.n };
 }
 

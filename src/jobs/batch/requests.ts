@@ -20,8 +20,8 @@ export function parseKey(key: string | undefined): { jobId: string; index: numbe
 const encoder = new TextEncoder();
 
 /** The JSON text of a job's inline requests (comma-separated), and its size in bytes. */
-export function inlineRequests(jobId: string, req: GenerationRequest): { text: string; bytes: number } {
-	const request = JSON.stringify(geminiBody(req));
+export function inlineRequests(jobId: string, req: GenerationRequest, maxOutputTokens?: number): { text: string; bytes: number } {
+	const request = JSON.stringify(geminiBody(req, maxOutputTokens));
 	const text = Array.from(
 		{ length: req.n },
 		(_, i) => `{"request":${request},"metadata":{"key":${JSON.stringify(requestKey(jobId, i))}}}`,

@@ -12,9 +12,10 @@ import { type ApiError, apiError } from "../../errors";
 import { errorFromResponse } from "../../gemini/errors";
 import { embeddedError, readOutcome } from "../../gemini/result";
 import { placeholderIndex } from "../../gemini/stream-reader";
-import type { BatchOperation, InlinedResponse } from "../../gemini/types";
+import type { BatchOperation, InlinedResponse, UsageMetadata } from "../../gemini/types";
 import { failureToError, type ImageFailure, noImageFailure } from "../../pipeline/failures";
 import { type TokenUsage, tokenUsage } from "../../pipeline/generate";
+import { type AnswerFate, chargeOf, emptySpend, recordAnswer, spendRecord } from "../../pipeline/meter";
 import type { BatchRow } from "../../storage/batches";
 import { jobsOfBatch, setJobsBatchState, updateBatch } from "../../storage/batches";
 import { imageUrl } from "../../storage/images";
@@ -68,7 +69,14 @@ const missing = (index: number): ImageFailure => ({
 });
 
 /** One request's answer: its image (kept in R2), or why there is none; `kept` collects chosen images. */
-function readAnswer(index: number, answer: InlinedResponse | undefined, stored: StoredImages, kept: Set<number>, usage: TokenUsage) {
+function readAnswer(
+	index: number,
+	answer: InlinedResponse | undefined,
+	stored: StoredImages,
+	kept: Set<number>,
+	usage: TokenUsage,
+	meter: (u: UsageMetadata, fate: AnswerFate) => void,
+) {
 	if (!answer) return { failure: missing(index) };
 	if (answer.error) {
 		const code = answer.error.code ?? 13;
@@ -84,10 +92,14 @@ function readAnswer(index: number, answer: InlinedResponse | undefined, stored: 
 	usage.outputTokens += t.outputTokens;
 	usage.totalTokens += t.totalTokens;
 	const image = outcome.images[0];
-	if (!image) return { failure: noImageFailure(index, outcome) };
+	if (!image) {
+		meter(outcome.usage, "refused");
+		return { failure: noImageFailure(index, outcome) };
+	}
 	const at = placeholderIndex(image.data);
 	const s = at === undefined ? undefined : stored.get(at);
 	if (at === undefined || !s || "bad" in s) {
+		meter(outcome.usage, "faulted");
 		return {
 			failure: {
 				index,
@@ -97,6 +109,7 @@ function readAnswer(index: number, answer: InlinedResponse | undefined, stored: 
 		};
 	}
 	kept.add(at);
+	meter(outcome.usage, "delivered");
 	return { image: s };
 }
 
@@ -114,8 +127,11 @@ async function settleJob(
 	const usage: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
 	const images: Delivered[] = [];
 	const failures: ImageFailure[] = [];
+	// Google bills the Batch API at its batch rates, answer by answer, on the batch's model.
+	const spend = emptySpend("batch");
+	const meter = (u: UsageMetadata, fate: AnswerFate) => recordAnswer(spend, config.rates, batch.upstream_model, u, fate);
 	for (let i = 0; i < spec.n; i++) {
-		const r = readAnswer(i, answers.get(requestKey(job.id, i)), stored, kept, usage);
+		const r = readAnswer(i, answers.get(requestKey(job.id, i)), stored, kept, usage, meter);
 		if (r.image)
 			images.push({
 				key: r.image.key,
@@ -125,11 +141,12 @@ async function settleJob(
 			});
 		else if (r.failure) failures.push(r.failure);
 	}
-	if (images.length === 0) return failJob(env, job, account, failureToError(failures, job.id));
+	if (images.length === 0)
+		return failJob(env, job, account, failureToError(failures, job.id), "failed", chargeOf(config, 0, job.price, spend));
 	const settled = account
 		? await account.settle({
 				reservationId: job.reservation_id as string,
-				pricePerImage: job.price,
+				charge: chargeOf(config, images.length, job.price, spend),
 				outcome: {
 					imagesDelivered: images.length,
 					promptTokens: usage.inputTokens,
@@ -142,6 +159,7 @@ async function settleJob(
 					errorCode: null,
 					finishReason: "STOP",
 					r2Keys: images.map((i) => i.key),
+					...spendRecord(spend),
 				},
 			})
 		: { charged: 0 };
