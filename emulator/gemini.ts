@@ -93,6 +93,23 @@ export interface RecordedCall {
 	outputs: Array<{ mimeType: string; bytes: number; sha256: string }>;
 	/** The HTTP status of the answer (0 when the connection was dropped instead). */
 	status: number;
+	/** The usageMetadata of a 200 (what Google bills: emulator/rates.ts prices it), and its grounding's search queries. */
+	usage?: Record<string, unknown>;
+	searchQueries?: number;
+}
+
+/** Notes what a 200 bills: its usageMetadata and the search queries of its grounding. */
+function billed(record: RecordedCall, body: string): void {
+	try {
+		const answer = JSON.parse(body) as {
+			usageMetadata?: Record<string, unknown>;
+			candidates?: Array<{ groundingMetadata?: { webSearchQueries?: string[] } }>;
+		};
+		record.usage = answer.usageMetadata;
+		record.searchQueries = answer.candidates?.[0]?.groundingMetadata?.webSearchQueries?.length ?? 0;
+	} catch {
+		// a malformed 200 (a test asked for one): Google would bill nothing readable
+	}
 }
 
 export function parseDirectives(text: string): Directives {
@@ -215,6 +232,7 @@ export class GeminiEmulator {
 		const record: RecordedCall = { at: Date.now(), model, via, apiKey, body: req ?? {}, outputs: [], status: 0 };
 		const reply = this.respond(model, action, apiKey, req, record, via);
 		record.status = reply.drop ? 0 : reply.status; // 0: the connection closed with no answer
+		if (record.status === 200 && action !== "countTokens") billed(record, reply.body);
 		if (action !== "countTokens") {
 			this.calls.push(record);
 			if (this.calls.length > 500) this.calls.shift();
