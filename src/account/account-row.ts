@@ -1,8 +1,9 @@
 /**
- * The account's one row: the key's descriptive columns (name, status, limits, webhook
- * secret), read once and kept until a change, and the checkpoint columns (balance, state)
+ * The account's one row: the key's descriptive columns (name, status, limits, spend
+ * controls, webhook secret), read once and kept until a change, and the checkpoint columns (balance, state)
  * that store.ts rewrites.
  */
+import type { KeyControls } from "../billing/controls";
 import type { LimitOverrides } from "../billing/limits";
 import type { Sql } from "./sql";
 
@@ -16,6 +17,8 @@ export interface AccountRow extends Record<string, SqlStorageValue> {
 	balance: number;
 	limits: string;
 	webhook_secret: string | null;
+	/** The key's spend controls (JSON, billing/controls.ts); added by migration 8. */
+	controls: string;
 	/** The checkpoint's counters, window and cursor (JSON). */
 	state: string;
 }
@@ -24,6 +27,7 @@ export interface AccountRow extends Record<string, SqlStorageValue> {
 export class AccountTable {
 	private row: AccountRow | null | undefined;
 	private overrides: LimitOverrides | undefined;
+	private parsedControls: KeyControls | undefined;
 
 	constructor(private readonly sql: Sql) {}
 
@@ -39,10 +43,17 @@ export class AccountTable {
 		return this.overrides;
 	}
 
+	/** The key's spend controls (parsed once per row read). */
+	controls(): KeyControls {
+		this.parsedControls ??= JSON.parse(this.get()?.controls ?? "{}") as KeyControls;
+		return this.parsedControls;
+	}
+
 	/** Drops the row as read (and what was parsed from it): the next read loads it. */
 	forget(): void {
 		this.row = undefined;
 		this.overrides = undefined;
+		this.parsedControls = undefined;
 	}
 
 	insert(keyId: string, name: string, createdAt: string, limits: string): void {
@@ -70,6 +81,12 @@ export class AccountTable {
 	/** Replaces the key's limit overrides (JSON). */
 	setLimits(limits: string): void {
 		this.sql`UPDATE account SET limits = ${limits}`;
+		this.forget();
+	}
+
+	/** Replaces the key's spend controls (JSON). */
+	setControls(controls: string): void {
+		this.sql`UPDATE account SET controls = ${controls}`;
 		this.forget();
 	}
 

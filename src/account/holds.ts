@@ -218,6 +218,16 @@ export class OpenHolds {
 		return out;
 	}
 
+	/** Credits held in the day and the month given. */
+	creditsIn(day: string, month: string): { day: number; month: number } {
+		const out = { day: 0, month: 0 };
+		for (const h of this.holds.values()) {
+			if (h.day === day) out.day += h.credits;
+			if (h.month === month) out.month += h.credits;
+		}
+		return out;
+	}
+
 	expired(now: number): Hold[] {
 		if (now < this.earliest) return []; // the common case: nothing to scan
 		return [...this.holds.values()].filter((h) => h.expiresAt <= now);

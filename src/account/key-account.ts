@@ -1,7 +1,7 @@
 /**
  * KeyAccount: one Durable Object per API key, addressed by sha256(key). The source of
- * truth for the key's status, credit balance, limits, open holds, idempotency records,
- * webhook secret and the outbox of usage/ledger rows bound for D1 (see store.ts).
+ * truth for the key's status, credit balance, limits, spend controls, open holds,
+ * idempotency records, webhook secret, pending key events and the outbox of usage/ledger rows bound for D1 (see store.ts).
  *
  * Exactness comes from the runtime: a DO runs one call at a time, and every public
  * method below checks and writes without an `await` in between, inside one
@@ -9,8 +9,10 @@
  * methods are the whole surface; expected failures are tagged results.
  */
 import { DurableObject } from "cloudflare:workers";
+import { applyControls, type ControlledUse, type ControlsPatch, checkControls, checkSpend, crossesLowBalance } from "../billing/controls";
 import { applyPatch, type LimitName, type Limits, type LimitsPatch } from "../billing/limits";
 import { loadSettings } from "../config";
+import { balanceLowEvent } from "./events";
 import {
 	type AccountView,
 	type AdmitResult,
@@ -20,21 +22,11 @@ import {
 	type UsageOutcome,
 	usageRow,
 } from "./records";
-import { type AccountRow, AccountStore, dayOf, monthOf } from "./store";
+import { type AccountRow, AccountStore, dayOf, monthOf, secondsUntilNextDay, secondsUntilNextMonth } from "./store";
 
 const IDEMPOTENCY_TTL = 24 * 60 * 60_000;
 /** How soon after a write the outbox is flushed (batches bursts into one D1 call). */
 const FLUSH_DELAY = 250;
-
-function secondsUntilNextDay(now: number): number {
-	const d = new Date(now);
-	return Math.ceil((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1) - now) / 1000);
-}
-
-function secondsUntilNextMonth(now: number): number {
-	const d = new Date(now);
-	return Math.ceil((Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - now) / 1000);
-}
 
 export class KeyAccount extends DurableObject<Env> {
 	private readonly store: AccountStore;
@@ -67,6 +59,7 @@ export class KeyAccount extends DurableObject<Env> {
 			reservedCredits: this.store.heldCredits(),
 			limits: this.limits(),
 			limitOverrides: this.store.limitOverrides(),
+			controls: this.store.controls(),
 			usage: { today: { ...this.store.period(`d:${dayOf(now)}`) }, this_month: { ...this.store.period(`m:${monthOf(now)}`) } },
 		};
 	}
@@ -86,10 +79,12 @@ export class KeyAccount extends DurableObject<Env> {
 		createdAt: string;
 		credits?: number;
 		limits?: LimitsPatch;
+		controls?: ControlsPatch;
 	}): Promise<{ ok: true } | { ok: false; reason: "exists" }> {
 		if (this.store.account()) return { ok: false, reason: "exists" };
 		this.store.transaction(() => {
 			this.store.insertAccount(input.keyId, input.name, input.createdAt, JSON.stringify(applyPatch({}, input.limits ?? {})));
+			if (input.controls) this.store.accountRow.setControls(JSON.stringify(applyControls({}, input.controls)));
 			if (input.credits) this.store.adjust(input.credits, "grant", "initial grant");
 		});
 		if (input.credits) await this.ensureAlarm(Date.now() + FLUSH_DELAY);
@@ -114,14 +109,20 @@ export class KeyAccount extends DurableObject<Env> {
 		return this.update({ status: "revoked" });
 	}
 
-	/** Changes name, status and/or limit overrides. */
-	async update(patch: { name?: string; status?: "active" | "revoked"; limits?: LimitsPatch }): Promise<AccountView | null> {
+	/** Changes name, status, limit overrides and/or spend controls. */
+	async update(patch: {
+		name?: string;
+		status?: "active" | "revoked";
+		limits?: LimitsPatch;
+		controls?: ControlsPatch;
+	}): Promise<AccountView | null> {
 		const r = this.store.account();
 		if (!r) return null;
 		if (patch.name !== undefined) this.store.accountRow.rename(patch.name);
 		if (patch.status === "revoked") this.store.accountRow.revoke(new Date().toISOString());
 		if (patch.status === "active") this.store.accountRow.reactivate();
 		if (patch.limits) this.store.accountRow.setLimits(JSON.stringify(applyPatch(this.store.limitOverrides(), patch.limits)));
+		if (patch.controls) this.store.accountRow.setControls(JSON.stringify(applyControls(this.store.controls(), patch.controls)));
 		return this.describe();
 	}
 
@@ -138,7 +139,11 @@ export class KeyAccount extends DurableObject<Env> {
 		const before = this.store.balance();
 		const after = before + amount;
 		if (after < 0) return { ok: false, reason: "would_go_negative", balance: before };
-		this.store.transaction(() => this.store.adjust(amount, kind, reason));
+		const settledBefore = this.settledBalance();
+		this.store.transaction(() => {
+			this.store.adjust(amount, kind, reason);
+			this.noteBalance(settledBefore, Date.now());
+		});
 		await this.ensureAlarm(Date.now() + FLUSH_DELAY);
 		return { ok: true, balance: after };
 	}
@@ -161,8 +166,9 @@ export class KeyAccount extends DurableObject<Env> {
 	// ---- RPC: the request path -----------------------------------------------------------
 
 	/**
-	 * Admission, atomically: key active, idempotency, requests per minute, concurrency,
-	 * daily and monthly image quotas, then credits. Admitted: the worst case is held
+	 * Admission, atomically: key active, idempotency, the key's controls (model, size,
+	 * features), requests per minute, concurrency, daily and monthly image quotas, daily and
+	 * monthly spend caps, then credits. Admitted: the worst case is held
 	 * (balance debited, ledger `reserve`): one hold row written, two statements with an
 	 * idempotency key. Refused: nothing is held; a usage row records it.
 	 */
@@ -172,6 +178,8 @@ export class KeyAccount extends DurableObject<Env> {
 		images: number;
 		ttlMs: number;
 		idempotency?: { key: string; bodyHash: string };
+		/** What the key's controls check (model names, size, features); absent: only the caps. */
+		uses?: ControlledUse;
 	}): Promise<AdmitResult> {
 		const now = Date.now();
 		const r = this.store.account();
@@ -190,6 +198,12 @@ export class KeyAccount extends DurableObject<Env> {
 			}
 		}
 
+		const controls = this.store.controls();
+		const denied = input.uses ? checkControls(controls, input.uses) : null;
+		if (denied) {
+			this.recordRefusal(r, input.draft, 403, "not_allowed_for_key", now);
+			return { ok: false, reason: "not_allowed", ...denied, ...who };
+		}
 		const limits = this.limits();
 		const refuse = (limit: LimitName, retryAfterSeconds: number): AdmitResult => {
 			this.recordRefusal(r, input.draft, 429, "rate_limit_exceeded", now);
@@ -206,6 +220,15 @@ export class KeyAccount extends DurableObject<Env> {
 			return refuse("images_per_day", secondsUntilNextDay(now));
 		if (this.store.period(`m:${month}`).images + held.month + input.images > limits.images_per_month)
 			return refuse("images_per_month", secondsUntilNextMonth(now));
+		const heldCredits = this.store.heldCreditsIn(day, month);
+		const day$ = { charged: this.store.period(`d:${day}`).credits, held: heldCredits.day };
+		const month$ = { charged: this.store.period(`m:${month}`).credits, held: heldCredits.month };
+		const over = checkSpend(controls, day$, month$, input.credits);
+		if (over) {
+			this.recordRefusal(r, input.draft, 429, "spend_limit_exceeded", now);
+			const retryAfterSeconds = over.limit === "daily_spend_credits" ? secondsUntilNextDay(now) : secondsUntilNextMonth(now);
+			return { ok: false, reason: "spend_limited", ...over, retryAfterSeconds, ...who };
+		}
 		const available = this.store.balance();
 		if (available < input.credits) {
 			this.recordRefusal(r, input.draft, 402, "insufficient_credits", now);
@@ -274,7 +297,12 @@ export class KeyAccount extends DurableObject<Env> {
 		}
 		const charged = Math.min(wanted, hold.credits);
 		const idemKey = hold.idemKey;
-		const close = () => this.store.close(hold, charged, input.outcome, now);
+		const settledBefore = this.settledBalance();
+		const close = () => {
+			const closed = this.store.close(hold, charged, input.outcome, now);
+			this.noteBalance(settledBefore, now);
+			return closed;
+		};
 		const result = idemKey
 			? this.store.transaction(() => {
 					if (input.response) this.store.idempotency.finish(idemKey, input.response);
@@ -284,6 +312,25 @@ export class KeyAccount extends DurableObject<Env> {
 			: close();
 		await this.ensureAlarm(now + FLUSH_DELAY);
 		return result;
+	}
+
+	/** The balance with open holds not taken off: what settlements and adjustments move. */
+	private settledBalance(): number {
+		return this.store.balance() + this.store.heldCredits();
+	}
+
+	/**
+	 * After a charge or an adjustment: when it took the balance from at or above the key's
+	 * low-balance threshold to below it, writes one `key.balance_low` event (the alarm hands it
+	 * to the queue). Only a crossing writes one, so the next needs the balance back above first.
+	 */
+	private noteBalance(before: number, now: number): void {
+		const controls = this.store.controls();
+		const after = this.settledBalance();
+		if (!crossesLowBalance(controls, before, after)) return;
+		const r = this.store.account();
+		const event = balanceLowEvent(r?.key_id ?? "", after, this.store.heldCredits(), controls.low_balance_threshold ?? 0, now);
+		this.store.events.add(event, now);
 	}
 
 	/** Releases holds past their expiry (a Worker died mid-request). */
@@ -326,9 +373,10 @@ export class KeyAccount extends DurableObject<Env> {
 		this.store.idempotency.prune(now);
 		this.store.pruneClosed(now - 7 * 24 * 60 * 60_000);
 		const { flushed, pending } = await this.flush();
+		const queued = await this.store.events.send(this.env.JOBS, this.store.account()?.key_id ?? "");
 		const next = this.store.earliestExpiry();
-		// D1 trouble: back off 2, 4, ... 64 s, then every minute.
-		const retryAt = pending > 0 ? Date.now() + Math.min(60_000, 1000 * 2 ** this.flushFailures) : null;
+		// D1 (or queue) trouble: back off 2, 4, ... 64 s, then every minute.
+		const retryAt = pending > 0 || !queued ? Date.now() + Math.min(60_000, 1000 * 2 ** this.flushFailures) : null;
 		const at = [next, retryAt].filter((t): t is number => t !== null);
 		if (at.length > 0) await this.ensureAlarm(Math.min(...at));
 		return { released, flushed, pending };

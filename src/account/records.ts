@@ -2,6 +2,7 @@
  * Shapes that cross the Worker <-> KeyAccount RPC boundary and travel through the
  * outbox to D1. Plain data only (structured-clonable).
  */
+import type { ControlName, KeyControls, SpendLimitName } from "../billing/controls";
 import type { LimitName, LimitOverrides, Limits } from "../billing/limits";
 
 /** What is known about a request when it is admitted. */
@@ -175,6 +176,16 @@ export type AdmitResult =
 	| { ok: false; reason: "unknown_key" | "key_revoked" }
 	| ({ ok: false; reason: "insufficient_credits"; balance: number; required: number } & KnownKey)
 	| ({ ok: false; reason: "rate_limited"; limit: LimitName; value: number; retryAfterSeconds: number } & KnownKey)
+	| ({ ok: false; reason: "not_allowed"; control: ControlName; message: string } & KnownKey)
+	| ({
+			ok: false;
+			reason: "spend_limited";
+			limit: SpendLimitName;
+			value: number;
+			spent: number;
+			required: number;
+			retryAfterSeconds: number;
+	  } & KnownKey)
 	| ({ ok: false; reason: "idempotency_mismatch" | "idempotency_in_flight" } & KnownKey)
 	| ({ ok: false; reason: "replay"; response: StoredResponse } & KnownKey);
 
@@ -194,5 +205,7 @@ export interface AccountView {
 	reservedCredits: number;
 	limits: Limits;
 	limitOverrides: LimitOverrides;
+	/** The key's spend controls as set (absent fields: no restriction). */
+	controls: KeyControls;
 	usage: { today: PeriodUsage; this_month: PeriodUsage };
 }

@@ -130,4 +130,12 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
 				'open', json((SELECT json_group_array(id) FROM holds WHERE closed_at IS NULL))))`,
 		"DROP TABLE reservations",
 	],
+	[
+		// Per-key spend controls (allowed models, sizes and features, spend caps, low-balance
+		// webhook) as one JSON column: read with the row, written only by the operator.
+		"ALTER TABLE account ADD COLUMN controls TEXT NOT NULL DEFAULT '{}'",
+		// Key events (key.balance_low) waiting to be handed to the queue that delivers them:
+		// written in the settlement that causes them, so none is lost to a restart.
+		"CREATE TABLE events (id TEXT PRIMARY KEY, payload TEXT NOT NULL, created_at INTEGER NOT NULL)",
+	],
 ];

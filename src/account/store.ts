@@ -18,9 +18,11 @@
  * include yet (`reload`): those admitted after it (`id > cp.rowid`) and those open at it
  * (`cp.open`).
  */
+import type { KeyControls } from "../billing/controls";
 import type { LimitOverrides } from "../billing/limits";
 import { type AccountRow, AccountTable } from "./account-row";
 import { Counters, type CountersState } from "./counters";
+import { EventTable } from "./events";
 import { type Admission, type Hold, HoldTable, newHold, OpenHolds } from "./holds";
 import { IdempotencyTable } from "./idempotency";
 import { type Cursor, Journal, ledgerRow } from "./journal";
@@ -31,6 +33,18 @@ import { type Sql, sqlOf } from "./sql";
 
 export type { AccountRow };
 export { dayOf, monthOf };
+
+/** Seconds until the next UTC day begins (when daily quotas and caps reset). */
+export function secondsUntilNextDay(now: number): number {
+	const d = new Date(now);
+	return Math.ceil((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1) - now) / 1000);
+}
+
+/** Seconds until the next UTC month begins. */
+export function secondsUntilNextMonth(now: number): number {
+	const d = new Date(now);
+	return Math.ceil((Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - now) / 1000);
+}
 
 /** What the `state` column holds: the counters and the checkpoint's cursor. */
 interface PersistedState extends CountersState {
@@ -43,6 +57,8 @@ export class AccountStore {
 	/** Usage and ledger rows bound for D1. */
 	readonly outbox: Outbox;
 	readonly idempotency: IdempotencyTable;
+	/** Key events waiting for the queue (events.ts). */
+	readonly events: EventTable;
 	/** The account row: its descriptive columns change through this. */
 	readonly accountRow: AccountTable;
 	/** The balance a request can spend now: the checkpoint's, less open holds and later charges. */
@@ -59,6 +75,7 @@ export class AccountStore {
 		this.table = new HoldTable(this.sql);
 		this.outbox = new Outbox(this.sql);
 		this.idempotency = new IdempotencyTable(this.sql);
+		this.events = new EventTable(this.sql);
 		this.accountRow = new AccountTable(this.sql);
 	}
 
@@ -129,6 +146,11 @@ export class AccountStore {
 		return this.accountRow.limitOverrides();
 	}
 
+	/** The key's spend controls. */
+	controls(): KeyControls {
+		return this.accountRow.controls();
+	}
+
 	/** Sets the account up (with nothing to spend yet). */
 	insertAccount(keyId: string, name: string, createdAt: string, limits: string): void {
 		this.accountRow.insert(keyId, name, createdAt, limits);
@@ -194,6 +216,11 @@ export class AccountStore {
 
 	heldImages(day: string, month: string): { day: number; month: number } {
 		return this.holds.images(day, month);
+	}
+
+	/** Credits held by open holds admitted in the day and the month given. */
+	heldCreditsIn(day: string, month: string): { day: number; month: number } {
+		return this.holds.creditsIn(day, month);
 	}
 
 	expiredHolds(now: number): Hold[] {

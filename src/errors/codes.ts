@@ -75,6 +75,12 @@ export const ERRORS = {
 	invalid_api_key: { status: 401, type: "authentication_error", meaning: "Missing, malformed or unknown API key or admin token" },
 	insufficient_credits: { status: 402, type: "insufficient_quota", meaning: "The balance cannot cover the price times n" },
 	key_revoked: { status: 403, type: "permission_error", meaning: "The API key was revoked" },
+	not_allowed_for_key: {
+		status: 403,
+		type: "permission_error",
+		meaning:
+			"The key's controls do not allow this model, image size or feature; `param` names the control (`allowed_models`, `allowed_image_sizes`, `allowed_features.search`, …). Nothing was held",
+	},
 	admin_disabled: { status: 403, type: "permission_error", meaning: "The admin API is disabled: `ADMIN_TOKEN` is not configured" },
 	not_found: {
 		status: 404,
@@ -117,6 +123,12 @@ export const ERRORS = {
 		status: 429,
 		type: "rate_limit_error",
 		meaning: "A rate limit or quota of the key; `param` names it, Retry-After says when",
+	},
+	spend_limit_exceeded: {
+		status: 429,
+		type: "insufficient_quota",
+		meaning:
+			"The key's daily or monthly spend cap (credits charged and held, plus this request's hold) would be exceeded; `param` names it (`daily_spend_credits`, `monthly_spend_credits`), Retry-After says when the period resets",
 	},
 	upstream_rate_limited: {
 		status: 429,

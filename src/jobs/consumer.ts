@@ -14,11 +14,12 @@ import { ApiError, apiError } from "../errors";
 import { loadConfig } from "../load-config";
 import { type GenerationResult, runGeneration } from "../pipeline/generate";
 import { chargeOf } from "../pipeline/meter";
-import { holdOf, meteredOf, refusal, usageDraft } from "../pipeline/metering";
+import { holdOf, meteredOf, refusal, usageDraft, usesOf } from "../pipeline/metering";
 import type { GenerationRequest } from "../pipeline/request";
 import { claimJob, getJob, type JobRow, setRunStatus, TERMINAL, updateJob } from "../storage/jobs";
 import { formBatch } from "./batch/form";
 import { pollBatch } from "./batch/poll";
+import { processKeyEvent } from "./key-events";
 import { presentJob } from "./present";
 import { accountOfKey, backoff, type Decision, finish, outcomeOf, transient } from "./settle";
 import { fromSpec, type JobSpec } from "./spec";
@@ -93,12 +94,13 @@ async function holdFor(
 ): Promise<{ reservationId: string; price: number } | null> {
 	if (job.reservation_id) return { reservationId: job.reservation_id, price: job.price };
 	const price = pricePerImage(config.prices, req.model, req.imageSize);
-	const metered = meteredOf(req, config);
+	const metered = { ...meteredOf(req, config), endpoint: spec.endpoint };
 	const admitted = await account.admit({
-		draft: usageDraft(job.id, { ...metered, endpoint: spec.endpoint }),
+		draft: usageDraft(job.id, metered),
 		credits: holdOf(config, metered, price),
 		images: req.n,
 		ttlMs: config.deadlineMs * 4 + 60_000,
+		uses: usesOf(metered),
 	});
 	if (!admitted.ok) {
 		const e = admitted.reason === "replay" ? apiError("internal_error", "unexpected replay") : refusal(admitted);
@@ -200,11 +202,13 @@ export async function handleQueue(batch: MessageBatch<JobMessage>, env: Env): Pr
 			const decision =
 				body.type === "webhook"
 					? await processWebhook(env, body.jobId, msg.attempts)
-					: body.type === "batch-window"
-						? await formBatch(env, config, body.model)
-						: body.type === "batch-poll"
-							? await pollBatch(env, config, body.batchId)
-							: await processJob(env, body.jobId);
+					: body.type === "key-event"
+						? await processKeyEvent(env, config, body, msg.attempts)
+						: body.type === "batch-window"
+							? await formBatch(env, config, body.model)
+							: body.type === "batch-poll"
+								? await pollBatch(env, config, body.batchId)
+								: await processJob(env, body.jobId);
 			if ("retryInSeconds" in decision) msg.retry({ delaySeconds: decision.retryInSeconds });
 			else {
 				if ("deadLetter" in decision) await env.JOBS_DLQ.send(body);

@@ -3,6 +3,7 @@
  * exactly as for a synchronous call, the request is stored, a message is queued, and the
  * client gets 202 at once with where to poll.
  */
+import type { KeyEventMessage } from "../account/events";
 import { randomId } from "../account/keys";
 import { emptyOutcome } from "../account/records";
 import { pricePerImage } from "../billing/prices";
@@ -10,7 +11,7 @@ import { lifecycleHeaders } from "../catalog/headers";
 import { apiError, invalidParam } from "../errors";
 import { noteRequest, timed } from "../observe";
 import { dialectOf } from "../pipeline/billed";
-import { holdOf, meteredOf, refusal, usageDraft } from "../pipeline/metering";
+import { holdOf, meteredOf, refusal, usageDraft, usesOf } from "../pipeline/metering";
 import type { GenerationRequest } from "../pipeline/request";
 import type { CallScope } from "../pipeline/scope";
 import { getJob, insertJob, updateJob } from "../storage/jobs";
@@ -36,7 +37,9 @@ export type JobMessage =
 	/** Batch lane: gather the model's waiting jobs into one Gemini batch... */
 	| { type: "batch-window"; model: string }
 	/** ...and look at a submitted batch. */
-	| { type: "batch-poll"; batchId: string };
+	| { type: "batch-poll"; batchId: string }
+	/** A key event (key.balance_low) to deliver to the key's webhook URL (key-events.ts). */
+	| KeyEventMessage;
 
 /** How long an async job's hold may wait in the queue before the alarm releases it. */
 const ASYNC_HOLD_MS = 24 * 60 * 60_000;
@@ -53,12 +56,22 @@ export async function submitJob(scope: CallScope, req: GenerationRequest, opts: 
 	if (batch) checkFitsBatch(req, config.batchMaxInlineBytes);
 	const id = randomId("job");
 	const price = pricePerImage(batch ? config.batchPrices : config.prices, req.model, req.imageSize);
-	const metered = meteredOf(req, config, batch ? "batch" : "standard");
-	const draft = usageDraft(id, { ...metered, endpoint: batch ? `${req.endpoint}:batch` : req.endpoint });
-	const credits = holdOf(config, metered, price);
+	const metered = {
+		...meteredOf(req, config, batch ? "batch" : "standard"),
+		endpoint: batch ? `${req.endpoint}:batch` : req.endpoint,
+		features: { batch },
+	};
+	const draft = usageDraft(id, metered);
 	const admitted = await timed(
 		"admit",
-		async () => await caller.account.admit({ draft, credits, images: req.n, ttlMs: batch ? BATCH_HOLD_MS : ASYNC_HOLD_MS }),
+		async () =>
+			await caller.account.admit({
+				draft,
+				credits: holdOf(config, metered, price),
+				images: req.n,
+				ttlMs: batch ? BATCH_HOLD_MS : ASYNC_HOLD_MS,
+				uses: usesOf(metered),
+			}),
 	);
 	if ("keyId" in admitted) caller.resolve({ keyId: admitted.keyId, name: admitted.name });
 	if (!admitted.ok) {

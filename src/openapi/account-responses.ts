@@ -13,6 +13,22 @@ const Limits = z.object({
 	images_per_day: z.number().int(),
 	images_per_month: z.number().int(),
 });
+const Controls = z
+	.object({
+		allowed_models: z.array(z.string()).nullable().describe("Models (aliases or raw Gemini ids) the key may use; null: all"),
+		allowed_image_sizes: z.array(z.string()).nullable().describe("Image sizes the key may ask for; null: all"),
+		allowed_features: z.object({
+			search: z.boolean().describe("Google Search grounding (native route)"),
+			thinking: z.enum(["minimal", "low", "medium", "high"]).describe("The highest thinking level a request may ask for"),
+			batch: z.boolean().describe('The Batch lane (service_tier "batch")'),
+			text_output: z.boolean().describe("Text-only answers (native route)"),
+		}),
+		daily_spend_credits: z.number().int().nullable().describe("Cap on credits charged and held per UTC day; null: none"),
+		monthly_spend_credits: z.number().int().nullable().describe("Cap on credits charged and held per UTC month; null: none"),
+		low_balance_threshold: z.number().int().nullable().describe("key.balance_low is sent when a charge takes the balance below this"),
+		low_balance_webhook_url: z.string().nullable().describe("Where key.balance_low is POSTed, signed with the key's webhook secret"),
+	})
+	.describe("The key's spend controls, set by the operator");
 const PeriodUsage = z.object({ requests: z.number().int(), images: z.number().int(), credits: z.number().int() });
 const AccountUsage = z.object({ today: PeriodUsage, this_month: PeriodUsage });
 
@@ -22,6 +38,7 @@ export const Account = z.object({
 	credits: z.number().int(),
 	reserved_credits: z.number().int(),
 	limits: Limits.nullable(),
+	controls: Controls,
 	usage: AccountUsage.nullable(),
 });
 
@@ -79,6 +96,7 @@ export const Key = z.object({
 	reserved_credits: z.number().int(),
 	limits: Limits.nullable(),
 	limit_overrides: Limits.partial(),
+	controls: Controls,
 	usage: AccountUsage.nullable(),
 });
 

@@ -23,9 +23,10 @@ export const ADMIN_OPERATIONS: Operation[] = [
 		query: KeysQuery,
 	}),
 	admin.get("/admin/keys/{id}", "Get a key", ok("The key", R.Key), KEY),
-	admin.patch("/admin/keys/{id}", "Rename, revoke or restore a key, or change its limits", ok("The key", R.Key), {
+	admin.patch("/admin/keys/{id}", "Rename, revoke or restore a key, or change its limits or spend controls", ok("The key", R.Key), {
 		...KEY,
-		description: "A limit set to null returns to the default.",
+		description:
+			"A limit set to null returns to the default; a control set to null (or an empty list) removes the restriction. An unknown model or a webhook URL that is not public https is a 400 naming the field.",
 		body: json(PatchKey),
 	}),
 	admin.delete("/admin/keys/{id}", "Revoke a key", ok("The revoked key", R.Key), {

@@ -6,6 +6,7 @@
  * answers as outputs. Built once per isolate; only `servers` follows the request.
  */
 import { z } from "zod";
+import { ControlsPatch } from "../billing/controls";
 import { LimitsPatch } from "../billing/limits";
 import { CreateKey, Grant, PatchKey } from "../routes/admin-keys";
 import { ChatBody } from "../routes/chat-completions";
@@ -44,6 +45,7 @@ const REQUESTS: Record<string, z.ZodType> = {
 	PatchKeyRequest: PatchKey,
 	GrantRequest: Grant,
 	LimitsPatch,
+	ControlsPatch,
 };
 
 const uri = (id: string) => `#/components/schemas/${id}`;

@@ -18,7 +18,7 @@ import { checkServed } from "../upstreams/route";
 import type { GenerationResult, TokenUsage } from "./generate";
 import { runGeneration } from "./generate";
 import { chargeOf, type Spend, spendRecord } from "./meter";
-import { holdOf, type Metered, meteredOf, refusal, usageDraft } from "./metering";
+import { holdOf, type Metered, meteredOf, refusal, usageDraft, usesOf } from "./metering";
 import type { GenerationRequest } from "./request";
 import type { CallScope } from "./scope";
 
@@ -105,6 +105,7 @@ export async function admitCall(scope: CallScope, metered: Metered): Promise<Adm
 				images: metered.images,
 				ttlMs: config.deadlineMs + 60_000,
 				idempotency: idemKey && bodyHash ? { key: idemKey, bodyHash } : undefined,
+				uses: usesOf(metered),
 			}),
 	);
 	// Whatever admission answered, a known key is now checked (the log line names it).

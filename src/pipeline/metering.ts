@@ -5,6 +5,7 @@
  */
 import { refusedKey } from "../account/caller";
 import type { AdmitResult, UsageDraft } from "../account/records";
+import { type ControlledUse, controlledUse, type RequestedFeatures } from "../billing/controls";
 import { CREDIT_USD } from "../billing/cost";
 import type { ImageSize, ModelSpec } from "../catalog/catalog";
 import { type ServiceTier, TIER_FACTORS } from "../catalog/rates";
@@ -23,6 +24,8 @@ export interface Metered {
 	imageSize?: ImageSize;
 	/** The most one call may cost at Google's rates (credits, a fraction), from callBound. */
 	worstCallCredits?: number;
+	/** Priced features the request uses, for the key's controls (billing/controls.ts). */
+	features?: RequestedFeatures;
 }
 
 /** How an image-pipeline request is metered. */
@@ -117,6 +120,11 @@ export function usageDraft(requestId: string, m: Metered): UsageDraft {
 	};
 }
 
+/** What the key's controls check at admission: the model's names, the size, the features. */
+export function usesOf(m: Metered): ControlledUse {
+	return controlledUse(m.model, m.imageSize ?? m.model.defaultImageSize, m.features);
+}
+
 /** The error a refused admission becomes (402, 429, 409, 422, 401, 403). */
 export function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): ApiError {
 	switch (a.reason) {
@@ -140,6 +148,14 @@ export function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay
 					"ratelimit-policy": `"${a.limit}";q=${a.value}`,
 				},
 			});
+		case "not_allowed":
+			return apiError("not_allowed_for_key", a.message, { param: a.control });
+		case "spend_limited":
+			return apiError(
+				"spend_limit_exceeded",
+				`Spend limit ${a.limit} (${a.value} credits) reached: ${a.spent} charged or held in the ${a.limit === "daily_spend_credits" ? "day" : "month"} (UTC), and this request holds up to ${a.required}; retry in ${a.retryAfterSeconds} s`,
+				{ param: a.limit, headers: { "retry-after": String(a.retryAfterSeconds) } },
+			);
 		case "idempotency_mismatch":
 			return apiError("idempotency_key_reused", "This Idempotency-Key was already used with a different request body", {
 				param: "Idempotency-Key",

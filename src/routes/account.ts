@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import type { UsageRow } from "../account/records";
+import { presentControls } from "../billing/controls";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
 import { routeFacts } from "../route-facts";
@@ -36,6 +37,7 @@ export const account = new Hono<AppEnv>()
 			credits: view?.credits ?? 0,
 			reserved_credits: view?.reservedCredits ?? 0,
 			limits: view?.limits ?? null,
+			controls: presentControls(view?.controls ?? {}),
 			usage: view?.usage ?? null,
 		});
 	})

@@ -9,8 +9,11 @@ import { z } from "zod";
 import { accountFor } from "../account/key-account";
 import { generateApiKey, generateKeyId, keyPrefix, sha256Hex } from "../account/keys";
 import type { AccountView } from "../account/records";
+import { ControlsPatch, presentControls } from "../billing/controls";
 import { LimitsPatch } from "../billing/limits";
+import type { GatewayConfig } from "../config";
 import { apiError, invalidParam, notFound } from "../errors";
+import { publicUrl } from "../inputs/public-url";
 import { readJsonObject } from "../lib/body";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
@@ -21,12 +24,35 @@ import type { AppEnv } from "../types";
 const Name = z.string().trim().min(1, "name must not be empty").max(200);
 const Credits = z.number().int().min(0).max(1_000_000_000);
 
-export const CreateKey = z.strictObject({ name: Name, credits: Credits.optional(), limits: LimitsPatch.optional() });
+export const CreateKey = z.strictObject({
+	name: Name,
+	credits: Credits.optional(),
+	limits: LimitsPatch.optional(),
+	controls: ControlsPatch.optional(),
+});
 export const PatchKey = z.strictObject({
 	name: Name.optional(),
 	status: z.enum(["active", "revoked"]).optional(),
 	limits: LimitsPatch.optional(),
+	controls: ControlsPatch.optional(),
 });
+
+/**
+ * What zod cannot check in a controls patch: every allowed model is one the catalog knows
+ * (an alias or a raw Gemini id), and the webhook URL passes the public-URL rules. A 400
+ * naming the field.
+ */
+function checkControls(config: GatewayConfig, patch: ControlsPatch | undefined): void {
+	if (!patch) return;
+	patch.allowed_models?.forEach((name, i) => {
+		if (!config.catalog.find(name)) {
+			throw invalidParam(`controls.allowed_models.${i}`, `controls.allowed_models.${i}: unknown model '${name}'`, "model_not_found");
+		}
+	});
+	if (patch.low_balance_webhook_url) {
+		publicUrl(patch.low_balance_webhook_url, "controls.low_balance_webhook_url", config.allowHttpImageUrls);
+	}
+}
 export const Grant = z.strictObject({
 	amount: z
 		.number()
@@ -55,6 +81,7 @@ function present(k: KeyRecord, live: AccountView | null) {
 		reserved_credits: live?.reservedCredits ?? 0,
 		limits: live?.limits ?? null,
 		limit_overrides: live?.limitOverrides ?? {},
+		controls: presentControls(live?.controls ?? {}),
 		usage: live?.usage ?? null,
 	};
 }
@@ -73,6 +100,7 @@ export const adminKeys = new Hono<AppEnv>()
 	.use(ADMIN_FACTS)
 	.post("/", async (c) => {
 		const input = parseWith(CreateKey, await body(c));
+		checkControls(c.get("config"), input.controls);
 		const key = generateApiKey();
 		const record = {
 			id: generateKeyId(),
@@ -88,6 +116,7 @@ export const adminKeys = new Hono<AppEnv>()
 			createdAt: record.created_at,
 			credits: input.credits,
 			limits: input.limits,
+			controls: input.controls,
 		});
 		if (!created.ok) throw apiError("internal_error", "Key collision; try again");
 		try {
@@ -117,6 +146,7 @@ export const adminKeys = new Hono<AppEnv>()
 	.patch("/:id", async (c) => {
 		const k = await keyOr404(c.env, c.req.param("id"));
 		const patch = parseWith(PatchKey, await body(c));
+		checkControls(c.get("config"), patch.controls);
 		const live = await accountFor(c.env, k.key_hash).update(patch);
 		if (patch.name !== undefined) await renameKey(c.env.DB, k.id, patch.name);
 		if (live && patch.status !== undefined) await markKeyStatus(c.env.DB, k.id, live.status, live.revokedAt);

@@ -112,6 +112,15 @@ describe("GET /v1/account and /v1/usage", () => {
 			credits: 85,
 			reserved_credits: 0,
 			limits: { requests_per_minute: 60, concurrent_requests: 8, images_per_day: 50, images_per_month: 20000 },
+			controls: {
+				allowed_models: null,
+				allowed_image_sizes: null,
+				allowed_features: { search: true, thinking: "high", batch: true, text_output: true },
+				daily_spend_credits: null,
+				monthly_spend_credits: null,
+				low_balance_threshold: null,
+				low_balance_webhook_url: null,
+			},
 			usage: { today: { requests: 1, images: 3, credits: 15 }, this_month: { requests: 1, images: 3, credits: 15 } },
 		});
 	});

@@ -144,3 +144,23 @@ describe("KeyAccount migration 7 (the holds journal)", () => {
 		expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'holds'").all()).toEqual([]);
 	});
 });
+
+describe("KeyAccount migration 8 (spend controls, key events)", () => {
+	it("gives an existing key no controls (no restriction) and an empty events table", () => {
+		const db = new DatabaseSync(":memory:");
+		migrate(db, 0, 7);
+		db.prepare(
+			"INSERT INTO account (singleton, key_id, name, status, created_at, balance, limits) VALUES (1, 'key_d', 'd', 'active', '2026-11-01T00:00:00Z', 70, '{\"images_per_day\":5}')",
+		).run();
+
+		migrate(db, 7, 8);
+
+		expect(db.prepare("SELECT balance, limits, controls FROM account").get()).toEqual({
+			balance: 70,
+			limits: '{"images_per_day":5}',
+			controls: "{}",
+		});
+		expect(db.prepare("SELECT COUNT(*) AS n FROM events").get()).toEqual({ n: 0 });
+		expect(MIGRATIONS).toHaveLength(8);
+	});
+});

@@ -160,7 +160,12 @@ describe("the meter covers Google's bill", () => {
 
 	it("the Batch lane, at Google's batch rates", async () => {
 		const mark = marker("batch");
-		const res = await send("/v1/images/generations", { model: "nano-banana-2", prompt: `a quiet harbour ${mark}`, async: true, service_tier: "batch" });
+		const res = await send("/v1/images/generations", {
+			model: "nano-banana-2",
+			prompt: `a quiet harbour ${mark}`,
+			async: true,
+			service_tier: "batch",
+		});
 		expect(res.status).toBe(202);
 		const job = (await res.json()) as { id: string };
 		let done: { status: string; credits_charged?: number } = { status: "CREATED" };

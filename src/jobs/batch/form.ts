@@ -18,7 +18,7 @@ import { ApiError, apiError } from "../../errors";
 import { GeminiError, GeminiTimeoutError } from "../../gemini/errors";
 import { upstreamToError } from "../../pipeline/failures";
 import { askOf } from "../../pipeline/generate";
-import { callBound, holdOf, meteredOf, refusal, usageDraft } from "../../pipeline/metering";
+import { callBound, holdOf, meteredOf, refusal, usageDraft, usesOf } from "../../pipeline/metering";
 import type { GenerationRequest } from "../../pipeline/request";
 import { checkUpstreamSupports, onChain } from "../../pipeline/upstream";
 import { claimWaitingJobs, deleteBatch, insertBatch, setJobsBatchState, unclaimJobs, updateBatch } from "../../storage/batches";
@@ -60,12 +60,13 @@ async function prepare(env: Env, config: GatewayConfig, job: JobRow): Promise<En
 	if (!job.reservation_id) {
 		// A pipeline run: paid for now, at the batch price; one it cannot pay for is skipped.
 		const price = pricePerImage(config.batchPrices, req.model, req.imageSize);
-		const metered = meteredOf(req, config, "batch");
+		const metered = { ...meteredOf(req, config, "batch"), endpoint: `${spec.endpoint}:batch`, features: { batch: true } };
 		const admitted = await account.admit({
-			draft: usageDraft(job.id, { ...metered, endpoint: `${spec.endpoint}:batch` }),
+			draft: usageDraft(job.id, metered),
 			credits: holdOf(config, metered, price),
 			images: req.n,
 			ttlMs: BATCH_HOLD_MS,
+			uses: usesOf(metered),
 		});
 		if (!admitted.ok) {
 			const e = admitted.reason === "replay" ? apiError("internal_error", "unexpected replay") : refusal(admitted);
