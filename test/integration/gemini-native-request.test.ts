@@ -188,4 +188,22 @@ describe("the operator's settings", () => {
 		// Nano Banana 2 Lite's limit is 4,096 output tokens.
 		expect(await sentCap("/v1beta/models/nano-banana-2-lite:generateContent", {})).toBe(4_096);
 	});
+	it("the default cap never cuts an image: four 4K images of Nano Banana 2.1 with high thinking all arrive", async () => {
+		const k = await createKey(undefined, { credits: 1_000 });
+		const prompt = uniquePrompt("four 4K", "images=4");
+		const res = await native("/v1beta/models/nano-banana-2.1:generateContent", k.key, {
+			...text(prompt),
+			generationConfig: { imageConfig: { imageSize: "4K" }, thinkingConfig: { thinkingLevel: "high" } },
+		});
+		expect(res.status).toBe(200);
+		const body = await res.json<{
+			candidates: Array<{ finishReason: string; content: { parts: Array<{ inlineData?: unknown; thought?: boolean }> } }>;
+		}>();
+		expect(body.candidates[0].content.parts.filter((p) => p.inlineData && !p.thought)).toHaveLength(4);
+		expect(body.candidates[0].finishReason).toBe("STOP");
+		expect((await emulatorCalls(prompt))[0].body.generationConfig).toMatchObject({
+			maxOutputTokens: 20_480,
+			thinkingConfig: { thinkingLevel: "HIGH" },
+		});
+	});
 });

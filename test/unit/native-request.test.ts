@@ -1,6 +1,7 @@
 // The native route's request schema on its own: both spellings read, the upstream request
 // rebuilt from validated fields only, every refusal a 400 naming the field as written.
 import { describe, expect, it } from "vitest";
+import { EnvSchema } from "../../src/config";
 import { ApiError } from "../../src/errors";
 import { type NativePolicy, readCountTokensRequest, readNativeRequest } from "../../src/gemini/native-request";
 
@@ -262,5 +263,21 @@ describe("readCountTokensRequest", () => {
 			code: "unsupported_parameter",
 			param: "serviceTier",
 		});
+	});
+});
+
+describe("NATIVE_THINKING_LEVELS", () => {
+	const levels = EnvSchema.shape.NATIVE_THINKING_LEVELS;
+	it.each([
+		[undefined, ["minimal", "low", "medium", "high"]],
+		["", ["minimal", "low", "medium", "high"]],
+		["none", []],
+		["High, minimal", ["high", "minimal"]],
+	])("%j reads as %j", (raw, parsed) => {
+		expect(levels.parse(raw)).toEqual(parsed);
+	});
+
+	it("refuses a level Gemini does not have", () => {
+		expect(levels.safeParse("minimal,ultra").success).toBe(false);
 	});
 });
