@@ -3,16 +3,16 @@
  * (mounted under /v1beta/models and /v1/models, the SDK's default version):
  *   POST {model}:generateContent
  *   POST {model}:streamGenerateContent          ?alt=sse: server-sent events; otherwise a JSON array
- *   POST {model}:countTokens                     passed through, not metered
+ *   POST {model}:countTokens                     checked the same way, then passed through; not metered
  * The body is read in camelCase and snake_case, as Google reads it, and rebuilt from the
  * fields the gateway understands (src/gemini/native-request.ts: anything else is a 400
  * naming the field, before any call), with the gateway's maxOutputTokens cap and an
  * alias's default image size; it goes with the gateway's key to the first upstream id of
  * the model's chain that exists. The answer comes back in Gemini's shape, and so do errors
  * ({"error":{"code","message","status","details"}}). Image parts are metered like every
- * other dialect. A stream
- * carries one event (or array element) holding the whole response: metering needs the
- * complete answer, and Gemini sends each image part whole in one event anyway.
+ * other dialect. A stream carries one event (or array element) holding the whole
+ * response: metering needs the complete answer, and Gemini sends each image part whole in
+ * one event anyway.
  */
 import { Hono } from "hono";
 import type { ImageSize, ModelSpec } from "../catalog/catalog";
@@ -148,9 +148,12 @@ function nativeAsk(config: GatewayConfig, model: ModelSpec, native: NativeReques
 	const sizeParam = param(["generationConfig", "imageConfig", "imageSize"]);
 	const aspectRatio = imageConfig?.aspectRatio !== undefined ? checkAspectRatio(model, imageConfig.aspectRatio, ratioParam) : undefined;
 	const imageSize = imageConfig?.imageSize !== undefined ? checkImageSize(model, imageConfig.imageSize, sizeParam) : model.defaultImageSize;
-	if (imageSize) {
-		// The checked (normalized) size is what is sent, so what is priced is what Google renders.
-		request.generationConfig = { ...request.generationConfig, imageConfig: { ...imageConfig, imageSize } };
+	if (aspectRatio || imageSize) {
+		// The checked (normalized) values are what is sent, so what is priced is what Google renders.
+		request.generationConfig = {
+			...request.generationConfig,
+			imageConfig: { ...imageConfig, ...(aspectRatio ? { aspectRatio } : {}), ...(imageSize ? { imageSize } : {}) },
+		};
 	}
 	const inputImages = countInputImages(native, inputLimitsFrom(config));
 	if (inputImages > model.maxInputImages) {
