@@ -117,6 +117,24 @@ const corsOrigins = z.preprocess(
 		.default("*"),
 );
 
+/** The thinking levels Gemini's image models take (thinkingConfig.thinkingLevel, lower case). */
+export const THINKING_LEVELS = ["minimal", "low", "medium", "high"] as const;
+export type ThinkingLevel = (typeof THINKING_LEVELS)[number];
+
+/**
+ * NATIVE_THINKING_LEVELS: a comma- or space-separated subset of THINKING_LEVELS, or
+ * "none"; unset: all of them (thought tokens are billed from usageMetadata, and count
+ * against the maxOutputTokens cap the gateway sends).
+ */
+const thinkingLevels = z.preprocess(
+	(v) => (blank(v) ? undefined : typeof v === "string" ? v.trim().toLowerCase() : v),
+	z
+		.string()
+		.transform((s) => (s === "none" ? [] : s.split(/[\s,]+/).filter(Boolean)))
+		.pipe(z.array(z.enum(THINKING_LEVELS, { error: `each entry must be one of ${THINKING_LEVELS.join(", ")} (or "none" alone)` })))
+		.default([...THINKING_LEVELS]),
+);
+
 /** A setting that becomes the config field `name`. */
 function field<const F extends string, S extends z.ZodType>(name: F, schema: S, doc: string) {
 	return { field: name, schema: schema.describe(doc) };
@@ -171,6 +189,31 @@ const SETTINGS = {
 	MAX_TOTAL_IMAGE_BYTES: field("maxTotalImageBytes", num(15 * MB, 1, 100 * MB), "Largest total of one request's reference images."),
 	ALLOW_HTTP_IMAGE_URLS: field("allowHttpImageUrls", flag, '"true" lets reference-image URLs use plain http (local development only).'),
 	IMAGE_FETCH_TIMEOUT_MS: field("imageFetchTimeoutMs", num(10_000, 1, 300_000), "Timeout for fetching one reference-image URL."),
+	NATIVE_MAX_SYSTEM_CHARS: field(
+		"nativeMaxSystemChars",
+		num(8_000, 0, 1_000_000),
+		"Gemini's native route: longest systemInstruction (its text parts together); 0 refuses one.",
+	),
+	NATIVE_MAX_OUTPUT_TOKENS: field(
+		"nativeMaxOutputTokens",
+		num(20_480, 1, 1_000_000),
+		"Gemini's native route: the maxOutputTokens always sent (the caller's, if lower; never above the model's limit).",
+	),
+	NATIVE_ALLOW_TEXT_OUTPUT: field(
+		"nativeAllowTextOutput",
+		flag,
+		'Gemini\'s native route: "true" accepts responseModalities without IMAGE (text-only answers, billed by tokens).',
+	),
+	NATIVE_THINKING_LEVELS: field(
+		"nativeThinkingLevels",
+		thinkingLevels,
+		'Gemini\'s native route: the thinkingConfig.thinkingLevel values accepted, comma-separated ("none": no thinkingConfig).',
+	),
+	NATIVE_ALLOW_SEARCH: field(
+		"nativeAllowSearch",
+		flag,
+		'Gemini\'s native route: "true" accepts tools: [{googleSearch: {}}] (Google bills each search query).',
+	),
 	GEMINI_READ_MODE: field(
 		"readMode",
 		z.preprocess((v) => (blank(v) ? undefined : v), z.enum(["streaming", "buffered"]).default("streaming")),

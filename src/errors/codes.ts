@@ -62,6 +62,12 @@ export const ERRORS = {
 	too_many_images: { status: 400, type: bad, meaning: "More reference images than the model (or its upstream) takes" },
 	unsupported_parameter: { status: 400, type: bad, meaning: "A parameter the gateway does not support (`mask`)" },
 	unsupported_content: { status: 400, type: bad, meaning: "A chat content part other than text or image_url" },
+	feature_not_allowed: {
+		status: 400,
+		type: bad,
+		meaning:
+			"(Gemini's route) A feature the operator has not enabled (text-only output, Google Search, a thinking level), or a safety setting looser than Google's default; `param` names it",
+	},
 	invalid_schedule: { status: 400, type: bad, meaning: "A pipeline's schedule is not a 5-field cron expression, or never fires" },
 	schedule_too_frequent: { status: 400, type: bad, meaning: "A pipeline's schedule fires more often than `MIN_PIPELINE_INTERVAL_MINUTES`" },
 	unknown_template_variable: { status: 400, type: bad, meaning: "A pipeline's prompt_template uses a variable it does not define" },

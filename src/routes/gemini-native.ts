@@ -3,25 +3,27 @@
  * (mounted under /v1beta/models and /v1/models, the SDK's default version):
  *   POST {model}:generateContent
  *   POST {model}:streamGenerateContent          ?alt=sse: server-sent events; otherwise a JSON array
- *   POST {model}:countTokens                     passed through, not metered
- * The body goes to Gemini as the caller wrote it (plus an alias's default image size),
- * with the gateway's key, to the first upstream id of the model's chain that exists; the
- * answer comes back in Gemini's shape, and so do errors ({"error":{"code","message",
- * "status","details"}}). Image parts are metered like every other dialect. A stream
- * carries one event (or array element) holding the whole response: metering needs the
- * complete answer, and Gemini sends each image part whole in one event anyway.
+ *   POST {model}:countTokens                     checked the same way, then passed through; not metered
+ * The body is read in camelCase and snake_case, as Google reads it, and rebuilt from the
+ * fields the gateway understands (src/gemini/native-request.ts: anything else is a 400
+ * naming the field, before any call), with the gateway's maxOutputTokens cap and an
+ * alias's default image size; it goes with the gateway's key to the first upstream id of
+ * the model's chain that exists. The answer comes back in Gemini's shape, and so do errors
+ * ({"error":{"code","message","status","details"}}). Image parts are metered like every
+ * other dialect. A stream carries one event (or array element) holding the whole
+ * response: metering needs the complete answer, and Gemini sends each image part whole in
+ * one event anyway.
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { ImageSize, ModelSpec } from "../catalog/catalog";
 import type { GatewayConfig } from "../config";
 import { ApiError, apiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
+import { type NativeBounds, type NativeRequest, nativePolicy, readCountTokensRequest, readNativeRequest } from "../gemini/native-request";
 import { checkImages, embeddedError, readOutcome } from "../gemini/result";
 import type { GenerateContentRequest } from "../gemini/types";
 import { checkImageBytes, type InputLimits, inputLimitsFrom } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
-import { parseWith } from "../lib/validate";
 import { type Execution, runBilled } from "../pipeline/billed";
 import { upstreamToError } from "../pipeline/failures";
 import { tokenUsage } from "../pipeline/generate";
@@ -42,24 +44,15 @@ const ROUTE_FACTS = routeFacts((c) => ({
 	admitted: c.req.path.endsWith(":generateContent") || c.req.path.endsWith(":streamGenerateContent"),
 }));
 
-const Part = z.looseObject({
-	text: z.string().optional(),
-	inlineData: z.looseObject({ mimeType: z.string(), data: z.string() }).optional(),
-	inline_data: z.looseObject({ mime_type: z.string().optional(), mimeType: z.string().optional(), data: z.string() }).optional(),
-	fileData: z.unknown().optional(),
-	file_data: z.unknown().optional(),
-});
+/** The request schema, for the OpenAPI document. */
+export { NativeBody } from "../gemini/native-request";
 
-export const NativeBody = z.looseObject({
-	contents: z.array(z.looseObject({ role: z.enum(["user", "model"]).optional(), parts: z.array(Part).min(1) })).min(1),
-	generationConfig: z
-		.looseObject({
-			candidateCount: z.number().int().min(1).max(1, "Gemini image models return one candidate; send n parallel requests").optional(),
-			imageConfig: z.looseObject({ aspectRatio: z.string().optional(), imageSize: z.string().optional() }).optional(),
-		})
-		.optional(),
-});
-type NativeBody = z.infer<typeof NativeBody>;
+/**
+ * What the route asks of the model: checked as every dialect is checked, with the
+ * request's cost bounds for the meter's hold (src/gemini/native-request.ts, NativeBounds:
+ * the output-token cap sent, search, thinking, text output, input text and images).
+ */
+export type NativeAsk = ModelAsk & { imageSize?: ImageSize; bounds: NativeBounds };
 
 /** Images held per native call: a single answer can carry several image parts. */
 const HOLD_IMAGES = 4;
@@ -94,19 +87,20 @@ export const geminiNative = new Hono<AppEnv>().use(ROUTE_FACTS).post("/:target{[
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
 	if (method === "countTokens") return c.json((await countTokens(c.env, config, model, value, c.get("requestId"))) as object);
 
-	const body = parseWith(NativeBody, value);
-	const ask = nativeAsk(config, model, body);
+	// Read, checked and rebuilt before anything is held or sent.
+	const native = readNativeRequest(value, nativePolicy(config), outputTokenLimit(config, model));
+	const ask = nativeAsk(config, model, native);
 	const encoding = method !== "streamGenerateContent" ? "json" : c.req.query("alt") === "sse" ? "sse" : "array";
 	const scope = callScope(c, raw);
 	const { aspectRatio, imageSize, inputImages } = ask;
 	return runBilled(
 		scope,
 		{ endpoint: `gemini.${method}`, model, mode: inputImages > 0 ? "edit" : "generate", images: HOLD_IMAGES, aspectRatio, imageSize },
-		() => generateNative(scope, ask, body, encoding),
+		() => generateNative(scope, ask, native.request, encoding),
 	);
 });
 
-/** countTokens on the model's chain: not metered (it makes no image); a wrapped request's model name is rewritten too. */
+/** countTokens on the model's chain: not metered (it makes no image); a wrapped request's model name is rewritten. */
 async function countTokens(
 	env: Env,
 	config: GatewayConfig,
@@ -115,11 +109,14 @@ async function countTokens(
 	requestId: string,
 ): Promise<unknown> {
 	const ask: ModelAsk = { model, inputImages: 0 };
+	// Checked and rebuilt like a generation, so what is counted is what could be sent.
+	const checked = readCountTokensRequest(value, nativePolicy(config));
 	try {
 		const { value: counted } = await onChain(env, config, ask, async (id, client) => {
-			const wrapped = value.generateContentRequest;
 			const body =
-				wrapped && typeof wrapped === "object" ? { ...value, generateContentRequest: { ...wrapped, model: `models/${id}` } } : value;
+				"generateContentRequest" in checked
+					? { generateContentRequest: { ...checked.generateContentRequest, model: `models/${id}` } }
+					: checked;
 			return (await client.countTokens(id, body)).result;
 		});
 		return counted;
@@ -130,24 +127,35 @@ async function countTokens(
 }
 
 /**
- * What a generateContent body asks of the model, checked as every dialect is checked: its
- * ratio and size, and its inline images (real image bytes, within the model's count).
- * An alias's default size is written into `body` (nano-banana-hd promises 4K; Gemini would pick 1K).
+ * The lowest output-token limit of the upstream ids the model's chain may reach: Google
+ * refuses a maxOutputTokens above a model's limit. Undefined when none is known.
  */
-function nativeAsk(config: GatewayConfig, model: ModelSpec, body: NativeBody): ModelAsk & { imageSize?: ImageSize } {
-	const imageConfig = body.generationConfig?.imageConfig;
-	const aspectRatio =
-		imageConfig?.aspectRatio !== undefined
-			? checkAspectRatio(model, imageConfig.aspectRatio, "generationConfig.imageConfig.aspectRatio")
-			: undefined;
-	const imageSize =
-		imageConfig?.imageSize !== undefined
-			? checkImageSize(model, imageConfig.imageSize, "generationConfig.imageConfig.imageSize")
-			: model.defaultImageSize;
-	if (imageSize && imageConfig?.imageSize === undefined) {
-		body.generationConfig = { ...body.generationConfig, imageConfig: { ...imageConfig, imageSize } };
+function outputTokenLimit(config: GatewayConfig, model: ModelSpec): number | undefined {
+	const limits = model.chain.flatMap((id) => config.catalog.upstream(id)?.outputTokenLimit ?? []);
+	return limits.length > 0 ? Math.min(...limits) : undefined;
+}
+
+/**
+ * What a checked native request asks of the model, checked as every dialect is checked:
+ * its ratio and size, and its inline images (real image bytes, within the model's count).
+ * An alias's default size is written into the request (nano-banana-hd promises 4K;
+ * Gemini would pick 1K). Fields are named as the caller spelled them.
+ */
+function nativeAsk(config: GatewayConfig, model: ModelSpec, native: NativeRequest): NativeAsk {
+	const { request, param } = native;
+	const imageConfig = request.generationConfig?.imageConfig;
+	const ratioParam = param(["generationConfig", "imageConfig", "aspectRatio"]);
+	const sizeParam = param(["generationConfig", "imageConfig", "imageSize"]);
+	const aspectRatio = imageConfig?.aspectRatio !== undefined ? checkAspectRatio(model, imageConfig.aspectRatio, ratioParam) : undefined;
+	const imageSize = imageConfig?.imageSize !== undefined ? checkImageSize(model, imageConfig.imageSize, sizeParam) : model.defaultImageSize;
+	if (aspectRatio || imageSize) {
+		// The checked (normalized) values are what is sent, so what is priced is what Google renders.
+		request.generationConfig = {
+			...request.generationConfig,
+			imageConfig: { ...imageConfig, ...(aspectRatio ? { aspectRatio } : {}), ...(imageSize ? { imageSize } : {}) },
+		};
 	}
-	const inputImages = countInputImages(body, inputLimitsFrom(config));
+	const inputImages = countInputImages(native, inputLimitsFrom(config));
 	if (inputImages > model.maxInputImages) {
 		throw invalidParam(
 			"contents",
@@ -160,42 +168,42 @@ function nativeAsk(config: GatewayConfig, model: ModelSpec, body: NativeBody): M
 		aspectRatio,
 		imageSize,
 		inputImages,
-		params: {
-			aspectRatio: "generationConfig.imageConfig.aspectRatio",
-			imageSize: "generationConfig.imageConfig.imageSize",
-			images: "contents",
-		},
+		params: { aspectRatio: ratioParam, imageSize: sizeParam, images: "contents" },
+		bounds: native.bounds,
 	};
 }
 
-/** The inline images of the body, each checked; fileData parts are refused. */
-function countInputImages(body: NativeBody, limits: InputLimits): number {
+/** The inline images of the request, each checked as image bytes. */
+function countInputImages({ request, param }: NativeRequest, limits: InputLimits): number {
 	let inputImages = 0;
-	for (const [ci, content] of body.contents.entries()) {
+	for (const [ci, content] of request.contents.entries()) {
 		for (const [pi, part] of content.parts.entries()) {
-			const param = `contents[${ci}].parts[${pi}]`;
-			if (part.fileData || part.file_data)
-				throw invalidParam(param, "fileData parts are not supported through the gateway; send the image as inlineData");
-			const inline = part.inlineData ?? part.inline_data;
+			const inline = part.inlineData;
 			if (!inline) continue;
 			inputImages++;
+			const at = param(["contents", ci, "parts", pi, "inlineData"]);
 			let bytes: Uint8Array;
 			try {
 				bytes = Uint8Array.fromBase64(inline.data);
 			} catch {
-				throw invalidParam(`${param}.inlineData.data`, "inlineData.data is not valid base64", "invalid_image");
+				throw invalidParam(`${at}.data`, `${at}.data is not valid base64`, "invalid_image");
 			}
-			checkImageBytes(bytes, `${param}.inlineData`, limits);
+			checkImageBytes(bytes, at, limits);
 		}
 	}
 	return inputImages;
 }
 
 /**
- * The billed execution: the body passed through to the chain, the answer checked and
+ * The billed execution: the rebuilt request sent to the chain, the answer checked and
  * metered, and sent back as JSON, a one-element JSON array, or one server-sent event.
  */
-async function generateNative(scope: CallScope, ask: ModelAsk, body: NativeBody, encoding: "json" | "array" | "sse"): Promise<Execution> {
+async function generateNative(
+	scope: CallScope,
+	ask: ModelAsk,
+	request: GenerateContentRequest,
+	encoding: "json" | "array" | "sse",
+): Promise<Execution> {
 	const started = Date.now();
 	const failed = (error: ApiError): Execution => ({
 		delivered: 0,
@@ -211,11 +219,11 @@ async function generateNative(scope: CallScope, ask: ModelAsk, body: NativeBody,
 			value: r,
 			upstreamModel,
 			upstream,
-		} = await onChain(scope.env, scope.config, ask, (id, client) => client.generateContent(id, body as GenerateContentRequest));
+		} = await onChain(scope.env, scope.config, ask, (id, client) => client.generateContent(id, request));
 		const embedded = embeddedError(r.response);
 		if (embedded) throw embedded;
 		const outcome = readOutcome(r.response);
-		// Passed through as sent, so checked as the other dialects check what they store.
+		// Passed through as Google sent it, so checked as the other dialects check what they store.
 		checkImages(outcome);
 		const json = JSON.stringify(r.response);
 		return {
