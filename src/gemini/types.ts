@@ -46,6 +46,8 @@ export interface GeminiCandidate {
 	finishReason?: string;
 	finishMessage?: string;
 	index?: number;
+	/** With the Google Search tool: the queries it ran (Google bills each one). */
+	groundingMetadata?: { webSearchQueries?: string[] };
 }
 
 export interface GenerateContentResponse {

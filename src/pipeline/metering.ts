@@ -164,3 +164,37 @@ export function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay
 			return apiError("idempotency_in_flight", "A request with this Idempotency-Key is still running", { param: "Idempotency-Key" });
 	}
 }
+
+/** Google Search queries held for per native call that sends the search tool (Google bills each query it runs; a call rarely runs more than a few). */
+export const SEARCH_QUERIES_HELD = 10;
+
+/** What a native generateContent call may cost at most: the bounds its rebuilt request sets (src/gemini/native-request.ts). */
+export interface NativeCallBounds {
+	maxOutputTokens: number;
+	search: boolean;
+	inputTextChars: number;
+	inputImages: number;
+}
+
+/**
+ * The most Google can bill for one native call (credits, a fraction): every output token
+ * up to maxOutputTokens at the dearer output rate (images, text and thoughts all count
+ * against it), the input (a character is at most 4 UTF-8 bytes, and a token at least one),
+ * and the search queries held, at the dearest model of the chain.
+ */
+export function nativeWorstCredits(config: Pick<GatewayConfig, "catalog" | "rates">, model: ModelSpec, b: NativeCallBounds): number {
+	let worstUsd = 0;
+	for (const id of model.chain) {
+		if (config.catalog.upstream(id)?.lifecycle.status === "retired") continue;
+		const r = config.rates[id];
+		if (!r) continue;
+		const usd =
+			(b.inputTextChars * 4 * r.inputText +
+				b.inputImages * r.inputImageTokens * r.inputImage +
+				b.maxOutputTokens * Math.max(r.outputImage, r.outputText)) /
+				1_000_000 +
+			(b.search ? (SEARCH_QUERIES_HELD * r.searchPer1000) / 1000 : 0);
+		worstUsd = Math.max(worstUsd, usd);
+	}
+	return worstUsd / CREDIT_USD;
+}

@@ -15,6 +15,7 @@
  * one event anyway.
  */
 import { Hono } from "hono";
+import { nativeFeatures } from "../billing/controls";
 import type { ImageSize, ModelSpec } from "../catalog/catalog";
 import type { GatewayConfig } from "../config";
 import { ApiError, apiError, invalidParam } from "../errors";
@@ -27,6 +28,8 @@ import { readJsonBody } from "../lib/body";
 import { type Execution, runBilled } from "../pipeline/billed";
 import { upstreamToError } from "../pipeline/failures";
 import { tokenUsage } from "../pipeline/generate";
+import { chargeOf, emptySpend, recordAnswer } from "../pipeline/meter";
+import { type Metered, nativeWorstCredits } from "../pipeline/metering";
 import { checkAspectRatio, checkImageSize } from "../pipeline/request";
 import type { CallScope } from "../pipeline/scope";
 import { type ModelAsk, onChain } from "../pipeline/upstream";
@@ -53,9 +56,6 @@ export { NativeBody } from "../gemini/native-request";
  * the output-token cap sent, search, thinking, text output, input text and images).
  */
 export type NativeAsk = ModelAsk & { imageSize?: ImageSize; bounds: NativeBounds };
-
-/** Images held per native call: a single answer can carry several image parts. */
-const HOLD_IMAGES = 4;
 
 const METHODS = ["generateContent", "streamGenerateContent", "countTokens"] as const;
 type Method = (typeof METHODS)[number];
@@ -93,11 +93,19 @@ export const geminiNative = new Hono<AppEnv>().use(ROUTE_FACTS).post("/:target{[
 	const encoding = method !== "streamGenerateContent" ? "json" : c.req.query("alt") === "sse" ? "sse" : "array";
 	const scope = callScope(c, raw);
 	const { aspectRatio, imageSize, inputImages } = ask;
-	return runBilled(
-		scope,
-		{ endpoint: `gemini.${method}`, model, mode: inputImages > 0 ? "edit" : "generate", images: HOLD_IMAGES, aspectRatio, imageSize },
-		() => generateNative(scope, ask, native.request, encoding),
-	);
+	const metered: Metered = {
+		endpoint: `gemini.${method}`,
+		model,
+		mode: inputImages > 0 ? "edit" : "generate",
+		images: 1,
+		aspectRatio,
+		imageSize,
+		// One call: held at the most its rebuilt request lets Google bill (every output token
+		// up to maxOutputTokens, which bounds how many images it can carry), or its price.
+		worstCallCredits: nativeWorstCredits(config, model, native.bounds),
+		features: nativeFeatures(native.request),
+	};
+	return runBilled(scope, metered, (price) => generateNative(scope, ask, native.request, encoding, price));
 });
 
 /** countTokens on the model's chain: not metered (it makes no image); a wrapped request's model name is rewritten. */
@@ -203,6 +211,7 @@ async function generateNative(
 	ask: ModelAsk,
 	request: GenerateContentRequest,
 	encoding: "json" | "array" | "sse",
+	price: number,
 ): Promise<Execution> {
 	const started = Date.now();
 	const failed = (error: ApiError): Execution => ({
@@ -226,7 +235,14 @@ async function generateNative(
 		// Passed through as Google sent it, so checked as the other dialects check what they store.
 		checkImages(outcome);
 		const json = JSON.stringify(r.response);
+		// Every image of the answer is delivered (passed through), and the whole answer metered.
+		const spend = emptySpend();
+		const queries = r.response.candidates?.[0]?.groundingMetadata?.webSearchQueries?.length ?? 0;
+		const fate = outcome.images.length > 0 ? "delivered" : "refused";
+		recordAnswer(spend, scope.config.rates, upstreamModel, outcome.usage, fate, queries);
 		return {
+			charge: chargeOf(scope.config, outcome.images.length, price, spend),
+			spend,
 			delivered: outcome.images.length,
 			upstreams: outcome.images.map(() => upstream),
 			usage: tokenUsage(outcome.usage),

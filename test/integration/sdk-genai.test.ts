@@ -51,7 +51,9 @@ describe("@google/genai SDK", () => {
 			mode: "generate",
 			images_delivered: 1,
 			credits_charged: 5,
-			credits_reserved: 20,
+			// One call held at its bound: the 20,480 output tokens it may use (NATIVE_MAX_OUTPUT_TOKENS)
+			// at 3.1 Flash Image's image rate, at the tests' rates (Google's / 1,000), plus its prompt.
+			credits_reserved: Math.ceil((20_480 * 60) / 1000 / 1e6 / 1e-4),
 		});
 		const [sent] = await emulatorCalls(prompt);
 		expect(sent.body.generationConfig).toMatchObject({ responseModalities: ["IMAGE"], imageConfig: { aspectRatio: "16:9" } });

@@ -17,7 +17,14 @@ let gw: GatewayProcess;
 let key: string;
 
 beforeAll(async () => {
-	gw = await startGateway({ MARGIN_PERCENT: String(MARGIN), CHARGE_REFUSED: "true", BATCH_WINDOW_SECONDS: "1", BATCH_POLL_SECONDS: "1" });
+	gw = await startGateway({
+		MARGIN_PERCENT: String(MARGIN),
+		CHARGE_REFUSED: "true",
+		NATIVE_ALLOW_TEXT_OUTPUT: "true",
+		NATIVE_ALLOW_SEARCH: "true",
+		BATCH_WINDOW_SECONDS: "1",
+		BATCH_POLL_SECONDS: "1",
+	});
 	key = await createApiKey(gw, "meter", 10_000_000);
 }, 120_000);
 
@@ -156,6 +163,64 @@ describe("the meter covers Google's bill", () => {
 			expect(r.calls).toBeGreaterThan(0);
 			expect(r.charged).toBeGreaterThanOrEqual(r.googleCredits * (1 + MARGIN / 100) - 1e-6);
 		}
+	});
+
+	const native = (model: string, body: (mark: string) => Record<string, unknown>) => (mark: string) =>
+		send(`/v1beta/models/${model}:generateContent`, body(mark), { "x-goog-api-key": key });
+	const text = (mark: string) => [{ role: "user", parts: [{ text: `a harbour at dawn ${mark}` }] }];
+
+	it.each([
+		[
+			"native: text only, 30,000 output tokens asked",
+			"nano-banana-pro",
+			(mark: string) => ({
+				contents: [{ parts: [{ text: `describe a harbour at length ${mark} [emu:text-tokens=30000]` }] }],
+				generationConfig: { responseModalities: ["TEXT"], maxOutputTokens: 30000 },
+			}),
+		],
+		[
+			"native: Google Search, 3 queries",
+			"nano-banana-2",
+			(mark: string) => ({
+				contents: [{ parts: [{ text: `today's weather as a poster ${mark} [emu:search-queries=3]` }] }],
+				tools: [{ googleSearch: {} }],
+			}),
+		],
+		[
+			"native: thinking HIGH",
+			"nano-banana-pro",
+			(mark: string) => ({
+				contents: text(mark),
+				generationConfig: { thinkingConfig: { thinkingLevel: "HIGH" } },
+			}),
+		],
+		[
+			"native: snake_case image_size 4K",
+			"nano-banana-2",
+			(mark: string) => ({
+				contents: text(mark),
+				generation_config: { image_config: { image_size: "4K" } },
+			}),
+		],
+		[
+			"native: 4 images in one answer",
+			"nano-banana-2",
+			(mark: string) => ({
+				contents: [{ parts: [{ text: `four harbours ${mark} [emu:images=4]` }] }],
+			}),
+		],
+		["native: cachedContent (refused)", "nano-banana-2", (mark: string) => ({ contents: text(mark), cachedContent: "cachedContents/x" })],
+		["native: service_tier priority (refused)", "nano-banana-2", (mark: string) => ({ contents: text(mark), service_tier: "priority" })],
+		[
+			"native: candidateCount 2 (refused)",
+			"nano-banana-2",
+			(mark: string) => ({ contents: text(mark), generationConfig: { candidateCount: 2 } }),
+		],
+	])("%s", async (kind, model, body) => {
+		const r = await row(kind, native(model, body));
+		expectCovered(r);
+		if (kind.endsWith("(refused)")) expect(r.status).toBe(400);
+		else expect(r.status).toBe(200);
 	});
 
 	it("the Batch lane, at Google's batch rates", async () => {
