@@ -113,11 +113,16 @@ const UpstreamAggregate = z.object({
 	credits: z.number().int().describe("What its images were charged"),
 });
 
+/** The operator's totals: what was charged beside what Google billed for it. */
+const CostedAggregate = UsageAggregate.extend({
+	google_cost: z.number().describe("What Google billed for these requests, in credits (2 decimals); credits minus this is the margin"),
+});
+
 export const AdminUsage = z.object({
-	total: UsageAggregate,
-	by_key: z.array(UsageAggregate),
-	by_model: z.array(UsageAggregate),
-	by_day: z.array(UsageAggregate),
+	total: CostedAggregate,
+	by_key: z.array(CostedAggregate),
+	by_model: z.array(CostedAggregate),
+	by_day: z.array(CostedAggregate),
 	by_upstream: z.array(UpstreamAggregate).describe("Image by image: the upstream that served each"),
 });
 

@@ -153,6 +153,16 @@ export const GenerateContentResponse = z
 
 export const Pricing = z.object({
 	unit: z.string(),
+	credit_usd: z.number().describe("What one credit is worth in US dollars"),
+	rules: z
+		.object({
+			charge: z.string(),
+			margin_percent: z.number(),
+			refused_answers: z.string(),
+			failures: z.string(),
+			hold: z.string(),
+		})
+		.describe("How a request is charged and held"),
 	note: z.string(),
 	data: z.array(
 		z.object({

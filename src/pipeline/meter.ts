@@ -122,3 +122,17 @@ export function spendRecord(spend: Spend | undefined): { googleCost: number; met
 }
 
 const round4 = (v: number) => Math.round(v * 10_000) / 10_000;
+
+/** The charge rule as /v1/pricing publishes it. */
+export function pricingRules(config: Pick<GatewayConfig, "marginPercent" | "chargeRefused">) {
+	return {
+		charge:
+			"max(images delivered x the price below, Google's token bill for the answers that delivered x (1 + margin)), in credits, rounded up",
+		margin_percent: config.marginPercent,
+		refused_answers: config.chargeRefused
+			? "an answer with no image (safety block, NO_IMAGE, text only) is charged its token bill x (1 + margin)"
+			: "an answer with no image (safety block, NO_IMAGE, text only) costs nothing",
+		failures: "upstream errors, timeouts and unreadable answers cost nothing",
+		hold: "each call holds the most it can cost (its price, or its token bound x (1 + margin)) until it settles",
+	};
+}

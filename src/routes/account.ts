@@ -5,8 +5,10 @@
 import { Hono } from "hono";
 import type { UsageRow } from "../account/records";
 import { presentControls } from "../billing/controls";
+import { CREDIT_USD } from "../billing/cost";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
+import { pricingRules } from "../pipeline/meter";
 import { routeFacts } from "../route-facts";
 import { aggregateUsage, listUsage } from "../storage/db";
 import { imageUrl } from "../storage/images";
@@ -21,7 +23,8 @@ const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai", public
  * served at. Which upstream served it is the operator's business (`/admin/usage`).
  */
 export function presentUsage(row: UsageRow, urlOf: (key: string) => string) {
-	const { upstreams: _, ...rest } = row;
+	// Which upstream served it and what Google billed are the operator's business, not the customer's.
+	const { upstreams: _u, google_cost: _g, metered: _m, ...rest } = row;
 	const keys = JSON.parse(row.r2_keys) as string[];
 	return { ...rest, r2_keys: keys, image_urls: keys.map(urlOf) };
 }
@@ -63,7 +66,9 @@ export const account = new Hono<AppEnv>()
 		const { catalog, prices, batchPrices } = c.get("config");
 		return c.json({
 			unit: "credits per delivered image",
-			note: 'Failed, blocked or empty results cost nothing. A request holds price x n until it settles. Raw Gemini ids are priced like the alias that sells them. batch_prices apply to async requests with "service_tier": "batch".',
+			credit_usd: CREDIT_USD,
+			rules: pricingRules(c.get("config")),
+			note: 'A request holds its worst case until it settles. Raw Gemini ids are priced like the alias that sells them. batch_prices apply to async requests with "service_tier": "batch".',
 			data: catalog.aliases().map((a) => ({
 				model: a.id,
 				upstream_model: a.upstream,

@@ -32,10 +32,10 @@ export const adminUsage = new Hono<AppEnv>()
 		const q = parseWith(AdminUsageQuery, c.req.query());
 		const filter = { from: q.from, to: q.to, model: q.model, keyId: q.key_id, upstream: q.upstream };
 		const [total, byKey, byModel, byDay, byUpstream] = await Promise.all([
-			aggregateUsage(c.env.DB, filter, []),
-			aggregateUsage(c.env.DB, filter, ["key_id"]),
-			aggregateUsage(c.env.DB, filter, ["model"]),
-			aggregateUsage(c.env.DB, filter, ["day"]),
+			aggregateUsage(c.env.DB, filter, [], true),
+			aggregateUsage(c.env.DB, filter, ["key_id"], true),
+			aggregateUsage(c.env.DB, filter, ["model"], true),
+			aggregateUsage(c.env.DB, filter, ["day"], true),
 			aggregateByUpstream(c.env.DB, filter),
 		]);
 		return c.json({ total: total[0], by_key: byKey, by_model: byModel, by_day: byDay, by_upstream: byUpstream });

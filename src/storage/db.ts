@@ -170,20 +170,24 @@ export interface UsageAggregate {
 	images: number;
 	credits: number;
 	failed: number;
+	/** The operator's view only: what Google billed for these requests, in credits (2 decimals). */
+	google_cost?: number;
 }
 
-/** Totals grouped by any of day, model and key. */
+/** Totals grouped by any of day, model and key; `withCost` adds Google's bill (never shown to customers). */
 export async function aggregateUsage(
 	db: D1Database,
 	f: UsageFilter,
 	groupBy: ReadonlyArray<"day" | "model" | "key_id">,
+	withCost = false,
 ): Promise<UsageAggregate[]> {
 	const w = whereOf(f);
 	const cols = groupBy.join(", ");
+	const cost = withCost ? ", ROUND(COALESCE(SUM(google_cost), 0), 2) AS google_cost" : "";
 	const rows = await db
 		.prepare(
 			`SELECT ${cols ? `${cols}, ` : ""}COUNT(*) AS requests, COALESCE(SUM(images_delivered), 0) AS images,
-			 COALESCE(SUM(credits_charged), 0) AS credits, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS failed
+			 COALESCE(SUM(credits_charged), 0) AS credits, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS failed${cost}
 			 FROM usage ${w.sql}${cols ? ` GROUP BY ${cols} ORDER BY ${cols}` : ""}`,
 		)
 		.bind(...w.params)
