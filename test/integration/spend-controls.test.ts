@@ -68,6 +68,19 @@ describe("allowed models, sizes and features", () => {
 			expect(err.param).toBe(control);
 			expect(err.type).toBe("permission_error");
 		}
+		// Gemini's own route: the thinking level its body asks for is checked against the key's ceiling.
+		const native = await call("/v1beta/models/nano-banana-2:generateContent", {
+			method: "POST",
+			headers: { "content-type": "application/json", "x-goog-api-key": k.key },
+			body: JSON.stringify({
+				contents: [{ parts: [{ text: uniquePrompt("thinks hard") }] }],
+				generationConfig: { thinkingConfig: { thinkingLevel: "HIGH" } },
+			}),
+		});
+		expect(native.status).toBe(403);
+		const nativeErr = await native.json<{ error: { status: string; details: Array<{ reason?: string; metadata?: Record<string, string> }> } }>();
+		expect(nativeErr.error.status).toBe("PERMISSION_DENIED");
+		expect(JSON.stringify(nativeErr.error.details)).toContain("allowed_features.thinking");
 		await expectNothingHeld(k.key, 1_000);
 		const usage = (await (await call("/v1/account", { headers: auth(k.key) })).json<{ usage: { today: { requests: number } } }>()).usage;
 		expect(usage.today.requests).toBe(0); // a refusal counts nothing
@@ -84,6 +97,7 @@ describe("allowed models, sizes and features", () => {
 		expect(
 			rows.filter((r) => r.error_code === "not_allowed_for_key").map((r) => [r.status, r.credits_reserved, r.credits_charged]),
 		).toEqual([
+			[403, 0, 0],
 			[403, 0, 0],
 			[403, 0, 0],
 			[403, 0, 0],
