@@ -291,6 +291,11 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 		await expect.poll(() => row.locator("td").nth(2).textContent()).toBe("revoked");
 		await page.getByRole("link", { name: "Usage and health" }).click();
 		await expect.poll(() => page.locator("svg rect.bar").count()).toBeGreaterThan(2);
+		// Google's cost beside what was charged, in total and per model.
+		await expect
+			.poll(() => page.getByTestId("google-cost").textContent())
+			.toMatch(/^Google billed [\d,]+ credits for them: margin -?[\d,]+ credits$/);
+		await expect.poll(() => page.locator('table[aria-label="Charged and Google\'s cost by model"] tbody tr').count()).toBeGreaterThan(0);
 		await expect.poll(() => page.locator(".series path").count()).toBe(3);
 		const paths = await page.locator(".series path").evaluateAll((ps) => ps.map((p) => p.getAttribute("d") ?? ""));
 		for (const d of paths) expect(d).toMatch(/^M[\d.]+,[\d.]+/);

@@ -49,6 +49,30 @@ export function OperatorStatsPage({ token }: { token: string }) {
 						{usage.total.requests} requests, {usage.total.images} images, {usage.total.credits.toLocaleString()} credits,{" "}
 						{usage.total.failed} failed
 					</p>
+					<p data-testid="google-cost">
+						Google billed {Math.ceil(usage.total.google_cost).toLocaleString()} credits for them: margin{" "}
+						{(usage.total.credits - Math.ceil(usage.total.google_cost)).toLocaleString()} credits
+					</p>
+					<table aria-label="Charged and Google's cost by model">
+						<thead>
+							<tr>
+								<th scope="col">Model</th>
+								<th scope="col">Charged</th>
+								<th scope="col">Google's cost</th>
+								<th scope="col">Margin</th>
+							</tr>
+						</thead>
+						<tbody>
+							{usage.by_model.map((m) => (
+								<tr key={m.model}>
+									<td>{m.model}</td>
+									<td>{m.credits.toLocaleString()}</td>
+									<td>{Math.ceil(m.google_cost).toLocaleString()}</td>
+									<td>{(m.credits - Math.ceil(m.google_cost)).toLocaleString()}</td>
+								</tr>
+							))}
+						</tbody>
+					</table>
 					<div class="charts">
 						<BarChart
 							title="Credits by key"
