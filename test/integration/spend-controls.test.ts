@@ -1,7 +1,7 @@
 // Per-key spend controls through HTTP: allowed models, sizes and features, daily and monthly
 // spend caps, and the signed low-balance webhook. Prices: nano-banana 5, nano-banana-2 1K 7,
 // 2K 10 (test/node/prices.ts).
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { verify } from "../../src/jobs/webhooks";
 import {
 	ADMIN,
@@ -17,6 +17,7 @@ import {
 	uniquePrompt,
 	usageRows,
 } from "../helpers/http";
+import { webhookReceiver } from "../helpers/webhooks";
 
 const GEN = "/v1/images/generations";
 
@@ -78,7 +79,9 @@ describe("allowed models, sizes and features", () => {
 			}),
 		});
 		expect(native.status).toBe(403);
-		const nativeErr = await native.json<{ error: { status: string; details: Array<{ reason?: string; metadata?: Record<string, string> }> } }>();
+		const nativeErr = await native.json<{
+			error: { status: string; details: Array<{ reason?: string; metadata?: Record<string, string> }> };
+		}>();
 		expect(nativeErr.error.status).toBe("PERMISSION_DENIED");
 		expect(JSON.stringify(nativeErr.error.details)).toContain("allowed_features.thinking");
 		await expectNothingHeld(k.key, 1_000);
@@ -160,18 +163,7 @@ describe("spend caps", () => {
 
 describe("low-balance webhook", () => {
 	it("sends one signed key.balance_low per crossing, re-armed when the balance goes back above, retried after a failure", async () => {
-		const deliveries: Array<{ headers: Headers; body: string; status: number }> = [];
-		const real = globalThis.fetch;
-		globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
-			const req = new Request(input, init);
-			if (new URL(req.url).host !== "balance-hooks.example.com") return real(req);
-			const status = deliveries.length === 0 ? 500 : 204;
-			deliveries.push({ headers: req.headers, body: await req.text(), status });
-			return new Response(null, { status });
-		}) as typeof fetch;
-		onTestFinished(() => {
-			globalThis.fetch = real;
-		});
+		const deliveries = webhookReceiver("balance-hooks.example.com");
 		const k = await keyWith({ low_balance_threshold: 12, low_balance_webhook_url: "https://balance-hooks.example.com/low" }, 20);
 		const { secret } = await (await call("/v1/account/webhook-secret", { headers: auth(k.key) })).json<{ secret: string }>();
 		const spend = async (tag: string) => {

@@ -1,7 +1,8 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { verify } from "../../src/jobs/webhooks";
 import { auth, call, createKey, expectError, postJson, uniquePrompt } from "../helpers/http";
 import { type Job, waitForJob } from "../helpers/jobs";
+import { webhookReceiver } from "../helpers/webhooks";
 
 describe("webhooks", () => {
 	it("delivers the finished job signed the Standard Webhooks way, retrying after a 500", async () => {
@@ -9,18 +10,7 @@ describe("webhooks", () => {
 		const { secret } = await (await call("/v1/account/webhook-secret", { headers: auth(k.key) })).json<{ secret: string }>();
 		expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
 		// The receiver: fails the first delivery, accepts the next, and records both.
-		const deliveries: Array<{ headers: Headers; body: string; status: number }> = [];
-		const real = globalThis.fetch;
-		globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
-			const req = new Request(input, init);
-			if (new URL(req.url).host !== "hooks.example.com") return real(req);
-			const status = deliveries.length === 0 ? 500 : 204;
-			deliveries.push({ headers: req.headers, body: await req.text(), status });
-			return new Response(null, { status });
-		}) as typeof fetch;
-		onTestFinished(() => {
-			globalThis.fetch = real;
-		});
+		const deliveries = webhookReceiver("hooks.example.com");
 
 		const res = await postJson(
 			"/v1/images/generations",

@@ -85,7 +85,7 @@ describe("npm run dev", () => {
 			[
 				"# settings a developer would set",
 				"MAX_PROMPT_CHARS=40",
-				'PRICES={"nano-banana":7}',
+				'PRICES={"nano-banana":900}',
 				"DEFAULT_LIMITS='{\"requests_per_minute\":3}'",
 				"ADMIN_TOKEN=admin-from-dev-vars",
 				"",
@@ -119,7 +119,7 @@ describe("npm run dev", () => {
 		const pricing = (await (await fetch(`${url}/v1/pricing`, { headers: auth })).json()) as {
 			data: Array<{ model: string; prices: Record<string, number> }>;
 		};
-		expect(pricing.data.find((p) => p.model === "nano-banana")?.prices).toEqual({ "1K": 7 });
+		expect(pricing.data.find((p) => p.model === "nano-banana")?.prices).toEqual({ "1K": 900 });
 		// MAX_PROMPT_CHARS: 40 in .dev.vars, 30 in the environment
 		const tooLong = await fetch(`${url}/v1/images/generations`, {
 			method: "POST",
@@ -135,7 +135,7 @@ describe("npm run dev", () => {
 			body: JSON.stringify({ prompt: "a banana".padEnd(30, ".") }),
 		});
 		expect(ok.status).toBe(200);
-		expect(ok.headers.get("x-credits-charged")).toBe("7");
+		expect(ok.headers.get("x-credits-charged")).toBe("900"); // above the ~680 Google bills for it
 		expect(((await ok.json()) as { data: Array<{ url: string }> }).data[0].url).toMatch(/^https:\/\/img\.example\.test\/generated\//);
 		// DEFAULT_LIMITS from .dev.vars (quoted), for a key without its own limits
 		const account = (await (await fetch(`${url}/v1/account`, { headers: auth })).json()) as { limits: Record<string, number> };
