@@ -129,7 +129,7 @@ async function conclude(
 	const status = result.error?.status ?? 200;
 	const settled = await account.settle({
 		reservationId: hold.reservationId,
-		charge: chargeOf(config, result.images.length, hold.price, result.spend),
+		charge: chargeOf(config, result.images.length, hold.price, result.spend, (JSON.parse(job.spec) as JobSpec).n),
 		outcome: outcomeOf(result, status, result.error?.code ?? null),
 	});
 	if (result.error) {

@@ -87,13 +87,19 @@ export async function runBilledStream(
 		}
 		clearInterval(timer);
 		await queue;
-		const delivered = Math.min(result?.delivered ?? 0, metered.images);
+		const delivered = result?.delivered ?? 0;
 		const status = result ? (result.error?.status ?? 200) : 500;
 		const stored =
 			admission.idemKey && admission.bodyHash && result && status < 500
 				? await keepForReplay(scope, admission.bodyHash, 200, headers, sent)
 				: null;
-		await settle(scope, admission, result?.charge ?? delivered * price, outcomeOf(result, delivered, status), stored);
+		await settle(
+			scope,
+			admission,
+			result?.charge ?? Math.min(delivered, metered.images) * price,
+			outcomeOf(result, delivered, status),
+			stored,
+		);
 		await writer.close().catch(() => undefined);
 	})();
 	scope.waitUntil?.(run);

@@ -209,8 +209,10 @@ export async function runBilled(
 	} catch (error) {
 		thrown = error; // settled below like any other outcome, then rethrown
 	}
-	const delivered = Math.min(result?.delivered ?? 0, metered.images);
-	const charge = result?.charge ?? delivered * price;
+	// Every image delivered is recorded (an answer may carry more than were asked for); the
+	// charge comes from the meter, or at most the held images' price.
+	const delivered = result?.delivered ?? 0;
+	const charge = result?.charge ?? Math.min(delivered, metered.images) * price;
 	const status = result ? (result.error?.status ?? 200) : 500;
 	const streamed = result && !result.error && result.body instanceof StreamedBody ? result.body : undefined;
 	const body =
@@ -253,7 +255,7 @@ export function runBilledGeneration(scope: CallScope, req: GenerationRequest, an
 	return runBilled(scope, meteredOf(req, scope.config), async (price) => {
 		const r = await runGeneration(scope, req);
 		if (!r.error && answer.after) await answer.after(r);
-		const charge = chargeOf(scope.config, r.images.length, price, r.spend);
+		const charge = chargeOf(scope.config, r.images.length, price, r.spend, req.n);
 		return { ...executionOf(r), charge, body: r.error ? undefined : answer.render(r, charge) };
 	});
 }

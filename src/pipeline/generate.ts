@@ -152,14 +152,14 @@ export async function runGeneration(
 	};
 	const started = Date.now();
 	// A failure that is not Gemini's (storage, a bug) costs that image only, not its siblings.
-	const guarded = (index: number) =>
+	const guarded = (index: number): Promise<DeliveredImage[] | ImageFailure> =>
 		generateOne(run, index).catch((error: unknown): ImageFailure => {
 			console.error(JSON.stringify({ requestId: scope.requestId, event: "image_failed", index, error: String(error) }));
 			return { index, kind: "internal", message: "generating the image failed" };
 		});
 	const settled = await Promise.all(Array.from({ length: req.n }, (_, i) => guarded(i)));
-	const images = settled.filter((s): s is DeliveredImage => "key" in s);
-	const failures = settled.filter((s): s is ImageFailure => "kind" in s);
+	const images = settled.filter((s): s is DeliveredImage[] => Array.isArray(s)).flat();
+	const failures = settled.filter((s): s is ImageFailure => !Array.isArray(s));
 	const reasoned = failures.find((f) => f.kind === "policy" || f.kind === "no_image");
 	return {
 		requestId: scope.requestId,
@@ -175,8 +175,12 @@ export async function runGeneration(
 	};
 }
 
-/** One image: one call on the model's chain, its answer read, its image stored. */
-async function generateOne(run: Run, index: number): Promise<DeliveredImage | ImageFailure> {
+/**
+ * One image: one call on the model's chain, its answer read, its image stored. An answer
+ * that carries more than one final image (Google bills them all) delivers them all: the
+ * first under the call's name, the others beside it (`{stem}-1`, ...).
+ */
+async function generateOne(run: Run, index: number): Promise<DeliveredImage[] | ImageFailure> {
 	const { scope, req } = run;
 	const stem = imageKeyStem(req.model.id, scope.keyId, scope.requestId, index, run.now, req.outputPrefix);
 	const meta: ImageMeta = { requestId: scope.requestId, model: req.model.id, keyId: scope.keyId };
@@ -187,43 +191,51 @@ async function generateOne(run: Run, index: number): Promise<DeliveredImage | Im
 	addUsage(run.usage, outcome.usage);
 	// Google billed this answer whatever becomes of it: metered by what it turns out to be.
 	const meter = (fate: AnswerFate) => recordAnswer(run.spend, scope.config.rates, upstreamModel, outcome.usage, fate);
-	// One image per call: the first final (non-thought) image. Drafts are dropped; the
-	// bound sent as maxOutputTokens leaves no room for a second final image.
-	const image = outcome.images[0];
-	const chosen = placeholderIndex(image?.data);
-	await streamed?.discard((n) => n !== chosen);
-	if (!image) {
+	// The final (non-thought) images; thought drafts are dropped.
+	const finals = outcome.images;
+	const chosen = finals.map((image) => placeholderIndex(image.data));
+	await streamed?.discard((n) => !chosen.includes(n));
+	if (finals.length === 0) {
 		meter("refused");
 		return noImageFailure(index, outcome);
 	}
-	let stored: StoredImage;
+	const stored: StoredImage[] = [];
 	try {
-		if (chosen !== undefined) {
-			if (!streamed) throw new Error("an image placeholder in an answer that was not streamed");
-			stored = await timed("store", () => streamed.commit(chosen));
-		} else {
-			const bytes = Uint8Array.fromBase64(image.data);
-			stored = await timed("store", () => putImage(scope.env.IMAGES, stem, bytes, meta));
+		for (const [k, image] of finals.entries()) {
+			const name = k === 0 ? stem : `${stem}-${k}`;
+			const at = chosen[k];
+			if (at !== undefined) {
+				if (!streamed) throw new Error("an image placeholder in an answer that was not streamed");
+				stored.push(await timed("store", () => streamed.commit(at, name)));
+			} else {
+				const bytes = Uint8Array.fromBase64(image.data);
+				stored.push(await timed("store", () => putImage(scope.env.IMAGES, name, bytes, meta)));
+			}
 		}
 	} catch (error) {
-		meter("faulted");
-		const bad = badImageMessage(error);
-		if (bad) return { index, kind: "bad_image", message: bad };
-		console.error(JSON.stringify({ requestId: scope.requestId, event: "r2_put_failed", error: String(error) }));
-		return { index, kind: "internal", message: "storing the image failed" };
+		await streamed?.discard(() => true);
+		if (stored.length === 0) {
+			meter("faulted");
+			const bad = badImageMessage(error);
+			if (bad) return { index, kind: "bad_image", message: bad };
+			console.error(JSON.stringify({ requestId: scope.requestId, event: "r2_put_failed", error: String(error) }));
+			return { index, kind: "internal", message: "storing the image failed" };
+		}
+		// The first image is stored: it is delivered (and the answer charged); a later one is lost.
+		console.error(JSON.stringify({ requestId: scope.requestId, event: "extra_image_failed", index, error: String(error) }));
 	}
 	meter("delivered");
-	const delivered: DeliveredImage = {
+	const delivered: DeliveredImage[] = stored.map((s) => ({
 		index,
-		key: stored.key,
-		url: imageUrl(stored.key, scope.config.publicBaseUrl, scope.origin),
-		mimeType: stored.kind.mimeType,
-		bytes: stored.size,
+		key: s.key,
+		url: imageUrl(s.key, scope.config.publicBaseUrl, scope.origin),
+		mimeType: s.kind.mimeType,
+		bytes: s.size,
 		text: outcome.text,
 		modelParts: outcome.modelParts,
 		upstream,
-	};
-	await run.onImage?.(delivered);
+	}));
+	for (const image of delivered) await run.onImage?.(image);
 	return delivered;
 }
 
@@ -278,8 +290,10 @@ class StreamedImages {
 		this.writers = [];
 		try {
 			const length = Number(res.headers.get("content-length") ?? Number.NaN);
+			// Each image of the answer opens under its own provisional name (a draft or an extra
+			// image may come first); commit() gives the one kept its final name.
 			const open = (n: number, left?: number) =>
-				(this.writers[n] = new ImageWriter(this.bucket, this.stem, this.meta, {
+				(this.writers[n] = new ImageWriter(this.bucket, n === 0 ? this.stem : `${this.stem}-p${n}`, this.meta, {
 					sizeHint: left === undefined ? undefined : Math.ceil((left * 3) / 4),
 				}));
 			return await readStreamed(res.body, { open }, Number.isFinite(length) ? length : undefined);
@@ -297,8 +311,8 @@ class StreamedImages {
 		await Promise.all(this.writers.filter((_, n) => which(n)).map((w) => w.discard()));
 	}
 
-	/** Completes the image at `index`. */
-	commit(index: number): Promise<StoredImage> {
-		return this.writers[index].commit();
+	/** Completes the image at `index`, under `stem` where its upload has not begun. */
+	commit(index: number, stem: string): Promise<StoredImage> {
+		return this.writers[index].commit(stem);
 	}
 }

@@ -83,15 +83,21 @@ export function addSpend(total: Spend, s: Spend): void {
 /** Rounds a credit amount up, forgiving float noise (672.0000000001 is 672). */
 export const creditsUp = (credits: number): number => Math.max(0, Math.ceil(credits - 1e-6));
 
-/** The charge for a request: the rule above, in whole credits. */
+/**
+ * The charge for a request: the rule above, in whole credits. Images beyond the `asked`
+ * ones (an answer that carried more than one) are charged through the token bill, which
+ * the hold covers, not at the per-image price.
+ */
 export function chargeOf(
 	config: Pick<GatewayConfig, "marginPercent" | "chargeRefused">,
 	delivered: number,
 	pricePerImage: number,
 	spend: Spend,
+	asked = delivered,
 ): number {
 	const factor = 1 + config.marginPercent / 100;
-	const forImages = delivered > 0 ? Math.max(delivered * pricePerImage, creditsUp(spend.delivered * factor)) : 0;
+	const priced = Math.min(delivered, asked);
+	const forImages = delivered > 0 ? Math.max(priced * pricePerImage, creditsUp(spend.delivered * factor)) : 0;
 	const forRefusals = config.chargeRefused ? creditsUp(spend.refused * factor) : 0;
 	return forImages + forRefusals;
 }

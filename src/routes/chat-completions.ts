@@ -109,7 +109,7 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 				await keep(img);
 				await emit(imageEvents(completion, img, shown++, output));
 			});
-			const charge = chargeOf(scope.config, result.images.length, price, result.spend);
+			const charge = chargeOf(scope.config, result.images.length, price, result.spend, req.n);
 			await emit(result.error ? errorEvent(result.error) : closingEvents(completion, result.usage, includeUsage, charge));
 			return { ...executionOf(result), charge };
 		},

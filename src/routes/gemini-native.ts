@@ -241,7 +241,8 @@ async function generateNative(
 		const fate = outcome.images.length > 0 ? "delivered" : "refused";
 		recordAnswer(spend, scope.config.rates, upstreamModel, outcome.usage, fate, queries);
 		return {
-			charge: chargeOf(scope.config, outcome.images.length, price, spend),
+			// One call priced at one image; every other image of the answer through its tokens.
+			charge: chargeOf(scope.config, outcome.images.length, price, spend, 1),
 			spend,
 			delivered: outcome.images.length,
 			upstreams: outcome.images.map(() => upstream),

@@ -51,7 +51,7 @@ export class ImageWriter {
 
 	constructor(
 		private readonly bucket: R2Bucket,
-		private readonly stem: string,
+		private stem: string,
 		private readonly meta: ImageMeta,
 		opts: WriterOptions = {},
 	) {
@@ -153,9 +153,13 @@ export class ImageWriter {
 		this.filled = 0;
 	}
 
-	/** Finishes the image under `{stem}.{ext}`. */
-	async commit(): Promise<{ key: string; kind: ImageKind; size: number }> {
+	/**
+	 * Finishes the image under `{stem}.{ext}`; `finalStem` names it instead when its upload
+	 * has not begun (an image over one part already went up under the stem it was opened with).
+	 */
+	async commit(finalStem?: string): Promise<{ key: string; kind: ImageKind; size: number }> {
 		if (this.done) throw new Error("image already finished");
+		if (finalStem !== undefined && !this.upload) this.stem = finalStem;
 		try {
 			if (this.pending) {
 				// The last group decodes to at most 2 bytes; make room for them.

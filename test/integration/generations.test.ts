@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MODELS as GOOGLE, outputDimensions, SHUT_DOWN_BY_DEFAULT } from "../../emulator/models";
 import { DEFAULT_ALIASES } from "../../src/catalog/data";
 import { imageDimensions, sniffImage } from "../../src/lib/image-bytes";
-import { auth, call, createKey, emulatorCalls, postJson, postJsonWith, uniquePrompt } from "../helpers/http";
+import { auth, call, createKey, emulatorCalls, flushUsage, postJson, postJsonWith, uniquePrompt, usageRows } from "../helpers/http";
 
 interface ImagesResponse {
 	created: number;
@@ -178,5 +178,28 @@ describe("POST /v1/images/generations", () => {
 		const served = await bytesAt(body.data[0].url as string);
 		expect(served.type).toBe("image/jpeg"); // the thought draft is a 256px PNG
 		expect(imageDimensions(served.bytes)).toEqual({ width: 1024, height: 1024 });
+		// The final image keeps the call's own name, though a draft came first in the answer.
+		expect(new URL(body.data[0].url as string).pathname).toMatch(new RegExp(`/${res.headers.get("x-request-id")}-0\\.jpg$`));
+	});
+
+	it("delivers every final image of an answer that carries several (Google bills them all), charged through its tokens", async () => {
+		const k = await createKey();
+		const prompt = uniquePrompt("several in one", "images=3");
+		const res = await postJson("/v1/images/generations", { model: "nano-banana-2", prompt }, auth(k.key));
+		expect(res.status).toBe(200);
+		const body = await res.json<ImagesResponse>();
+		// maxOutputTokens (1,120 + 1,536) leaves room for two 1K images of the three asked.
+		const [sent] = await emulatorCalls(prompt);
+		expect(sent.outputs).toHaveLength(2);
+		expect(body.data).toHaveLength(2);
+		const id = res.headers.get("x-request-id");
+		expect(body.data.map((d) => new URL(d.url as string).pathname.split("/").at(-1))).toEqual([`${id}-0.jpg`, `${id}-0-1.jpg`]);
+		for (const d of body.data) expect((await bytesAt(d.url as string)).type).toBe("image/jpeg");
+		// One image asked: priced at one image (7), the second through the answer's tokens.
+		expect(Number(res.headers.get("x-credits-charged"))).toBeGreaterThanOrEqual(7);
+		await flushUsage(k.key);
+		const [row] = await usageRows(k.id);
+		expect(row.images_delivered).toBe(2);
+		expect(JSON.parse(row.r2_keys)).toHaveLength(2);
 	});
 });

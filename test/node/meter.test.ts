@@ -119,7 +119,7 @@ describe("the meter covers Google's bill", () => {
 		expectCovered(await row(`${model} ${size}`, generate(model, { image_size: size })));
 	});
 
-	it("several images in one answer: the bound sent leaves no room for extras, and what was billed is charged", async () => {
+	it("several images in one answer: every one delivered, and what was billed is charged", async () => {
 		const several = await row("images=3 in one answer", (mark) =>
 			send("/v1/images/generations", { model: "nano-banana-2", prompt: `three lighthouses ${mark} [emu:images=3]` }),
 		);
