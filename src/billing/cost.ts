@@ -40,9 +40,11 @@ const count = (details: ModalityCount[] | undefined, modality: string): number =
 	(details ?? []).filter((d) => d.modality === modality).reduce((n, d) => n + (d.tokenCount ?? 0), 0);
 
 /**
- * Splits usageMetadata by price. Where the details by modality are missing, the totals
- * are priced at the dearer kind (input as text, output as image), so a sparse answer is
- * never cheaper to the meter than to Google.
+ * Splits usageMetadata by price. Candidate tokens that the details by modality do not
+ * account for (a real Gemini 3 image answer carries ~272 beside its 1,120 IMAGE tokens) are
+ * priced as text output: Google's published per-image prices are the IMAGE tokens alone.
+ * Where the details are missing altogether, every candidate token is priced as image
+ * output (the dearer reading), and input as text.
  */
 export function splitTokens(u: BilledUsage): TokenSplit {
 	const prompt = u.promptTokenCount ?? 0;
@@ -50,11 +52,8 @@ export function splitTokens(u: BilledUsage): TokenSplit {
 	const inputImage = Math.min(count(u.promptTokensDetails, "IMAGE"), prompt - cached);
 	const inputText = prompt - cached - inputImage + (u.toolUsePromptTokenCount ?? 0);
 	const candidates = u.candidatesTokenCount ?? 0;
-	const textDetail = count(u.candidatesTokensDetails, "TEXT");
-	const imageDetail = count(u.candidatesTokensDetails, "IMAGE");
-	// Without details every candidate token is taken as image output (the dearer rate on image models).
-	const outputImage = u.candidatesTokensDetails ? Math.max(imageDetail, candidates - textDetail) : candidates;
-	const outputText = (u.candidatesTokensDetails ? textDetail : 0) + (u.thoughtsTokenCount ?? 0);
+	const outputImage = u.candidatesTokensDetails ? Math.min(count(u.candidatesTokensDetails, "IMAGE"), candidates) : candidates;
+	const outputText = candidates - outputImage + (u.thoughtsTokenCount ?? 0);
 	return { inputText, inputImage, cachedInput: cached, outputImage, outputText };
 }
 

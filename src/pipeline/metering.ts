@@ -66,8 +66,9 @@ function inputOf(req: GenerationRequest): { textTokens: number; images: number }
 
 /**
  * The bound of one image call: the gateway sends maxOutputTokens = the image's tokens plus
- * OUTPUT_ALLOWANCE_TOKENS, so Google can bill at most that many output tokens, priced as
- * image tokens where the allowance could hold another image and as text otherwise; plus
+ * OUTPUT_ALLOWANCE_TOKENS, so Google can bill at most that many output tokens, the
+ * allowance priced as image tokens where it could hold another image and as text
+ * otherwise (thoughts, captions and the tokens the details leave out are text); plus
  * the input, counted from the request. Taken at the dearest model the chain can reach.
  */
 export function callBound(

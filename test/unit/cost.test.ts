@@ -32,8 +32,9 @@ describe("Google's rates", () => {
 
 describe("the cost of one answer", () => {
 	it("prices the recorded real 3.1 Flash Image answer at its list price plus its prompt", () => {
-		// usageMetadata of a real answer (vercel/ai fixture, late-2026-facts.md): 1,120 image tokens,
-		// 272 of the 1,392 candidate tokens are not in the details (thinking counted by Google as output).
+		// usageMetadata of a real answer (vercel/ai fixture, late-2026-facts.md): 1,120 image tokens;
+		// 272 of the 1,392 candidate tokens are not in the details, priced as text output (the
+		// published $0.067 per 1K image is the 1,120 image tokens alone).
 		const u = {
 			promptTokenCount: 9,
 			candidatesTokenCount: 1392,
@@ -41,9 +42,11 @@ describe("the cost of one answer", () => {
 			promptTokensDetails: [{ modality: "TEXT", tokenCount: 9 }],
 			candidatesTokensDetails: [{ modality: "IMAGE", tokenCount: 1120 }],
 		};
-		// Tokens missing from the details are priced as image output: the dearer reading.
-		expect(splitTokens(u)).toEqual({ inputText: 9, inputImage: 0, cachedInput: 0, outputImage: 1392, outputText: 0 });
-		expect(answerCostCredits(u, flash)).toBeCloseTo((9 * 0.5 + 1392 * 60) / 100, 6);
+		expect(splitTokens(u)).toEqual({ inputText: 9, inputImage: 0, cachedInput: 0, outputImage: 1120, outputText: 272 });
+		expect(answerCostCredits(u, flash)).toBeCloseTo((9 * 0.5 + 1120 * 60 + 272 * 3) / 100, 6);
+		// With no details at all, every candidate token is taken as image output: the dearer reading.
+		const bare = { promptTokenCount: 9, candidatesTokenCount: 1392 };
+		expect(splitTokens(bare).outputImage).toBe(1392);
 	});
 
 	it("prices text, thinking, reference images, cache, tool use and search separately", () => {
