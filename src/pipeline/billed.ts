@@ -141,7 +141,7 @@ export function outcomeOf(result: Execution | undefined, delivered: number, stat
  */
 export async function keepForReplay(
 	scope: CallScope,
-	bodyHash: string,
+	admission: Pick<Admission, "idemKey" | "bodyHash">,
 	status: number,
 	headers: Record<string, string>,
 	body: string | Piece[],
@@ -151,7 +151,9 @@ export async function keepForReplay(
 		stored.body = body;
 		return stored;
 	}
-	const ref = `idempotency/${scope.caller.keyId}/${bodyHash}.json`;
+	// Named by the Idempotency-Key and the body: two keys sent with one body never share (and
+	// overwrite) one object, so a replay only ever returns its own request's answer.
+	const ref = `idempotency/${scope.caller.keyId}/${await sha256Hex(`${admission.idemKey}\n${admission.bodyHash}`)}.json`;
 	stored.bodyRef = ref;
 	const value =
 		typeof body === "string" ? body : piecesStream(scope.env.IMAGES, body).pipeThrough(new FixedLengthStream(piecesLength(body)));
@@ -224,7 +226,7 @@ export async function runBilled(
 	// 5xx results are not kept: retrying with the same key should run again (it cost nothing).
 	const stored =
 		admission.idemKey && admission.bodyHash && result && status < 500
-			? await keepForReplay(scope, admission.bodyHash, status, headers, streamed ? streamed.pieces : body)
+			? await keepForReplay(scope, admission, status, headers, streamed ? streamed.pieces : body)
 			: null;
 	const settled = await settle(scope, admission, charge, outcomeOf(result, delivered, status), stored);
 	if (thrown !== undefined) throw thrown;
