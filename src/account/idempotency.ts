@@ -31,9 +31,16 @@ export class IdempotencyTable {
 			VALUES (${key}, ${bodyHash}, 'running', NULL, ${expiresAt})`;
 	}
 
-	/** Stores the response a repeat of `key` replays. */
-	finish(key: string, response: StoredResponse): void {
-		this.sql`UPDATE idempotency SET state = 'done', response = ${JSON.stringify(response)} WHERE key = ${key}`;
+	/** Stores the response a repeat of `key` replays (until `expiresAt`, when given). */
+	finish(key: string, response: StoredResponse, expiresAt?: number): void {
+		this.sql`UPDATE idempotency SET state = 'done', response = ${JSON.stringify(response)},
+			expires_at = COALESCE(${expiresAt ?? null}, expires_at) WHERE key = ${key}`;
+	}
+
+	/** Stores `response` for `key` until `expiresAt`, or forgets `key` (null: nothing to replay). */
+	keep(key: string, response: StoredResponse | null, expiresAt: number): void {
+		if (response) this.finish(key, response, expiresAt);
+		else this.forget(key);
 	}
 
 	/** Forgets `key` (its request left nothing to replay): a repeat runs afresh. */

@@ -177,7 +177,8 @@ export class KeyAccount extends DurableObject<Env> {
 		credits: number;
 		images: number;
 		ttlMs: number;
-		idempotency?: { key: string; bodyHash: string };
+		/** `submission`: an async or batch 202, kept by keepSubmission (running for minutes), not at the job's settle. */
+		idempotency?: { key: string; bodyHash: string; submission?: boolean };
 		/** What the key's controls check (model names, size, features); absent: only the caps. */
 		uses?: ControlledUse;
 	}): Promise<AdmitResult> {
@@ -240,13 +241,13 @@ export class KeyAccount extends DurableObject<Env> {
 				credits: input.credits,
 				images: input.images,
 				draft: input.draft,
-				idemKey: idem?.key ?? null,
+				idemKey: idem && !idem.submission ? idem.key : null,
 				now,
 				expiresAt: now + input.ttlMs,
 			});
 		const hold = idem
 			? this.store.transaction(() => {
-					this.store.idempotency.begin(idem.key, idem.bodyHash, now + IDEMPOTENCY_TTL);
+					this.store.idempotency.begin(idem.key, idem.bodyHash, now + (idem.submission ? 5 * 60_000 : IDEMPOTENCY_TTL));
 					return open();
 				})
 			: open();
@@ -266,13 +267,11 @@ export class KeyAccount extends DurableObject<Env> {
 	}
 
 	/**
-	 * Settlement: releases the hold, charges `charge` (what the meter computed from the
-	 * answers, src/pipeline/meter.ts; never more than was held: a charge above its hold
-	 * means the hold was wrong, which is logged), and stores or forgets the idempotent response: one UPDATE of the hold row (two
-	 * statements with an idempotency key); its ledger and usage rows follow at the checkpoint.
-	 * Idempotent per hold: settling a hold that is already closed returns the first
-	 * result and charges nothing more. A hold the alarm already released (the request
-	 * outlived its expiry) is not charged: nothing may be taken without a hold.
+	 * Settlement: releases the hold, charges `charge` (what the meter computed from the answers, src/pipeline/meter.ts;
+	 * never more than was held: a charge above its hold means the hold was wrong, which is logged), and stores or forgets
+	 * the idempotent response: one UPDATE of the hold row (two statements with an idempotency key); its ledger and usage
+	 * rows follow at the checkpoint. Idempotent per hold: settling a hold that is already closed returns the first result
+	 * and charges nothing more. A hold the alarm already released (the request outlived its expiry) is not charged.
 	 */
 	async settle(input: {
 		reservationId: string;
@@ -312,6 +311,11 @@ export class KeyAccount extends DurableObject<Env> {
 			: close();
 		await this.ensureAlarm(now + FLUSH_DELAY);
 		return result;
+	}
+
+	/** Keeps a submission's 202 for its Idempotency-Key, or forgets the key (null: nothing was queued). */
+	async keepSubmission(key: string, response: StoredResponse | null): Promise<void> {
+		this.store.idempotency.keep(key, response, Date.now() + IDEMPOTENCY_TTL);
 	}
 
 	/** The balance with open holds not taken off: what settlements and adjustments move. */

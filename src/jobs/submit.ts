@@ -6,16 +6,13 @@
 import type { KeyEventMessage } from "../account/events";
 import { randomId } from "../account/keys";
 import { emptyOutcome } from "../account/records";
-import { pricePerImage } from "../billing/prices";
 import { lifecycleHeaders } from "../catalog/headers";
 import { apiError, invalidParam } from "../errors";
-import { noteRequest, timed } from "../observe";
-import { dialectOf } from "../pipeline/billed";
-import { holdOf, meteredOf, refusal, usageDraft, usesOf } from "../pipeline/metering";
+import { admitCall } from "../pipeline/billed";
+import { meteredOf } from "../pipeline/metering";
 import type { GenerationRequest } from "../pipeline/request";
 import type { CallScope } from "../pipeline/scope";
 import { getJob, insertJob, updateJob } from "../storage/jobs";
-import { checkServed } from "../upstreams/route";
 import { checkFitsBatch } from "./batch/requests";
 import { presentJob } from "./present";
 import { toSpec } from "./spec";
@@ -46,38 +43,31 @@ const ASYNC_HOLD_MS = 24 * 60 * 60_000;
 /** A batch may take Gemini 48 hours before it expires; the hold outlives that and the polling. */
 export const BATCH_HOLD_MS = 72 * 60 * 60_000;
 
-/** Holds the credits, stores and queues the request, and answers 202 with where to poll. */
+/**
+ * Holds the credits, stores and queues the request, and answers 202 with where to poll.
+ * Admission is the synchronous path's (admitCall): a repeated Idempotency-Key with the same
+ * body replays the first 202 (no second job, no second hold), a different body is 422, and
+ * a repeat while the first is being queued is 409.
+ */
 export async function submitJob(scope: CallScope, req: GenerationRequest, opts: AsyncOptions): Promise<Response> {
 	const { env, caller, config, origin } = scope;
-	noteRequest({ dialect: dialectOf(req.endpoint), model: req.model.id });
 	if (req.history) throw invalidParam("async", "Conversations continue synchronously; drop async or conversation_id");
-	checkServed(config, req.model);
 	const batch = opts.tier === "batch";
 	if (batch) checkFitsBatch(req, config.batchMaxInlineBytes);
 	const id = randomId("job");
-	const price = pricePerImage(batch ? config.batchPrices : config.prices, req.model, req.imageSize);
 	const metered = {
 		...meteredOf(req, config, batch ? "batch" : "standard"),
 		endpoint: batch ? `${req.endpoint}:batch` : req.endpoint,
 		features: { batch },
 	};
-	const draft = usageDraft(id, metered);
-	const admitted = await timed(
-		"admit",
-		async () =>
-			await caller.account.admit({
-				draft,
-				credits: holdOf(config, metered, price),
-				images: req.n,
-				ttlMs: batch ? BATCH_HOLD_MS : ASYNC_HOLD_MS,
-				uses: usesOf(metered),
-			}),
-	);
-	if ("keyId" in admitted) caller.resolve({ keyId: admitted.keyId, name: admitted.name });
-	if (!admitted.ok) {
-		if (admitted.reason === "replay") throw apiError("internal_error", "unexpected replay");
-		throw refusal(admitted);
-	}
+	const admitted = await admitCall(scope, metered, {
+		prices: batch ? config.batchPrices : config.prices,
+		ttlMs: batch ? BATCH_HOLD_MS : ASYNC_HOLD_MS,
+		draftId: id,
+		submission: true,
+	});
+	if (admitted instanceof Response) return admitted;
+	const { price, idemKey } = admitted;
 	const now = new Date().toISOString();
 	try {
 		const spec = await toSpec(env.IMAGES, id, req, origin);
@@ -97,6 +87,7 @@ export async function submitJob(scope: CallScope, req: GenerationRequest, opts: 
 		else await env.JOBS.send({ type: "job", jobId: id } satisfies JobMessage);
 	} catch (error) {
 		// Could not queue it: give the credits back and leave no half-made job behind.
+		if (idemKey) await caller.account.keepSubmission(idemKey, null);
 		await caller.account.settle({
 			reservationId: admitted.reservationId,
 			charge: 0,
@@ -111,14 +102,15 @@ export async function submitJob(scope: CallScope, req: GenerationRequest, opts: 
 	const row = await getJob(env.DB, id);
 	if (!row) throw apiError("internal_error", `Internal error (request ${scope.requestId})`);
 	const job = presentJob(row, origin);
-	return Response.json(job, {
-		status: 202,
-		headers: {
-			location: job.poll_url,
-			...lifecycleHeaders(req.model, origin),
-			"x-request-id": scope.requestId,
-			"x-credits-held": String(price * req.n),
-			"x-credits-remaining": String(admitted.balance),
-		},
-	});
+	const headers: Record<string, string> = {
+		"content-type": "application/json",
+		location: job.poll_url,
+		...lifecycleHeaders(req.model, origin),
+		"x-credits-held": String(price * req.n),
+		"x-credits-remaining": String(admitted.balance),
+	};
+	const body = JSON.stringify(job);
+	// The 202 is what a repeat replays (the job's later settlement leaves the record alone).
+	if (idemKey) await caller.account.keepSubmission(idemKey, { status: 202, headers, body });
+	return new Response(body, { status: 202, headers: { ...headers, "x-request-id": scope.requestId } });
 }

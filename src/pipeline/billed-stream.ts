@@ -4,8 +4,8 @@
  * still a plain HTTP error; once admitted, a 200 event stream opens at once and the
  * execution writes events into it as results arrive. A comment line goes out at the start
  * and every HEARTBEAT_MS, so proxies never see a quiet connection while Gemini works.
- * Settlement runs when the execution ends, whether or not the client is still reading
- * (the work is handed to waitUntil), and the whole stream is kept for a repeated
+ * Settlement runs when the execution ends, before and whatever the pace the client reads
+ * the events at (the work is handed to waitUntil), and the whole stream is kept for a repeated
  * Idempotency-Key. Every event is written whole and in order: events from parallel
  * images are queued, never interleaved, and an embedded image is streamed from R2 into
  * its own event without being cut.
@@ -16,7 +16,11 @@ import { admitCall, type Execution, keepForReplay, outcomeOf, rateLimitHeaders, 
 import type { Metered } from "./metering";
 import type { CallScope } from "./scope";
 
-/** Writes events (text, or stored images embedded as base64); resolves once they are sent. */
+/**
+ * Queues events (text, or stored images embedded as base64) for the client. It resolves at
+ * once: the execution never waits for the client to read, so a slow reader cannot hold
+ * generation and settlement past the hold's life (the events are sent in order behind it).
+ */
 export type Emit = (pieces: Piece[]) => Promise<void>;
 
 const HEARTBEAT_MS = 15_000;
@@ -56,12 +60,11 @@ export async function runBilledStream(
 			await write(value);
 		}
 	};
-	const emit: Emit = (pieces) => {
+	const emit: Emit = async (pieces) => {
 		sent.push(...pieces);
 		queue = queue.then(async () => {
 			for (const p of pieces) await send(p);
 		});
-		return queue;
 	};
 	const beat = () => {
 		queue = queue.then(() => write(encoder.encode(": keep-alive\n\n")));
@@ -85,14 +88,12 @@ export async function runBilledStream(
 			);
 			await emit(onThrown());
 		}
-		clearInterval(timer);
-		await queue;
 		const delivered = result?.delivered ?? 0;
 		const status = result ? (result.error?.status ?? 200) : 500;
 		const stored =
-			admission.idemKey && admission.bodyHash && result && status < 500
-				? await keepForReplay(scope, admission.bodyHash, 200, headers, sent)
-				: null;
+			admission.idemKey && admission.bodyHash && result && status < 500 ? await keepForReplay(scope, admission, 200, headers, sent) : null;
+		// Settled when generation ends, before the client has read it all: what was delivered
+		// is charged whatever the client's pace (the hold would expire under a slow reader).
 		await settle(
 			scope,
 			admission,
@@ -100,6 +101,10 @@ export async function runBilledStream(
 			outcomeOf(result, delivered, status),
 			stored,
 		);
+		// Heartbeats keep going while a slow client reads the rest.
+		await queue;
+		clearInterval(timer);
+		await queue;
 		await writer.close().catch(() => undefined);
 	})();
 	scope.waitUntil?.(run);

@@ -8,7 +8,7 @@
  */
 import { sha256Hex } from "../account/keys";
 import type { StoredResponse, UsageOutcome } from "../account/records";
-import { pricePerImage } from "../billing/prices";
+import { type PriceTable, pricePerImage } from "../billing/prices";
 import { lifecycleHeaders } from "../catalog/headers";
 import type { ApiError } from "../errors";
 import { invalidParam } from "../errors";
@@ -80,12 +80,24 @@ export interface Admission {
 	bodyHash: string | undefined;
 }
 
+/** How an async or batch submission is admitted (a synchronous call takes the defaults). */
+export interface AdmitOptions {
+	/** The price table (the batch lane's prices for batch jobs). */
+	prices?: PriceTable;
+	/** How long the hold lives (default: the deadline and a minute). */
+	ttlMs?: number;
+	/** The usage row's request id (a job's id), default the request's. */
+	draftId?: string;
+	/** A submission answers 202 at once: its response is kept by keepSubmission, not at settlement. */
+	submission?: boolean;
+}
+
 /**
- * Idempotency check and admission (limits + worst-case hold, one DO call). A repeated
- * Idempotency-Key with the same body answers with the stored response instead; a refusal
- * throws the ApiError it becomes.
+ * Idempotency check and admission (limits + worst-case hold, one DO call), the one path of
+ * sync, async and batch calls. A repeated Idempotency-Key with the same body answers with
+ * the stored response instead; a refusal throws the ApiError it becomes.
  */
-export async function admitCall(scope: CallScope, metered: Metered): Promise<Admission | Response> {
+export async function admitCall(scope: CallScope, metered: Metered, opts: AdmitOptions = {}): Promise<Admission | Response> {
 	const { env, config, caller, requestId } = scope;
 	const idemKey = scope.idempotency.key?.trim();
 	if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
@@ -93,18 +105,18 @@ export async function admitCall(scope: CallScope, metered: Metered): Promise<Adm
 	}
 	// A model no upstream serves is refused before anything is held.
 	checkServed(config, metered.model);
-	const price = pricePerImage(config.prices, metered.model, metered.imageSize);
+	const price = pricePerImage(opts.prices ?? config.prices, metered.model, metered.imageSize);
 	const bodyHash = idemKey ? await sha256Hex(`${metered.endpoint}\n${new TextDecoder().decode(scope.idempotency.body)}`) : undefined;
 	noteRequest({ dialect: dialectOf(metered.endpoint), model: metered.model.id });
 	const admitted = await timed(
 		"admit",
 		async () =>
 			await caller.account.admit({
-				draft: usageDraft(requestId, metered),
+				draft: usageDraft(opts.draftId ?? requestId, metered),
 				credits: holdOf(config, metered, price),
 				images: metered.images,
-				ttlMs: config.deadlineMs + 60_000,
-				idempotency: idemKey && bodyHash ? { key: idemKey, bodyHash } : undefined,
+				ttlMs: opts.ttlMs ?? config.deadlineMs + 60_000,
+				idempotency: idemKey && bodyHash ? { key: idemKey, bodyHash, submission: opts.submission } : undefined,
 				uses: usesOf(metered),
 			}),
 	);
@@ -141,7 +153,7 @@ export function outcomeOf(result: Execution | undefined, delivered: number, stat
  */
 export async function keepForReplay(
 	scope: CallScope,
-	bodyHash: string,
+	admission: Pick<Admission, "idemKey" | "bodyHash">,
 	status: number,
 	headers: Record<string, string>,
 	body: string | Piece[],
@@ -151,7 +163,9 @@ export async function keepForReplay(
 		stored.body = body;
 		return stored;
 	}
-	const ref = `idempotency/${scope.caller.keyId}/${bodyHash}.json`;
+	// Named by the Idempotency-Key and the body: two keys sent with one body never share (and
+	// overwrite) one object, so a replay only ever returns its own request's answer.
+	const ref = `idempotency/${scope.caller.keyId}/${await sha256Hex(`${admission.idemKey}\n${admission.bodyHash}`)}.json`;
 	stored.bodyRef = ref;
 	const value =
 		typeof body === "string" ? body : piecesStream(scope.env.IMAGES, body).pipeThrough(new FixedLengthStream(piecesLength(body)));
@@ -226,7 +240,7 @@ export async function runBilled(
 	// 5xx results are not kept: retrying with the same key should run again (it cost nothing).
 	const stored =
 		admission.idemKey && admission.bodyHash && result && status < 500
-			? await keepForReplay(scope, admission.bodyHash, status, headers, streamed ? streamed.pieces : body)
+			? await keepForReplay(scope, admission, status, headers, streamed ? streamed.pieces : body)
 			: null;
 	const settled = await settle(scope, admission, charge, outcomeOf(result, delivered, status), stored);
 	if (thrown !== undefined) throw thrown;

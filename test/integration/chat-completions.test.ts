@@ -4,6 +4,7 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import {
+	accountOf,
 	auth,
 	balanceOf,
 	call,
@@ -165,6 +166,41 @@ describe("chat completions, plain fetch", () => {
 		// The replay is the stream's events (heartbeat comments aside), byte for byte.
 		expect(await again.text()).toBe(first.replaceAll(": keep-alive\n\n", ""));
 		expect(await balanceOf(k.key)).toBe(93);
+	});
+
+	it("a client that does not read the stream is charged when generation ends, before it reads anything", async () => {
+		const k = await createKey(undefined, { credits: 1_000 });
+		const prompt = uniquePrompt("chat unread stream", "format=png,noise=1");
+		const res = await postJson(
+			"/v1/chat/completions",
+			{
+				model: "nano-banana-pro",
+				messages: [{ role: "user", content: prompt }],
+				n: 2,
+				stream: true,
+				stream_options: { include_usage: true },
+				image_size: "2K",
+				image_output: "data_url",
+			},
+			auth(k.key),
+		);
+		expect(res.status).toBe(200);
+		// Nothing of the body is read: the account settles anyway (multi-MB events wait unsent).
+		const account = await accountOf(k.key);
+		let view = await account.describe();
+		for (let i = 0; i < 100 && (view?.reservedCredits ?? 0) > 0; i++) {
+			await new Promise((r) => setTimeout(r, 50));
+			view = await account.describe();
+		}
+		expect(view).toMatchObject({ credits: 972, reservedCredits: 0 });
+		await flushUsage(k.key);
+		expect((await usageRows(k.id))[0]).toMatchObject({ images_delivered: 2, credits_charged: 28, status: 200 });
+		// The client reads late and gets both images and the charge the account recorded.
+		const text = await res.text();
+		const events = text.split("\n\n").filter((e) => e.startsWith("data: {"));
+		const chunks = events.map((e) => JSON.parse(e.slice(6)) as Chunk);
+		expect(chunks.flatMap((c) => c.choices.flatMap((ch) => ch.delta.images ?? []))).toHaveLength(2);
+		expect(text).toContain('"credits_charged":28');
 	});
 
 	it("an upstream failure after admission is an error event in the stream, charged 0", async () => {

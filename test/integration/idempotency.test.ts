@@ -1,5 +1,7 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { auth, balanceOf, createKey, emulatorCalls, expectError, postJson, uniquePrompt } from "../helpers/http";
+import { accountOf, auth, balanceOf, createKey, emulatorCalls, expectError, postJson, postJsonWith, uniquePrompt } from "../helpers/http";
+import { recordingQueue } from "../helpers/jobs";
 
 const GEN = "/v1/images/generations";
 
@@ -81,6 +83,21 @@ describe("Idempotency-Key", () => {
 		expect(await second.text()).toBe(first);
 	});
 
+	it("two keys sent with one large body each replay their own answer", async () => {
+		const k = await createKey();
+		const body = { model: "nano-banana-2", prompt: uniquePrompt("two keys", "format=png,noise=0.3"), response_format: "b64_json" };
+		const first = await (await postJson(GEN, body, { ...auth(k.key), "idempotency-key": "key-a" })).text();
+		await new Promise((r) => setTimeout(r, 1100)); // the emulator's images are the prompt's: `created` tells the answers apart
+		const second = await (await postJson(GEN, body, { ...auth(k.key), "idempotency-key": "key-b" })).text();
+		expect(first.length).toBeGreaterThan(256 * 1024); // kept in R2, not inline
+		expect(second).not.toBe(first);
+		const a = await postJson(GEN, body, { ...auth(k.key), "idempotency-key": "key-a" });
+		expect(a.headers.get("idempotent-replayed")).toBe("true");
+		expect(await a.text()).toBe(first);
+		const b = await postJson(GEN, body, { ...auth(k.key), "idempotency-key": "key-b" });
+		expect(await b.text()).toBe(second);
+	});
+
 	it("an over-long key is a 400", async () => {
 		const k = await createKey();
 		const err = await expectError(
@@ -90,4 +107,59 @@ describe("Idempotency-Key", () => {
 		);
 		expect(err.param).toBe("Idempotency-Key");
 	});
+});
+
+describe("Idempotency-Key on async and batch submissions", () => {
+	for (const tier of ["standard", "batch"] as const) {
+		const extra = tier === "batch" ? { service_tier: "batch" } : {};
+
+		it(`${tier}: a repeat replays the first 202 (one job, one hold); a different body is a 422`, async () => {
+			const k = await createKey(undefined, { credits: 100 });
+			const { queue, sent } = recordingQueue();
+			const body = { prompt: uniquePrompt(`async once ${tier}`), n: 2, async: true, ...extra };
+			const headers = { ...auth(k.key), "idempotency-key": `job-${tier}` };
+			const first = await postJsonWith({ env: { JOBS: queue } }, GEN, body, headers);
+			expect(first.status).toBe(202);
+			const firstBody = await first.text();
+			const again = await postJsonWith({ env: { JOBS: queue } }, GEN, body, headers);
+			expect(again.status).toBe(202);
+			expect(again.headers.get("idempotent-replayed")).toBe("true");
+			expect(again.headers.get("location")).toBe(first.headers.get("location"));
+			expect(await again.text()).toBe(firstBody);
+			expect(sent).toHaveLength(1);
+			const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE key_id = ?").bind(k.id).first<{ n: number }>();
+			expect(jobs?.n).toBe(1);
+			const view = await (await accountOf(k.key)).describe();
+			expect(view?.reservedCredits).toBe(Number(first.headers.get("x-credits-held")));
+			const other = { ...body, prompt: uniquePrompt(`async other ${tier}`) };
+			await expectError(await postJsonWith({ env: { JOBS: queue } }, GEN, other, headers), 422, "idempotency_key_reused");
+			expect(sent).toHaveLength(1);
+		});
+
+		it(`${tier}: a repeat while the first is still being queued is a 409`, async () => {
+			const k = await createKey(undefined, { credits: 100 });
+			let release = () => {};
+			const gate = new Promise<void>((r) => {
+				release = r;
+			});
+			const sent: unknown[] = [];
+			const slow = {
+				send: async (m: unknown) => {
+					await gate;
+					sent.push(m);
+				},
+			} as unknown as Queue;
+			const body = { prompt: uniquePrompt(`async in flight ${tier}`), async: true, ...extra };
+			const headers = { ...auth(k.key), "idempotency-key": `running-${tier}` };
+			const first = postJsonWith({ env: { JOBS: slow } }, GEN, body, headers);
+			await new Promise((r) => setTimeout(r, 200));
+			try {
+				await expectError(await postJsonWith({ env: { JOBS: slow } }, GEN, body, headers), 409, "idempotency_in_flight");
+			} finally {
+				release();
+			}
+			expect((await first).status).toBe(202);
+			expect(sent).toHaveLength(1);
+		});
+	}
 });
