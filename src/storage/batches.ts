@@ -88,6 +88,12 @@ export async function jobsOfBatch(db: D1Database, batchId: string): Promise<JobR
 	).results;
 }
 
+/** The ids of a batch's jobs that already succeeded (settled in an earlier pass over its answer). */
+export async function succeededJobsOfBatch(db: D1Database, batchId: string): Promise<string[]> {
+	const rows = await db.prepare("SELECT id FROM jobs WHERE batch_id = ? AND status = 'SUCCEEDED'").bind(batchId).all<{ id: string }>();
+	return rows.results.map((r) => r.id);
+}
+
 /** Hands claimed jobs back to the waiting line (the batch was not submitted). */
 export async function unclaimJobs(db: D1Database, ids: string[]): Promise<void> {
 	if (ids.length === 0) return;
