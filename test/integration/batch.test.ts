@@ -295,6 +295,39 @@ describe("Batch lane, when settlement dies halfway", () => {
 	});
 });
 
+/** The emulator's batches (listed as Google lists them) that carry a request of job `jobId`. */
+async function emulatorBatchesOf(jobId: string): Promise<Array<{ name: string; displayName: string }>> {
+	const list = await (await fetch(`${env.EMULATOR_URL}/v1beta/batches?key=test-gemini-key&pageSize=1000`)).json<{
+		operations: Array<{ name: string; metadata: { displayName: string } }>;
+	}>();
+	const out: Array<{ name: string; displayName: string }> = [];
+	for (const op of list.operations) {
+		const view = await (await fetch(`${env.EMULATOR_URL}/__emulator/batches/${op.name.slice(8)}`)).json<{ requestKeys: string[] }>();
+		if (view.requestKeys.includes(`${jobId}:0`)) out.push({ name: op.name, displayName: op.metadata.displayName });
+	}
+	return out;
+}
+
+describe("Batch lane, when Gemini's answer to a submission is lost", () => {
+	it("the retry finds the batch Gemini made by its display name and adopts it: Gemini saw one batch", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const prompt = uniquePrompt("accepted, answer lost", "batch-accept-delay=2500,batch-delay=0");
+		const { ids, queue } = await submitHeld(k.key, "nano-banana-2", [prompt]);
+		// The first submission times out after the emulator made the batch.
+		const first = await formBatch({ ...env, JOBS: queue }, loadConfig({ ...env, GEMINI_DEADLINE_MS: "800" }), "nano-banana-2");
+		expect(first).toHaveProperty("retryInSeconds");
+		// The queue's retry of the window message.
+		expect(await formBatch({ ...env, JOBS: queue }, loadConfig(env), "nano-banana-2")).toEqual({ ack: true });
+		const seen = await emulatorBatchesOf(ids[0]);
+		expect(seen).toHaveLength(1);
+		const batchId = await batchOf(ids[0]);
+		expect(seen[0].displayName).toBe(`nano-banana-gateway ${batchId}`);
+		expect(await upstreamName(batchId)).toBe(seen[0].name);
+		await pollBatch({ ...env, JOBS: queue }, loadConfig(env), batchId);
+		expect([(await job(k.key, ids[0])).status, await balanceOf(k.key)]).toEqual(["SUCCEEDED", 100 - 4]);
+	});
+});
+
 describe("Batch lane, bad input: a clear 400 and nothing held", () => {
 	it("service_tier other than standard or batch lists them; batch without async; a request too large for a batch", async () => {
 		const k = await createKey(undefined, { credits: 100 });
