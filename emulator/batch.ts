@@ -4,6 +4,12 @@
  *   POST models/{model}:batchGenerateContent  {"batch":{"display_name","input_config":{"requests":{"requests":
  *        [{"request":{GenerateContentRequest},"metadata":{"key"}}]}}}}  -> an Operation named batches/{id}
  *   GET  batches/{id}                        -> {name, metadata:{state, batchStats, ...}, done?, response?|error?}
+ *   GET  batches?pageSize&pageToken          -> {operations:[...], nextPageToken?}: the key's batches, newest first,
+ *        each as GET answers it but without its results, as Google's list does (the
+ *        google-genai SDK reads `operations` and `nextPageToken`, and a batch's display name
+ *        at `metadata.displayName`: googleapis/python-genai google/genai/batches.py,
+ *        _ListBatchJobsResponse_from_mldev and _BatchJob_from_mldev; the shape is
+ *        google.longrunning's ListOperationsResponse)
  *   POST batches/{id}:cancel                 -> {}
  * Inline requests must stay under 20 MB in all. A batch is PENDING, RUNNING after half its
  * delay, then SUCCEEDED; each request is answered as generateContent would answer it
@@ -13,6 +19,8 @@
  * Directives in any request's prompt steer the whole batch:
  *   batch-delay=MS     time until the batch finishes (default: the emulator's batchDelayMs)
  *   batch-end=STATE    finish as EXPIRED, FAILED or CANCELLED instead, without results
+ *   batch-accept-delay=MS  the batch is created at once, but the answer to its creation
+ *                      waits MS (a client that times out never learns the batch's name)
  * and one request's answer:
  *   batch-no-key       its answer comes back without metadata (python-genai#1886)
  */
@@ -111,7 +119,23 @@ export class BatchEmulator {
 			requests,
 		};
 		this.batches.set(name, entry);
-		return jsonReply(this.operation(entry));
+		const acceptDelay = Math.max(0, ...directives.map((d) => Number(d["batch-accept-delay"] ?? 0)));
+		return { ...jsonReply(this.operation(entry)), delayMs: acceptDelay };
+	}
+
+	/** GET batches: the key's batches, newest first, in pages; results are left out, as Google leaves them out. */
+	list(apiKey: string | null, params: URLSearchParams): EmulatorReply {
+		const refused = this.gemini.checkKey(apiKey);
+		if (refused) return refused;
+		const size = Math.min(1000, Math.max(1, Number(params.get("pageSize") ?? 50) || 50));
+		const from = Number(params.get("pageToken") ?? 0) || 0;
+		const mine = [...this.batches.values()].filter((b) => b.apiKey === apiKey).reverse();
+		const operations = mine.slice(from, from + size).map((b) => {
+			const { response: _results, ...op } = this.operation(b);
+			return op;
+		});
+		const next = from + size < mine.length ? { nextPageToken: String(from + size) } : {};
+		return jsonReply({ operations, ...next });
 	}
 
 	/** GET batches/{id}. */

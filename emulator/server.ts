@@ -3,7 +3,7 @@
  *   Gemini API (under /v1beta and /v1), key in x-goog-api-key or ?key=:
  *     POST models/{model}:generateContent | :streamGenerateContent (?alt=sse) | :countTokens
  *     GET  models (pageSize, pageToken)      GET models/{model}
- *     POST models/{model}:batchGenerateContent   GET batches/{id}   POST batches/{id}:cancel  (emulator/batch.ts)
+ *     POST models/{model}:batchGenerateContent   GET batches   GET batches/{id}   POST batches/{id}:cancel  (emulator/batch.ts)
  *   Vertex AI, with a bearer token from the token endpoint:
  *     POST /v1/projects/{project}/locations/{location}/publishers/google/models/{model}:{method}
  *   Vertex AI express mode, with an API key:  POST /v1/publishers/google/models/{model}:{method}
@@ -124,7 +124,8 @@ export async function startEmulator(
 		};
 		if (req.method === "POST" && url.pathname === "/token") {
 			reply = emulator.vertex.token(await readBody(req), `http://${req.headers.host}/token`);
-		} else if (batch && req.method === "GET" && !batch[2]) reply = batches.get(decodeURIComponent(batch[1]), apiKey);
+		} else if (req.method === "GET" && /^\/v1(?:beta)?\/batches\/?$/.test(url.pathname)) reply = batches.list(apiKey, url.searchParams);
+		else if (batch && req.method === "GET" && !batch[2]) reply = batches.get(decodeURIComponent(batch[1]), apiKey);
 		else if (batch && req.method === "POST" && batch[2]) reply = batches.cancel(decodeURIComponent(batch[1]), apiKey);
 		else if (req.method === "POST" && m && m[2] === "batchGenerateContent") {
 			reply = batches.create(decodeURIComponent(m[1]), apiKey, await readBody(req));

@@ -9,6 +9,7 @@ import { accountFor } from "./account/key-account";
 import type { GatewayConfig } from "./config";
 import { sweepBatches } from "./jobs/batch/sweep";
 import { schedulePipelines } from "./jobs/pipelines";
+import { sweepStandardJobs } from "./jobs/sweep";
 import { discoverIfDue } from "./upstreams/discovery";
 
 const PAGE = 100;
@@ -61,6 +62,7 @@ export async function runScheduled(env: Env, at: Date, config: GatewayConfig): P
 	const out: Record<string, unknown> = {
 		pipelines: await schedulePipelines(env, at, config.batchWindowSeconds),
 		batches: await sweepBatches(env, at, config),
+		jobs: await sweepStandardJobs(env, at, config),
 	};
 	// The heavier sweeps run every fifth minute.
 	if (at.getUTCMinutes() % 5 === 0) {

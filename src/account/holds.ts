@@ -197,6 +197,13 @@ export class OpenHolds {
 		return this.holds.size;
 	}
 
+	/** How many open holds `which` counts (batch-tier work and the rest have separate limits). */
+	count(which: (h: Hold) => boolean): number {
+		let n = 0;
+		for (const h of this.holds.values()) if (which(h)) n++;
+		return n;
+	}
+
 	/** Their row ids, for the checkpoint's cursor. */
 	rowids(): number[] {
 		return [...this.holds.values()].map((h) => h.rowid);

@@ -10,7 +10,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { applyControls, type ControlledUse, type ControlsPatch, checkControls, checkSpend, crossesLowBalance } from "../billing/controls";
-import { applyPatch, type LimitName, type Limits, type LimitsPatch } from "../billing/limits";
+import { applyPatch, isBatchWork, type LimitName, type Limits, type LimitsPatch } from "../billing/limits";
 import { loadSettings } from "../config";
 import { balanceLowEvent } from "./events";
 import {
@@ -213,7 +213,10 @@ export class KeyAccount extends DurableObject<Env> {
 		const second = Math.floor(now / 1000);
 		const recent = this.store.recentRequests(second);
 		if (recent.n >= limits.requests_per_minute) return refuse("requests_per_minute", (recent.oldest ?? second) + 60 - second);
-		if (this.store.openHolds() >= limits.concurrent_requests) return refuse("concurrent_requests", 1);
+		// Batch-tier jobs (held for up to 72 h) have their own slots, so they never lock out sync calls.
+		const batch = isBatchWork(input.draft);
+		const lane = batch ? "concurrent_batch_jobs" : "concurrent_requests";
+		if (this.store.openHolds(batch) >= limits[lane]) return refuse(lane, batch ? 60 : 1);
 		const day = dayOf(now);
 		const month = monthOf(now);
 		const held = this.store.heldImages(day, month);

@@ -19,7 +19,7 @@
  * (`cp.open`).
  */
 import type { KeyControls } from "../billing/controls";
-import type { LimitOverrides } from "../billing/limits";
+import { isBatchWork, type LimitOverrides } from "../billing/limits";
 import { type AccountRow, AccountTable } from "./account-row";
 import { Counters, type CountersState } from "./counters";
 import { EventTable } from "./events";
@@ -206,8 +206,9 @@ export class AccountStore {
 		return this.holds.get(id);
 	}
 
-	openHolds(): number {
-		return this.holds.size;
+	/** Open holds: all of them, or only batch-tier work's (`batch` true) or only the rest's (false). */
+	openHolds(batch?: boolean): number {
+		return batch === undefined ? this.holds.size : this.holds.count((h) => isBatchWork(h.draft) === batch);
 	}
 
 	heldCredits(): number {

@@ -8,15 +8,24 @@ import { z } from "zod";
 export interface Limits {
 	requests_per_minute: number;
 	concurrent_requests: number;
+	/**
+	 * Batch-tier jobs waiting or running at once. Apart from concurrent_requests: a batch
+	 * job holds its credits for up to 72 hours, and must never take a sync request's slot.
+	 */
+	concurrent_batch_jobs: number;
 	images_per_day: number;
 	images_per_month: number;
 }
 
 export type LimitName = keyof Limits;
 
+/** Whether a hold is batch-tier work (its usage row's endpoint ends in ":batch"), which has its own concurrency limit. */
+export const isBatchWork = (draft: { endpoint: string }): boolean => draft.endpoint.endsWith(":batch");
+
 export const BUILTIN_LIMITS: Limits = {
 	requests_per_minute: 60,
 	concurrent_requests: 8,
+	concurrent_batch_jobs: 200,
 	images_per_day: 1_000,
 	images_per_month: 20_000,
 };
@@ -27,6 +36,7 @@ const Value = z.number().int().min(0).max(10_000_000);
 export const LimitsPatch = z.strictObject({
 	requests_per_minute: Value.nullable().optional(),
 	concurrent_requests: Value.nullable().optional(),
+	concurrent_batch_jobs: Value.nullable().optional(),
 	images_per_day: Value.nullable().optional(),
 	images_per_month: Value.nullable().optional(),
 });

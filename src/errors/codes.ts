@@ -146,6 +146,12 @@ export const ERRORS = {
 	configuration_error: { status: 500, type: "server_error", meaning: "A setting is invalid; the message names it" },
 	internal_error: { status: 500, type: "server_error", meaning: "Anything else; logged with the request id, never detailed to the client" },
 	job_not_queued: { status: 500, type: "server_error", meaning: "(a job's error) The job could not be queued; its credits were released" },
+	job_expired: {
+		status: 500,
+		type: "server_error",
+		meaning:
+			"(a job's error) The job's queue message was lost and it could no longer run within its hold's life; its credits were released",
+	},
 
 	// 502-504: Gemini's side, after failover and retries. Never charged.
 	upstream_error: { status: 502, type: upstream, meaning: "Gemini failed after retries (5xx, 408, network errors, a cut-off body)" },

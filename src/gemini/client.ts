@@ -149,6 +149,16 @@ export class GeminiClient {
 		return (await this.send(this.batchItemUrl(name), undefined, consume, signal)).result;
 	}
 
+	/**
+	 * GET batches: one page of this key's batches (without their results), as Google's
+	 * ListOperationsResponse: `operations` and, when there are more, `nextPageToken`.
+	 */
+	async listBatches(pageToken?: string, signal?: AbortSignal): Promise<{ operations?: BatchOperation[]; nextPageToken?: string }> {
+		const query = `?pageSize=100${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ""}`;
+		const url = this.batchItemUrl("x").replace(/\/batches\/x$/, `/batches${query}`);
+		return (await this.send(url, undefined, readBuffered<{ operations?: BatchOperation[]; nextPageToken?: string }>, signal)).result;
+	}
+
 	/** POST batches/{id}:cancel. */
 	async cancelBatch(name: string, signal?: AbortSignal): Promise<void> {
 		await this.send(this.batchItemUrl(name, ":cancel"), "{}", readBuffered, signal);

@@ -102,7 +102,7 @@ export interface InlinedResponse {
 /** The Operation batchGenerateContent answers and batches.get returns. */
 export interface BatchOperation {
 	name?: string;
-	metadata?: { state?: BatchState; batchStats?: Record<string, string> };
+	metadata?: { state?: BatchState; batchStats?: Record<string, string>; displayName?: string; model?: string };
 	done?: boolean;
 	response?: { inlinedResponses?: { inlinedResponses?: InlinedResponse[] } };
 	error?: GoogleRpcError;

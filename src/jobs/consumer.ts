@@ -27,7 +27,21 @@ import type { JobMessage } from "./submit";
 import { deliver } from "./webhooks";
 
 /** Long enough for the slowest generation; a dead worker's job is picked up after it. */
-const LEASE_MS = 15 * 60_000;
+export const LEASE_MS = 15 * 60_000;
+/** On top of the worst case: queue delivery, clocks, settling. */
+const HOLD_SLACK_MS = 5 * 60_000;
+
+/**
+ * How long a hold made when a job runs (a pipeline run's) must live: every attempt may take
+ * its whole lease (a worker that dies is replaced only when its lease runs out), with the
+ * backoff between attempts, so the hold outlives the job's worst case and is settled, not
+ * expired, however the attempts go.
+ */
+export function runHoldMs(config: GatewayConfig): number {
+	let ms = config.jobMaxAttempts * LEASE_MS + HOLD_SLACK_MS;
+	for (let attempt = 1; attempt < config.jobMaxAttempts; attempt++) ms += backoff(config, attempt) * 1000;
+	return ms;
+}
 
 /** Runs one queued job: claimed, its request rebuilt, its hold in place, generated, settled and finished. */
 export async function processJob(env: Env, jobId: string): Promise<Decision> {
@@ -99,7 +113,7 @@ async function holdFor(
 		draft: usageDraft(job.id, metered),
 		credits: holdOf(config, metered, price),
 		images: req.n,
-		ttlMs: config.deadlineMs * 4 + 60_000,
+		ttlMs: runHoldMs(config),
 		uses: usesOf(metered),
 	});
 	if (!admitted.ok) {

@@ -39,7 +39,7 @@ export type JobMessage =
 	| KeyEventMessage;
 
 /** How long an async job's hold may wait in the queue before the alarm releases it. */
-const ASYNC_HOLD_MS = 24 * 60 * 60_000;
+export const ASYNC_HOLD_MS = 24 * 60 * 60_000;
 /** A batch may take Gemini 48 hours before it expires; the hold outlives that and the polling. */
 export const BATCH_HOLD_MS = 72 * 60 * 60_000;
 

@@ -10,6 +10,7 @@ import { Iso, LifecycleStatus, list } from "./schema-parts";
 const Limits = z.object({
 	requests_per_minute: z.number().int(),
 	concurrent_requests: z.number().int(),
+	concurrent_batch_jobs: z.number().int().describe("Batch-tier jobs waiting or running at once (apart from concurrent_requests)"),
 	images_per_day: z.number().int(),
 	images_per_month: z.number().int(),
 });

@@ -7,6 +7,7 @@ import { refusedKey } from "../account/caller";
 import type { AdmitResult, UsageDraft } from "../account/records";
 import { type ControlledUse, controlledUse, type RequestedFeatures } from "../billing/controls";
 import { CREDIT_USD } from "../billing/cost";
+import type { LimitName } from "../billing/limits";
 import type { ImageSize, ModelSpec } from "../catalog/catalog";
 import { type ServiceTier, TIER_FACTORS } from "../catalog/rates";
 import type { GatewayConfig } from "../config";
@@ -126,6 +127,15 @@ export function usesOf(m: Metered): ControlledUse {
 	return controlledUse(m.model, m.imageSize ?? m.model.defaultImageSize, m.features);
 }
 
+/** What a 429 says: for the concurrency limits, what is in flight and when a slot frees, not just a wait. */
+function rateLimitMessage(limit: LimitName, value: number, retryAfterSeconds: number): string {
+	if (limit === "concurrent_requests")
+		return `Limit concurrent_requests (${value}) reached: ${value} requests or standard-tier async jobs of this key are in flight (batch-tier jobs are not counted here). Retry when one finishes (first retry in ${retryAfterSeconds} s).`;
+	if (limit === "concurrent_batch_jobs")
+		return `Limit concurrent_batch_jobs (${value}) reached: ${value} batch-tier jobs of this key are waiting or running, and a batch can take Gemini up to 48 hours. Retry when one finishes, cancel one, or use the standard tier (sync and standard async requests are not affected).`;
+	return `Limit ${limit} (${value}) reached; retry in ${retryAfterSeconds} s`;
+}
+
 /** The error a refused admission becomes (402, 429, 409, 422, 401, 403). */
 export function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay" }>): ApiError {
 	switch (a.reason) {
@@ -139,7 +149,7 @@ export function refusal(a: Exclude<AdmitResult, { ok: true } | { reason: "replay
 				{ headers: { "x-credits-remaining": String(a.balance) } },
 			);
 		case "rate_limited":
-			return apiError("rate_limit_exceeded", `Limit ${a.limit} (${a.value}) reached; retry in ${a.retryAfterSeconds} s`, {
+			return apiError("rate_limit_exceeded", rateLimitMessage(a.limit, a.value, a.retryAfterSeconds), {
 				param: a.limit,
 				headers: {
 					"retry-after": String(a.retryAfterSeconds),

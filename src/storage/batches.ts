@@ -88,6 +88,43 @@ export async function jobsOfBatch(db: D1Database, batchId: string): Promise<JobR
 	).results;
 }
 
+/** The ids of a batch's jobs that already succeeded (settled in an earlier pass over its answer). */
+export async function succeededJobsOfBatch(db: D1Database, batchId: string): Promise<string[]> {
+	const rows = await db.prepare("SELECT id FROM jobs WHERE batch_id = ? AND status = 'SUCCEEDED'").bind(batchId).all<{ id: string }>();
+	return rows.results.map((r) => r.id);
+}
+
+/**
+ * A submission of `model` to resume: never recorded as submitted, its former's lease run
+ * out (Gemini timed out on it, or the former died). Taken with a new lease until `until`.
+ */
+export async function takeUnrecordedSubmission(db: D1Database, model: string, now: number, until: number): Promise<BatchRow | null> {
+	const row = await db
+		.prepare(
+			"SELECT * FROM batches WHERE model = ? AND settled = 0 AND upstream_name IS NULL AND lease_until < ? ORDER BY created_at LIMIT 1",
+		)
+		.bind(model, now)
+		.first<BatchRow>();
+	return row && (await leaseBatch(db, row.id, now, until)) ? row : null;
+}
+
+/** Counts another attempt on every job a resumed submission carries (so repeated timeouts end at JOB_MAX_ATTEMPTS). */
+export async function countSubmissionAttempt(db: D1Database, batchId: string): Promise<void> {
+	await db
+		.prepare("UPDATE jobs SET attempts = attempts + 1, updated_at = ? WHERE batch_id = ? AND status = 'RUNNING'")
+		.bind(new Date().toISOString(), batchId)
+		.run();
+}
+
+/** Models with a submission whose former's lease ran out (a former that died): their window resumes it. */
+export async function modelsWithUnrecordedSubmissions(db: D1Database, now: number): Promise<string[]> {
+	const rows = await db
+		.prepare("SELECT DISTINCT model FROM batches WHERE settled = 0 AND upstream_name IS NULL AND lease_until < ? LIMIT 50")
+		.bind(now)
+		.all<{ model: string }>();
+	return rows.results.map((r) => r.model);
+}
+
 /** Hands claimed jobs back to the waiting line (the batch was not submitted). */
 export async function unclaimJobs(db: D1Database, ids: string[]): Promise<void> {
 	if (ids.length === 0) return;
@@ -131,13 +168,16 @@ export async function overdueBatches(db: D1Database, before: string): Promise<st
 }
 
 /**
- * Batches never recorded as submitted (their former died after claiming jobs): their jobs
- * go back to waiting and the batch is closed. Returns the models whose jobs went back.
+ * Batches never recorded as submitted by a former without a lease (from before submissions
+ * were resumed; those with one are resumed by their model's window, see
+ * takeUnrecordedSubmission): their jobs go back to waiting and the batch is closed. Returns the models whose jobs went back.
  */
 export async function abandonStaleSubmissions(db: D1Database, before: string): Promise<string[]> {
 	const stale = (
 		await db
-			.prepare("SELECT id, model FROM batches WHERE settled = 0 AND upstream_name IS NULL AND created_at < ? LIMIT 50")
+			.prepare(
+				"SELECT id, model FROM batches WHERE settled = 0 AND upstream_name IS NULL AND lease_until IS NULL AND created_at < ? LIMIT 50",
+			)
 			.bind(before)
 			.all<{ id: string; model: string }>()
 	).results;

@@ -44,6 +44,7 @@ export interface CreatedKey {
 export const ROOMY_LIMITS = {
 	requests_per_minute: 100_000,
 	concurrent_requests: 1_000,
+	concurrent_batch_jobs: 1_000,
 	images_per_day: 1_000_000,
 	images_per_month: 10_000_000,
 };

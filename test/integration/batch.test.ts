@@ -4,6 +4,8 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { formBatch } from "../../src/jobs/batch/form";
+import { pollBatch } from "../../src/jobs/batch/poll";
 import { sweepBatches } from "../../src/jobs/batch/sweep";
 import { loadConfig } from "../../src/load-config";
 import { claimWaitingJobs, insertBatch } from "../../src/storage/batches";
@@ -227,6 +229,102 @@ describe("Batch lane, when a consumer dies mid-submission", () => {
 		const done = (await waitForJob(k.key, id)) as BatchJob;
 		expect([done.status, done.credits_charged]).toEqual(["SUCCEEDED", 4]);
 		expect(done.batch?.id).not.toBe("bat_dead");
+	});
+});
+
+/** Submits batch-tier jobs whose window message is only recorded, so the test forms and polls their batch by hand. */
+async function submitHeld(key: string, model: string, prompts: string[]): Promise<{ ids: string[]; queue: Queue }> {
+	const { queue } = recordingQueue();
+	const ids: string[] = [];
+	for (const prompt of prompts) {
+		const res = await postJsonWith(
+			{ env: { JOBS: queue }, ctx: createExecutionContext() },
+			"/v1/images/generations",
+			{ model, prompt, async: true, service_tier: "batch" },
+			auth(key),
+		);
+		expect(res.status).toBe(202);
+		ids.push((await res.json<Job>()).id);
+	}
+	return { ids, queue };
+}
+
+const batchOf = async (jobId: string) =>
+	(await env.DB.prepare("SELECT batch_id FROM jobs WHERE id = ?").bind(jobId).first<{ batch_id: string }>())?.batch_id ?? "";
+
+/** env.DB whose `failAt`-th job-finishing UPDATE throws, as a runtime killed mid-settlement would stop there. */
+function dbKilledAt(failAt: number): D1Database {
+	let finishes = 0;
+	return new Proxy(env.DB, {
+		get(target, prop) {
+			if (prop === "prepare") {
+				return (sql: string) => {
+					if (/^UPDATE jobs SET .*finished_at/.test(sql) && ++finishes === failAt) throw new Error("killed mid-settlement");
+					return target.prepare(sql);
+				};
+			}
+			const v = Reflect.get(target, prop);
+			return typeof v === "function" ? v.bind(target) : v;
+		},
+	});
+}
+
+describe("Batch lane, when settlement dies halfway", () => {
+	it("the re-poll settles the rest and never deletes the images of jobs settled in the first pass", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const prompts = Array.from({ length: 4 }, (_, i) => uniquePrompt(`half settled ${i}`, "batch-delay=0"));
+		const { ids, queue } = await submitHeld(k.key, "nano-banana", prompts);
+		const config = loadConfig(env);
+		await formBatch({ ...env, JOBS: queue }, config, "nano-banana");
+		const batchId = await batchOf(ids[0]);
+		expect(new Set(await Promise.all(ids.map(batchOf)))).toEqual(new Set([batchId]));
+		// First pass: two jobs settle, the third's hold is settled but its row never written.
+		await expect(pollBatch({ ...env, DB: dbKilledAt(3), JOBS: queue }, config, batchId)).rejects.toThrow("killed mid-settlement");
+		const first = await Promise.all(ids.map((id) => job(k.key, id)));
+		const paid = first.filter((j) => j.status === "SUCCEEDED");
+		expect(paid).toHaveLength(2);
+		const urls = paid.map((j) => new URL(j.result?.images[0].url ?? "").pathname);
+		for (const url of urls) expect((await call(url)).status).toBe(200);
+		// The sweep's re-poll reads the whole answer again and settles the rest.
+		await pollBatch({ ...env, JOBS: queue }, config, batchId);
+		const after = await Promise.all(ids.map((id) => job(k.key, id)));
+		expect(after.map((j) => j.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
+		for (const url of urls) expect((await call(url)).status).toBe(200); // paid for: still served
+		for (const j of after) expect((await call(new URL(j.result?.images[0].url ?? "").pathname)).status).toBe(200);
+		expect(await balanceOf(k.key)).toBe(100 - 4 * 3); // each job charged once, at the batch price
+	});
+});
+
+/** The emulator's batches (listed as Google lists them) that carry a request of job `jobId`. */
+async function emulatorBatchesOf(jobId: string): Promise<Array<{ name: string; displayName: string }>> {
+	const list = await (await fetch(`${env.EMULATOR_URL}/v1beta/batches?key=test-gemini-key&pageSize=1000`)).json<{
+		operations: Array<{ name: string; metadata: { displayName: string } }>;
+	}>();
+	const out: Array<{ name: string; displayName: string }> = [];
+	for (const op of list.operations) {
+		const view = await (await fetch(`${env.EMULATOR_URL}/__emulator/batches/${op.name.slice(8)}`)).json<{ requestKeys: string[] }>();
+		if (view.requestKeys.includes(`${jobId}:0`)) out.push({ name: op.name, displayName: op.metadata.displayName });
+	}
+	return out;
+}
+
+describe("Batch lane, when Gemini's answer to a submission is lost", () => {
+	it("the retry finds the batch Gemini made by its display name and adopts it: Gemini saw one batch", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const prompt = uniquePrompt("accepted, answer lost", "batch-accept-delay=2500,batch-delay=0");
+		const { ids, queue } = await submitHeld(k.key, "nano-banana-2", [prompt]);
+		// The first submission times out after the emulator made the batch.
+		const first = await formBatch({ ...env, JOBS: queue }, loadConfig({ ...env, GEMINI_DEADLINE_MS: "800" }), "nano-banana-2");
+		expect(first).toHaveProperty("retryInSeconds");
+		// The queue's retry of the window message.
+		expect(await formBatch({ ...env, JOBS: queue }, loadConfig(env), "nano-banana-2")).toEqual({ ack: true });
+		const seen = await emulatorBatchesOf(ids[0]);
+		expect(seen).toHaveLength(1);
+		const batchId = await batchOf(ids[0]);
+		expect(seen[0].displayName).toBe(`nano-banana-gateway ${batchId}`);
+		expect(await upstreamName(batchId)).toBe(seen[0].name);
+		await pollBatch({ ...env, JOBS: queue }, loadConfig(env), batchId);
+		expect([(await job(k.key, ids[0])).status, await balanceOf(k.key)]).toEqual(["SUCCEEDED", 100 - 4]);
 	});
 });
 

@@ -1,4 +1,4 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
 	ADMIN,
@@ -10,9 +10,11 @@ import {
 	emulatorCalls,
 	expectError,
 	postJson,
+	postJsonWith,
 	ROOMY_LIMITS,
 	uniquePrompt,
 } from "../helpers/http";
+import { recordingQueue } from "../helpers/jobs";
 
 const GEN = "/v1/images/generations";
 
@@ -105,6 +107,28 @@ describe("concurrent requests", () => {
 		const refused = results.find((r) => r.status === 429) as Response;
 		expect((await expectError(refused, 429, "rate_limit_exceeded")).param).toBe("concurrent_requests");
 		expect((await postJson(GEN, { prompt: uniquePrompt("after") }, auth(k.key))).status).toBe(200);
+	});
+});
+
+describe("batch-tier jobs have their own concurrency limit", () => {
+	it("8 batch jobs in flight leave every concurrent_requests slot to sync calls; the 9th batch job is refused by concurrent_batch_jobs", async () => {
+		const k = await keyWith({ concurrent_requests: 8, concurrent_batch_jobs: 8 });
+		// The window message is recorded, never delivered: the 8 jobs stay waiting, their holds open.
+		const { queue } = recordingQueue();
+		const batchJob = (i: number) =>
+			postJsonWith(
+				{ env: { JOBS: queue }, ctx: createExecutionContext() },
+				GEN,
+				{ model: "nano-banana", prompt: uniquePrompt(`waiting batch ${i}`), async: true, service_tier: "batch" },
+				auth(k.key),
+			);
+		for (let i = 0; i < 8; i++) expect((await batchJob(i)).status).toBe(202);
+		expect((await postJson(GEN, { prompt: uniquePrompt("sync beside batches") }, auth(k.key))).status).toBe(200);
+		const e = await expectError(await batchJob(8), 429, "rate_limit_exceeded");
+		expect(e.param).toBe("concurrent_batch_jobs");
+		expect(e.message).toContain("standard tier");
+		const acct = await (await call("/v1/account", { headers: auth(k.key) })).json<{ limits: Record<string, number> }>();
+		expect(acct.limits.concurrent_batch_jobs).toBe(8);
 	});
 });
 

@@ -111,7 +111,7 @@ describe("GET /v1/account and /v1/usage", () => {
 			name: k.name,
 			credits: 85,
 			reserved_credits: 0,
-			limits: { requests_per_minute: 60, concurrent_requests: 8, images_per_day: 50, images_per_month: 20000 },
+			limits: { requests_per_minute: 60, concurrent_requests: 8, concurrent_batch_jobs: 200, images_per_day: 50, images_per_month: 20000 },
 			controls: {
 				allowed_models: null,
 				allowed_image_sizes: null,

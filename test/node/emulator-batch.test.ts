@@ -24,6 +24,28 @@ interface Operation {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("emulated Batch API", () => {
+	it("lists the key's batches as Google does: operations newest first with display names, no results, paged by nextPageToken", async () => {
+		const batches = new BatchEmulator(new GeminiEmulator({ requiredKey: KEY }), 0);
+		const names = [0, 1, 2].map((i) => {
+			const requests = [{ request: { contents: [{ role: "user", parts: [{ text: `p${i}` }] }] }, metadata: { key: "r0" } }];
+			const body = JSON.stringify({ batch: { display_name: `gw bat_${i}`, input_config: { requests: { requests } } } });
+			return (JSON.parse(batches.create("gemini-3-pro-image", KEY, body).body) as Operation).name;
+		});
+		const page1 = JSON.parse(batches.list(KEY, new URLSearchParams("pageSize=2")).body) as {
+			operations: Array<Operation & { metadata: { displayName: string } }>;
+			nextPageToken?: string;
+		};
+		expect(page1.operations.map((o) => [o.name, o.metadata.displayName])).toEqual([
+			[names[2], "gw bat_2"],
+			[names[1], "gw bat_1"],
+		]);
+		expect(page1.operations[0]).toMatchObject({ done: true, metadata: { state: "BATCH_STATE_SUCCEEDED" } });
+		expect(page1.operations[0].response).toBeUndefined(); // the list leaves results out
+		const page2 = JSON.parse(batches.list(KEY, new URLSearchParams(`pageSize=2&pageToken=${page1.nextPageToken}`)).body) as typeof page1;
+		expect([page2.operations.map((o) => o.name), page2.nextPageToken]).toEqual([[names[0]], undefined]);
+		expect(batches.list("wrong", new URLSearchParams()).status).not.toBe(200);
+	});
+
 	it("goes PENDING -> RUNNING -> SUCCEEDED and answers every request by key, in shuffled order", async () => {
 		const batches = new BatchEmulator(new GeminiEmulator({ requiredKey: KEY }), 200);
 		const prompts = Array.from({ length: 6 }, (_, i) => `picture ${i}`);

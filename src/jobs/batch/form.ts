@@ -6,8 +6,10 @@
  * while waiting is never claimed. Pipeline runs are paid for here, when they run.
  *
  * Gemini refusing the batch for good fails its jobs (holds released); Gemini being busy
- * (429, 5xx, timeouts) hands the jobs back to the waiting line and tries again with
- * backoff, until JOB_MAX_ATTEMPTS.
+ * (429, 5xx) hands the jobs back to the waiting line and tries again with backoff, until
+ * JOB_MAX_ATTEMPTS. A timeout is different: Gemini may have made the batch, so the batch
+ * keeps its id and jobs and the retry resumes it, adopting the batch if Gemini has it
+ * (./adopt.ts).
  */
 import type { KeyAccountStub } from "../../account/key-account";
 import { randomId } from "../../account/keys";
@@ -16,16 +18,30 @@ import type { ModelSpec } from "../../catalog/catalog";
 import type { GatewayConfig } from "../../config";
 import { ApiError, apiError } from "../../errors";
 import { GeminiError, GeminiTimeoutError } from "../../gemini/errors";
+import type { BatchOperation } from "../../gemini/types";
 import { upstreamToError } from "../../pipeline/failures";
 import { askOf } from "../../pipeline/generate";
 import { callBound, holdOf, meteredOf, refusal, usageDraft, usesOf } from "../../pipeline/metering";
 import type { GenerationRequest } from "../../pipeline/request";
 import { checkUpstreamSupports, onChain } from "../../pipeline/upstream";
-import { claimWaitingJobs, deleteBatch, insertBatch, setJobsBatchState, unclaimJobs, updateBatch } from "../../storage/batches";
+import {
+	type BatchRow,
+	claimWaitingJobs,
+	countSubmissionAttempt,
+	deleteBatch,
+	insertBatch,
+	jobsOfBatch,
+	leaseBatch,
+	setJobsBatchState,
+	takeUnrecordedSubmission,
+	unclaimJobs,
+	updateBatch,
+} from "../../storage/batches";
 import { type JobRow, setRunStatus, updateJob } from "../../storage/jobs";
 import { accountOfKey, backoff, type Decision, failJob, finish } from "../settle";
 import { fromSpec, type JobSpec } from "../spec";
 import { BATCH_HOLD_MS, type JobMessage } from "../submit";
+import { displayNameOf, findSubmitted } from "./adopt";
 import { batchBody, fitsWith, inlineRequests } from "./requests";
 
 /** At most this many jobs are claimed per batch (each may carry up to 9 requests). */
@@ -90,10 +106,20 @@ interface Forming {
 	bytes: number;
 }
 
-/** Claims the model's waiting jobs and submits them as one batch. */
+/** Longer than any submission takes (the Gemini deadline is at most 15 minutes): a former holding it longer died. */
+export const SUBMISSION_MS = 20 * 60_000;
+
+/**
+ * Claims the model's waiting jobs and submits them as one batch; first, a submission whose
+ * answer was lost is resumed (adopted if Google has it), so no batch is submitted twice.
+ */
 export async function formBatch(env: Env, config: GatewayConfig, model: string): Promise<Decision> {
+	const now = Date.now();
+	const unrecorded = await takeUnrecordedSubmission(env.DB, model, now, now + SUBMISSION_MS);
+	if (unrecorded) return await resume(env, config, unrecorded);
 	const id = randomId("bat");
-	await insertBatch(env.DB, id, model, new Date().toISOString());
+	await insertBatch(env.DB, id, model, new Date(now).toISOString());
+	await leaseBatch(env.DB, id, now, now + SUBMISSION_MS);
 	const claimed = await claimWaitingJobs(env.DB, model, id, MAX_JOBS);
 	if (claimed.length === 0) {
 		await deleteBatch(env.DB, id); // another window's message took them already
@@ -109,6 +135,31 @@ export async function formBatch(env: Env, config: GatewayConfig, model: string):
 	}
 	const forming: Forming = { id, model: spec, live, bytes };
 	try {
+		return await submit(env, config, forming);
+	} catch (error) {
+		return await submitFailed(env, config, forming, error);
+	}
+}
+
+/** A submission resumed with the jobs it claimed: adopted when Google has it under its display name, else submitted again under it. */
+async function resume(env: Env, config: GatewayConfig, batch: BatchRow): Promise<Decision> {
+	await countSubmissionAttempt(env.DB, batch.id);
+	const claimed = await jobsOfBatch(env.DB, batch.id);
+	const spec = config.catalog.find(batch.model);
+	const { live, bytes } = await gather(env, config, batch.model, claimed);
+	if (live.length === 0 || !spec) {
+		const e = apiError("model_not_found", `Unknown model '${batch.model}'`, { param: "model" });
+		for (const entry of live) await failJob(env, entry.job, entry.account, e);
+		await closeUnsubmitted(env, batch.id);
+		return { ack: true };
+	}
+	const forming: Forming = { id: batch.id, model: spec, live, bytes };
+	try {
+		const found = await findSubmitted(config, displayNameOf(batch.id));
+		if (found) {
+			const upstreamModel = found.op.metadata?.model?.replace(/^models\//, "") ?? spec.chain[0];
+			return await recordSubmitted(env, config, forming, found.op, upstreamModel, found.upstream);
+		}
 		return await submit(env, config, forming);
 	} catch (error) {
 		return await submitFailed(env, config, forming, error);
@@ -160,7 +211,7 @@ async function submit(env: Env, config: GatewayConfig, f: Forming): Promise<Deci
 			return client.createBatch(
 				upstreamId,
 				batchBody(
-					`nano-banana-gateway ${f.id}`,
+					displayNameOf(f.id),
 					f.live.map((e) => e.text),
 				),
 			);
@@ -173,6 +224,18 @@ async function submit(env: Env, config: GatewayConfig, f: Forming): Promise<Deci
 		await closeUnsubmitted(env, f.id);
 		return { ack: true };
 	}
+	return await recordSubmitted(env, config, f, { ...op, name: op.name }, upstreamModel, upstream);
+}
+
+/** Records a batch Gemini holds (submitted now, or adopted), and schedules its first poll. */
+async function recordSubmitted(
+	env: Env,
+	config: GatewayConfig,
+	f: Forming,
+	op: BatchOperation & { name: string },
+	upstreamModel: string,
+	upstream: string,
+): Promise<Decision> {
 	const state = op.metadata?.state ?? "BATCH_STATE_PENDING";
 	await updateBatch(env.DB, f.id, {
 		upstream_name: op.name,
@@ -182,6 +245,7 @@ async function submit(env: Env, config: GatewayConfig, f: Forming): Promise<Deci
 		jobs: f.live.length,
 		requests: f.live.reduce((n, e) => n + e.requests, 0),
 		bytes: f.bytes,
+		lease_until: null,
 		submitted_at: new Date().toISOString(),
 		next_poll_at: new Date(Date.now() + config.batchPollSeconds * 1000).toISOString(),
 	});
@@ -211,7 +275,14 @@ async function servable(env: Env, config: GatewayConfig, entries: Entry[], upstr
  */
 async function submitFailed(env: Env, config: GatewayConfig, f: Forming, error: unknown): Promise<Decision> {
 	const attempts = Math.max(...f.live.map((e) => e.job.attempts)); // counted when claimed
-	if (error instanceof GeminiError && (error.retryable || error instanceof GeminiTimeoutError) && attempts < config.jobMaxAttempts) {
+	if (error instanceof GeminiTimeoutError && attempts < config.jobMaxAttempts) {
+		// Gemini may have made the batch before the answer was lost: keep its id and its jobs,
+		// so the retry finds it under its display name instead of submitting it again.
+		const retryInSeconds = backoff(config, attempts);
+		await updateBatch(env.DB, f.id, { lease_until: Date.now() + retryInSeconds * 1000 - 1 });
+		return { retryInSeconds };
+	}
+	if (error instanceof GeminiError && error.retryable && attempts < config.jobMaxAttempts) {
 		await unclaimJobs(
 			env.DB,
 			f.live.map((e) => e.job.id),

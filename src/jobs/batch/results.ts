@@ -17,7 +17,7 @@ import { failureToError, type ImageFailure, noImageFailure } from "../../pipelin
 import { type TokenUsage, tokenUsage } from "../../pipeline/generate";
 import { type AnswerFate, chargeOf, emptySpend, recordAnswer, spendRecord } from "../../pipeline/meter";
 import type { BatchRow } from "../../storage/batches";
-import { jobsOfBatch, setJobsBatchState, updateBatch } from "../../storage/batches";
+import { jobsOfBatch, setJobsBatchState, succeededJobsOfBatch, updateBatch } from "../../storage/batches";
 import { imageUrl } from "../../storage/images";
 import type { JobRow } from "../../storage/jobs";
 import { accountOfKey, failJob, finish } from "../settle";
@@ -177,7 +177,25 @@ async function settleJob(
 	);
 }
 
-/** Settles every unfinished job of a finished batch, removes images nobody gets, closes the batch. */
+/**
+ * The places (in the answer) of the images that jobs of this batch finished in an earlier
+ * pass were given: the image each answer of theirs delivered, chosen as readAnswer chooses.
+ */
+async function keptBefore(env: Env, batch: BatchRow, answers: Map<string, InlinedResponse>): Promise<Set<number>> {
+	const kept = new Set<number>();
+	const done = new Set(await succeededJobsOfBatch(env.DB, batch.id));
+	if (done.size === 0) return kept;
+	for (const [key, answer] of answers) {
+		const owner = parseKey(key);
+		if (!owner || !done.has(owner.jobId) || answer.error || !answer.response) continue;
+		const image = readOutcome(answer.response).images[0];
+		const at = image ? placeholderIndex(image.data) : undefined;
+		if (at !== undefined) kept.add(at);
+	}
+	return kept;
+}
+
+/** Settles every unfinished job of a finished batch, removes images nobody gets (never a settled job's), closes the batch. */
 export async function settleBatch(
 	env: Env,
 	config: GatewayConfig,
@@ -194,7 +212,9 @@ export async function settleBatch(
 		if (key && parseKey(key) && !answers.has(key)) answers.set(key, a);
 	}
 	const whole = list.length === 0 ? wholeBatchError(state, op) : undefined;
-	const kept = new Set<number>();
+	// A re-poll after a crash mid-settlement rewrites every image of the answer: those of jobs
+	// settled in the earlier pass were paid for and must stay, so they count as kept.
+	const kept = await keptBefore(env, batch, answers);
 	for (const job of await jobsOfBatch(env.DB, batch.id)) {
 		if (whole) await failJob(env, job, await accountOfKey(env, job.key_id), whole);
 		else await settleJob(env, config, batch, job, answers, stored, kept);

@@ -4,11 +4,12 @@
  * their window get a new window message, submitted batches whose poll is overdue get a
  * new poll, and jobs claimed by a submission that never finished (its consumer died) go
  * back to waiting. Every step is idempotent: forming claims jobs conditionally, and
- * polling takes a lease. (Should that submission have reached Gemini after all, its batch
- * is never polled: the jobs run again in a new one, and Gemini bills the first too.)
+ * polling takes a lease. A submission whose former died is resumed under its own display
+ * name, so a batch Gemini accepted before the answer was lost is adopted, never submitted
+ * twice (./adopt.ts); only submissions from before that (no lease) are handed back.
  */
 import type { GatewayConfig } from "../../config";
-import { abandonStaleSubmissions, modelsWaitingSince, overdueBatches } from "../../storage/batches";
+import { abandonStaleSubmissions, modelsWaitingSince, modelsWithUnrecordedSubmissions, overdueBatches } from "../../storage/batches";
 import type { JobMessage } from "../submit";
 
 /** How late a window or a poll may be before the sweep steps in. */
@@ -24,7 +25,9 @@ export async function sweepBatches(
 	// A submission takes seconds; one still unrecorded after this died with its jobs claimed.
 	const abandoned = await abandonStaleSubmissions(env.DB, new Date(at.getTime() - SUBMISSION_MS).toISOString());
 	const waitedSince = new Date(at.getTime() - config.batchWindowSeconds * 1000 - GRACE_MS).toISOString();
-	const models = [...new Set([...abandoned, ...(await modelsWaitingSince(env.DB, waitedSince))])];
+	// A submission whose former died (its lease ran out) is resumed by its model's window: adopted if Gemini has it.
+	const unrecorded = await modelsWithUnrecordedSubmissions(env.DB, at.getTime());
+	const models = [...new Set([...abandoned, ...unrecorded, ...(await modelsWaitingSince(env.DB, waitedSince))])];
 	for (const model of models) await env.JOBS.send({ type: "batch-window", model } satisfies JobMessage);
 	const overdue = await overdueBatches(env.DB, new Date(at.getTime() - GRACE_MS).toISOString());
 	for (const batchId of overdue) await env.JOBS.send({ type: "batch-poll", batchId } satisfies JobMessage);
