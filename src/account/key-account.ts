@@ -9,10 +9,9 @@
  * methods are the whole surface; expected failures are tagged results.
  */
 import { DurableObject } from "cloudflare:workers";
-import { applyControls, type ControlledUse, type ControlsPatch, checkControls, checkSpend, crossesLowBalance } from "../billing/controls";
+import { applyControls, type ControlledUse, type ControlsPatch, checkControls, checkSpend } from "../billing/controls";
 import { applyPatch, isBatchWork, type LimitName, type Limits, type LimitsPatch } from "../billing/limits";
 import { loadSettings } from "../config";
-import { balanceLowEvent } from "./events";
 import {
 	type AccountView,
 	type AdmitResult,
@@ -139,10 +138,10 @@ export class KeyAccount extends DurableObject<Env> {
 		const before = this.store.balance();
 		const after = before + amount;
 		if (after < 0) return { ok: false, reason: "would_go_negative", balance: before };
-		const settledBefore = this.settledBalance();
+		const settledBefore = this.store.settledBalance();
 		this.store.transaction(() => {
 			this.store.adjust(amount, kind, reason);
-			this.noteBalance(settledBefore, Date.now());
+			this.store.noteLowBalance(settledBefore, Date.now());
 		});
 		await this.ensureAlarm(Date.now() + FLUSH_DELAY);
 		return { ok: true, balance: after };
@@ -299,10 +298,10 @@ export class KeyAccount extends DurableObject<Env> {
 		}
 		const charged = Math.min(wanted, hold.credits);
 		const idemKey = hold.idemKey;
-		const settledBefore = this.settledBalance();
+		const settledBefore = this.store.settledBalance();
 		const close = () => {
 			const closed = this.store.close(hold, charged, input.outcome, now);
-			this.noteBalance(settledBefore, now);
+			this.store.noteLowBalance(settledBefore, now);
 			return closed;
 		};
 		const result = idemKey
@@ -319,25 +318,6 @@ export class KeyAccount extends DurableObject<Env> {
 	/** Keeps a submission's 202 for its Idempotency-Key, or forgets the key (null: nothing was queued). */
 	async keepSubmission(key: string, response: StoredResponse | null): Promise<void> {
 		this.store.idempotency.keep(key, response, Date.now() + IDEMPOTENCY_TTL);
-	}
-
-	/** The balance with open holds not taken off: what settlements and adjustments move. */
-	private settledBalance(): number {
-		return this.store.balance() + this.store.heldCredits();
-	}
-
-	/**
-	 * After a charge or an adjustment: when it took the balance from at or above the key's
-	 * low-balance threshold to below it, writes one `key.balance_low` event (the alarm hands it
-	 * to the queue). Only a crossing writes one, so the next needs the balance back above first.
-	 */
-	private noteBalance(before: number, now: number): void {
-		const controls = this.store.controls();
-		const after = this.settledBalance();
-		if (!crossesLowBalance(controls, before, after)) return;
-		const r = this.store.account();
-		const event = balanceLowEvent(r?.key_id ?? "", after, this.store.heldCredits(), controls.low_balance_threshold ?? 0, now);
-		this.store.events.add(event, now);
 	}
 
 	/** Releases holds past their expiry (a Worker died mid-request). */

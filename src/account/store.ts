@@ -18,11 +18,11 @@
  * include yet (`reload`): those admitted after it (`id > cp.rowid`) and those open at it
  * (`cp.open`).
  */
-import type { KeyControls } from "../billing/controls";
+import { crossesLowBalance, type KeyControls } from "../billing/controls";
 import { isBatchWork, type LimitOverrides } from "../billing/limits";
 import { type AccountRow, AccountTable } from "./account-row";
 import { Counters, type CountersState } from "./counters";
-import { EventTable } from "./events";
+import { balanceLowEvent, EventTable } from "./events";
 import { type Admission, type Hold, HoldTable, newHold, OpenHolds } from "./holds";
 import { IdempotencyTable } from "./idempotency";
 import { type Cursor, Journal, ledgerRow } from "./journal";
@@ -295,5 +295,23 @@ export class AccountStore {
 	/** Drops the buckets that have left the 60-second window. */
 	pruneWindow(second: number): void {
 		this.counters.pruneWindow(second);
+	}
+
+	/** The balance with open holds not taken off: what settlements and adjustments move. */
+	settledBalance(): number {
+		return this.balance() + this.heldCredits();
+	}
+
+	/**
+	 * After a charge or an adjustment: when it took the balance from at or above the key's
+	 * low-balance threshold to below it, writes one `key.balance_low` event (the alarm hands it
+	 * to the queue). Only a crossing writes one, so the next needs the balance back above first.
+	 */
+	noteLowBalance(before: number, now: number): void {
+		const controls = this.controls();
+		const after = this.settledBalance();
+		if (!crossesLowBalance(controls, before, after)) return;
+		const event = balanceLowEvent(this.account()?.key_id ?? "", after, this.heldCredits(), controls.low_balance_threshold ?? 0, now);
+		this.events.add(event, now);
 	}
 }
