@@ -17,6 +17,8 @@ import {
 	type AccountView,
 	type AdmitResult,
 	emptyOutcome,
+	type GrantKey,
+	type GrantResult,
 	type StoredResponse,
 	type UsageDraft,
 	type UsageOutcome,
@@ -128,41 +130,22 @@ export class KeyAccount extends DurableObject<Env> {
 	}
 
 	/**
-	 * Grants (amount > 0) or adjusts (either sign) the balance, with a ledger row.
-	 * Refused when it would take the balance below zero. With an idempotency key (the
-	 * operator's Idempotency-Key), a repeat with the same body applies nothing and answers
-	 * the first result (`replayed`); with another body it is refused. The record is written
-	 * in the grant's own transaction, so a grant is never applied without it.
+	 * Grants (amount > 0) or adjusts (either sign) the balance, with a ledger row; refused below zero. With the
+	 * operator's Idempotency-Key a repeat applies nothing (another body is refused); the record is written with the grant.
 	 */
-	async adjustCredits(
-		amount: number,
-		reason: string,
-		kind: "grant" | "adjustment",
-		idempotency?: { key: string; bodyHash: string },
-	): Promise<
-		| { ok: true; balance: number; replayed?: true }
-		| { ok: false; reason: "unknown_key" | "would_go_negative" | "idempotency_mismatch"; balance: number }
-	> {
+	async adjustCredits(amount: number, reason: string, kind: "grant" | "adjustment", idempotency?: GrantKey): Promise<GrantResult> {
 		if (!this.store.account()) return { ok: false, reason: "unknown_key", balance: 0 };
 		const before = this.store.balance();
 		const now = Date.now();
-		// Grants' keys live apart from requests' (a customer cannot collide with the operator).
-		const idemKey = idempotency ? `grant:${idempotency.key}` : undefined;
-		const rec = idemKey ? this.store.idempotency.find(idemKey, now) : undefined;
-		if (rec) {
-			if (rec.bodyHash !== idempotency?.bodyHash) return { ok: false, reason: "idempotency_mismatch", balance: before };
-			return { ok: true, balance: Number(rec.response?.body), replayed: true };
-		}
+		const replay = idempotency && this.store.idempotency.replayGrant(idempotency, before, now);
+		if (replay) return replay;
 		const after = before + amount;
 		if (after < 0) return { ok: false, reason: "would_go_negative", balance: before };
 		const settledBefore = this.settledBalance();
 		this.store.transaction(() => {
 			this.store.adjust(amount, kind, reason);
 			this.noteBalance(settledBefore, now);
-			if (idemKey && idempotency) {
-				this.store.idempotency.begin(idemKey, idempotency.bodyHash, now + IDEMPOTENCY_TTL);
-				this.store.idempotency.finish(idemKey, { status: 200, headers: {}, body: String(after) });
-			}
+			if (idempotency) this.store.idempotency.recordGrant(idempotency, after, now + IDEMPOTENCY_TTL);
 		});
 		await this.ensureAlarm(Date.now() + FLUSH_DELAY);
 		return { ok: true, balance: after };
@@ -370,7 +353,6 @@ export class KeyAccount extends DurableObject<Env> {
 
 	/** Sends pending rows (the journal's, via a checkpoint, and the outbox's) to D1. Safe to call concurrently and repeatedly. */
 	async flush(): Promise<{ flushed: number; pending: number }> {
-		if (!this.store.exists) return { flushed: 0, pending: 0 };
 		if (this.store.pendingCheckpoint()) this.store.transaction(() => this.store.checkpoint());
 		if (!this.flushing) {
 			this.flushing = this.store.outbox.flush(this.env.DB).finally(() => {

@@ -84,22 +84,21 @@ export class AccountStore {
 	 * that names no issued key must leave no database behind, so an empty object stays empty
 	 * (reads only: the account reads as absent) until `create` migrates it.
 	 */
-	private ready = false;
+	private tables = false;
+
+	/** Does the object have tables (an account was created here)? Asked of SQLite until it does. */
+	get exists(): boolean {
+		this.tables ||= this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'`.one().n > 0;
+		return this.tables;
+	}
 
 	/** Applies numbered migrations (schema.ts) to an object that has tables, then loads the in-memory copy. */
 	init(): void {
-		const tables = this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'`.one().n;
-		if (tables > 0) this.migrate();
-	}
-
-	/** Is there a database (an account was created here at some time)? */
-	get exists(): boolean {
-		return this.ready;
+		if (this.exists) this.migrate();
 	}
 
 	/** Brings the schema up to date and loads the in-memory copy: at start, and before the account is created. */
 	migrate(): void {
-		if (this.ready) return;
 		this.sql`CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`;
 		const done = this.sql<{ v: number | null }>`SELECT MAX(version) AS v FROM _migrations`.one().v ?? 0;
 		for (let v = done; v < MIGRATIONS.length; v++) {
@@ -109,13 +108,13 @@ export class AccountStore {
 				this.sql`INSERT INTO _migrations (version, applied_at) VALUES (${v + 1}, ${new Date().toISOString()})`;
 			});
 		}
-		this.ready = true;
+		this.tables = true;
 		this.reload();
 	}
 
 	/** Forgets the in-memory copy and rebuilds it: the checkpoint, then the holds it does not include. */
 	reload(): void {
-		if (!this.ready) return;
+		if (!this.exists) return;
 		this.accountRow.forget();
 		const a = this.account();
 		const state = JSON.parse(a?.state ?? "{}") as PersistedState;
@@ -159,7 +158,7 @@ export class AccountStore {
 	// ---- the account row -----------------------------------------------------------------
 
 	account(): AccountRow | null {
-		return this.ready ? this.accountRow.get() : null;
+		return this.exists ? this.accountRow.get() : null;
 	}
 
 	/** The key's own limits. */
