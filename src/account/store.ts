@@ -80,15 +80,20 @@ export class AccountStore {
 	}
 
 	/**
-	 * False while the object has no tables: any bearer string reaches a KeyAccount, and one
+	 * False while the object has none of its tables: any bearer string reaches a KeyAccount, and one
 	 * that names no issued key must leave no database behind, so an empty object stays empty
 	 * (reads only: the account reads as absent) until `create` migrates it.
 	 */
 	private tables = false;
 
-	/** Does the object have tables (an account was created here)? Asked of SQLite until it does. */
+	/**
+	 * Does the object have its tables (an account was created here)? Asked of SQLite until it
+	 * does. Our own `_migrations` table says so, not any table: the runtime may keep its own
+	 * (`wrangler dev` records an object's name in one).
+	 */
 	get exists(): boolean {
-		this.tables ||= this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'`.one().n > 0;
+		this.tables ||=
+			this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '_migrations'`.one().n > 0;
 		return this.tables;
 	}
 
