@@ -42,7 +42,9 @@ function bearer(header: string | undefined): string | undefined {
  * its very next call: here for most routes, by admission itself on the routes whose
  * facts say they are admitted (generations and edits in every dialect, src/route-facts.ts).
  * A public read (the catalog and price list, as resellers publish them) needs no key,
- * but a key that is sent is still checked, so a wrong one is a 401 everywhere.
+ * but a key that is sent is still checked, so a wrong one is a 401 everywhere. Nothing is
+ * done for an unchecked key: an admitted request's failure before admission is answered
+ * by the key check, and inputs are fetched only once the key is known (src/inputs/images.ts).
  */
 export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
 	const route = c.get("route");
@@ -55,6 +57,14 @@ export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
 	c.set("caller", caller);
 	if (!route.admitted) await timed("auth", () => caller.identify());
 	await next();
+	// Admission checks the key after the body is parsed; a request that failed before it (a
+	// malformed body, an unknown model, an unusable input) never reached it. Its key is
+	// checked now, so a key that is not valid learns nothing about its body (401/403, not
+	// 400). Only on that error path: a valid request still enters with one Durable Object call.
+	const status = c.res.status;
+	if (route.admitted && status >= 400 && status !== 401 && status !== 403 && !caller.knownKeyId) {
+		await timed("auth", () => caller.identify());
+	}
 });
 
 /** Bearer ADMIN_TOKEN, compared in constant time. Admin is off when no token is set. */

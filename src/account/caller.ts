@@ -18,6 +18,7 @@ export interface Identity {
 
 export class Caller {
 	private known: Identity | undefined;
+	private checking: Promise<Identity> | undefined;
 
 	constructor(
 		readonly keyHash: string,
@@ -52,12 +53,15 @@ export class Caller {
 	}
 
 	/** The identity, checking the key now (401 unknown, 403 revoked) when admission has not. */
-	async identify(): Promise<Identity> {
-		if (this.known) return this.known;
-		const auth = await this.account.authorize();
-		if (!auth.ok) throw refusedKey(auth.reason);
-		this.known = { keyId: auth.keyId, name: auth.name };
-		return this.known;
+	identify(): Promise<Identity> {
+		if (this.known) return Promise.resolve(this.known);
+		// Concurrent askers (several inputs fetched at once) share one check.
+		this.checking ??= this.account.authorize().then((auth) => {
+			if (!auth.ok) throw refusedKey(auth.reason);
+			this.known = { keyId: auth.keyId, name: auth.name };
+			return this.known;
+		});
+		return this.checking;
 	}
 }
 

@@ -2,7 +2,7 @@
  * Idempotency records: a request sent again with the same Idempotency-Key gets the first
  * one's stored response (or is told it is still running, or that its body differs).
  */
-import type { StoredResponse } from "./records";
+import type { GrantKey, GrantResult, StoredResponse } from "./records";
 import type { Sql } from "./sql";
 
 /** A live record: `running` until its request settles, then `done` with the response. */
@@ -51,6 +51,24 @@ export class IdempotencyTable {
 	/** Forgets `key` if its request is still running (its hold expired). */
 	forgetRunning(key: string): void {
 		this.sql`DELETE FROM idempotency WHERE key = ${key} AND state = 'running'`;
+	}
+
+	/**
+	 * A repeat of an admin grant's Idempotency-Key: the first grant's answer (its balance then),
+	 * or a refusal when that grant had another body; undefined for a new key. Grants' keys live
+	 * apart from requests' (a customer's key never meets the operator's).
+	 */
+	replayGrant(grant: GrantKey, balance: number, now: number): GrantResult | undefined {
+		const rec = this.find(`grant:${grant.key}`, now);
+		if (!rec) return undefined;
+		if (rec.bodyHash !== grant.bodyHash) return { ok: false, reason: "idempotency_mismatch", balance };
+		return { ok: true, balance: Number(rec.response?.body), replayed: true };
+	}
+
+	/** Records a grant applied under its key, with the balance it answered (call in the grant's transaction). */
+	recordGrant(grant: GrantKey, balance: number, expiresAt: number): void {
+		this.begin(`grant:${grant.key}`, grant.bodyHash, expiresAt);
+		this.finish(`grant:${grant.key}`, { status: 200, headers: {}, body: String(balance) });
 	}
 
 	/** Drops expired records. */

@@ -16,6 +16,8 @@ import {
 	type AccountView,
 	type AdmitResult,
 	emptyOutcome,
+	type GrantKey,
+	type GrantResult,
 	type StoredResponse,
 	type UsageDraft,
 	type UsageOutcome,
@@ -81,6 +83,7 @@ export class KeyAccount extends DurableObject<Env> {
 		controls?: ControlsPatch;
 	}): Promise<{ ok: true } | { ok: false; reason: "exists" }> {
 		if (this.store.account()) return { ok: false, reason: "exists" };
+		this.store.migrate(); // the object's tables are made for an issued key only
 		this.store.transaction(() => {
 			this.store.insertAccount(input.keyId, input.name, input.createdAt, JSON.stringify(applyPatch({}, input.limits ?? {})));
 			if (input.controls) this.store.accountRow.setControls(JSON.stringify(applyControls({}, input.controls)));
@@ -126,22 +129,22 @@ export class KeyAccount extends DurableObject<Env> {
 	}
 
 	/**
-	 * Grants (amount > 0) or adjusts (either sign) the balance, with a ledger row.
-	 * Refused when it would take the balance below zero.
+	 * Grants (amount > 0) or adjusts (either sign) the balance, with a ledger row; refused below zero. With the
+	 * operator's Idempotency-Key a repeat applies nothing (another body is refused); the record is written with the grant.
 	 */
-	async adjustCredits(
-		amount: number,
-		reason: string,
-		kind: "grant" | "adjustment",
-	): Promise<{ ok: true; balance: number } | { ok: false; reason: "unknown_key" | "would_go_negative"; balance: number }> {
+	async adjustCredits(amount: number, reason: string, kind: "grant" | "adjustment", idempotency?: GrantKey): Promise<GrantResult> {
 		if (!this.store.account()) return { ok: false, reason: "unknown_key", balance: 0 };
 		const before = this.store.balance();
+		const now = Date.now();
+		const replay = idempotency && this.store.idempotency.replayGrant(idempotency, before, now);
+		if (replay) return replay;
 		const after = before + amount;
 		if (after < 0) return { ok: false, reason: "would_go_negative", balance: before };
 		const settledBefore = this.store.settledBalance();
 		this.store.transaction(() => {
 			this.store.adjust(amount, kind, reason);
-			this.store.noteLowBalance(settledBefore, Date.now());
+			this.store.noteLowBalance(settledBefore, now);
+			if (idempotency) this.store.idempotency.recordGrant(idempotency, after, now + IDEMPOTENCY_TTL);
 		});
 		await this.ensureAlarm(Date.now() + FLUSH_DELAY);
 		return { ok: true, balance: after };

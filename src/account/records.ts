@@ -171,6 +171,17 @@ export interface KnownKey {
 	name: string;
 }
 
+/** An admin grant's Idempotency-Key, and what its body is recognised by. */
+export interface GrantKey {
+	key: string;
+	bodyHash: string;
+}
+
+/** A grant's or adjustment's result; `replayed`: a repeat of an Idempotency-Key, answered with the first balance. */
+export type GrantResult =
+	| { ok: true; balance: number; replayed?: true }
+	| { ok: false; reason: "unknown_key" | "would_go_negative" | "idempotency_mismatch"; balance: number };
+
 export type AdmitResult =
 	| ({ ok: true; reservationId: string; balance: number; rateLimit: { limit: number; remaining: number; resetSeconds: number } } & KnownKey)
 	| { ok: false; reason: "unknown_key" | "key_revoked" }

@@ -79,8 +79,31 @@ export class AccountStore {
 		this.accountRow = new AccountTable(this.sql);
 	}
 
-	/** Applies numbered migrations (schema.ts), then loads the in-memory copy. */
+	/**
+	 * False while the object has none of its tables: any bearer string reaches a KeyAccount, and one
+	 * that names no issued key must leave no database behind, so an empty object stays empty
+	 * (reads only: the account reads as absent) until `create` migrates it.
+	 */
+	private tables = false;
+
+	/**
+	 * Does the object have its tables (an account was created here)? Asked of SQLite until it
+	 * does. Our own `_migrations` table says so, not any table: the runtime may keep its own
+	 * (`wrangler dev` records an object's name in one).
+	 */
+	get exists(): boolean {
+		this.tables ||=
+			this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '_migrations'`.one().n > 0;
+		return this.tables;
+	}
+
+	/** Applies numbered migrations (schema.ts) to an object that has tables, then loads the in-memory copy. */
 	init(): void {
+		if (this.exists) this.migrate();
+	}
+
+	/** Brings the schema up to date and loads the in-memory copy: at start, and before the account is created. */
+	migrate(): void {
 		this.sql`CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`;
 		const done = this.sql<{ v: number | null }>`SELECT MAX(version) AS v FROM _migrations`.one().v ?? 0;
 		for (let v = done; v < MIGRATIONS.length; v++) {
@@ -90,11 +113,13 @@ export class AccountStore {
 				this.sql`INSERT INTO _migrations (version, applied_at) VALUES (${v + 1}, ${new Date().toISOString()})`;
 			});
 		}
+		this.tables = true;
 		this.reload();
 	}
 
 	/** Forgets the in-memory copy and rebuilds it: the checkpoint, then the holds it does not include. */
 	reload(): void {
+		if (!this.exists) return;
 		this.accountRow.forget();
 		const a = this.account();
 		const state = JSON.parse(a?.state ?? "{}") as PersistedState;
@@ -138,7 +163,7 @@ export class AccountStore {
 	// ---- the account row -----------------------------------------------------------------
 
 	account(): AccountRow | null {
-		return this.accountRow.get();
+		return this.exists ? this.accountRow.get() : null;
 	}
 
 	/** The key's own limits. */

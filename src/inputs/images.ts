@@ -3,10 +3,12 @@
  * the SSRF guard on every redirect hop, a timeout and a byte cap), data URLs and bare
  * base64. Whatever the label says, the bytes must be PNG, JPEG, WebP, HEIC or HEIF.
  */
+import { tryGetContext } from "hono/context-storage";
 import type { GatewayConfig } from "../config";
 import { type ApiError, apiError, invalidParam } from "../errors";
 import { readStreamCapped } from "../lib/body";
 import { sniffImage } from "../lib/image-bytes";
+import type { AppEnv } from "../types";
 import { publicUrl } from "./public-url";
 
 export interface InputImage {
@@ -108,10 +110,21 @@ export function decodeInlineImage(raw: string, param: string, limits: InputLimit
 	return checkImageBytes(bytes, param, limits);
 }
 
+/** A reference the gateway downloads. */
+const URL_REF = /^https?:\/\//i;
+
+/**
+ * Checks the key of the request being served, if it is not checked yet (401/403 otherwise).
+ * Outside a request (a queued job's inputs) the key was checked when the job was admitted.
+ */
+async function keyCheckedFirst(): Promise<void> {
+	await tryGetContext<AppEnv>()?.var.caller?.identify();
+}
+
 /** One reference given as a string: URL, data URL or base64. */
 export function resolveImageString(raw: string, param: string, limits: InputLimits): Promise<InputImage> {
 	const s = raw.trim();
-	if (/^https?:\/\//i.test(s)) return fetchImageUrl(s, param, limits);
+	if (URL_REF.test(s)) return fetchImageUrl(s, param, limits);
 	return Promise.resolve(decodeInlineImage(s, param, limits));
 }
 
@@ -134,6 +147,9 @@ export async function resolveImages(
 			"too_many_images",
 		);
 	}
+	// Nothing is fetched for a key that is not valid: a live request's key is checked first
+	// (one Durable Object call before admission's, paid only by requests with URL inputs).
+	if (refs.some((r) => typeof r.value === "string" && URL_REF.test(r.value.trim()))) await keyCheckedFirst();
 	const images = await Promise.all(
 		refs.map((r) => (typeof r.value === "string" ? resolveImageString(r.value, r.param, limits) : resolveUpload(r.value, r.param, limits))),
 	);

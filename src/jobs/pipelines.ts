@@ -69,6 +69,22 @@ export function checkTemplate(template: string, variables: Variables): void {
 	}
 }
 
+/** The longest value of each builtin: an ISO date, and the longest weekday's name. */
+const LONGEST_BUILTIN: Record<string, string> = { date: "0000-00-00", weekday: "Wednesday" };
+
+/**
+ * The longest prompt the template can render to: every placeholder filled with its longest
+ * value (a builtin's longest, a list's longest entry). The prompt cap holds for what reaches
+ * Gemini, so it is checked against this, not against the template alone.
+ */
+export function longestRendering(template: string, variables: Variables): string {
+	return template.replace(PLACEHOLDER, (_all, name: string) => {
+		if (Object.hasOwn(LONGEST_BUILTIN, name)) return LONGEST_BUILTIN[name];
+		const v = Object.hasOwn(variables, name) ? variables[name] : undefined;
+		return (Array.isArray(v) ? v : [v ?? ""]).reduce((a, b) => (b.length > a.length ? b : a), "");
+	});
+}
+
 /** Fills the template for the run at `slot` (UTC) with sequence number `sequence`. */
 export function renderTemplate(template: string, variables: Variables, slot: Date, sequence: number): string {
 	return template.replace(PLACEHOLDER, (_all, name: string) => {

@@ -37,6 +37,8 @@ export interface OperationSpec {
 	body?: Operation["body"];
 	/** Error statuses besides the ones its shape (and `billed`) imply: see impliedErrors. */
 	errors?: readonly number[];
+	/** Header parameters from the PARAMETERS components, for an operation that is not billed (a billed one has its own). */
+	headerParams?: readonly string[];
 	/**
 	 * A billed generation: its 200 carries the billing headers, it takes Idempotency-Key,
 	 * and it can answer every generation error; "async" adds Prefer and the 202 job.

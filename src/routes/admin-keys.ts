@@ -63,6 +63,20 @@ export const Grant = z.strictObject({
 	reason: z.string().trim().min(1, "reason must not be empty").max(500),
 });
 
+/**
+ * A grant's Idempotency-Key (1 to 255 characters) and what its body is recognised by, so a
+ * retried grant (its first answer lost, say a 500 after it was applied) applies once.
+ */
+async function grantIdempotency(
+	header: string | undefined,
+	input: z.infer<typeof Grant>,
+): Promise<{ key: string; bodyHash: string } | undefined> {
+	const key = header?.trim();
+	if (key === undefined) return undefined;
+	if (key.length === 0 || key.length > 255) throw invalidParam("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters");
+	return { key, bodyHash: await sha256Hex(JSON.stringify([input.amount, input.reason])) };
+}
+
 export const KeysQuery = z.object({
 	limit: z.coerce.number().int().min(1).max(200).default(50),
 	cursor: z.string().optional(),
@@ -161,9 +175,17 @@ export const adminKeys = new Hono<AppEnv>()
 	.post("/:id/credits", async (c) => {
 		const k = await keyOr404(c.env, c.req.param("id"));
 		const input = parseWith(Grant, await body(c));
-		const result = await accountFor(c.env, k.key_hash).adjustCredits(input.amount, input.reason, input.amount > 0 ? "grant" : "adjustment");
+		const idempotency = await grantIdempotency(c.req.header("idempotency-key"), input);
+		const kind = input.amount > 0 ? "grant" : "adjustment";
+		const result = await accountFor(c.env, k.key_hash).adjustCredits(input.amount, input.reason, kind, idempotency);
+		if (!result.ok && result.reason === "idempotency_mismatch") {
+			throw apiError("idempotency_key_reused", "This Idempotency-Key was already used with a different grant", {
+				param: "Idempotency-Key",
+			});
+		}
 		if (!result.ok) {
 			throw invalidParam("amount", `This adjustment would take the balance (${result.balance}) below zero`, "balance_would_go_negative");
 		}
+		if (result.replayed) c.header("idempotent-replayed", "true");
 		return c.json({ id: k.id, credits: result.balance });
 	});

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { randomId } from "../account/keys";
 import { invalidParam, notFound } from "../errors";
 import { publicUrl } from "../inputs/public-url";
-import { checkTemplate, nextSlot, parseSchedule } from "../jobs/pipelines";
+import { checkTemplate, longestRendering, nextSlot, parseSchedule, type Variables } from "../jobs/pipelines";
 import { readJsonObject } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { checkAspectRatio, checkImageSize, checkN, checkPrompt, resolveModel } from "../pipeline/request";
@@ -62,13 +62,27 @@ export const PatchPipeline = z.strictObject(Fields).partial();
 
 type Draft = Omit<PipelineRow, "runs" | "next_run_at" | "created_at" | "updated_at">;
 
+/** Every run's prompt fits the prompt cap: the longest the template can render to is checked. */
+function checkRendered(template: string, variables: Variables, maxChars: number): void {
+	const longest = longestRendering(template, variables).trim().length;
+	if (longest > maxChars) {
+		throw invalidParam(
+			"prompt_template",
+			`prompt_template renders to up to ${longest} characters with these variables; the limit is ${maxChars}`,
+			"prompt_too_long",
+		);
+	}
+}
+
 /** Checks a whole pipeline (new or patched) and returns it normalized. */
 async function validate(c: Context<AppEnv>, d: Draft): Promise<Draft> {
 	const config = c.get("config");
 	const model = resolveModel(config.catalog, d.model);
 	parseSchedule(d.schedule, config.minPipelineIntervalMinutes);
 	checkPrompt(d.prompt_template, config.maxPromptChars, "prompt_template");
-	checkTemplate(d.prompt_template, JSON.parse(d.variables) as Record<string, string | string[]>);
+	const variables = JSON.parse(d.variables) as Variables;
+	checkTemplate(d.prompt_template, variables);
+	checkRendered(d.prompt_template, variables, config.maxPromptChars);
 	checkN(d.n);
 	const refs = JSON.parse(d.reference_images) as string[];
 	if (refs.length > model.maxInputImages)

@@ -238,4 +238,26 @@ describe("admin credits", () => {
 		const view = await (await call(`/admin/keys/${k.id}`, { headers: ADMIN })).json<{ credits: number }>();
 		expect(view.credits).toBe(30);
 	});
+
+	it("a grant retried with the same Idempotency-Key applies once and answers the same; another body is 422", async () => {
+		const k = await createKey(undefined, { credits: 10 });
+		const grant = (body: unknown, key: string) => postJson(`/admin/keys/${k.id}/credits`, body, { ...ADMIN, "idempotency-key": key });
+		const first = await grant({ amount: 25, reason: "top-up" }, "grant-1");
+		expect(first.status).toBe(200);
+		expect(await first.json()).toEqual({ id: k.id, credits: 35 });
+		// Another grant in between: the retry still answers what the first did.
+		expect((await postJson(`/admin/keys/${k.id}/credits`, { amount: 1, reason: "other" }, ADMIN)).status).toBe(200);
+		const again = await grant({ amount: 25, reason: "top-up" }, "grant-1");
+		expect(again.status).toBe(200);
+		expect(again.headers.get("idempotent-replayed")).toBe("true");
+		expect(await again.json()).toEqual({ id: k.id, credits: 35 });
+		expect(await balanceOf(k.key)).toBe(36);
+		const err = await expectError(await grant({ amount: 50, reason: "top-up" }, "grant-1"), 422, "idempotency_key_reused");
+		expect(err.param).toBe("Idempotency-Key");
+		expect(await balanceOf(k.key)).toBe(36);
+		// A different key is a different grant.
+		expect(await (await grant({ amount: 25, reason: "top-up" }, "grant-2")).json()).toEqual({ id: k.id, credits: 61 });
+		await flushUsage(k.key);
+		expect((await ledgerRows(k.id)).filter((l) => l.reason === "top-up")).toHaveLength(2);
+	});
 });

@@ -129,4 +129,20 @@ describe("content pipelines", () => {
 		expect(err.param).toBe(param);
 		expect((await (await call("/v1/pipelines", { headers: auth(k.key) })).json<{ data: unknown[] }>()).data).toEqual([]);
 	});
+
+	it("a template that renders past MAX_PROMPT_CHARS is a 400 naming prompt_template, on create and on update", async () => {
+		const k = await createKey();
+		// 8,000 characters is the default cap; the template itself is short, one rotating value is long.
+		const long = { ...base, prompt_template: "Cover: {{topic}} on {{weekday}}", variables: { topic: ["short", "x".repeat(7_990)] } };
+		const err = await expectError(await postJson("/v1/pipelines", long, auth(k.key)), 400, "prompt_too_long");
+		expect(err.param).toBe("prompt_template");
+		expect((await (await call("/v1/pipelines", { headers: auth(k.key) })).json<{ data: unknown[] }>()).data).toEqual([]);
+		const p = await (await postJson("/v1/pipelines", base, auth(k.key))).json<Pipeline>();
+		const patch = await call(`/v1/pipelines/${p.id}`, {
+			method: "PATCH",
+			headers: { ...auth(k.key), "content-type": "application/json" },
+			body: JSON.stringify({ variables: { topic: "y".repeat(8_000) } }),
+		});
+		expect((await expectError(patch, 400, "prompt_too_long")).param).toBe("prompt_template");
+	});
 });

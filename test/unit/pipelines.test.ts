@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/errors";
-import { checkTemplate, nextSlot, parseSchedule, renderTemplate } from "../../src/jobs/pipelines";
+import { checkTemplate, longestRendering, nextSlot, parseSchedule, renderTemplate } from "../../src/jobs/pipelines";
 
 const codeOf = (fn: () => unknown) => {
 	try {
@@ -44,5 +44,18 @@ describe("schedules", () => {
 		expect(codeOf(() => parseSchedule("not a cron", 15))).toBe("schedule:invalid_schedule");
 		expect(codeOf(() => parseSchedule("* * * * *", 15))).toBe("schedule:schedule_too_frequent");
 		expect(codeOf(() => parseSchedule("0,5 * * * *", 15))).toBe("schedule:schedule_too_frequent");
+	});
+});
+
+describe("the longest rendering", () => {
+	it("fills each placeholder with its longest value: a list's longest entry, Wednesday, a 10-character date", () => {
+		const vars = { topic: ["fig", "bananas", "kiwi"], style: "ink" };
+		expect(longestRendering("{{date}} {{ weekday }}: {{topic}} in {{style}}", vars)).toBe("0000-00-00 Wednesday: bananas in ink");
+		// Every run's rendering is at most as long.
+		const monday = new Date("2026-11-23T09:00:00Z");
+		for (let seq = 0; seq < 3; seq++) {
+			const r = renderTemplate("{{date}} {{ weekday }}: {{topic}} in {{style}}", vars, monday, seq);
+			expect(r.length).toBeLessThanOrEqual(longestRendering("{{date}} {{ weekday }}: {{topic}} in {{style}}", vars).length);
+		}
 	});
 });
