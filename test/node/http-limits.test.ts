@@ -53,9 +53,10 @@ describe("oversized uploads over real HTTP", () => {
 	it("refused before the body is read (a wrong key): the 401 still arrives", async () => {
 		const r = await post("/v1/pipelines", { authorization: "Bearer nbk_wrong" }, big);
 		expect(r).toMatchObject({ status: 401, body: { error: { code: "invalid_api_key" } } });
-		// A generation checks its key in the same call that admits it, after the body: the cap comes first.
+		// A generation checks its key before anything else is answered (issue 25, item 11): an
+		// unknown key hears 401 even for a body over the cap, and still hears it whole.
 		const g = await post("/v1/images/generations", { authorization: "Bearer nbk_wrong" }, big);
-		expect(g.status).toBe(413);
+		expect(g).toMatchObject({ status: 401, body: { error: { code: "invalid_api_key" } } });
 	});
 
 	it("curl with its default Expect: 100-continue gets the 413", () => {
