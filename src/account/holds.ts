@@ -4,6 +4,7 @@
  * one UPDATE of it; store.ts derives everything else from them); the open ones are also
  * kept in memory, where every admission reads them.
  */
+import { isBatchWork } from "../billing/limits";
 import { dayOf, monthOf, type UsageDraft, type UsageOutcome } from "./records";
 import type { Sql } from "./sql";
 
@@ -184,6 +185,14 @@ export class HoldTable {
 }
 
 /** The open holds, in memory, by reservation id. */
+/** Open holds as an admission counts them (OpenHolds.tally). */
+export interface HeldTally {
+	images: { day: number; month: number };
+	credits: { day: number; month: number };
+	/** Holds of batch-tier work (their own concurrency limit). */
+	batch: number;
+}
+
 export class OpenHolds {
 	private holds = new Map<string, Hold>();
 	/** The earliest expiry among them (infinity when none). */
@@ -197,13 +206,6 @@ export class OpenHolds {
 		return this.holds.size;
 	}
 
-	/** How many open holds `which` counts (batch-tier work and the rest have separate limits). */
-	count(which: (h: Hold) => boolean): number {
-		let n = 0;
-		for (const h of this.holds.values()) if (which(h)) n++;
-		return n;
-	}
-
 	/** Their row ids, for the checkpoint's cursor. */
 	rowids(): number[] {
 		return [...this.holds.values()].map((h) => h.rowid);
@@ -215,22 +217,22 @@ export class OpenHolds {
 		return n;
 	}
 
-	/** Images held in the day and the month given. */
-	images(day: string, month: string): { day: number; month: number } {
-		const out = { day: 0, month: 0 };
+	/**
+	 * What an admission checks, in one pass over the open holds: images and credits held in
+	 * the day and the month given, and how many holds are batch-tier work.
+	 */
+	tally(day: string, month: string): HeldTally {
+		const out: HeldTally = { images: { day: 0, month: 0 }, credits: { day: 0, month: 0 }, batch: 0 };
 		for (const h of this.holds.values()) {
-			if (h.day === day) out.day += h.images;
-			if (h.month === month) out.month += h.images;
-		}
-		return out;
-	}
-
-	/** Credits held in the day and the month given. */
-	creditsIn(day: string, month: string): { day: number; month: number } {
-		const out = { day: 0, month: 0 };
-		for (const h of this.holds.values()) {
-			if (h.day === day) out.day += h.credits;
-			if (h.month === month) out.month += h.credits;
+			if (h.day === day) {
+				out.images.day += h.images;
+				out.credits.day += h.credits;
+			}
+			if (h.month === month) {
+				out.images.month += h.images;
+				out.credits.month += h.credits;
+			}
+			if (isBatchWork(h.draft)) out.batch++;
 		}
 		return out;
 	}

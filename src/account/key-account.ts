@@ -218,15 +218,17 @@ export class KeyAccount extends DurableObject<Env> {
 		// Batch-tier jobs (held for up to 72 h) have their own slots, so they never lock out sync calls.
 		const batch = isBatchWork(input.draft);
 		const lane = batch ? "concurrent_batch_jobs" : "concurrent_requests";
-		if (this.store.openHolds(batch) >= limits[lane]) return refuse(lane, batch ? 60 : 1);
 		const day = dayOf(now);
 		const month = monthOf(now);
-		const held = this.store.heldImages(day, month);
+		const tally = this.store.heldTally(day, month);
+		const inLane = batch ? tally.batch : this.store.openHolds() - tally.batch;
+		if (inLane >= limits[lane]) return refuse(lane, batch ? 60 : 1);
+		const held = tally.images;
 		if (this.store.period(`d:${day}`).images + held.day + input.images > limits.images_per_day)
 			return refuse("images_per_day", secondsUntilNextDay(now));
 		if (this.store.period(`m:${month}`).images + held.month + input.images > limits.images_per_month)
 			return refuse("images_per_month", secondsUntilNextMonth(now));
-		const heldCredits = this.store.heldCreditsIn(day, month);
+		const heldCredits = tally.credits;
 		const day$ = { charged: this.store.period(`d:${day}`).credits, held: heldCredits.day };
 		const month$ = { charged: this.store.period(`m:${month}`).credits, held: heldCredits.month };
 		const over = checkSpend(controls, day$, month$, input.credits);

@@ -19,11 +19,11 @@
  * (`cp.open`).
  */
 import { crossesLowBalance, type KeyControls } from "../billing/controls";
-import { isBatchWork, type LimitOverrides } from "../billing/limits";
+import type { LimitOverrides } from "../billing/limits";
 import { type AccountRow, AccountTable } from "./account-row";
 import { Counters, type CountersState } from "./counters";
 import { balanceLowEvent, EventTable } from "./events";
-import { type Admission, type Hold, HoldTable, newHold, OpenHolds } from "./holds";
+import { type Admission, type HeldTally, type Hold, HoldTable, newHold, OpenHolds } from "./holds";
 import { IdempotencyTable } from "./idempotency";
 import { type Cursor, Journal, ledgerRow } from "./journal";
 import { Outbox, type OutboxRow } from "./outbox";
@@ -232,21 +232,17 @@ export class AccountStore {
 	}
 
 	/** Open holds: all of them, or only batch-tier work's (`batch` true) or only the rest's (false). */
-	openHolds(batch?: boolean): number {
-		return batch === undefined ? this.holds.size : this.holds.count((h) => isBatchWork(h.draft) === batch);
+	openHolds(): number {
+		return this.holds.size;
 	}
 
 	heldCredits(): number {
 		return this.holds.credits();
 	}
 
-	heldImages(day: string, month: string): { day: number; month: number } {
-		return this.holds.images(day, month);
-	}
-
-	/** Credits held by open holds admitted in the day and the month given. */
-	heldCreditsIn(day: string, month: string): { day: number; month: number } {
-		return this.holds.creditsIn(day, month);
+	/** Images and credits held by open holds admitted in the day and the month given, and batch holds: one pass. */
+	heldTally(day: string, month: string): HeldTally {
+		return this.holds.tally(day, month);
 	}
 
 	expiredHolds(now: number): Hold[] {
