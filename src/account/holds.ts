@@ -197,6 +197,10 @@ export class OpenHolds {
 	private holds = new Map<string, Hold>();
 	/** The earliest expiry among them (infinity when none). */
 	private earliest = Number.POSITIVE_INFINITY;
+	/** Images and credits held, by `d:{day}` and `m:{month}` of admission, kept as holds open and close. */
+	private periods = new Map<string, { images: number; credits: number }>();
+	private batch = 0;
+	private total = 0;
 
 	get(id: string): Hold | undefined {
 		return this.holds.get(id);
@@ -212,29 +216,21 @@ export class OpenHolds {
 	}
 
 	credits(): number {
-		let n = 0;
-		for (const h of this.holds.values()) n += h.credits;
-		return n;
+		return this.total;
 	}
 
 	/**
-	 * What an admission checks, in one pass over the open holds: images and credits held in
-	 * the day and the month given, and how many holds are batch-tier work.
+	 * What an admission checks, without a pass over the open holds: images and credits held
+	 * in the day and the month given, and how many holds are batch-tier work.
 	 */
 	tally(day: string, month: string): HeldTally {
-		const out: HeldTally = { images: { day: 0, month: 0 }, credits: { day: 0, month: 0 }, batch: 0 };
-		for (const h of this.holds.values()) {
-			if (h.day === day) {
-				out.images.day += h.images;
-				out.credits.day += h.credits;
-			}
-			if (h.month === month) {
-				out.images.month += h.images;
-				out.credits.month += h.credits;
-			}
-			if (isBatchWork(h.draft)) out.batch++;
-		}
-		return out;
+		const d = this.periods.get(`d:${day}`);
+		const m = this.periods.get(`m:${month}`);
+		return {
+			images: { day: d?.images ?? 0, month: m?.images ?? 0 },
+			credits: { day: d?.credits ?? 0, month: m?.credits ?? 0 },
+			batch: this.batch,
+		};
 	}
 
 	expired(now: number): Hold[] {
@@ -247,18 +243,38 @@ export class OpenHolds {
 	}
 
 	add(h: Hold): void {
+		if (this.holds.has(h.id)) this.delete(this.holds.get(h.id) as Hold);
 		this.holds.set(h.id, h);
 		this.earliest = Math.min(this.earliest, h.expiresAt);
+		this.count(h, 1);
 	}
 
 	delete(h: Hold): void {
+		const held = this.holds.get(h.id);
+		if (!held) return;
 		this.holds.delete(h.id);
-		if (h.expiresAt <= this.earliest) this.findEarliest();
+		this.count(held, -1);
+		if (held.expiresAt <= this.earliest) this.findEarliest();
 	}
 
 	clear(): void {
 		this.holds.clear();
+		this.periods.clear();
+		this.batch = 0;
+		this.total = 0;
 		this.earliest = Number.POSITIVE_INFINITY;
+	}
+
+	private count(h: Hold, sign: 1 | -1): void {
+		for (const key of [`d:${h.day}`, `m:${h.month}`]) {
+			const p = this.periods.get(key) ?? { images: 0, credits: 0 };
+			p.images += sign * h.images;
+			p.credits += sign * h.credits;
+			if (p.images === 0 && p.credits === 0) this.periods.delete(key);
+			else this.periods.set(key, p);
+		}
+		if (isBatchWork(h.draft)) this.batch += sign;
+		this.total += sign * h.credits;
 	}
 
 	private findEarliest(): void {
