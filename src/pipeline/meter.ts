@@ -69,17 +69,6 @@ export function recordAnswer(
 	if (model) spend.models[model] = (spend.models[model] ?? 0) + 1;
 }
 
-/** Adds another spend (e.g. one call of a fan-out) to a total. */
-export function addSpend(total: Spend, s: Spend): void {
-	total.delivered += s.delivered;
-	total.refused += s.refused;
-	total.faulted += s.faulted;
-	for (const k of Object.keys(s.tokens) as Array<keyof TokenSplit>) total.tokens[k] += s.tokens[k];
-	total.thoughts += s.thoughts;
-	total.searchQueries += s.searchQueries;
-	for (const [m, n] of Object.entries(s.models)) total.models[m] = (total.models[m] ?? 0) + n;
-}
-
 /** Rounds a credit amount up, forgiving float noise (672.0000000001 is 672). */
 export const creditsUp = (credits: number): number => Math.max(0, Math.ceil(credits - 1e-6));
 
@@ -100,11 +89,6 @@ export function chargeOf(
 	const forImages = delivered > 0 ? Math.max(priced * pricePerImage, creditsUp(spend.delivered * factor)) : 0;
 	const forRefusals = config.chargeRefused ? creditsUp(spend.refused * factor) : 0;
 	return forImages + forRefusals;
-}
-
-/** Google's bill for the request, in whole credits (rounded up): what the operator pays. */
-export function googleCost(spend: Spend): number {
-	return creditsUp(spend.delivered + spend.refused + spend.faulted);
 }
 
 /** The spend as the usage row records it: Google's bill and the tokens behind it. */
