@@ -14,6 +14,7 @@ import type { Catalog, ImageSize, ModelSpec } from "../catalog/catalog";
 import { IMAGE_SIZES } from "../catalog/data";
 import type { GoogleRates } from "../catalog/rates";
 import { imageListCredits } from "./cost";
+import { servingModels } from "./serving";
 
 /** Credits per image by alias and size; fixed-size models price under "1K". */
 export type PriceTable = Record<string, Partial<Record<ImageSize, number>>>;
@@ -55,12 +56,9 @@ export function costFloor(
 	const spec = catalog.find(aliasId);
 	if (!spec) throw new Error(`${aliasId} is not an alias`);
 	let floor = { credits: 0, model: spec.chain[0] };
-	for (const id of spec.chain) {
-		const caps = catalog.upstream(id);
-		if (caps?.lifecycle.status === "retired") continue; // never sent a request
+	for (const { id, caps, rates: r } of servingModels(catalog, rates, spec.chain)) {
 		// A successor that does not sell the size cannot serve it (Google refuses the call).
 		if (caps && caps.imageSizes.length > 0 && !caps.imageSizes.includes(size)) continue;
-		const r = rates[id];
 		if (!r) throw new MissingRates(`${aliasId} can be served by ${id}, which has no rates: add them to RATES`);
 		const credits = imageListCredits(r, caps && caps.imageSizes.length === 0 ? "1K" : size) ?? imageListCredits(r, "1K") ?? 0;
 		if (credits > floor.credits) floor = { credits, model: id };

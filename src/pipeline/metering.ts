@@ -8,6 +8,7 @@ import type { AdmitResult, UsageDraft } from "../account/records";
 import { type ControlledUse, controlledUse, type RequestedFeatures } from "../billing/controls";
 import { CREDIT_USD } from "../billing/cost";
 import type { LimitName } from "../billing/limits";
+import { servingModels } from "../billing/serving";
 import type { ImageSize, ModelSpec } from "../catalog/catalog";
 import { type ServiceTier, TIER_FACTORS } from "../catalog/rates";
 import type { GatewayConfig } from "../config";
@@ -82,10 +83,7 @@ export function callBound(
 	const allowance = config.outputAllowanceTokens;
 	let imageTokens = 0;
 	let worstUsd = 0;
-	for (const id of req.model.chain) {
-		const caps = config.catalog.upstream(id);
-		if (caps?.lifecycle.status === "retired") continue;
-		const r = config.rates[id];
+	for (const { caps, rates: r } of servingModels(config.catalog, config.rates, req.model.chain)) {
 		if (!r) continue; // refused at configuration time for every alias (MissingRates)
 		const fixed = !caps || caps.imageSizes.length === 0;
 		const tokens = r.imageTokens[fixed ? "1K" : size] ?? r.imageTokens["1K"] ?? 0;
@@ -195,9 +193,7 @@ export interface NativeCallBounds {
  */
 export function nativeWorstCredits(config: Pick<GatewayConfig, "catalog" | "rates">, model: ModelSpec, b: NativeCallBounds): number {
 	let worstUsd = 0;
-	for (const id of model.chain) {
-		if (config.catalog.upstream(id)?.lifecycle.status === "retired") continue;
-		const r = config.rates[id];
+	for (const { rates: r } of servingModels(config.catalog, config.rates, model.chain)) {
 		if (!r) continue;
 		const usd =
 			(b.inputTextChars * 4 * r.inputText +
