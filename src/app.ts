@@ -22,7 +22,7 @@ import { images } from "./routes/images";
 import { jobs } from "./routes/jobs";
 import { models } from "./routes/models";
 import { openAiImages } from "./routes/openai-images";
-import { openRouterImages } from "./routes/openrouter-images";
+import { openRouterImages, openRouterModels } from "./routes/openrouter-images";
 import { pipelines } from "./routes/pipelines";
 import { nanoBananaApi, vydra } from "./routes/resellers";
 import { web } from "./routes/web";
@@ -64,6 +64,7 @@ export function buildApp(): Hono<AppEnv> {
 	app.route("/v1beta/models", models);
 	app.route("/v1/models", geminiNative);
 	app.route("/v1beta/models", geminiNative);
+	app.route("/api/v1/models", openRouterModels);
 	app.route("/api/v1/models", vydra);
 	app.route("/api/v1/images", openRouterImages);
 	app.route("/v1", account);

@@ -37,6 +37,9 @@ export interface ModelSpec extends Capabilities {
 /** Thrown while building: the message names what is wrong (the caller adds "MODELS"). */
 export class CatalogError extends Error {}
 
+/** How OpenRouter names Google's models: `google/<gemini id>` (e.g. google/gemini-3.1-flash-image-preview, 2026-12-03). */
+export const OPENROUTER_PREFIX = "google/";
+
 export class Catalog {
 	private readonly byAlias: Map<string, AliasSpec>;
 	private readonly byUpstream: Map<string, UpstreamModel>;
@@ -134,11 +137,16 @@ export class Catalog {
 		return this.ids().map((id) => this.find(id) as ModelSpec);
 	}
 
+	/**
+	 * A model by its public name: an alias, a Gemini id (`models/` allowed, as Google writes
+	 * it), or OpenRouter's name for a Gemini id (`google/gemini-3.1-flash-image`), which
+	 * OpenRouter users carry in their settings. The spec keeps the bare id.
+	 */
 	find(name: string): ModelSpec | undefined {
 		const wanted = name.trim().replace(/^models\//, "");
 		const alias = this.byAlias.get(wanted);
 		if (alias) return this.fromAlias(alias);
-		return this.fromUpstream(wanted);
+		return this.fromUpstream(wanted.startsWith(OPENROUTER_PREFIX) ? wanted.slice(OPENROUTER_PREFIX.length) : wanted);
 	}
 
 	private fromAlias(a: AliasSpec): ModelSpec {

@@ -179,6 +179,7 @@ function rebuild(
 		topP: cfg.topP,
 		topK: cfg.topK,
 		seed: cfg.seed,
+		stopSequences: cfg.stopSequences?.length ? cfg.stopSequences : undefined,
 		imageConfig: cfg.imageConfig ? defined({ aspectRatio: cfg.imageConfig.aspectRatio, imageSize: cfg.imageConfig.imageSize }) : undefined,
 		thinkingConfig: thinking
 			? defined({

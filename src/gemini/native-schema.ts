@@ -125,6 +125,9 @@ const GenerationConfig = z.strictObject({
 	topP: z.number().min(0).max(1).optional(),
 	topK: z.number().int().min(1).optional(),
 	seed: z.number().int().optional(),
+	// Can only shorten text output; @langchain/google-genai 2.3 sends [] on every call (its
+	// source, 2026-12-03). Too many for Gemini is Gemini's own 400, unbilled.
+	stopSequences: z.array(z.string()).optional(),
 	imageConfig: z.strictObject({ aspectRatio: z.string().optional(), imageSize: z.string().optional() }).optional(),
 	thinkingConfig: ThinkingConfig.optional(),
 });

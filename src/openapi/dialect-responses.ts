@@ -60,9 +60,10 @@ export const OpenRouterImagesResponse = z.object({
 	created: z.number().int(),
 	data: z.array(z.object({ b64_json: z.string().optional(), url: z.string().optional(), media_type: z.string() })),
 	usage: z.object({
-		input_tokens: z.number().int(),
-		output_tokens: z.number().int(),
+		prompt_tokens: z.number().int(),
+		completion_tokens: z.number().int(),
 		total_tokens: z.number().int(),
+		cost: z.number().describe("What the call cost in US dollars (OpenRouter's credits): credits_charged x $0.0001"),
 		images: z.number().int(),
 		credits_charged: z.number().int(),
 	}),

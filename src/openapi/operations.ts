@@ -54,7 +54,7 @@ const imageOps: Operation[] = [
 	}),
 	images.post("/v1/images/edits", "Edit or compose images", ok("The edited images", R.ImagesResponse), {
 		description:
-			"Multipart as the openai SDK sends it (`image` or repeated `image[]`), or JSON with URLs, data URLs or base64. `mask` is refused: describe the region in the prompt.",
+			"Multipart as the openai SDK sends it (`image` or repeated `image[]`), or JSON with URLs, data URLs or base64. `mask` is refused: describe the region in the prompt. Without `response_format`, each image carries both `url` and `b64_json` (the AI SDK's OpenAI provider reads `b64_json`, this gateway's clients `url`).",
 		body: { json: ImagesBody, multipart: ImagesMultipart, required: true },
 		billed: "async",
 	}),
@@ -87,7 +87,7 @@ const chatOps: Operation[] = [
 			}),
 			{
 				description:
-					"OpenRouter's chat dialect for image models: `messages` (text and image_url parts; system and developer messages become Gemini's system instruction), `modalities`, `image_config`, `n`, `stream`. Images come back in `choices[].message.images` (the stored URL, or a data URL with `image_output: data_url`). Assistant messages with images this gateway made are sent to Gemini as their stored model turns, thought signatures included. Streamed, a failure after the 200 is an `error` event.",
+					"OpenRouter's chat dialect for image models: `messages` (text and image_url parts; system and developer messages become Gemini's system instruction), `modalities`, `image_config`, `n`, `stream`. Images come back in `choices[].message.images`: `image_output` `url` (the stored image) or `data_url`; unset, data URLs on `/api/v1` (as OpenRouter answers) and URLs on `/v1`. Gemini ids may be named `google/<id>`. Assistant messages with images this gateway made are sent to Gemini as their stored model turns, thought signatures included. Streamed, a failure after the 200 is an `error` event.",
 				body: json(ChatBody),
 				billed: "sync",
 			},
@@ -95,14 +95,16 @@ const chatOps: Operation[] = [
 	),
 	openRouter.post("/api/v1/images", "Generate or edit images (OpenRouter's Images API)", ok("The images", D.OpenRouterImagesResponse), {
 		description:
-			"`resolution` is the image size; `input_references` are the edit's images; `response_format` is b64_json unless url is asked for. A parameter the model does not take is a 400 naming it.",
+			"`resolution` is the image size; `input_references` are the edit's images; `response_format` is b64_json unless url is asked for. A parameter the model does not take is a 400 naming it. Gemini ids may be named as OpenRouter names them (`google/gemini-3.1-flash-image`). `usage` is OpenRouter's: tokens, and `cost` in US dollars (the credits charged times $0.0001).",
 		body: json(OpenRouterImagesBody),
 		billed: "async",
 	}),
-	openRouter.get(
-		"/api/v1/images/models",
-		"Image models and the parameters each takes",
-		ok("Every live model with its parameters, their values and prices", D.OpenRouterImageModelList),
+	...["/api/v1/images/models", "/api/v1/models"].map((path) =>
+		openRouter.get(
+			path,
+			path === "/api/v1/models" ? "Models (OpenRouter's models path)" : "Image models and the parameters each takes",
+			ok("Every live model with its parameters, their values and prices; Gemini ids also as google/<id>", D.OpenRouterImageModelList),
+		),
 	),
 ];
 

@@ -4,7 +4,8 @@
  *   POST /v1/chat/completions      (the openai SDK with baseURL .../v1)
  *   POST /api/v1/chat/completions  (clients configured for OpenRouter's .../api/v1)
  * `{model, messages, modalities?, n?, stream?, stream_options?, image_config?: {aspect_ratio,
- * image_size}, aspect_ratio?, image_size?, image_output?: "url" | "data_url"}`. Every model
+ * image_size}, aspect_ratio?, image_size?, image_output?: "url" | "data_url"}` (unset: data URLs on
+ * /api/v1, URLs on /v1). Every model
  * here makes images, so `modalities` may be left out; given, it must include "image".
  * The chat becomes the canonical request (src/chat/history.ts) and runs through the one
  * billed pipeline; each delivered image's model turn is kept so the next turn of the chat
@@ -14,7 +15,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { chatInput } from "../chat/history";
 import { normalizeMessages } from "../chat/messages";
-import { type Completion, chatCompletion, closingEvents, errorEvent, imageEvents } from "../chat/render";
+import { type Completion, chatCompletion, closingEvents, errorEvent, type ImageOutput, imageEvents } from "../chat/render";
 import { apiError, invalidParam } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
@@ -45,9 +46,20 @@ export const ChatBody = z.looseObject({
 	image_config: z.looseObject({ aspect_ratio: z.string().optional(), image_size: z.string().optional() }).optional(),
 	aspect_ratio: z.string().optional(),
 	image_size: z.string().optional(),
-	image_output: z.enum(["url", "data_url"]).default("url"),
+	// Unset: data URLs on OpenRouter's path (its provider decodes them as base64), URLs on /v1.
+	image_output: z.enum(["url", "data_url"]).optional(),
 	service_tier: ServiceTierField,
 });
+
+/**
+ * How images come back when the request does not say. OpenRouter answers data URLs, and
+ * `@openrouter/ai-sdk-provider` 3.1 decodes `message.images[].image_url.url` and
+ * `delta.images` as base64 (its source, 2026-12-03), so clients set up for OpenRouter's
+ * `/api/v1` get data URLs; `/v1` keeps the stored image's URL, as documented from the start.
+ */
+export function defaultImageOutput(path: string): ImageOutput {
+	return path.startsWith("/api/v1/") ? "data_url" : "url";
+}
 
 export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/completions", async (c) => {
 	const config = c.get("config");
@@ -82,7 +94,7 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 		...input,
 		params: { aspectRatio: ratio[0], imageSize: size[0], images: "messages" },
 	};
-	const output = body.image_output;
+	const output = body.image_output ?? defaultImageOutput(c.req.path);
 	const completion: Completion = { id: `chatcmpl-${c.get("requestId").slice(4)}`, created: Math.floor(Date.now() / 1000), model: model.id };
 	// A lost turn costs a later request its signatures, never this one its image.
 	const keep = (img: DeliveredImage) =>

@@ -44,7 +44,8 @@ export const ImagesBody = z.looseObject({
 	size: Str.optional(),
 	aspect_ratio: Str.optional(),
 	image_size: Str.optional(),
-	response_format: z.enum(["url", "b64_json"]).default("url"),
+	// Unset: `url` on generations; both `url` and `b64_json` on edits (see defaultFormat).
+	response_format: z.enum(["url", "b64_json"]).optional(),
 	image: ImageRefs.optional(),
 	"image[]": ImageRefs.optional(),
 	images: z.array(Str).optional(),
@@ -70,11 +71,25 @@ export const ImagesForm = ImagesBody.extend({
 		.optional(),
 });
 
+/** What each image in `data` carries: its URL, its base64, or both. */
+export type ImagesFormat = "url" | "b64_json" | "both";
+
+/**
+ * The answer's format when the request names none. Generations answer URLs, as this
+ * dialect always has. Edits answer both `url` and `b64_json`: `@ai-sdk/openai` 4.0 sends
+ * no response_format on edits and requires `data[].b64_json` (its source, 2026-12-03),
+ * while clients written for this gateway read `data[].url`. The price is the base64
+ * (4/3 of the image's bytes) on edits that did not choose; `response_format: "url"` avoids it.
+ */
+function defaultFormat(route: "generations" | "edits"): ImagesFormat {
+	return route === "edits" ? "both" : "url";
+}
+
 /**
  * OpenAI-shaped response body. With b64_json the images are streamed from R2 into the
  * body (one chunk in memory at a time), never held as base64 strings.
  */
-export function renderOpenAiImages(result: GenerationResult, format: "url" | "b64_json", conversationId?: string): unknown {
+export function renderOpenAiImages(result: GenerationResult, format: ImagesFormat, conversationId?: string): unknown {
 	const usage = {
 		input_tokens: result.usage.inputTokens,
 		output_tokens: result.usage.outputTokens,
@@ -84,7 +99,8 @@ export function renderOpenAiImages(result: GenerationResult, format: "url" | "b6
 	if (format === "url") return { created: result.created, data: result.images.map((img) => ({ url: img.url })), usage, ...tail };
 	const pieces: Piece[] = [`{"created":${result.created},"data":[`];
 	result.images.forEach((img, i) => {
-		pieces.push(`${i > 0 ? "," : ""}{"b64_json":"`, { key: img.key, size: img.bytes }, '"}');
+		const url = format === "both" ? `"url":${JSON.stringify(img.url)},` : "";
+		pieces.push(`${i > 0 ? "," : ""}{${url}"b64_json":"`, { key: img.key, size: img.bytes }, '"}');
 	});
 	pieces.push(`],"usage":${JSON.stringify(usage)}${conversationId ? `,"conversation_id":${JSON.stringify(conversationId)}` : ""}}`);
 	return new StreamedBody(pieces);
@@ -137,7 +153,7 @@ async function handle(c: Context<AppEnv>, route: "generations" | "edits", { body
 	const asyncMode = asyncOptions(c, body);
 	const conversation = body.conversation_id ? await continueConversation(c, body.conversation_id, req) : undefined;
 	req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config));
-	const format = body.response_format;
+	const format = body.response_format ?? defaultFormat(route);
 	return runOrQueue(callScope(c, hashInput), req, {
 		render: (result) => renderOpenAiImages(result, format, conversation?.id),
 		after: conversation?.record,

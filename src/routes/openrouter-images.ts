@@ -3,15 +3,19 @@
  * (`https://gw/api/v1`):
  *   POST /api/v1/images          {model, prompt, aspect_ratio?, resolution?: "512"|"1K"|"2K"|"4K", n?,
  *                                 input_references?: [{type: "image_url", image_url: {url}}], response_format?}
- *     -> {created, data: [{b64_json | url, media_type}], usage}
+ *     -> {created, data: [{b64_json | url, media_type}], usage: {prompt_tokens, completion_tokens,
+ *         total_tokens, cost (US dollars), images, credits_charged}}
  *   GET  /api/v1/images/models   every model with the parameters it takes and their values
+ *   GET  /api/v1/models          the same, at OpenRouter's models path
+ * Gemini ids may be named as OpenRouter names them, `google/<gemini id>` (src/catalog/catalog.ts).
  * `response_format` is b64_json unless "url" is asked for, as OpenRouter answers. A
  * parameter a model does not take is a 400 naming it, never ignored. Async requests and
  * the Batch lane work as on the OpenAI routes (`async`, `webhook_url`, `service_tier`).
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { ModelSpec } from "../catalog/catalog";
+import { CREDIT_USD } from "../billing/cost";
+import { type ModelSpec, OPENROUTER_PREFIX } from "../catalog/catalog";
 import type { GatewayConfig } from "../config";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import type { Piece } from "../lib/b64-stream";
@@ -45,14 +49,31 @@ export const OpenRouterImagesBody = z.looseObject({
 	service_tier: ServiceTierField,
 });
 
-function render(result: GenerationResult, format: "b64_json" | "url", charged: number): unknown {
-	const usage = JSON.stringify({
-		input_tokens: result.usage.inputTokens,
-		output_tokens: result.usage.outputTokens,
+/**
+ * OpenRouter's usage object: `prompt_tokens`, `completion_tokens` and `total_tokens` are
+ * what `@openrouter/ai-sdk-provider` 3.1's image model requires (its zod schema,
+ * 2026-12-03), and `cost` is what the call cost in OpenRouter's credits, which are US
+ * dollars (openrouter.ai/docs/use-cases/usage-accounting, 2026-12-03): the gateway's charge
+ * times CREDIT_USD ($0.0001), so 2020 credits is 0.202. `images` and `credits_charged` are
+ * the gateway's own, as before.
+ */
+export function openRouterUsage(result: GenerationResult, charged: number) {
+	return {
+		prompt_tokens: result.usage.inputTokens,
+		completion_tokens: result.usage.outputTokens,
 		total_tokens: result.usage.totalTokens,
+		// Rounded to the credit, so 0.1 + 0.2 style float noise never shows.
+		cost: Number((charged * CREDIT_USD).toFixed(CREDIT_DIGITS)),
 		images: result.images.length,
 		credits_charged: charged,
-	});
+	};
+}
+
+/** Decimal places of one credit in dollars (4 for $0.0001). */
+const CREDIT_DIGITS = Math.max(0, Math.ceil(-Math.log10(CREDIT_USD)));
+
+function render(result: GenerationResult, format: "b64_json" | "url", charged: number): unknown {
+	const usage = JSON.stringify(openRouterUsage(result, charged));
 	if (format === "url") {
 		const data = result.images.map((img) => ({ url: img.url, media_type: img.mimeType }));
 		return { created: result.created, data, usage: JSON.parse(usage) as unknown };
@@ -65,12 +86,12 @@ function render(result: GenerationResult, format: "b64_json" | "url", charged: n
 	return new StreamedBody(pieces);
 }
 
-/** One model as the models listing shows it: what it takes, and what it costs. */
-function describeModel(config: GatewayConfig, m: ModelSpec) {
+/** One model as the models listing shows it, under `id`: what it takes, and what it costs. */
+function describeModel(config: GatewayConfig, m: ModelSpec, id = m.id) {
 	const sized = m.imageSizes.length > 0;
 	return {
-		id: m.id,
-		name: m.id,
+		id,
+		name: id,
 		description: m.description,
 		architecture: { input_modalities: ["text", "image"], output_modalities: ["image"] },
 		supported_parameters: ["prompt", "n", "aspect_ratio", ...(sized ? ["resolution"] : []), "input_references", "response_format"],
@@ -90,13 +111,22 @@ function describeModel(config: GatewayConfig, m: ModelSpec) {
 	};
 }
 
+/**
+ * Every live model: the aliases and Gemini ids, then each Gemini id again under
+ * OpenRouter's name (`google/gemini-3.1-flash-image`), which every /api/v1 route accepts.
+ */
+function listing(config: GatewayConfig) {
+	const live = config.catalog.specs().filter((m) => m.lifecycle.status !== "retired");
+	const google = live.filter((m) => m.kind === "upstream").map((m) => describeModel(config, m, `${OPENROUTER_PREFIX}${m.id}`));
+	return { data: [...live.map((m) => describeModel(config, m)), ...google] };
+}
+
+/** `GET /api/v1/models`: OpenRouter's models path, the same listing as `/api/v1/images/models`. */
+export const openRouterModels = new Hono<AppEnv>().use(ROUTE_FACTS).get("/", (c) => c.json(listing(c.get("config"))));
+
 export const openRouterImages = new Hono<AppEnv>()
 	.use(ROUTE_FACTS)
-	.get("/models", (c) => {
-		const config = c.get("config");
-		const live = config.catalog.specs().filter((m) => m.lifecycle.status !== "retired");
-		return c.json({ data: live.map((m) => describeModel(config, m)) });
-	})
+	.get("/models", (c) => c.json(listing(c.get("config"))))
 	.post("/", async (c) => {
 		const config = c.get("config");
 		const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);

@@ -2,6 +2,7 @@
  * The simple JSON dialects of existing Nano Banana resellers (see shared/reference),
  * as thin adapters onto the same billed pipeline:
  *   POST /api/v1/models/{model}/edit  {prompt, imageUrl?, aspectRatio}  (Vydra style)
+ *     ({model} may be OpenRouter's google/<gemini id>, slash and all)
  *     -> {imageUrl, mimeType, mode, creditsCharged, durationMs}
  *   POST /v1/images/generate          {prompt, num, model, image_size (an aspect ratio here), ref_images}
  *     -> {data: {url, urls, mime_type, mode}, credits_charged}  (NanoBananaAPI style)
@@ -29,7 +30,7 @@ export const VydraBody = z.strictObject({
 	service_tier: ServiceTierField,
 });
 
-export const vydra = new Hono<AppEnv>().use(VYDRA_FACTS).post("/:model/edit", async (c) => {
+export const vydra = new Hono<AppEnv>().use(VYDRA_FACTS).post("/:model{.+}/edit", async (c) => {
 	const config = c.get("config");
 	const started = Date.now();
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);

@@ -153,6 +153,24 @@ describe("chat completions, plain fetch", () => {
 		expect(payloads.every((p) => (p as unknown as { object: string }).object === "chat.completion.chunk")).toBe(true);
 		expect(payloads.filter((p) => p.usage)).toHaveLength(0); // no usage chunk unless include_usage
 		expect(payloads.flatMap((p) => p.choices.map((c) => c.delta.images?.length ?? 0)).reduce((a, b) => a + b)).toBe(1);
+		// On OpenRouter's path images are data URLs unless asked otherwise, as OpenRouter answers.
+		const url = payloads.flatMap((p) => p.choices.flatMap((c) => c.delta.images ?? []))[0].image_url.url;
+		expect(url).toMatch(/^data:image\/jpeg;base64,\/9j\//);
+	});
+
+	it("image_output unset: data URLs on /api/v1, the stored URL on /v1; either path takes either when asked", async () => {
+		const k = await createKey();
+		const urlOf = async (path: string, extra: object = {}) => {
+			const body = { model: "nano-banana", messages: [{ role: "user", content: uniquePrompt("chat default output") }], ...extra };
+			const res = await postJson(path, body, auth(k.key));
+			expect(res.status).toBe(200);
+			return (await res.json<{ choices: Array<{ message: { images: Array<{ image_url: { url: string } }> } }> }>()).choices[0].message
+				.images[0].image_url.url;
+		};
+		expect(await urlOf("/api/v1/chat/completions")).toMatch(/^data:image\/jpeg;base64,/);
+		expect(await urlOf("/v1/chat/completions")).toMatch(/^https?:\/\/.*\/images\/generated\//);
+		expect(await urlOf("/api/v1/chat/completions", { image_output: "url" })).toMatch(/^https?:\/\//);
+		expect(await urlOf("/v1/chat/completions", { image_output: "data_url" })).toMatch(/^data:image\/jpeg;base64,/);
 	});
 
 	it("a repeated Idempotency-Key replays the whole stream and charges once", async () => {

@@ -118,6 +118,26 @@ describe("JSON image references", () => {
 		expect(sent.map((s) => s.bytes)).toEqual([jpeg, TINY_PNG]);
 	});
 
+	it("an edit that names no response_format answers url and b64_json (the same bytes); one that names it, only that", async () => {
+		const k = await createKey();
+		const edit = (extra: object) =>
+			postJson("/v1/images/edits", { prompt: uniquePrompt("both formats"), image: TINY_PNG.toBase64(), ...extra }, auth(k.key));
+		type Data = { data: Array<{ url?: string; b64_json?: string }> };
+		const both = await edit({});
+		expect(both.status).toBe(200);
+		const [img] = (await both.json<Data>()).data;
+		expect(Object.keys(img).sort()).toEqual(["b64_json", "url"]);
+		const served = new Uint8Array(await (await call(new URL(img.url ?? "").pathname)).arrayBuffer());
+		expect(Uint8Array.fromBase64(img.b64_json ?? "")).toEqual(served);
+		for (const format of ["url", "b64_json"]) {
+			const [one] = (await (await edit({ response_format: format })).json<Data>()).data;
+			expect(Object.keys(one)).toEqual([format]);
+		}
+		// Generations keep URLs by default.
+		const gen = await postJson("/v1/images/generations", { prompt: uniquePrompt("url default") }, auth(k.key));
+		expect(Object.keys((await gen.json<Data>()).data[0])).toEqual(["url"]);
+	});
+
 	it("https URLs are fetched, following redirects, and their bytes sent", async () => {
 		const k = await createKey();
 		const jpeg = await emulatorImage("remote");

@@ -188,6 +188,17 @@ describe("the operator's settings", () => {
 		// Nano Banana 2 Lite's limit is 4,096 output tokens.
 		expect(await sentCap("/v1beta/models/nano-banana-2-lite:generateContent", {})).toBe(4_096);
 	});
+	it("stopSequences: LangChain's empty list is accepted and not sent; a list is forwarded (snake_case too)", async () => {
+		const k = await createKey(undefined, { credits: 1_000 });
+		const sent = async (config: object) => {
+			const prompt = uniquePrompt("stops");
+			expect((await native(GENERATE, k.key, { ...text(prompt), ...config })).status).toBe(200);
+			return (await emulatorCalls(prompt))[0].body.generationConfig as Record<string, unknown> | undefined;
+		};
+		expect(await sent({ generationConfig: { stopSequences: [] } })).not.toHaveProperty("stopSequences");
+		expect((await sent({ generationConfig: { stopSequences: ["END"] } }))?.stopSequences).toEqual(["END"]);
+		expect((await sent({ generation_config: { stop_sequences: ["###"] } }))?.stopSequences).toEqual(["###"]);
+	});
 	it("the default cap never cuts an image: four 4K images of Nano Banana 2.1 with high thinking all arrive", async () => {
 		const k = await createKey(undefined, { credits: 1_000 });
 		const prompt = uniquePrompt("four 4K", "images=4");

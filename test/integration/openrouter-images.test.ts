@@ -19,7 +19,14 @@ import { type Job, waitForJob } from "../helpers/jobs";
 interface ImagesResponse {
 	created: number;
 	data: Array<{ b64_json?: string; url?: string; media_type: string }>;
-	usage: { input_tokens: number; output_tokens: number; total_tokens: number; images: number; credits_charged: number };
+	usage: {
+		prompt_tokens: number;
+		completion_tokens: number;
+		total_tokens: number;
+		cost: number;
+		images: number;
+		credits_charged: number;
+	};
 }
 
 interface ModelEntry {
@@ -53,8 +60,14 @@ describe("OpenRouter Images API", () => {
 		const got = await Promise.all(body.data.map((d) => sha256(Uint8Array.fromBase64(d.b64_json ?? ""))));
 		expect(got.sort()).toEqual(sent);
 		for (const d of body.data) expect(d).toEqual({ b64_json: expect.any(String), media_type: "image/jpeg" });
-		expect(body.usage).toMatchObject({ images: 2, credits_charged: 10 });
-		expect(body.usage.output_tokens).toBeGreaterThan(0);
+		// OpenRouter's usage shape (what @openrouter/ai-sdk-provider requires), cost in dollars:
+		// 10 credits x $0.0001.
+		expect(Object.keys(body.usage).sort()).toEqual(
+			["completion_tokens", "cost", "credits_charged", "images", "prompt_tokens", "total_tokens"].sort(),
+		);
+		expect(body.usage).toMatchObject({ images: 2, credits_charged: 10, cost: 0.001 });
+		expect(body.usage.completion_tokens).toBeGreaterThan(0);
+		expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + body.usage.completion_tokens);
 		const [call1] = await emulatorCalls(prompt);
 		expect(call1.body.generationConfig?.imageConfig).toEqual({ aspectRatio: "4:1", imageSize: "512" });
 		expect(await balanceOf(k.key)).toBe(90);
@@ -111,6 +124,40 @@ describe("OpenRouter Images API", () => {
 		expect(fixed?.supported_parameters).not.toContain("resolution");
 		expect(fixed?.parameters.resolution).toBeUndefined();
 		expect(data.map((m) => m.id)).not.toContain("gemini-3-pro-image-preview"); // retired ids still work, but are not listed
+		// Each live Gemini id also under OpenRouter's name; aliases are the gateway's, never google/.
+		const google = data.filter((m) => m.id.startsWith("google/")).map((m) => m.id);
+		expect(google).toContain("google/gemini-3.1-flash-image");
+		expect(google).not.toContain("google/gemini-3-pro-image-preview");
+		expect(google).not.toContain("google/nano-banana-2");
+		expect(data.find((m) => m.id === "google/gemini-3.1-flash-image")?.parameters).toEqual(
+			data.find((m) => m.id === "gemini-3.1-flash-image")?.parameters,
+		);
+		// OpenRouter's models path lists the same.
+		const listed = await (await call("/api/v1/models", { headers: auth(k.key) })).json<{ data: ModelEntry[] }>();
+		expect(listed.data.map((m) => m.id)).toEqual(data.map((m) => m.id));
+	});
+
+	it("google/<gemini id> names every model Google serves, on every /api/v1 route and /v1; google/<alias> is unknown", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const prompt = uniquePrompt("openrouter google name");
+		const images = await postJson("/api/v1/images", { model: "google/gemini-3-pro-image", prompt }, auth(k.key));
+		expect(images.status).toBe(200);
+		expect((await emulatorCalls(prompt))[0].model).toBe("gemini-3-pro-image");
+		// A retired preview id under OpenRouter's name reaches its successor, as the bare id does.
+		const retired = uniquePrompt("openrouter google retired");
+		const chat = await postJson(
+			"/api/v1/chat/completions",
+			{ model: "google/gemini-3.1-flash-image-preview", messages: [{ role: "user", content: retired }] },
+			auth(k.key),
+		);
+		expect(chat.status).toBe(200);
+		expect((await chat.json<{ model: string }>()).model).toBe("gemini-3.1-flash-image-preview");
+		const vydra = await postJson("/api/v1/models/google/gemini-3.1-flash-image/edit", { prompt: "x" }, auth(k.key));
+		expect(vydra.status).toBe(200);
+		const v1 = await postJson("/v1/images/generations", { model: "google/gemini-3.1-flash-image", prompt: "x" }, auth(k.key));
+		expect(v1.status).toBe(200);
+		const alias = await postJson("/api/v1/images", { model: "google/nano-banana-2", prompt: "x" }, auth(k.key));
+		expect((await expectError(alias, 400, "model_not_found")).param).toBe("model");
 	});
 
 	it("a parameter the model does not take is a 400 naming it; bad references name their index", async () => {

@@ -93,6 +93,7 @@ describe("real answers match the documented schemas", () => {
 		await conforms("post", "/api/v1/images", "/api/v1/images", json(key, { prompt: "documented", response_format: "url" }));
 		await conforms("post", "/api/v1/images", "/api/v1/images", json(key, { prompt: "documented b64" }));
 		await conforms("get", "/api/v1/images/models", "/api/v1/images/models", bearer(key));
+		await conforms("get", "/api/v1/models", "/api/v1/models", bearer(key));
 		const job = (await conforms(
 			"post",
 			"/v1/images/generations",

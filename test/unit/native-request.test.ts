@@ -129,9 +129,9 @@ describe("readNativeRequest: refusals name the field as written", () => {
 		["an unknown top-level field", { frobnicate: 1 }, "unsupported_parameter", "frobnicate"],
 		[
 			"an unknown generation field",
-			{ generation_config: { stop_sequences: ["x"] } },
+			{ generation_config: { presence_penalty: 0.5 } },
 			"unsupported_parameter",
-			"generation_config.stop_sequences",
+			"generation_config.presence_penalty",
 		],
 		[
 			"an unknown image field",
