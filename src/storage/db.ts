@@ -292,8 +292,9 @@ export async function getConversation(db: D1Database, id: string, keyId: string)
 	return db.prepare("SELECT * FROM conversations WHERE id = ? AND key_id = ?").bind(id, keyId).first<ConversationRecord>();
 }
 
-export async function touchConversation(db: D1Database, id: string, turns: number, at: string): Promise<void> {
-	await db.prepare("UPDATE conversations SET turns = ?, updated_at = ? WHERE id = ?").bind(turns, at, id).run();
+/** One more exchange recorded (counted in SQL: a count read before the message was answered may be stale). */
+export async function touchConversation(db: D1Database, id: string, at: string): Promise<void> {
+	await db.prepare("UPDATE conversations SET turns = turns + 1, updated_at = ? WHERE id = ?").bind(at, id).run();
 }
 
 export async function deleteConversation(db: D1Database, id: string, keyId: string): Promise<boolean> {
