@@ -5,6 +5,7 @@
  * messages included; an exchange that loses the conversation after its image was made is
  * charged, its image kept and named in the 409. Afterwards every readable image was charged.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
 	ADMIN,
@@ -102,6 +103,23 @@ describe("racing messages on one conversation", () => {
 		expect(grant.status).toBe(200);
 		expect((await postJson(EDITS, { prompt: uniquePrompt("now paid"), conversation_id: conv }, auth(k.key))).status).toBe(200);
 		expect((await conversationView(k.key, conv)).turns).toBe(1);
+	});
+
+	it("a claim left by a message that died blocks the conversation only until its hold's life is over", async () => {
+		const k = await createKey(undefined, { credits: 1000 });
+		const conv = await newConversation(k.key);
+		// Where the history lives (src/routes/conversations.ts historyKey).
+		const bucket = env.IMAGES;
+		const historyKey = `conversations/${k.id}/${conv}.json`;
+		const claimed = (until: number) => bucket.put(historyKey, JSON.stringify({ contents: [], pending: { requestId: "req_dead", until } }));
+		await claimed(Date.now() + 60_000);
+		const prompt = uniquePrompt("while claimed");
+		await expectError(await postJson(EDITS, { prompt, conversation_id: conv }, auth(k.key)), 409, "conversation_conflict");
+		expect(await emulatorCalls(prompt)).toEqual([]);
+		await claimed(Date.now() - 1);
+		expect((await postJson(EDITS, { prompt, conversation_id: conv }, auth(k.key))).status).toBe(200);
+		expect((await conversationView(k.key, conv)).turns).toBe(1);
+		expect((await (await bucket.get(historyKey))?.json<{ pending?: unknown }>())?.pending).toBeUndefined();
 	});
 
 	it("an exchange that loses the conversation after its image was made is charged, its image kept and named in the 409", async () => {
