@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS credit_ledger (
   request_id     TEXT,
   kind           TEXT NOT NULL,
   amount         INTEGER NOT NULL,
-  balance_after  INTEGER NOT NULL CHECK (balance_after >= 0),
+  -- May be below zero: a delivered image is charged even after its hold expired (0005).
+  balance_after  INTEGER NOT NULL,
   reason         TEXT,
   created_at     TEXT NOT NULL
 );

@@ -74,6 +74,16 @@ interface HoldRow extends Record<string, SqlStorageValue> {
 	outcome: string | null;
 }
 
+/** The error code of a hold its expiry closed (the alarm, or the next admission). */
+export const EXPIRED = "reservation_expired";
+
+/** A closed hold's first result, and the hold itself when its expiry closed it uncharged. */
+export interface ClosedHold {
+	charged: number;
+	balance: number;
+	expired?: Hold;
+}
+
 /** Rows each pruning pass looks at. */
 const PRUNE_CHUNK = 500;
 const NEW_ID = /^res_(\d+)_([0-9a-f]+)$/;
@@ -143,6 +153,12 @@ export class HoldTable {
 			balance_after = ${s.balanceAfter}, outcome = ${JSON.stringify(s.outcome)} WHERE id = ${rowid}`;
 	}
 
+	/** Records a charge made after the hold was closed by its expiry: a repeat settle finds this result. */
+	recharge(rowid: number, charged: number, balanceAfter: number, outcome: UsageOutcome): void {
+		this
+			.sql`UPDATE holds SET charged = ${charged}, balance_after = ${balanceAfter}, outcome = ${JSON.stringify(outcome)} WHERE id = ${rowid}`;
+	}
+
 	/** Holds numbered after `rowid`, and those of `open`, in row order. */
 	since(rowid: number, open: readonly number[]): Hold[] {
 		return this.sql<HoldRow>`SELECT id, token, credits, images, usage, idem_key, created_at, expires_at, reserve_seq, reserve_balance,
@@ -157,16 +173,25 @@ export class HoldTable {
 		return this.sql<{ m: number | null }>`SELECT MAX(id) AS m FROM holds`.one().m ?? 0;
 	}
 
-	/** The first result of the closed hold `id` names, if there is one. */
-	closed(id: string): { charged: number; balance: number } | undefined {
+	/**
+	 * The first result of the closed hold `id` names, if there is one; `expired`: the hold, when
+	 * its expiry closed it and nothing was charged since (a late settle may still charge it).
+	 */
+	closed(id: string): ClosedHold | undefined {
 		const m = NEW_ID.exec(id);
 		const rows = m
-			? this.sql<{ charged: number; balance: number }>`SELECT charged, balance_after AS balance FROM holds
+			? this.sql<HoldRow>`SELECT id, token, credits, images, usage, idem_key, created_at, expires_at, reserve_seq, reserve_balance,
+				closed_at, settle_seq, charged, balance_after, outcome FROM holds
 				WHERE closed_at IS NOT NULL AND id = ${Number(m[1])} AND token = ${m[2]}`
 			: // An id from before the journal is its token: rare, and only until such holds are pruned.
-				this.sql<{ charged: number; balance: number }>`SELECT charged, balance_after AS balance FROM holds
+				this.sql<HoldRow>`SELECT id, token, credits, images, usage, idem_key, created_at, expires_at, reserve_seq, reserve_balance,
+				closed_at, settle_seq, charged, balance_after, outcome FROM holds
 				WHERE closed_at IS NOT NULL AND token = ${id}`;
-		return rows.toArray()[0];
+		const row = rows.toArray()[0];
+		if (!row) return undefined;
+		const h = holdOf(row);
+		const expired = h.charged === 0 && h.outcome?.errorCode === EXPIRED;
+		return { charged: h.charged ?? 0, balance: h.balanceAfter ?? 0, expired: expired ? h : undefined };
 	}
 
 	/**

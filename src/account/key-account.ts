@@ -129,7 +129,7 @@ export class KeyAccount extends DurableObject<Env> {
 	}
 
 	/**
-	 * Grants (amount > 0) or adjusts (either sign) the balance, with a ledger row; refused below zero. With the
+	 * Grants (amount > 0) or adjusts (either sign) the balance, with a ledger row; a cut is refused below zero. With the
 	 * operator's Idempotency-Key a repeat applies nothing (another body is refused); the record is written with the grant.
 	 */
 	async adjustCredits(amount: number, reason: string, kind: "grant" | "adjustment", idempotency?: GrantKey): Promise<GrantResult> {
@@ -139,7 +139,8 @@ export class KeyAccount extends DurableObject<Env> {
 		const replay = idempotency && this.store.idempotency.replayGrant(idempotency, before, now);
 		if (replay) return replay;
 		const after = before + amount;
-		if (after < 0) return { ok: false, reason: "would_go_negative", balance: before };
+		// A late charge (settle) may leave the balance below zero: a grant still lands, and pays that first.
+		if (amount < 0 && after < 0) return { ok: false, reason: "would_go_negative", balance: before };
 		const settledBefore = this.store.settledBalance();
 		this.store.transaction(() => {
 			this.store.adjust(amount, kind, reason);
@@ -278,7 +279,8 @@ export class KeyAccount extends DurableObject<Env> {
 	 * never more than was held: a charge above its hold means the hold was wrong, which is logged), and stores or forgets
 	 * the idempotent response: one UPDATE of the hold row (two statements with an idempotency key); its ledger and usage
 	 * rows follow at the checkpoint. Idempotent per hold: settling a hold that is already closed returns the first result
-	 * and charges nothing more. A hold the alarm already released (the request outlived its expiry) is not charged.
+	 * and charges nothing more. A hold its expiry already released (the request outlived it) is charged all the same,
+	 * once (store.chargeLate), even below a zero balance: a delivered image is paid for.
 	 */
 	async settle(input: {
 		reservationId: string;
@@ -290,14 +292,20 @@ export class KeyAccount extends DurableObject<Env> {
 		const now = Date.now();
 		const r = this.store.account();
 		if (!r) return { charged: 0, balance: 0 };
+		const wanted = Math.max(0, Math.ceil(input.charge));
 		const closed = this.store.closed(input.reservationId);
-		if (closed) return closed;
+		if (closed?.expired && wanted > 0) {
+			// Delivered after the hold expired: charged all the same (store.chargeLate).
+			const late = this.store.chargeLate(closed.expired, Math.min(wanted, closed.expired.credits), input.outcome, now);
+			await this.ensureAlarm(now + FLUSH_DELAY);
+			return late;
+		}
+		if (closed) return { charged: closed.charged, balance: closed.balance };
 		const hold = this.store.hold(input.reservationId);
 		if (!hold) {
 			console.error(JSON.stringify({ event: "settle_without_hold", reservationId: input.reservationId }));
 			return { charged: 0, balance: this.store.balance() };
 		}
-		const wanted = Math.max(0, Math.ceil(input.charge));
 		if (wanted > hold.credits) {
 			console.error(JSON.stringify({ event: "charge_above_hold", reservationId: input.reservationId, charge: wanted, held: hold.credits }));
 		}

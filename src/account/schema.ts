@@ -138,4 +138,26 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
 		// written in the settlement that causes them, so none is lost to a restart.
 		"CREATE TABLE events (id TEXT PRIMARY KEY, payload TEXT NOT NULL, created_at INTEGER NOT NULL)",
 	],
+	[
+		// A delivered image is charged even when its hold expired first (KeyAccount.settle), which
+		// can take the balance below zero (admissions refuse until grants pay it back). SQLite
+		// cannot drop a column's CHECK, so the row moves to a table without `balance >= 0`.
+		`CREATE TABLE account_next (
+			singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+			key_id TEXT NOT NULL,
+			name TEXT NOT NULL,
+			status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+			created_at TEXT NOT NULL,
+			revoked_at TEXT,
+			balance INTEGER NOT NULL DEFAULT 0,
+			limits TEXT NOT NULL DEFAULT '{}',
+			webhook_secret TEXT,
+			state TEXT NOT NULL DEFAULT '{}',
+			controls TEXT NOT NULL DEFAULT '{}'
+		)`,
+		`INSERT INTO account_next (singleton, key_id, name, status, created_at, revoked_at, balance, limits, webhook_secret, state, controls)
+		 SELECT singleton, key_id, name, status, created_at, revoked_at, balance, limits, webhook_secret, state, controls FROM account`,
+		"DROP TABLE account",
+		"ALTER TABLE account_next RENAME TO account",
+	],
 ];

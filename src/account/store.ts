@@ -23,11 +23,11 @@ import type { LimitOverrides } from "../billing/limits";
 import { type AccountRow, AccountTable } from "./account-row";
 import { Counters, type CountersState } from "./counters";
 import { balanceLowEvent, EventTable } from "./events";
-import { type Admission, type HeldTally, type Hold, HoldTable, newHold, OpenHolds } from "./holds";
+import { type Admission, type ClosedHold, type HeldTally, type Hold, HoldTable, newHold, OpenHolds } from "./holds";
 import { IdempotencyTable } from "./idempotency";
 import { type Cursor, Journal, ledgerRow } from "./journal";
 import { Outbox, type OutboxRow } from "./outbox";
-import { dayOf, monthOf, type PeriodUsage, type UsageOutcome } from "./records";
+import { dayOf, monthOf, type PeriodUsage, type UsageOutcome, usageRow } from "./records";
 import { MIGRATIONS } from "./schema";
 import { type Sql, sqlOf } from "./sql";
 
@@ -291,10 +291,42 @@ export class AccountStore {
 		return { charged, balance };
 	}
 
-	/** The first result of a hold already closed, if `id` names one. */
-	closed(id: string): { charged: number; balance: number } | undefined {
+	/** The first result of a hold already closed, if `id` names one (with the hold, when its expiry closed it). */
+	closed(id: string): ClosedHold | undefined {
 		if (this.holds.get(id)) return undefined;
 		return this.table.closed(id);
+	}
+
+	/**
+	 * Charges a hold its expiry closed, for work delivered after all (the request outlived its
+	 * hold): the balance goes down by `charged`, below zero if it must (a delivered image is
+	 * paid for; admissions then refuse until grants cover it), with a `charge` ledger row and
+	 * the request's real usage row, written in a checkpoint at once. The hold row keeps the
+	 * result, so settling it again returns it. One transaction.
+	 */
+	chargeLate(h: Hold, charged: number, outcome: UsageOutcome, now: number): { charged: number; balance: number } {
+		return this.transaction(() => {
+			const settledBefore = this.settledBalance();
+			const result = this.lateCharge(h, charged, outcome, now);
+			this.noteLowBalance(settledBefore, now);
+			return result;
+		});
+	}
+
+	private lateCharge(h: Hold, charged: number, outcome: UsageOutcome, now: number): { charged: number; balance: number } {
+		const keyId = this.account()?.key_id ?? "";
+		this.available -= charged;
+		const seq = ++this.seq;
+		const balanceAfter = this.available;
+		this.table.recharge(h.rowid, charged, balanceAfter, outcome);
+		this.counters.bump(h.day, h.month, 0, outcome.imagesDelivered, charged);
+		const requestId = h.draft.requestId;
+		const reason = "delivered after its hold expired";
+		this.checkpoint([
+			ledgerRow({ keyId, kind: "charge", amount: -charged, balanceAfter, requestId, reason, seq, hold: h, at: now }),
+			["usage", usageRow(keyId, h.draft, h.credits, charged, outcome, now)],
+		]);
+		return { charged, balance: balanceAfter };
 	}
 
 	/** Forgets holds closed before `before` whose rows the checkpoint has (a redelivered message comes within days). */

@@ -102,7 +102,11 @@ export const ERRORS = {
 
 	// 409: another request got there first.
 	idempotency_in_flight: { status: 409, type: bad, meaning: "A request with the same Idempotency-Key is still running" },
-	conversation_conflict: { status: 409, type: bad, meaning: "Two edits of one conversation raced; retry" },
+	conversation_conflict: {
+		status: 409,
+		type: bad,
+		meaning: "Another message to the conversation is being answered or changed it first; retry",
+	},
 	job_in_running_batch: {
 		status: 409,
 		type: bad,

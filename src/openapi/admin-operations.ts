@@ -36,7 +36,7 @@ export const ADMIN_OPERATIONS: Operation[] = [
 	admin.post("/admin/keys/{id}/credits", "Grant or adjust credits", ok("The new balance", R.Balance), {
 		...KEY,
 		description:
-			"A positive amount is a grant; either sign an adjustment, never below zero (400 balance_would_go_negative). With an Idempotency-Key a retried grant applies once: the same key and body within 24 h answer the first result (`idempotent-replayed: true`), another body is a 422 idempotency_key_reused.",
+			"A positive amount is a grant; a negative one an adjustment, refused when it would leave the balance below zero (400 balance_would_go_negative). A grant always lands: it first pays back a balance a late charge left below zero. With an Idempotency-Key a retried grant applies once: the same key and body within 24 h answer the first result (`idempotent-replayed: true`), another body is a 422 idempotency_key_reused.",
 		body: json(Grant),
 		headerParams: ["IdempotencyKey"],
 		errors: [422],

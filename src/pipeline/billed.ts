@@ -10,8 +10,7 @@ import { sha256Hex } from "../account/keys";
 import type { StoredResponse, UsageOutcome } from "../account/records";
 import { type PriceTable, pricePerImage } from "../billing/prices";
 import { lifecycleHeaders } from "../catalog/headers";
-import type { ApiError } from "../errors";
-import { invalidParam } from "../errors";
+import { ApiError, apiError, invalidParam } from "../errors";
 import { type Piece, piecesLength, piecesStream } from "../lib/b64-stream";
 import { noteRequest, timed } from "../observe";
 import { checkServed } from "../upstreams/route";
@@ -268,10 +267,26 @@ export interface GenerationAnswer {
 export function runBilledGeneration(scope: CallScope, req: GenerationRequest, answer: GenerationAnswer): Promise<Response> {
 	return runBilled(scope, meteredOf(req, scope.config), async (price) => {
 		const r = await runGeneration(scope, req);
-		if (!r.error && answer.after) await answer.after(r);
 		const charge = chargeOf(scope.config, r.images.length, price, r.spend, req.n);
-		return { ...executionOf(r), charge, body: r.error ? undefined : answer.render(r, charge) };
+		// What `after` refuses (a conversation that moved on while this message was answered) becomes
+		// the answer, but the images were made (and billed by Google) and are stored: they are charged.
+		const refused = r.error || !answer.after ? undefined : await afterOrError(answer.after, r);
+		const error = r.error ?? refused;
+		return { ...executionOf(r), error, charge, body: error ? undefined : answer.render(r, charge) };
 	});
+}
+
+/** Runs `after`; its failure as the ApiError to answer with (anything else: a 500 naming the charged images). */
+async function afterOrError(after: (result: GenerationResult) => Promise<void>, r: GenerationResult): Promise<ApiError | undefined> {
+	try {
+		await after(r);
+		return undefined;
+	} catch (error) {
+		if (error instanceof ApiError) return error;
+		console.error(JSON.stringify({ event: "after_generation_failed", error: String(error) }));
+		const urls = r.images.map((i) => i.url).join(", ");
+		return apiError("internal_error", `The image was made and is charged, but recording it failed: ${urls}`);
+	}
 }
 
 /** What a pipeline run reports for settlement. */

@@ -39,11 +39,38 @@ async function storedTurn(bucket: R2Bucket, result: GenerationResult): Promise<G
 	return turn;
 }
 
-async function loadHistory(bucket: R2Bucket, key: string): Promise<{ contents: GeminiContent[]; etag: string | null }> {
+/**
+ * A conversation's stored history. `pending`: a message is being answered (its claim, see
+ * continueConversation); until its `until`, other messages are refused before any work.
+ */
+interface History {
+	contents: GeminiContent[];
+	pending?: { requestId: string; until: number };
+}
+
+async function loadHistory(bucket: R2Bucket, key: string): Promise<History & { etag: string | null }> {
 	const obj = await bucket.get(key);
 	if (!obj) return { contents: [], etag: null };
-	return { contents: (await obj.json<{ contents: GeminiContent[] }>()).contents, etag: obj.etag };
+	return { ...(await obj.json<History>()), etag: obj.etag };
 }
+
+/**
+ * Writes the history only if it is still the version read (`etag`; null: only if there is
+ * none yet, so two first messages cannot both write). The new etag, or null when another
+ * write came first.
+ */
+async function writeHistory(bucket: R2Bucket, key: string, history: History, etag: string | null): Promise<string | null> {
+	const put = await bucket.put(key, JSON.stringify(history), {
+		httpMetadata: { contentType: "application/json" },
+		onlyIf: etag ? { etagMatches: etag } : { etagDoesNotMatch: "*" },
+	});
+	return put?.etag ?? null;
+}
+
+const busy = (id: string) =>
+	apiError("conversation_conflict", `Another message to conversation ${id} is being answered or finished first; retry when it is done`, {
+		param: "conversation_id",
+	});
 
 /** The model a conversation was started with (404 when it is not the caller's). */
 export async function conversationModel(c: Context<AppEnv>, id: string): Promise<string> {
@@ -53,15 +80,23 @@ export async function conversationModel(c: Context<AppEnv>, id: string): Promise
 	return conv.model;
 }
 
+/** A message continuing a conversation: `record` appends its exchange; `release` frees the conversation when nothing was recorded. */
+export interface ConversationTurn {
+	id: string;
+	record: (result: GenerationResult) => Promise<void>;
+	release: () => Promise<void>;
+}
+
 /**
- * Prepares `req` to continue conversation `id`: checks ownership, model and n, loads
- * the history into `req.history`, and returns the recorder that appends this exchange.
+ * Prepares `req` to continue conversation `id`: checks ownership, model and n, loads the
+ * history into `req.history`, and claims the conversation for this message before any
+ * upstream call. The claim is a conditional write of the version just read, marked pending
+ * until the hold's life is over: a message sent while another is being answered, or racing
+ * one to the claim (also the very first two), is a 409 `conversation_conflict` at once,
+ * with nothing generated, held or charged. The exchange is recorded by a write conditional
+ * on the claim; see runBilledGeneration for a claim lost after generation.
  */
-export async function continueConversation(
-	c: Context<AppEnv>,
-	id: string,
-	req: GenerationRequest,
-): Promise<{ id: string; record: (result: GenerationResult) => Promise<void> }> {
+export async function continueConversation(c: Context<AppEnv>, id: string, req: GenerationRequest): Promise<ConversationTurn> {
 	const { keyId } = await c.get("caller").identify();
 	const conv = await getConversation(c.env.DB, id, keyId);
 	if (!conv) throw notFound(`No conversation with id '${id}'`);
@@ -70,21 +105,36 @@ export async function continueConversation(
 	}
 	if (req.n !== 1) throw invalidParam("n", "A conversation continues one image at a time: n must be 1");
 	const key = historyKey(keyId, id);
-	const { contents, etag } = await loadHistory(c.env.IMAGES, key);
+	const { contents, etag, pending } = await loadHistory(c.env.IMAGES, key);
+	const now = Date.now();
+	if (pending && pending.until > now) throw busy(id);
+	const claim = { requestId: c.get("requestId"), until: now + c.get("config").deadlineMs + 60_000 };
+	const claimed = await writeHistory(c.env.IMAGES, key, { contents, pending: claim }, etag);
+	if (!claimed) throw busy(id);
 	req.history = contents;
+	let done = false;
 	return {
 		id,
 		record: async (result) => {
 			const modelTurn = await storedTurn(c.env.IMAGES, result);
 			const next = [...contents, userTurn(req), modelTurn].slice(-2 * MAX_TURN_PAIRS);
-			// Conditional write: two edits racing on one conversation cannot silently drop a turn.
-			const put = await c.env.IMAGES.put(key, JSON.stringify({ contents: next }), {
-				httpMetadata: { contentType: "application/json" },
-				onlyIf: etag ? { etagMatches: etag } : undefined,
-			});
-			if (!put)
-				throw apiError("conversation_conflict", "Another edit of this conversation finished first; retry", { param: "conversation_id" });
-			await touchConversation(c.env.DB, id, conv.turns + 1, new Date().toISOString());
+			done = true;
+			// Lost only when this message outlived its claim and another took the conversation, or it was deleted.
+			if (!(await writeHistory(c.env.IMAGES, key, { contents: next }, claimed))) {
+				const urls = result.images.map((i) => i.url).join(", ");
+				throw apiError(
+					"conversation_conflict",
+					`Conversation ${id} changed while this message was answered (it outlived its claim, or the conversation was deleted), so this exchange was not added to it. The image was made and is charged: ${urls}`,
+					{ param: "conversation_id" },
+				);
+			}
+			await touchConversation(c.env.DB, id, new Date().toISOString());
+		},
+		release: async () => {
+			if (done) return;
+			done = true;
+			// Back to the version read; a failed write means the claim is no longer this message's.
+			await writeHistory(c.env.IMAGES, key, { contents }, claimed);
 		},
 	};
 }

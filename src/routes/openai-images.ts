@@ -152,13 +152,18 @@ async function handle(c: Context<AppEnv>, route: "generations" | "edits", { body
 	};
 	const asyncMode = asyncOptions(c, body);
 	const conversation = body.conversation_id ? await continueConversation(c, body.conversation_id, req) : undefined;
-	req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config));
-	const format = body.response_format ?? defaultFormat(route);
-	return runOrQueue(callScope(c, hashInput), req, {
-		render: (result) => renderOpenAiImages(result, format, conversation?.id),
-		after: conversation?.record,
-		async: asyncMode,
-	});
+	try {
+		req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config));
+		const format = body.response_format ?? defaultFormat(route);
+		return await runOrQueue(callScope(c, hashInput), req, {
+			render: (result) => renderOpenAiImages(result, format, conversation?.id),
+			after: conversation?.record,
+			async: asyncMode,
+		});
+	} finally {
+		// Whatever kept the exchange from being recorded (a refusal, a failed call), the conversation is free again.
+		await conversation?.release();
+	}
 }
 
 /** Multipart form -> fields, files and a stable idempotency hash input (boundaries vary per send). */

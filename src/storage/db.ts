@@ -85,26 +85,40 @@ const D1_MAX_PARAMS = 100;
 type SqlRow = (string | number | null)[];
 
 /** Multi-row INSERTs of `columns`, as few statements as D1's parameter limit allows. */
-function insertMany(db: D1Database, head: string, columns: readonly string[], rows: SqlRow[]): D1PreparedStatement[] {
+function insertMany(db: D1Database, head: string, columns: readonly string[], rows: SqlRow[], tail = ""): D1PreparedStatement[] {
 	const perStatement = Math.floor(D1_MAX_PARAMS / columns.length);
 	const tuple = `(${columns.map(() => "?").join(", ")})`;
 	const out: D1PreparedStatement[] = [];
 	for (let i = 0; i < rows.length; i += perStatement) {
 		const chunk = rows.slice(i, i + perStatement);
-		out.push(db.prepare(`${head} (${columns.join(", ")}) VALUES ${chunk.map(() => tuple).join(", ")}`).bind(...chunk.flat()));
+		out.push(db.prepare(`${head} (${columns.join(", ")}) VALUES ${chunk.map(() => tuple).join(", ")}${tail}`).bind(...chunk.flat()));
 	}
 	return out;
 }
 
 /**
- * Insert or replace by request id: a later row for the same request (settled after
- * its reservation expired) supersedes the earlier one (also within one statement: VALUES
- * are applied in order), and a re-sent row is a no-op.
+ * How much a usage row says about its request: one that charged or delivered (2) beats a
+ * plain outcome or refusal (1), which beats a hold's expiry (0). One request id can get more
+ * than one row: a job admitted twice (its first hold orphaned when the worker died before
+ * recording it, then released by expiry), or a hold that expired before its work was settled.
+ */
+const usageRank = (t: string) =>
+	`(CASE WHEN ${t}.credits_charged > 0 OR ${t}.images_delivered > 0 THEN 2 WHEN ${t}.error_code = 'reservation_expired' THEN 0 ELSE 1 END)`;
+
+/**
+ * Upsert by request id: a row replaces the one already there unless it says less (usageRank),
+ * so the real settlement's row wins over an expired hold's whichever reaches D1 first (also
+ * within one statement: VALUES are applied in order). Equal ranks: the later row wins, and a
+ * re-sent row is a no-op.
  */
 export function usageUpserts(db: D1Database, rows: UsageRow[]): D1PreparedStatement[] {
 	// Rows queued before a column existed lack it: its default, never `undefined`.
 	const values = rows.map((row) => USAGE_COLUMNS.map((c) => row[c] ?? USAGE_DEFAULTS[c] ?? null));
-	return insertMany(db, "INSERT OR REPLACE INTO usage", USAGE_COLUMNS, values);
+	const set = USAGE_COLUMNS.filter((c) => c !== "request_id")
+		.map((c) => `${c} = excluded.${c}`)
+		.join(", ");
+	const tail = ` ON CONFLICT (request_id) DO UPDATE SET ${set} WHERE ${usageRank("excluded")} >= ${usageRank("usage")}`;
+	return insertMany(db, "INSERT INTO usage", USAGE_COLUMNS, values, tail);
 }
 
 const LEDGER_COLUMNS = [
@@ -278,8 +292,9 @@ export async function getConversation(db: D1Database, id: string, keyId: string)
 	return db.prepare("SELECT * FROM conversations WHERE id = ? AND key_id = ?").bind(id, keyId).first<ConversationRecord>();
 }
 
-export async function touchConversation(db: D1Database, id: string, turns: number, at: string): Promise<void> {
-	await db.prepare("UPDATE conversations SET turns = ?, updated_at = ? WHERE id = ?").bind(turns, at, id).run();
+/** One more exchange recorded (counted in SQL: a count read before the message was answered may be stale). */
+export async function touchConversation(db: D1Database, id: string, at: string): Promise<void> {
+	await db.prepare("UPDATE conversations SET turns = turns + 1, updated_at = ? WHERE id = ?").bind(at, id).run();
 }
 
 export async function deleteConversation(db: D1Database, id: string, keyId: string): Promise<boolean> {

@@ -161,6 +161,27 @@ describe("KeyAccount migration 8 (spend controls, key events)", () => {
 			controls: "{}",
 		});
 		expect(db.prepare("SELECT COUNT(*) AS n FROM events").get()).toEqual({ n: 0 });
-		expect(MIGRATIONS).toHaveLength(8);
+	});
+});
+
+describe("KeyAccount migration 9 (the balance may go below zero)", () => {
+	it("keeps the account row whole, and a checkpoint may then save a negative balance", () => {
+		const db = new DatabaseSync(":memory:");
+		migrate(db, 0, 8);
+		db.prepare(
+			"INSERT INTO account (singleton, key_id, name, status, created_at, revoked_at, balance, limits, webhook_secret, state, controls) VALUES (1, 'key_e', 'e', 'revoked', '2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z', 70, '{\"images_per_day\":5}', 'whsec_x', '{\"cp\":{\"rowid\":3,\"seq\":9,\"open\":[]}}', '{\"allowed_models\":[\"nano-banana\"]}')",
+		).run();
+		const before = db.prepare("SELECT * FROM account").get();
+		expect(() => db.prepare("UPDATE account SET balance = -1").run()).toThrow(/CHECK/);
+
+		migrate(db, 8, 9);
+
+		expect(db.prepare("SELECT * FROM account").get()).toEqual(before);
+		db.prepare("UPDATE account SET balance = -40").run();
+		expect(db.prepare("SELECT balance FROM account").get()).toEqual({ balance: -40 });
+		expect(() =>
+			db.prepare("INSERT INTO account (singleton, key_id, name, status, created_at) VALUES (2, 'k', 'n', 'active', 'x')").run(),
+		).toThrow(/CHECK/);
+		expect(MIGRATIONS).toHaveLength(9);
 	});
 });

@@ -72,7 +72,9 @@ describe("multi-row D1 inserts", () => {
 			),
 		).toHaveLength(3);
 		expect(statements.map((s) => s.params.length / 26)).toEqual([3, 3, 3]);
-		expect(statements.every((s) => s.sql.startsWith("INSERT OR REPLACE INTO usage"))).toBe(true);
+		expect(statements.every((s) => s.sql.startsWith("INSERT INTO usage") && s.sql.includes("ON CONFLICT (request_id) DO UPDATE"))).toBe(
+			true,
+		);
 		expect(statements.flatMap((s) => s.params)).not.toContain(undefined);
 		expect(statements[0].params).toContain("[]");
 		expect(statements[0].params).toContain("{}");
