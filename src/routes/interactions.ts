@@ -9,10 +9,12 @@
  *   POST   /interactions/{id}/cancel   a background interaction that has not started
  *   DELETE /interactions/{id}          forgets it (its images stay where they were stored)
  * An interaction is one image run of the shared pipeline (src/pipeline/generate.ts): the
- * gateway calls generateContent upstream, not Google's interactions endpoint, because the
- * meter charges from the answer Google bills (usageMetadata of each generateContent call,
- * src/pipeline/meter.ts) on every upstream the pool holds (Vertex AI serves no
- * interactions), and failover, retries and R2 storage are the other dialects' own. The
+ * gateway calls generateContent upstream, not Google's interactions endpoint: the meter
+ * charges from the answer Google bills for (usageMetadata of each generateContent call,
+ * src/pipeline/meter.ts, the same tokens an interaction would bill), and one call per image
+ * keeps the pool's failover, retries and R2 storage; Google's interactions are state kept
+ * by one upstream project (get, cancel and delete would have to reach that same member, and
+ * a second meter would read their `usage`). The
  * images are stored in R2 and delivered as `delivery` asks: base64 (`inline`, the default)
  * or the image's URL (`uri`). Errors are Google's shape. Background runs are async jobs
  * (src/jobs/), held and charged exactly as `"async": true` elsewhere.

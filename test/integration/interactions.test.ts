@@ -140,6 +140,30 @@ describe("@google/genai ai.interactions", () => {
 		expect(rest).toEqual(["step.stop", "interaction.completed"]);
 	});
 
+	it("a refused prompt: the stream ends with an error event and a failed interaction; sync, Google's error; nothing charged", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const ai = genai(k.key);
+		const events: Array<Record<string, unknown>> = [];
+		for await (const e of await ai.interactions.create({
+			model: "nano-banana-2",
+			input: uniquePrompt("blocked", "block=SAFETY"),
+			stream: true,
+		})) {
+			events.push(e as unknown as Record<string, unknown>);
+		}
+		expect(events.slice(-2).map((e) => e.event_type)).toEqual(["error", "interaction.completed"]);
+		expect(events.at(-1)?.interaction).toMatchObject({ status: "failed", errors: [expect.objectContaining({ code: expect.any(String) })] });
+		const res = await postJson(
+			"/v1/interactions",
+			{ model: "nano-banana-2", input: uniquePrompt("blocked", "block=SAFETY") },
+			{ "x-goog-api-key": k.key },
+		);
+		expect(res.status).toBeGreaterThanOrEqual(400);
+		expect((await res.json<GoogleError>()).error.status).toMatch(/^[A-Z_]+$/);
+		expect(res.headers.get("x-credits-charged")).toBe("0");
+		expect(await balanceOf(k.key)).toBe(100);
+	});
+
 	it("background: answers in_progress at once, get polls to completed; charged once", async () => {
 		const k = await createKey(undefined, { credits: 100 });
 		const ai = genai(k.key);
