@@ -5,6 +5,7 @@
 import { createGoogle } from "@ai-sdk/google";
 import { GoogleGenAI } from "@google/genai";
 import { generateText } from "ai";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, type GatewayProcess, startGateway } from "./gateway-process.ts";
 
@@ -84,5 +85,40 @@ describe("the AI SDK's google.interactions against wrangler dev", () => {
 			expect(result.files).toHaveLength(1);
 			expect(result.files[0].mediaType).toBe("image/jpeg");
 		}
+	});
+});
+
+describe("the OpenAPI document describes the answers", () => {
+	it("create (inline and uri), get, cancel's error and delete match their documented schemas", async () => {
+		interface Doc {
+			paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
+			components: { schemas: Record<string, unknown> };
+		}
+		const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as Doc;
+		const ajv = new Ajv2020({ strict: false, allErrors: true });
+		for (const [name, schema] of Object.entries(doc.components.schemas)) ajv.addSchema(schema as object, `#/components/schemas/${name}`);
+		const conforms = async (method: string, template: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
+			const res = await fetch(`${gw.url}${path}`, {
+				method: method.toUpperCase(),
+				headers: { "x-goog-api-key": key, "content-type": "application/json" },
+				...(body ? { body: JSON.stringify(body) } : {}),
+			});
+			const answer = (await res.json()) as Record<string, unknown>;
+			const responses = doc.paths[template]?.[method]?.responses ?? {};
+			const schema = (responses[String(res.status)] ?? responses.default)?.content?.["application/json"]?.schema;
+			expect(schema, `${method} ${template} ${res.status} documented`).toBeDefined();
+			const validate = ajv.compile({ $schema: "https://json-schema.org/draft/2020-12/schema", ...(schema as object) });
+			expect(validate(answer) ? [] : validate.errors, `${method} ${path} -> ${res.status}`).toEqual([]);
+			return answer;
+		};
+		const made = await conforms("post", "/v1/interactions", "/v1/interactions", { model: "nano-banana-2", input: prompt("documented") });
+		await conforms("post", "/v1beta/interactions", "/v1beta/interactions", {
+			model: "nano-banana-2",
+			input: prompt("documented uri"),
+			response_format: { type: "image", delivery: "uri" },
+		});
+		await conforms("get", "/v1/interactions/{id}", `/v1/interactions/${made.id}`);
+		await conforms("post", "/v1/interactions/{id}/cancel", `/v1/interactions/${made.id}/cancel`, {});
+		await conforms("delete", "/v1beta/interactions/{id}", `/v1beta/interactions/${made.id}`);
 	});
 });
