@@ -6,7 +6,7 @@
 import { exports } from "cloudflare:workers";
 import { createGoogle } from "@ai-sdk/google";
 import { GoogleGenAI } from "@google/genai";
-import { generateText } from "ai";
+import { generateText, streamText } from "ai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
 	auth,
@@ -230,6 +230,22 @@ describe("the AI SDK's Google provider, interactions mode", () => {
 		expect(result.files).toHaveLength(1);
 		expect(result.files[0].mediaType).toBe("image/jpeg");
 		expect(result.files[0].uint8Array[0]).toBe(0xff);
+	});
+});
+
+describe("the AI SDK's Google provider, interactions mode, streamed", () => {
+	it("streamText reads the streamed image as a file", async () => {
+		const k = await createKey();
+		const google = createGoogle({ apiKey: k.key, baseURL: "https://gateway.test/v1beta" });
+		const result = streamText({
+			model: google.interactions("nano-banana-2"),
+			prompt: uniquePrompt("ai sdk interactions stream"),
+			providerOptions: { google: { responseFormat: [{ type: "image" }] } },
+		});
+		const files = await result.files;
+		expect(files).toHaveLength(1);
+		expect(files[0].mediaType).toBe("image/jpeg");
+		expect(await result.finishReason).toBe("stop");
 	});
 });
 
