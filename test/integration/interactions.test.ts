@@ -317,6 +317,17 @@ describe("the HTTP surface", () => {
 		expect(await balanceOf(k.key)).toBe(1000 - 2 * charged);
 	});
 
+	it("a repeated Idempotency-Key replays the interaction and charges once", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const body = { model: "nano-banana-2", input: uniquePrompt("idempotent") };
+		const headers = { "x-goog-api-key": k.key, "idempotency-key": crypto.randomUUID() };
+		const first = await postJson("/v1/interactions", body, headers);
+		const again = await postJson("/v1/interactions", body, headers);
+		expect(again.headers.get("idempotent-replayed")).toBe("true");
+		expect(await again.text()).toBe(await first.text());
+		expect(await balanceOf(k.key)).toBe(100 - Number(first.headers.get("x-credits-charged")));
+	});
+
 	it("rate limits hold: the second call in the minute is 429 RESOURCE_EXHAUSTED", async () => {
 		const k = await createKey(undefined, {
 			limits: { requests_per_minute: 1, concurrent_requests: 10, images_per_day: 100, images_per_month: 1000 },
