@@ -19,6 +19,7 @@ import { chatCompletions } from "./routes/chat-completions";
 import { conversations } from "./routes/conversations";
 import { geminiNative } from "./routes/gemini-native";
 import { images } from "./routes/images";
+import { interactions } from "./routes/interactions";
 import { jobs } from "./routes/jobs";
 import { models } from "./routes/models";
 import { openAiImages } from "./routes/openai-images";
@@ -65,6 +66,9 @@ export function buildApp(): Hono<AppEnv> {
 	app.route("/v1/models", geminiNative);
 	app.route("/v1beta/models", geminiNative);
 	app.route("/api/v1/models", openRouterModels);
+	// Google's Interactions API (image models): @google/genai uses v1 by default, the AI SDK v1beta.
+	app.route("/v1/interactions", interactions);
+	app.route("/v1beta/interactions", interactions);
 	app.route("/api/v1/models", vydra);
 	app.route("/api/v1/images", openRouterImages);
 	app.route("/v1", account);

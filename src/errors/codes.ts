@@ -73,6 +73,11 @@ export const ERRORS = {
 	unknown_template_variable: { status: 400, type: bad, meaning: "A pipeline's prompt_template uses a variable it does not define" },
 	exceeds_key_limits: { status: 400, type: bad, meaning: "A pipeline run would need more images than the key's quota allows" },
 	job_not_cancelable: { status: 400, type: bad, meaning: "The job has already started, so it cannot be canceled" },
+	interaction_not_cancelable: {
+		status: 400,
+		type: bad,
+		meaning: "Only a background interaction that has not started can be cancelled (Google's status FAILED_PRECONDITION)",
+	},
 	batch_too_large: { status: 400, type: bad, meaning: "The request is too large for a Gemini batch; use the standard tier" },
 	balance_would_go_negative: { status: 400, type: bad, meaning: "A credit adjustment would take the balance below zero" },
 	upstream_rejected_request: { status: 400, type: bad, meaning: "Gemini refused the request as invalid (400, not retried)" },

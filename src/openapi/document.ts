@@ -19,6 +19,7 @@ import { NanoBananaApiBody, VydraBody } from "../routes/resellers";
 import { ACCOUNT_OPERATIONS } from "./account-operations";
 import { ADMIN_OPERATIONS } from "./admin-operations";
 import * as D from "./dialect-responses";
+import { INTERACTION_OPERATIONS, InteractionBody } from "./interaction-operations";
 import { ERROR_MEANINGS, type Operation, OTHER_ERRORS } from "./operation";
 import { CountTokensBody, DIALECT_OPERATIONS, ImagesMultipart } from "./operations";
 import * as R from "./responses";
@@ -27,7 +28,12 @@ import { HEADERS, INFO, PARAMETERS, SECURITY_SCHEMES, TAGS } from "./static";
 type Json = Record<string, unknown>;
 
 /** Every operation the gateway serves. */
-export const OPERATIONS: readonly Operation[] = [...ACCOUNT_OPERATIONS, ...DIALECT_OPERATIONS, ...ADMIN_OPERATIONS];
+export const OPERATIONS: readonly Operation[] = [
+	...ACCOUNT_OPERATIONS,
+	...DIALECT_OPERATIONS,
+	...INTERACTION_OPERATIONS,
+	...ADMIN_OPERATIONS,
+];
 
 const REQUESTS: Record<string, z.ZodType> = {
 	ImagesRequest: ImagesBody,
@@ -38,6 +44,7 @@ const REQUESTS: Record<string, z.ZodType> = {
 	VydraRequest: VydraBody,
 	GenerateContentRequest: NativeBody,
 	CountTokensRequest: CountTokensBody,
+	InteractionRequest: InteractionBody,
 	CreatePipelineRequest: CreatePipeline,
 	PatchPipelineRequest: PatchPipeline,
 	CreateConversationRequest: CreateConversation,

@@ -21,6 +21,10 @@ export const TAGS = [
 	{ name: "Images (OpenAI)", description: "OpenAI's Images API (the official openai SDK works with baseURL at /v1), plus served images" },
 	{ name: "Gemini native", description: "Gemini's generateContent API (the official @google/genai SDK works with httpOptions.baseUrl)" },
 	{
+		name: "Interactions (Google)",
+		description: "Google's Interactions API for image models (@google/genai's ai.interactions, the AI SDK's google.interactions)",
+	},
+	{
 		name: "Chat completions",
 		description: "Chat completions with image output, as OpenRouter serves them (the openai SDK works with baseURL at /v1)",
 	},
