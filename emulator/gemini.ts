@@ -5,7 +5,10 @@
  * or one retired with `retire()`, answers Google's 404 NOT_FOUND body.
  *
  * Tests steer it with directives inside the prompt text, e.g. "a cat [emu:fail=429x1,retry=0.05s]":
- *   fail=CODE[xK]   answer CODE (400, 403, 429, 500, 503, 504) for the first K calls with this prompt (default: always)
+ *   fail=CODE[xK]   answer CODE (400, 403, 404, 429, 500, 503, 504) for the first K calls with this prompt (default: always);
+ *                   404 is Google's generic "Requested entity was not found." (about the request, not the model)
+ *   notfound=model[xK] answer Google's model-not-found 404 for a model that exists (models.get still finds it):
+ *                   the wording a missing model gets, sent about a request (as a glitch would)
  *   retry=Ns        RetryInfo.retryDelay on 429          retry-after=N   Retry-After header (seconds)
  *   delay=MS        wait before answering                block=REASON    promptFeedback.blockReason, no candidates
  *   finish=REASON   candidate with that finishReason and no image (NO_IMAGE, IMAGE_SAFETY, ...)
@@ -133,6 +136,8 @@ export class GeminiEmulator {
 	/** Vertex service accounts and the tokens issued to them (emulator/vertex.ts). */
 	readonly vertex = new VertexAuth();
 	readonly calls: RecordedCall[] = [];
+	/** Every models.get asked, with its answer's status (tests count the gateway's confirmations). */
+	readonly modelGets: Array<{ model: string; status: number; at: number }> = [];
 	private readonly failures = new Map<string, number>();
 	private readonly requiredKey: string | undefined;
 	/** Ids that answer 404 NOT_FOUND (Google shut them down), beyond those never known. */
@@ -206,6 +211,8 @@ export class GeminiEmulator {
 		const refused = this.checkKey(apiKey) ?? (apiKey ? this.keys.outage(apiKey) : undefined);
 		if (refused) return refused;
 		const m = this.find(id, apiKey);
+		this.modelGets.push({ model: id, status: m ? 200 : 404, at: Date.now() });
+		if (this.modelGets.length > 500) this.modelGets.shift();
 		return m ? jsonReply(modelResource(m)) : errorReply(404, `Model is not found: models/${id} for api version v1beta`);
 	}
 
@@ -302,6 +309,8 @@ export class GeminiEmulator {
 		if ("error" in thinking) return errorReply(400, thinking.error);
 		const delayMs = Number(d.delay ?? 0);
 
+		const notFound = d.notfound?.match(/^model(?:x(\d+))?$/);
+		if (notFound && this.countdown(`notfound ${prompt}`, notFound[1])) return { ...modelNotFound(model, action), delayMs };
 		const fail = d.fail?.match(/^(\d{3})(?:x(\d+))?$/);
 		if (fail) {
 			const code = Number(fail[1]);

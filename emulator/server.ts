@@ -14,7 +14,8 @@
  * `startEmulator()`.
  *
  * Control endpoints for tests: `GET /__emulator/calls?contains=TEXT` lists recorded
- * requests whose prompt contains TEXT; `POST /__emulator/models/{id}/retire` and
+ * requests whose prompt contains TEXT; `GET /__emulator/model-gets?model=ID` lists the
+ * models.get calls asked (with their status); `POST /__emulator/models/{id}/retire` and
  * `/restore` shut a model down or bring it back; `GET /__emulator/batches/{id}` shows a
  * batch's request keys in submission order and its answers' keys in returned order;
  * `POST /__emulator/keys` registers a key (`{key, ...profile}`);
@@ -66,6 +67,12 @@ export async function startEmulator(
 			const needle = url.searchParams.get("contains") ?? "";
 			const calls = emulator.calls.filter((c) => JSON.stringify(c.body.contents ?? []).includes(needle));
 			res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ calls }));
+			return;
+		}
+		if (req.method === "GET" && url.pathname === "/__emulator/model-gets") {
+			const model = url.searchParams.get("model");
+			const gets = emulator.modelGets.filter((g) => !model || g.model === model);
+			res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ gets }));
 			return;
 		}
 		const inspect = url.pathname.match(/^\/__emulator\/batches\/([^/]+)$/);

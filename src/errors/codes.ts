@@ -98,6 +98,12 @@ export const ERRORS = {
 		type: "not_found_error",
 		meaning: "Unknown route, or no such key, job, image, pipeline, upstream or conversation (of this key)",
 	},
+	upstream_not_found: {
+		status: 404,
+		type: "not_found_error",
+		meaning:
+			"Gemini answered 404 NOT_FOUND about this request (something it names, or a glitch), not about the model, which models.get still finds; not retried, nothing failed over, nothing charged",
+	},
 	unsupported_method: {
 		status: 404,
 		type: "not_found_error",

@@ -24,6 +24,8 @@ export interface Endpoint {
 	url(model: string, action: GeminiAction): string;
 	/** models.list; only the Gemini API has it in this shape. */
 	listUrl?(query: URLSearchParams): string;
+	/** models.get (`GET /v1beta/models/{id}`); the Gemini API's only. */
+	modelUrl?(model: string): string;
 	/** The Batch API (`batchGenerateContent`, `batches/{id}`): the Gemini API's only. */
 	batchUrl?(model: string): string;
 	batchItemUrl?(name: string, suffix?: "" | ":cancel"): string;
@@ -36,6 +38,7 @@ export function geminiEndpoint(baseUrl: string, apiKey: string): Endpoint {
 	return {
 		url: (model, action) => `${baseUrl}/v1beta/models/${encodeURIComponent(model)}:${action}`,
 		listUrl: (query) => `${baseUrl}/v1beta/models?${query}`,
+		modelUrl: (model) => `${baseUrl}/v1beta/models/${encodeURIComponent(model)}`,
 		batchUrl: (model) => `${baseUrl}/v1beta/models/${encodeURIComponent(model)}:batchGenerateContent`,
 		batchItemUrl: (name, suffix = "") => `${baseUrl}/v1beta/${batchPath(name)}${suffix}`,
 		headers: () => ({ "x-goog-api-key": apiKey }),
@@ -134,6 +137,21 @@ export class GeminiClient {
 		if (!this.endpoint.listUrl) throw new GeminiBadRequestError("This upstream has no models.list", { status: 400 });
 		const { result } = await this.send(this.endpoint.listUrl(q), undefined, readBuffered, signal);
 		return result as ModelsPage;
+	}
+
+	/**
+	 * models.get for one id: true when Google answers 200, false on a 404 NOT_FOUND; throws
+	 * on any other failure (nothing can be concluded then) or when the upstream has no models.get.
+	 */
+	async modelExists(model: string, signal?: AbortSignal): Promise<boolean> {
+		if (!this.endpoint.modelUrl) throw new GeminiBadRequestError("This upstream has no models.get", { status: 400 });
+		try {
+			await this.send(this.endpoint.modelUrl(model), undefined, async (res) => void (await res.arrayBuffer()), signal);
+			return true;
+		} catch (error) {
+			if (error instanceof GeminiError && error.status === 404 && (error.rpcStatus ?? "NOT_FOUND") === "NOT_FOUND") return false;
+			throw error;
+		}
 	}
 
 	/**

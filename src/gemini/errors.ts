@@ -40,9 +40,20 @@ export class GeminiError extends Error {
 		this.body = opts.body;
 	}
 
-	/** A 404 NOT_FOUND: the model id does not exist (any more) for this key. */
+	/**
+	 * A 404 NOT_FOUND in the words Google uses when the model id itself does not exist (any
+	 * more) for this key: not any 404, since a 404 can be about something the request names,
+	 * or a glitch. Checked 2026-12-03 against answers quoted in public issues: the Gemini API
+	 * says "models/{id} is not found for API version v1beta, or is not supported for
+	 * generateContent. Call ListModels ..." (also `StreamGenerateContent`,
+	 * `batchGenerateContent`); Vertex AI says "Publisher Model `projects/.../models/{id}` was
+	 * not found or your project does not have access to it." A suspicion only: the chain walk
+	 * confirms it with models.get before marking the id gone (src/upstreams/confirm.ts).
+	 */
 	get modelNotFound(): boolean {
-		return this.status === 404 && (this.rpcStatus === undefined || this.rpcStatus === "NOT_FOUND");
+		if (this.status !== 404 || (this.rpcStatus !== undefined && this.rpcStatus !== "NOT_FOUND")) return false;
+		const text = this.body?.message ?? "";
+		return MODEL_NOT_FOUND.some((re) => re.test(text));
 	}
 }
 
@@ -60,6 +71,12 @@ export class GeminiConnectionError extends GeminiError {}
 export class GeminiTimeoutError extends GeminiError {}
 /** A 200 whose body is not the JSON Gemini promises. */
 export class GeminiMalformedResponseError extends GeminiError {}
+
+/** Google's model-not-found wordings (see GeminiError.modelNotFound). */
+const MODEL_NOT_FOUND = [
+	/^models\/\S+ is not found for API version \w+, or is not supported for \w+/,
+	/^Publisher Model `[^`]+` was not found or your project does not have access to it/,
+];
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 

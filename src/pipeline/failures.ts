@@ -96,6 +96,13 @@ export function upstreamToError(e: GeminiError, requestId: string): ApiError {
 	if (e instanceof GeminiBadRequestError && e.status !== 404) {
 		return apiError("upstream_rejected_request", `Gemini rejected the request: ${e.message}`);
 	}
+	if (e instanceof GeminiBadRequestError && e.status === 404) {
+		// Not the model (that would have failed over, or ended as upstream_model_not_found): something the request names.
+		return apiError(
+			"upstream_not_found",
+			`Gemini answered 404 NOT_FOUND for this request: ${e.body?.message ?? e.message}. You were not charged.`,
+		);
+	}
 	if (e instanceof GeminiMalformedResponseError) {
 		return apiError("upstream_bad_response", "Gemini sent a malformed response. You were not charged.");
 	}

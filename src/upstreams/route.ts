@@ -9,7 +9,9 @@
  * 5xx, network failure, timeout or refused credential, move at once to an upstream not yet
  * tried in this request. First attempts on different upstreams are free; going back to an
  * upstream already tried is a retry, counted against GEMINI_MAX_RETRIES and preceded by
- * the usual backoff. A 404 marks the id gone at that upstream only. Other 4xx end it.
+ * the usual backoff. A 404 in Google's model-not-found words, confirmed by models.get
+ * (src/upstreams/confirm.ts), marks the id gone at that upstream only; any other 404, or
+ * one models.get contradicts, is about the request and ends it like other 4xx.
  *
  * Health is enforced only where there is a choice: a model that a single upstream serves
  * always goes there (its 429 passes through as a 429 with Google's delay, as without a
@@ -18,13 +20,14 @@
  * backoff cap (GEMINI_RETRY_MAX_MS), else answers 503 `upstreams_unavailable` with
  * Retry-After at once, having called nothing.
  */
-import { goneAt, rememberGone } from "../catalog/availability";
+import { goneAt } from "../catalog/availability";
 import type { ModelSpec } from "../catalog/catalog";
 import { ConfigError, type GatewayConfig } from "../config";
 import { type ApiError, apiError } from "../errors";
 import { backoffMs, GeminiClient, sleep } from "../gemini/client";
 import { GeminiError, GeminiTimeoutError } from "../gemini/errors";
 import { choose } from "./choose";
+import { confirmGone } from "./confirm";
 import { board, type Member, poolOf, scrub, sharedHealth, unusable } from "./pool";
 import { configuredFor, type UpstreamSpec } from "./spec";
 import { triage, type Verdict } from "./triage";
@@ -268,7 +271,12 @@ class ChainWalk<T> {
 		if (error instanceof GeminiTimeoutError && failedAt >= this.deadline) throw error; // the request's own deadline
 		if (this.signal?.aborted) throw error;
 		if (verdict.kind === "gone") {
-			await rememberGone(this.env.DB, m.scope, id, "404 NOT_FOUND");
+			// One caller's 404 must not take the model from everyone: only models.get's 404 does.
+			const confirmed = await confirmGone(this.env.DB, m, id, this.config, this.deadline - Date.now());
+			if (confirmed !== "gone") {
+				console.log(JSON.stringify({ event: "upstream_404_not_model", upstream: m.spec.id, model: id, models_get: confirmed }));
+				throw error;
+			}
 			console.log(JSON.stringify({ event: "upstream_model_gone", upstream: m.spec.id, model: id, alias: this.model.id }));
 			this.lastGone = id;
 			return "gone";

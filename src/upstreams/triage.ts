@@ -26,7 +26,7 @@ export type Verdict =
 	| { kind: "server" | "network" | "timeout"; retryAfterMs?: number }
 	/** The credential was refused (401, 403, API_KEY_INVALID): the breaker opens at once. */
 	| { kind: "auth" }
-	/** 404 NOT_FOUND: this upstream no longer has the model. */
+	/** 404 NOT_FOUND in Google's model-not-found words: this upstream may no longer have the model (models.get confirms). */
 	| { kind: "gone" }
 	/** The request itself was refused (other 4xx) or the answer was unreadable: no other upstream will do better. */
 	| { kind: "request" };

@@ -1,7 +1,7 @@
 // Every kind of upstream failure on every dialect, sync and async: a clear status and
 // code, nothing charged, nothing left held, and a usage row that records the error.
-// (The 404 kind walks the model's chain and marks ids gone, so it runs against the
-// lifecycle emulator and is undone by a discovery refresh.)
+// (The 404 kind runs against the lifecycle emulator: were it ever taken for a missing
+// model it would mark ids gone there, which a discovery refresh undoes.)
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
@@ -55,7 +55,8 @@ const KINDS: Kind[] = [
 	...EMPTY.map((r) => noImage(`finish=${r}`, "no_image_generated")),
 ];
 
-const NOT_FOUND = upstream("fail=404", 502, "upstream_model_not_found");
+/** Google's generic 404 (not its model-not-found words): about the request, passed back, no failover. */
+const NOT_FOUND = upstream("fail=404", 404, "upstream_not_found");
 
 const app = buildApp();
 const lifecycleEnv = { ...env, GEMINI_BASE_URL: env.LIFECYCLE_EMULATOR_URL };
@@ -265,21 +266,21 @@ describe("Batch lane: every failure Gemini can put in a batch answer", () => {
 	}, 180_000);
 });
 
-describe("404 NOT_FOUND on every id of the chain", () => {
+describe("404 NOT_FOUND about the request", () => {
 	afterAll(async () => {
-		// The 404s marked ids gone at the lifecycle emulator; a listing clears them again.
+		// Had a 404 been taken for a missing model, ids would be marked gone; a listing clears them.
 		await send(lifecycleEnv, "/admin/catalog/refresh", {}, ADMIN);
 	});
 
-	it.each(DIALECTS)("$name: 502 upstream_model_not_found, charged 0, a usage row", async (dialect) => {
+	it.each(DIALECTS)("$name: 404 upstream_not_found, charged 0, a usage row", async (dialect) => {
 		const k = await createKey(undefined, { credits: 1_000 });
 		const headers = dialect.native ? { "x-goog-api-key": k.key } : auth(k.key);
 		const res = await send(lifecycleEnv, dialect.path, dialect.body(uniquePrompt("gone", NOT_FOUND.directive)), headers);
 		const r = await outcome(res, dialect.native === true);
-		expect([r.status, r.code]).toEqual([502, "upstream_model_not_found"]);
+		expect([r.status, r.code]).toEqual([404, "upstream_not_found"]);
 		await expectNothingHeld(k.key, 1_000);
 		await flushUsage(k.key);
 		const [row] = await usageRows(k.id);
-		expect(row).toMatchObject({ request_id: r.requestId, error_code: "upstream_model_not_found", credits_charged: 0 });
+		expect(row).toMatchObject({ request_id: r.requestId, error_code: "upstream_not_found", credits_charged: 0 });
 	});
 });

@@ -177,6 +177,88 @@ describe("a retirement mid-run", () => {
 	});
 });
 
+/** The models.get calls the lifecycle emulator answered for `model` since `since`. */
+async function modelGets(model: string, since: number): Promise<Array<{ status: number }>> {
+	const res = await fetch(`${env.LIFECYCLE_EMULATOR_URL}/__emulator/model-gets?model=${encodeURIComponent(model)}`);
+	return (await res.json<{ gets: Array<{ status: number; at: number }> }>()).gets.filter((g) => g.at >= since);
+}
+
+const goneMark = (model: string) =>
+	env.DB.prepare("SELECT gone_at FROM upstream_models WHERE upstream LIKE 'gemini-1#%' AND model = ?")
+		.bind(model)
+		.first<{ gone_at: string | null }>();
+
+describe("one caller's 404 and everyone else's model", () => {
+	beforeEach(async () => {
+		for (const m of RETIRABLE) await google("restore", m);
+		await refresh(); // no id marked gone by an earlier test
+	});
+	afterAll(async () => {
+		for (const m of RETIRABLE) await google("restore", m);
+		await refresh();
+	});
+
+	it.each([
+		["Google's generic NOT_FOUND (a glitch, or something the request names)", "fail=404", 0],
+		["the model-not-found wording while models.get finds the model", "notfound=model", 1],
+	])("%s: 404 to that caller, no failover, free; the next caller still gets the model", async (_, directive, gets) => {
+		const since = Date.now();
+		const a = await createKey(undefined, { credits: 100 });
+		const prompt = uniquePrompt("request 404", directive);
+		const res = await lpost("/v1/images/generations", { model: "nano-banana-2", prompt }, auth(a.key));
+		const err = await expectError(res, 404, "upstream_not_found");
+		expect(err.message).toContain("You were not charged");
+		expect((await upstreamCalls(prompt)).map((c) => [c.model, c.status])).toEqual([["gemini-3.1-flash-image", 404]]);
+		expect(await balanceOf(a.key)).toBe(100);
+		expect((await modelGets("gemini-3.1-flash-image", since)).map((g) => g.status)).toEqual(gets ? [200] : []);
+
+		// On the native route the same 404 arrives in Google's shape.
+		const nativePrompt = uniquePrompt("native 404", directive);
+		const native = await lpost(
+			"/v1beta/models/nano-banana-2:generateContent",
+			{ contents: [{ role: "user", parts: [{ text: nativePrompt }] }] },
+			{ "x-goog-api-key": a.key },
+		);
+		expect(native.status).toBe(404);
+		expect((await native.json<{ error: { status: string } }>()).error.status).toBe("NOT_FOUND");
+		expect((await upstreamCalls(nativePrompt)).map((c) => c.model)).toEqual(["gemini-3.1-flash-image"]);
+
+		// Another customer is still served by the model itself, and nothing was marked.
+		const b = await createKey(undefined, { credits: 100 });
+		const next = uniquePrompt("someone else");
+		expect((await lpost("/v1/images/generations", { model: "nano-banana-2", prompt: next }, auth(b.key))).status).toBe(200);
+		expect((await upstreamCalls(next)).map((c) => [c.model, c.status])).toEqual([["gemini-3.1-flash-image", 200]]);
+		expect((await goneMark("gemini-3.1-flash-image"))?.gone_at ?? null).toBeNull();
+		await flushUsage(a.key);
+		expect((await usageRows(a.id)).map((r) => [r.error_code, r.credits_charged])).toEqual([
+			["upstream_not_found", 0],
+			["upstream_not_found", 0],
+		]);
+	});
+
+	it("a real removal met by 8 concurrent requests: each served by the successor, models.get asked once, the finding kept", async () => {
+		const since = Date.now();
+		await google("retire", "gemini-3.1-flash-image");
+		const k = await createKey(undefined, { credits: 1_000 });
+		const prompts = Array.from({ length: 8 }, (_, i) => uniquePrompt(`concurrent removal ${i}`));
+		const answers = await Promise.all(
+			prompts.map((prompt) => lpost("/v1/images/generations", { model: "nano-banana-2", prompt }, auth(k.key))),
+		);
+		expect(answers.map((r) => r.status)).toEqual(prompts.map(() => 200));
+		for (const prompt of prompts) {
+			expect((await upstreamCalls(prompt)).filter((c) => c.status === 200).map((c) => c.model)).toEqual(["gemini-nano-banana-2.1"]);
+		}
+		expect((await modelGets("gemini-3.1-flash-image", since)).map((g) => g.status)).toEqual([404]);
+		expect((await goneMark("gemini-3.1-flash-image"))?.gone_at).toEqual(expect.any(String));
+
+		// Remembered: the next request goes straight to the successor, with no 404 and no models.get.
+		const later = uniquePrompt("after the finding");
+		expect((await lpost("/v1/images/generations", { model: "nano-banana-2", prompt: later }, auth(k.key))).status).toBe(200);
+		expect((await upstreamCalls(later)).map((c) => [c.model, c.status])).toEqual([["gemini-nano-banana-2.1", 200]]);
+		expect(await modelGets("gemini-3.1-flash-image", since)).toHaveLength(1);
+	});
+});
+
 describe("discovery", () => {
 	restoreRetirableAround();
 

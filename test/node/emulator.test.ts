@@ -23,6 +23,27 @@ describe("Gemini emulator", () => {
 		expect(emu.handle("gemini-3-pro-image", "generateContent", KEY, body).status).toBe(200);
 	});
 
+	it("makes both kinds of 404: the model missing (models.get 404 too) and one about the request (models.get 200)", () => {
+		const emu = new GeminiEmulator({ requiredKey: KEY });
+		const ask = (text: string) =>
+			emu.handle("gemini-3-pro-image", "generateContent", KEY, JSON.stringify({ contents: [{ parts: [{ text }] }] }));
+		const generic = JSON.parse(ask("a cat [emu:fail=404]").body).error;
+		expect(generic).toEqual({ code: 404, message: "Requested entity was not found.", status: "NOT_FOUND" });
+		const worded = JSON.parse(ask("a dog [emu:notfound=modelx1]").body).error;
+		expect(worded.message).toMatch(
+			/^models\/gemini-3-pro-image is not found for API version v1beta, or is not supported for generateContent\./,
+		);
+		expect(ask("a dog [emu:notfound=modelx1]").status).toBe(200); // only the first time
+		expect(emu.getModel(KEY, "gemini-3-pro-image").status).toBe(200);
+		emu.retire("gemini-3-pro-image");
+		expect(JSON.parse(ask("a bird").body).error.message).toMatch(/^models\/gemini-3-pro-image is not found/);
+		expect(emu.getModel(KEY, "gemini-3-pro-image").status).toBe(404);
+		expect(emu.modelGets.map((g) => [g.model, g.status])).toEqual([
+			["gemini-3-pro-image", 200],
+			["gemini-3-pro-image", 404],
+		]);
+	});
+
 	it("retires and restores a model, and can play a project that still has 2.5", () => {
 		const emu = new GeminiEmulator({ requiredKey: KEY, live: ["gemini-2.5-flash-image"] });
 		expect(emu.handle("gemini-2.5-flash-image", "generateContent", KEY, body).status).toBe(200);

@@ -58,18 +58,58 @@ export async function freePort(): Promise<number> {
 
 export async function startGateway(vars: Record<string, string> = {}): Promise<GatewayProcess> {
 	const emulator = await startEmulator({ requiredKey: "process-gemini-key", port: await freePort() });
+	const state = newState();
+	try {
+		const run = await runWrangler(emulator, state, vars);
+		return {
+			url: run.url,
+			emulator,
+			stop: async () => {
+				run.signal("SIGTERM");
+				await emulator.close();
+				rmSync(state, { recursive: true, force: true });
+			},
+		};
+	} catch (error) {
+		await emulator.close();
+		rmSync(state, { recursive: true, force: true });
+		throw error;
+	}
+}
+
+/** A new local state folder (D1, R2, Durable Objects) with the D1 migrations applied. */
+export function newState(): string {
 	const state = mkdtempSync(join(tmpdir(), "nbg-process-"));
 	const schema = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
 		encoding: "utf8",
 		stdio: ["ignore", "pipe", "pipe"],
 	});
 	if (schema.status !== 0) throw new Error(`applying the D1 migrations failed: ${schema.stdout}${schema.stderr}`);
+	return state;
+}
+
+/** One `wrangler dev` on a state folder; `signal` reaches its whole process group (wrangler and workerd). */
+export interface WranglerRun {
+	url: string;
+	child: ChildProcess;
+	signal(sig: NodeJS.Signals): void;
+	/** Resolves when the process group's leader has exited. */
+	exited: Promise<void>;
+}
+
+/**
+ * Starts `wrangler dev` on `state` against `emulator` and waits for `/health`. Several runs
+ * may use one state folder in turn (a restart after a crash); `--test-scheduled` lets a
+ * test fire the cron trigger (`GET /__scheduled`).
+ */
+export async function runWrangler(emulator: RunningEmulator, state: string, vars: Record<string, string> = {}): Promise<WranglerRun> {
 	const [port, inspector] = [await freePort(), await freePort()];
 	const all = { GEMINI_BASE_URL: emulator.url, GEMINI_API_KEY: "process-gemini-key", ADMIN_TOKEN, ...vars };
 	const args = ["wrangler", "dev", "--port", String(port), "--inspector-port", String(inspector), "--ip", "127.0.0.1"];
-	args.push("--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "warn");
+	args.push("--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "warn", "--test-scheduled");
 	for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
 	const child: ChildProcess = spawn("npx", args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 	let output = "";
 	child.stdout?.on("data", (d) => {
 		output += String(d);
@@ -78,25 +118,23 @@ export async function startGateway(vars: Record<string, string> = {}): Promise<G
 		output += String(d);
 	});
 	const url = `http://127.0.0.1:${port}`;
-	const stop = async () => {
+	const signal = (sig: NodeJS.Signals) => {
 		try {
-			if (child.pid) process.kill(-child.pid, "SIGTERM");
+			if (child.pid) process.kill(-child.pid, sig);
 		} catch {
 			// already gone
 		}
-		await emulator.close();
-		rmSync(state, { recursive: true, force: true });
 	};
 	for (let i = 0; i < 240; i++) {
 		try {
-			if ((await fetch(`${url}/health`)).ok) return { url, emulator, stop };
+			if ((await fetch(`${url}/health`)).ok) return { url, child, signal, exited };
 		} catch {
 			// not up yet
 		}
 		if (child.exitCode !== null) break;
 		await new Promise((r) => setTimeout(r, 250));
 	}
-	await stop();
+	signal("SIGTERM");
 	throw new Error(`wrangler dev did not come up:\n${output}`);
 }
 

@@ -58,7 +58,18 @@ describe("quota triage", () => {
 		expect(triage(errorFromResponse(400, { error: { details: [{ reason: "API_KEY_INVALID" }] } }, null), T0)).toEqual({ kind: "auth" });
 		expect(triage(new GeminiConnectionError("reset"), T0)).toEqual({ kind: "network" });
 		expect(triage(new GeminiTimeoutError("slow"), T0)).toEqual({ kind: "timeout" });
-		expect(triage(errorFromResponse(404, { error: { status: "NOT_FOUND" } }, null), T0)).toEqual({ kind: "gone" });
+		// Only Google's model-not-found wording suggests a model is gone (checked 2026-12-03); any other 404 is the request's.
+		const notFound = (message: string) => errorFromResponse(404, { error: { code: 404, status: "NOT_FOUND", message } }, null);
+		const gemini =
+			"models/gemini-x is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.";
+		const vertex =
+			"Publisher Model `projects/p/locations/global/publishers/google/models/gemini-x` was not found or your project does not have access to it. Please ensure you are using a valid model version.";
+		expect(triage(notFound(gemini), T0)).toEqual({ kind: "gone" });
+		expect(triage(notFound(gemini.replace("generateContent", "StreamGenerateContent")), T0)).toEqual({ kind: "gone" });
+		expect(triage(notFound(vertex), T0)).toEqual({ kind: "gone" });
+		expect(triage(notFound("Requested entity was not found."), T0)).toEqual({ kind: "request" });
+		expect(triage(errorFromResponse(404, { error: { status: "NOT_FOUND" } }, null), T0)).toEqual({ kind: "request" });
+		expect(triage(errorFromResponse(404, undefined, null), T0)).toEqual({ kind: "request" });
 		expect(triage(new GeminiBadRequestError("bad", { status: 400 }), T0)).toEqual({ kind: "request" });
 	});
 
