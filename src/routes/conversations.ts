@@ -4,7 +4,7 @@
  * Gemini 3 `thoughtSignature`s. `POST /v1/images/edits` (or generations) with a
  * `conversation_id` sends the history first and appends the new pair of turns.
  *   POST /v1/conversations {model?}   GET /v1/conversations/{id}   DELETE /v1/conversations/{id}
- * Turns live in R2 (they carry images); D1 indexes them. Only the owning key sees them.
+ * Turns live in the private R2 bucket (they carry images); D1 indexes them. Only the owning key sees them.
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
@@ -20,6 +20,7 @@ import { type GenerationRequest, resolveModel } from "../pipeline/request";
 import { hydrate, reducedParts } from "../pipeline/turns";
 import { routeFacts } from "../route-facts";
 import { deleteConversation, getConversation, insertConversation, touchConversation } from "../storage/db";
+import { type Buckets, deletePrivate, getPrivate } from "../storage/private";
 import type { AppEnv } from "../types";
 
 /** Route facts (src/route-facts.ts): the gateway's own API (a turn is billed through the images routes). */
@@ -39,10 +40,16 @@ async function storedTurn(bucket: R2Bucket, result: GenerationResult): Promise<G
 	return turn;
 }
 
-async function loadHistory(bucket: R2Bucket, key: string): Promise<{ contents: GeminiContent[]; etag: string | null }> {
-	const obj = await bucket.get(key);
-	if (!obj) return { contents: [], etag: null };
-	return { contents: (await obj.json<{ contents: GeminiContent[] }>()).contents, etag: obj.etag };
+/**
+ * The stored history (in PRIVATE) and the etag its next write must match. A history an
+ * older gateway left in IMAGES is read from there and has no etag here: its next write
+ * is the conversation's first in PRIVATE (and removes the old copy).
+ */
+async function loadHistory(buckets: Buckets, key: string): Promise<{ contents: GeminiContent[]; etag: string | null; legacy: boolean }> {
+	const found = await getPrivate(buckets, key);
+	if (!found) return { contents: [], etag: null, legacy: false };
+	const { contents } = await found.obj.json<{ contents: GeminiContent[] }>();
+	return { contents, etag: found.legacy ? null : found.obj.etag, legacy: found.legacy };
 }
 
 /** The model a conversation was started with (404 when it is not the caller's). */
@@ -70,7 +77,7 @@ export async function continueConversation(
 	}
 	if (req.n !== 1) throw invalidParam("n", "A conversation continues one image at a time: n must be 1");
 	const key = historyKey(keyId, id);
-	const { contents, etag } = await loadHistory(c.env.IMAGES, key);
+	const { contents, etag, legacy } = await loadHistory(c.env, key);
 	req.history = contents;
 	return {
 		id,
@@ -78,12 +85,13 @@ export async function continueConversation(
 			const modelTurn = await storedTurn(c.env.IMAGES, result);
 			const next = [...contents, userTurn(req), modelTurn].slice(-2 * MAX_TURN_PAIRS);
 			// Conditional write: two edits racing on one conversation cannot silently drop a turn.
-			const put = await c.env.IMAGES.put(key, JSON.stringify({ contents: next }), {
+			const put = await c.env.PRIVATE.put(key, JSON.stringify({ contents: next }), {
 				httpMetadata: { contentType: "application/json" },
 				onlyIf: etag ? { etagMatches: etag } : undefined,
 			});
 			if (!put)
 				throw apiError("conversation_conflict", "Another edit of this conversation finished first; retry", { param: "conversation_id" });
+			if (legacy) await c.env.IMAGES.delete(key); // moved to PRIVATE
 			await touchConversation(c.env.DB, id, conv.turns + 1, new Date().toISOString());
 		},
 	};
@@ -120,7 +128,7 @@ export const conversations = new Hono<AppEnv>()
 		const keyId = c.get("caller").keyId;
 		const conv = await getConversation(c.env.DB, c.req.param("id"), keyId);
 		if (!conv) throw notFound(`No conversation with id '${c.req.param("id")}'`);
-		const { contents } = await loadHistory(c.env.IMAGES, historyKey(keyId, conv.id));
+		const { contents } = await loadHistory(c.env, historyKey(keyId, conv.id));
 		return c.json({
 			id: conv.id,
 			model: conv.model,
@@ -134,6 +142,6 @@ export const conversations = new Hono<AppEnv>()
 		const keyId = c.get("caller").keyId;
 		const id = c.req.param("id");
 		if (!(await deleteConversation(c.env.DB, id, keyId))) throw notFound(`No conversation with id '${id}'`);
-		await c.env.IMAGES.delete(historyKey(keyId, id));
+		await deletePrivate(c.env, [historyKey(keyId, id)]);
 		return c.json({ id, deleted: true });
 	});
