@@ -25,8 +25,8 @@ import { isPrivateKey } from "./storage/private";
 
 /** Objects looked at per bucket per pass (five R2 list calls). */
 export const KEYS_PER_PASS = 5_000;
-/** Legacy objects moved per pass: each is a get, a put and a delete (subrequests). */
-const MOVES_PER_PASS = 200;
+/** Legacy objects moved per pass: each is a get, a head, a put and a delete (subrequests). */
+const MOVES_PER_PASS = 100;
 const STATE_KEY = "retention/state.json";
 const HOUR = 3_600_000;
 
@@ -162,8 +162,10 @@ async function passOver(
 			await bucket.delete(doomed);
 			report.deleted += doomed.length;
 			// A deleted conversation's row goes too: GET answers 404, not an empty history.
-			const convs = doomed.filter((k) => k.startsWith("conversations/")).map(conversationOf);
-			for (const [keyId, id] of convs) await env.DB.prepare("DELETE FROM conversations WHERE id = ? AND key_id = ?").bind(id, keyId).run();
+			const convs = doomed.filter((k) => k.startsWith("conversations/")).map((k) => conversationOf(k)[1]);
+			if (convs.length > 0) {
+				await env.DB.prepare("DELETE FROM conversations WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(convs)).run();
+			}
 		}
 		if (stopped) break;
 		if (!list.truncated) {
@@ -175,13 +177,23 @@ async function passOver(
 	return { report, last };
 }
 
+/** Where the last pass stopped; from the start when there is no (readable) record. */
+async function readState(env: Env): Promise<PassState> {
+	const fresh = { images: "", private: "" };
+	try {
+		const stored = await (await env.PRIVATE.get(STATE_KEY))?.json<Partial<PassState>>();
+		return { images: String(stored?.images ?? ""), private: String(stored?.private ?? "") };
+	} catch {
+		return fresh; // a damaged record costs one extra cycle, never a stuck pass
+	}
+}
+
 /**
  * One retention pass: at most `maxKeys` objects of each bucket looked at, from where the
  * last pass stopped. Safe to run concurrently with itself (the worst is a key seen twice).
  */
 export async function retentionPass(env: Env, at: Date, config: GatewayConfig, maxKeys = KEYS_PER_PASS): Promise<RetentionReport> {
-	const stored = await env.PRIVATE.get(STATE_KEY);
-	const state: PassState = stored ? await stored.json<PassState>() : { images: "", private: "" };
+	const state = await readState(env);
 	const rules: Rules = {
 		at: at.getTime(),
 		imageCutoff: config.retentionDays === undefined ? undefined : at.getTime() - config.retentionDays * 86_400_000,
