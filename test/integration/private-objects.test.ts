@@ -4,6 +4,8 @@
 // Own file: it lists whole buckets (each test file's storage is isolated).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { sweepStandardJobs } from "../../src/jobs/sweep";
+import { loadConfig } from "../../src/load-config";
 import { auth, call, createKey, postJson, postJsonWith, uniquePrompt } from "../helpers/http";
 import { emulatorImage } from "../helpers/images";
 import { type Job, recordingQueue, waitForJob } from "../helpers/jobs";
@@ -149,5 +151,22 @@ describe("job inputs end with the job", () => {
 		expect((await call(`/v1/jobs/${id}/cancel`, { method: "POST", headers: auth(k.key) })).status).toBe(200);
 		expect(await keysIn(env.PRIVATE, `jobs/${id}/`)).toEqual([]);
 		expect(await keysIn(env.IMAGES, `jobs/${id}/`)).toEqual([]);
+	});
+
+	it("are deleted when the job expires (its message lost, the sweep fails it)", async () => {
+		const k = await createKey();
+		const jobs = recordingQueue();
+		const res = await postJsonWith(
+			{ env: { JOBS: jobs.queue } },
+			"/v1/images/edits",
+			{ prompt: uniquePrompt("lost"), image },
+			{ ...auth(k.key), prefer: "respond-async" },
+		);
+		const id = (await res.json<Job>()).id;
+		expect(await keysIn(env.PRIVATE, `jobs/${id}/`)).toEqual([`jobs/${id}/input-0`]);
+		const swept = await sweepStandardJobs(env, new Date(Date.now() + 23 * 3_600_000), loadConfig(env));
+		expect(swept.expired).toBeGreaterThanOrEqual(1);
+		expect((await waitForJob(k.key, id)).error?.code).toBe("job_expired");
+		expect(await keysIn(env.PRIVATE, `jobs/${id}/`)).toEqual([]);
 	});
 });
