@@ -6,7 +6,8 @@
  *   2. queues          the jobs queue and its dead-letter queue (wrangler deploy does not
  *                      create a queue that only a consumer or a dead_letter_queue names)
  *   3. D1 database     created when missing; its database_id written into wrangler.toml
- *   4. R2 bucket       created when missing
+ *   4. R2 buckets      the image bucket and the private one, created when missing; no public
+ *                      domain is ever attached (only the image bucket may get one, by hand)
  *   5. migrations      pending D1 migrations applied to the remote database BEFORE the code
  *                      that needs them; a failing migration stops the deploy
  *   6. secrets         the missing ones named, with the exact `wrangler secret put` lines:
@@ -134,7 +135,9 @@ async function main(): Promise<void> {
 		}
 	}
 
-	step("R2 bucket");
+	// IMAGES (generated images) and PRIVATE (job inputs, turns, conversations, replays). A
+	// bucket is created private; this script never attaches a domain or an r2.dev address.
+	step("R2 buckets");
 	const buckets = await wrangler(["r2", "bucket", "list"]);
 	if (buckets.code !== 0) throw new StepFailed(`Listing R2 buckets failed:\n${buckets.output.trim()}`);
 	const existing = new Set([...buckets.output.matchAll(/^name:\s+(\S+)\s*$/gm)].map((m) => m[1]));

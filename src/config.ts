@@ -231,7 +231,7 @@ const SETTINGS = {
 	RETENTION_DAYS: field(
 		"retentionDays",
 		optionalNum(0, 36_500),
-		"Generated images older than this many days (fractions allowed) are deleted by the cron trigger; unset: kept.",
+		"Generated images (and the turns behind them, and conversations idle as long) older than this many days (fractions allowed) are deleted by the cron trigger; unset: kept.",
 	),
 	BATCH_WINDOW_SECONDS: field(
 		"batchWindowSeconds",

@@ -1,5 +1,5 @@
 /**
- * The cron trigger's maintenance: the account sweep, image retention and model discovery.
+ * The cron trigger's maintenance: the account sweep, retention (src/retention.ts) and model discovery.
  *
  * The account sweep. Each KeyAccount keeps itself tidy with its own alarm
  * (releasing expired holds, flushing its outbox to D1); this sweep is the safety net for
@@ -10,6 +10,7 @@ import type { GatewayConfig } from "./config";
 import { sweepBatches } from "./jobs/batch/sweep";
 import { schedulePipelines } from "./jobs/pipelines";
 import { sweepStandardJobs } from "./jobs/sweep";
+import { retentionPass } from "./retention";
 import { discoverIfDue } from "./upstreams/discovery";
 
 const PAGE = 100;
@@ -37,26 +38,6 @@ export async function sweepAccounts(env: Env): Promise<{ visited: number; releas
 	return totals;
 }
 
-/**
- * Deletes generated images uploaded before `cutoff` (retention), with their URLs then
- * answering 404. Bounded per run; what is left is picked up by the next run.
- */
-export async function deleteExpiredImages(bucket: R2Bucket, cutoff: Date, maxPages = 10): Promise<number> {
-	let deleted = 0;
-	let cursor: string | undefined;
-	for (let page = 0; page < maxPages; page++) {
-		const list = await bucket.list({ prefix: "generated/", cursor, limit: 1000 });
-		const old = list.objects.filter((o) => o.uploaded < cutoff).map((o) => o.key);
-		if (old.length > 0) {
-			await bucket.delete(old);
-			deleted += old.length;
-		}
-		if (!list.truncated) break;
-		cursor = list.cursor;
-	}
-	return deleted;
-}
-
 /** Everything the per-minute cron trigger does. */
 export async function runScheduled(env: Env, at: Date, config: GatewayConfig): Promise<Record<string, unknown>> {
 	const out: Record<string, unknown> = {
@@ -67,9 +48,8 @@ export async function runScheduled(env: Env, at: Date, config: GatewayConfig): P
 	// The heavier sweeps run every fifth minute.
 	if (at.getUTCMinutes() % 5 === 0) {
 		out.accounts = await sweepAccounts(env);
-		if (config.retentionDays !== undefined) {
-			out.retention_deleted = await deleteExpiredImages(env.IMAGES, new Date(at.getTime() - config.retentionDays * 86_400_000));
-		}
+		// Always: replay bodies and ended jobs' inputs expire whether or not images do.
+		out.retention = await retentionPass(env, at, config);
 		// Which model ids exist upstream: at most hourly, whatever the trigger's rate.
 		try {
 			const d = await discoverIfDue(config, env.DB, at.getTime());

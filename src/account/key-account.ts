@@ -25,7 +25,8 @@ import {
 } from "./records";
 import { type AccountRow, AccountStore, dayOf, monthOf, secondsUntilNextDay, secondsUntilNextMonth } from "./store";
 
-const IDEMPOTENCY_TTL = 24 * 60 * 60_000;
+/** How long an Idempotency-Key's response is replayed (retention keeps replay bodies this long). */
+export const IDEMPOTENCY_TTL = 24 * 60 * 60_000;
 /** How soon after a write the outbox is flushed (batches bursts into one D1 call). */
 const FLUSH_DELAY = 250;
 

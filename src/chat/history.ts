@@ -19,6 +19,7 @@ import type { GeminiContent, GeminiPart } from "../gemini/types";
 import { decodeInlineImage, type InputImage, inputLimitsFrom, resolveImages } from "../inputs/images";
 import { checkPrompt } from "../pipeline/request";
 import { hydrate, type StoredTurn, turnForBytes, turnForImage } from "../pipeline/turns";
+import type { Buckets } from "../storage/private";
 import type { ChatMessage, ImageRef } from "./messages";
 
 /**
@@ -36,7 +37,8 @@ export interface ChatInput {
 }
 
 export interface ChatContext {
-	bucket: R2Bucket;
+	/** Images from IMAGES, the turns behind them from PRIVATE. */
+	buckets: Buckets;
 	/** The caller's key id, asked for only when an assistant image needs its stored turn. */
 	keyId: () => Promise<string>;
 	origin: string;
@@ -82,12 +84,12 @@ async function classify(
 	const { param } = ref;
 	const key = ownImageKey(ref.url, ctx.config, ctx.origin);
 	if (key) {
-		const turn = await turnForImage(ctx.bucket, await ctx.keyId(), key);
-		return turn && turn.model === model.id ? { param, turn } : { param, value: await storedImageFile(ctx.bucket, key, param) };
+		const turn = await turnForImage(ctx.buckets, await ctx.keyId(), key);
+		return turn && turn.model === model.id ? { param, turn } : { param, value: await storedImageFile(ctx.buckets.IMAGES, key, param) };
 	}
 	if (/^data:/i.test(ref.url.trim())) {
 		const image = decodeInlineImage(ref.url.trim(), param, inputLimitsFrom(ctx.config));
-		const turn = await turnForBytes(ctx.bucket, await ctx.keyId(), image.data);
+		const turn = await turnForBytes(ctx.buckets, await ctx.keyId(), image.data);
 		if (turn && turn.model === model.id) return { param, turn };
 	}
 	return { param, value: ref.url };
@@ -176,7 +178,7 @@ async function draftHistory(
 				carried.push(c);
 				continue;
 			}
-			const content = await hydrate(ctx.bucket, c.turn.parts, c.turn.imageKey);
+			const content = await hydrate(ctx.buckets.IMAGES, c.turn.parts, c.turn.imageKey);
 			if (!content) throw invalidParam(c.param, `${c.param} names an image of this gateway that no longer exists`, "image_fetch_failed");
 			drafts.push({ role: "model", parts: content.parts, refs: [] });
 			ownImages++;

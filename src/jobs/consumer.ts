@@ -83,7 +83,7 @@ async function requestOf(
 	account: KeyAccountStub,
 ): Promise<GenerationRequest | null> {
 	try {
-		return await fromSpec(env.IMAGES, spec, config);
+		return await fromSpec(env, spec, config);
 	} catch (error) {
 		const e = error instanceof ApiError ? error : apiError("invalid_image", String(error));
 		if (job.reservation_id)

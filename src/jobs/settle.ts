@@ -13,6 +13,7 @@ import type { GenerationResult } from "../pipeline/generate";
 import { spendRecord } from "../pipeline/meter";
 import { getKey } from "../storage/db";
 import { finishRun, type JobRow, updateJob } from "../storage/jobs";
+import { dropJobInputs } from "./spec";
 import type { JobMessage } from "./submit";
 
 export type Decision = { ack: true } | { retryInSeconds: number } | { deadLetter: true };
@@ -56,9 +57,10 @@ export function outcomeOf(result: GenerationResult | undefined, status: number, 
 
 export type RunReport = { status: "succeeded" | "failed" | "skipped"; images?: string[]; credits?: number; reason?: string | null };
 
-/** Writes the job's final row, closes its pipeline run, and queues its webhook. */
+/** Writes the job's final row, deletes its uploaded images, closes its pipeline run, and queues its webhook. */
 export async function finish(env: Env, job: JobRow, fields: Partial<JobRow>, run?: RunReport): Promise<void> {
 	await updateJob(env.DB, job.id, { ...fields, lease_until: null, finished_at: new Date().toISOString() });
+	await dropJobInputs(env, job.spec);
 	if (job.pipeline_run_id && run) await finishRun(env.DB, job.pipeline_run_id, run);
 	if (job.webhook_url) await env.JOBS.send({ type: "webhook", jobId: job.id } satisfies JobMessage);
 }

@@ -1,13 +1,14 @@
 /**
  * A job's request in a form that survives the queue: the canonical request minus the
- * image bytes, which wait in R2 (`jobs/{jobId}/input-{i}`) or, for pipelines, are URLs
- * fetched when the run starts.
+ * image bytes, which wait in the private bucket (`jobs/{jobId}/input-{i}`) until the job
+ * ends (then they are deleted), or, for pipelines, are URLs fetched when the run starts.
  */
 import type { ImageSize } from "../catalog/catalog";
 import type { GatewayConfig } from "../config";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import type { GenerationRequest } from "../pipeline/request";
 import { resolveModel } from "../pipeline/request";
+import { type Buckets, deletePrivate, getPrivate } from "../storage/private";
 
 export interface JobSpec {
 	endpoint: string;
@@ -28,11 +29,11 @@ export interface JobSpec {
 
 export const inputKey = (jobId: string, i: number) => `jobs/${jobId}/input-${i}`;
 
-/** Puts the request's reference images in R2 and returns the queue-safe spec. */
-export async function toSpec(bucket: R2Bucket, jobId: string, req: GenerationRequest, origin: string): Promise<JobSpec> {
+/** Puts the request's reference images in the private bucket and returns the queue-safe spec. */
+export async function toSpec(buckets: Buckets, jobId: string, req: GenerationRequest, origin: string): Promise<JobSpec> {
 	const inputs = await Promise.all(
 		req.images.map(async (img, i) => {
-			await bucket.put(inputKey(jobId, i), img.data, { httpMetadata: { contentType: img.mimeType } });
+			await buckets.PRIVATE.put(inputKey(jobId, i), img.data, { httpMetadata: { contentType: img.mimeType } });
 			return { key: inputKey(jobId, i), mimeType: img.mimeType };
 		}),
 	);
@@ -51,13 +52,13 @@ export async function toSpec(bucket: R2Bucket, jobId: string, req: GenerationReq
 }
 
 /** Rebuilds the canonical request when the job runs. */
-export async function fromSpec(bucket: R2Bucket, spec: JobSpec, config: GatewayConfig): Promise<GenerationRequest> {
+export async function fromSpec(buckets: Buckets, spec: JobSpec, config: GatewayConfig): Promise<GenerationRequest> {
 	const model = resolveModel(config.catalog, spec.model);
 	const stored = await Promise.all(
 		spec.inputs.map(async (ref) => {
-			const obj = await bucket.get(ref.key);
-			if (!obj) throw new Error(`job input ${ref.key} is missing`);
-			return { mimeType: ref.mimeType, data: new Uint8Array(await obj.arrayBuffer()) };
+			const found = await getPrivate(buckets, ref.key);
+			if (!found) throw new Error(`job input ${ref.key} is missing`);
+			return { mimeType: ref.mimeType, data: new Uint8Array(await found.obj.arrayBuffer()) };
 		}),
 	);
 	const fetched = await resolveImages(
@@ -76,4 +77,20 @@ export async function fromSpec(bucket: R2Bucket, spec: JobSpec, config: GatewayC
 		images: [...stored, ...fetched],
 		outputPrefix: spec.outputPrefix,
 	};
+}
+
+/**
+ * Deletes a finished job's uploaded images (they are the user's photos, kept only for the
+ * run). Best effort: what a failure leaves behind, the retention pass deletes.
+ */
+export async function dropJobInputs(buckets: Buckets, specJson: string): Promise<void> {
+	let keys: string[];
+	try {
+		keys = (JSON.parse(specJson) as JobSpec).inputs.map((i) => i.key);
+	} catch {
+		return;
+	}
+	await deletePrivate(buckets, keys).catch((error: unknown) => {
+		console.error(JSON.stringify({ event: "job_inputs_delete_failed", error: String(error) }));
+	});
 }

@@ -13,9 +13,10 @@ import { meteredOf } from "../pipeline/metering";
 import type { GenerationRequest } from "../pipeline/request";
 import type { CallScope } from "../pipeline/scope";
 import { getJob, insertJob, updateJob } from "../storage/jobs";
+import { deletePrivate } from "../storage/private";
 import { checkFitsBatch } from "./batch/requests";
 import { presentJob } from "./present";
-import { toSpec } from "./spec";
+import { inputKey, toSpec } from "./spec";
 
 /** A batch-tier job waits for its model's window: the first message after it forms the batch. */
 export async function queueForBatch(env: Env, model: string, windowSeconds: number): Promise<void> {
@@ -70,7 +71,7 @@ export async function submitJob(scope: CallScope, req: GenerationRequest, opts: 
 	const { price, idemKey } = admitted;
 	const now = new Date().toISOString();
 	try {
-		const spec = await toSpec(env.IMAGES, id, req, origin);
+		const spec = await toSpec(env, id, req, origin);
 		await insertJob(env.DB, {
 			id,
 			key_id: caller.keyId,
@@ -87,6 +88,10 @@ export async function submitJob(scope: CallScope, req: GenerationRequest, opts: 
 		else await env.JOBS.send({ type: "job", jobId: id } satisfies JobMessage);
 	} catch (error) {
 		// Could not queue it: give the credits back and leave no half-made job behind.
+		await deletePrivate(
+			env,
+			req.images.map((_, i) => inputKey(id, i)),
+		).catch(() => undefined);
 		if (idemKey) await caller.account.keepSubmission(idemKey, null);
 		await caller.account.settle({
 			reservationId: admitted.reservationId,

@@ -13,6 +13,7 @@ import { lifecycleHeaders } from "../catalog/headers";
 import { ApiError, apiError, invalidParam } from "../errors";
 import { type Piece, piecesLength, piecesStream } from "../lib/b64-stream";
 import { noteRequest, timed } from "../observe";
+import { getPrivate } from "../storage/private";
 import { checkServed } from "../upstreams/route";
 import type { GenerationResult, TokenUsage } from "./generate";
 import { runGeneration } from "./generate";
@@ -62,7 +63,7 @@ export function dialectOf(endpoint: string): string {
 
 async function replay(env: Env, stored: StoredResponse, requestId: string): Promise<Response> {
 	let body = stored.body ?? "";
-	if (stored.bodyRef) body = (await (await env.IMAGES.get(stored.bodyRef))?.text()) ?? "";
+	if (stored.bodyRef) body = (await (await getPrivate(env, stored.bodyRef))?.obj.text()) ?? "";
 	return new Response(body, {
 		status: stored.status,
 		headers: { ...stored.headers, "idempotent-replayed": "true", "x-request-id": requestId },
@@ -147,7 +148,7 @@ export function outcomeOf(result: Execution | undefined, delivered: number, stat
 }
 
 /**
- * The response kept for a repeated Idempotency-Key: inline when small, else in R2.
+ * The response kept for a repeated Idempotency-Key: inline when small, else in the private bucket.
  * `body` is text, or pieces embedding stored images (streamed into R2, never built).
  */
 export async function keepForReplay(
@@ -168,7 +169,7 @@ export async function keepForReplay(
 	stored.bodyRef = ref;
 	const value =
 		typeof body === "string" ? body : piecesStream(scope.env.IMAGES, body).pipeThrough(new FixedLengthStream(piecesLength(body)));
-	await timed("store", () => scope.env.IMAGES.put(ref, value, { httpMetadata: { contentType: "application/json" } }));
+	await timed("store", () => scope.env.PRIVATE.put(ref, value, { httpMetadata: { contentType: "application/json" } }));
 	return stored;
 }
 

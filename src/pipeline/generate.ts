@@ -13,7 +13,7 @@ import { placeholderIndex, readStreamed } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart, GenerateContentRequest, GenerateContentResponse, UsageMetadata } from "../gemini/types";
 import { timed } from "../observe";
 import { type ImageMeta, ImageWriter } from "../storage/image-writer";
-import { imageKeyStem, imageUrl, putImage, type StoredImage } from "../storage/images";
+import { imageKeyStem, imageUrl, putImage, type StoredImage, unguessable } from "../storage/images";
 import { badImageMessage, failureToError, type ImageFailure, noImageFailure } from "./failures";
 import { type AnswerFate, emptySpend, recordAnswer, type Spend } from "./meter";
 import { callBound } from "./metering";
@@ -178,13 +178,15 @@ export async function runGeneration(
 /**
  * One image: one call on the model's chain, its answer read, its image stored. An answer
  * that carries more than one final image (Google bills them all) delivers them all: the
- * first under the call's name, the others beside it (`{stem}-1`, ...).
+ * first under the call's name, the others beside it (`{base}-1-{random}`, ...). Each name
+ * has its own random part, so no image's URL leads to another's.
  */
 async function generateOne(run: Run, index: number): Promise<DeliveredImage[] | ImageFailure> {
 	const { scope, req } = run;
-	const stem = imageKeyStem(req.model.id, scope.keyId, scope.requestId, index, run.now, req.outputPrefix);
+	const base = imageKeyStem(req.model.id, scope.keyId, scope.requestId, index, run.now, req.outputPrefix);
+	const stem = unguessable(base);
 	const meta: ImageMeta = { requestId: scope.requestId, model: req.model.id, keyId: scope.keyId };
-	const streamed = scope.config.readMode === "streaming" ? new StreamedImages(scope.env.IMAGES, stem, meta) : undefined;
+	const streamed = scope.config.readMode === "streaming" ? new StreamedImages(scope.env.IMAGES, base, stem, meta) : undefined;
 	const answer = await askUpstream(run, index, streamed);
 	if ("kind" in answer) return answer;
 	const { outcome, upstream, upstreamModel } = answer;
@@ -202,7 +204,7 @@ async function generateOne(run: Run, index: number): Promise<DeliveredImage[] | 
 	const stored: StoredImage[] = [];
 	try {
 		for (const [k, image] of finals.entries()) {
-			const name = k === 0 ? stem : `${stem}-${k}`;
+			const name = k === 0 ? stem : unguessable(`${base}-${k}`);
 			const at = chosen[k];
 			if (at !== undefined) {
 				if (!streamed) throw new Error("an image placeholder in an answer that was not streamed");
@@ -282,6 +284,7 @@ class StreamedImages {
 
 	constructor(
 		private readonly bucket: R2Bucket,
+		private readonly base: string,
 		private readonly stem: string,
 		private readonly meta: ImageMeta,
 	) {}
@@ -293,7 +296,7 @@ class StreamedImages {
 			// Each image of the answer opens under its own provisional name (a draft or an extra
 			// image may come first); commit() gives the one kept its final name.
 			const open = (n: number, left?: number) =>
-				(this.writers[n] = new ImageWriter(this.bucket, n === 0 ? this.stem : `${this.stem}-p${n}`, this.meta, {
+				(this.writers[n] = new ImageWriter(this.bucket, n === 0 ? this.stem : unguessable(`${this.base}-p${n}`), this.meta, {
 					sizeHint: left === undefined ? undefined : Math.ceil((left * 3) / 4),
 				}));
 			return await readStreamed(res.body, { open }, Number.isFinite(length) ? length : undefined);

@@ -3,14 +3,15 @@
  * image again (chat history) can send Gemini the turn that produced it, thought
  * signatures included, instead of a bare picture Gemini 3 would refuse to continue from.
  *
- * R2: `turns/{keyId}/{turnId}.json`, where turnId is the image key's file stem
- * (`{requestId}-{index}`); images handed out as data URLs are also indexed by the SHA-256
+ * R2, in the private bucket (src/storage/private.ts): `turns/{keyId}/{turnId}.json`, where
+ * turnId is the image key's file stem (`{requestId}-{index}-{random}`); images handed out as data URLs are also indexed by the SHA-256
  * of their bytes (`turns/{keyId}/sha256/{hex}.json`). Lookups only ever read the caller's
  * own prefix, so another key's image URL never reveals its turn. The turn is stored
  * without the image's base64 (a marker stands in) and rebuilt from the stored image.
  */
 import { placeholderIndex } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart } from "../gemini/types";
+import { type Buckets, getPrivate } from "../storage/private";
 import type { DeliveredImage } from "./generate";
 
 /** Stands where the image's base64 goes in a stored turn. */
@@ -25,7 +26,7 @@ export interface StoredTurn {
 	parts: GeminiPart[];
 }
 
-/** `generated/.../req_x-0.jpg` -> `req_x-0`. */
+/** `generated/.../req_x-0-{hex}.jpg` -> `req_x-0-{hex}`. */
 export function turnIdOf(imageKey: string): string {
 	const base = imageKey.slice(imageKey.lastIndexOf("/") + 1);
 	const dot = base.lastIndexOf(".");
@@ -77,31 +78,31 @@ export async function sha256OfBytes(bytes: Uint8Array): Promise<string> {
  * Keeps the turn behind `image`. With `byDigest`, the stored image is read back once and
  * the turn is also indexed by its bytes' SHA-256 (for clients that only keep data URLs).
  */
-export async function saveTurn(bucket: R2Bucket, keyId: string, model: string, image: DeliveredImage, byDigest = false): Promise<void> {
+export async function saveTurn(buckets: Buckets, keyId: string, model: string, image: DeliveredImage, byDigest = false): Promise<void> {
 	const turn: StoredTurn = { keyId, model, imageKey: image.key, mimeType: image.mimeType, parts: reducedParts(image) };
 	const body = JSON.stringify(turn);
 	const meta = { httpMetadata: { contentType: "application/json" } };
-	const writes = [bucket.put(turnKey(keyId, turnIdOf(image.key)), body, meta)];
+	const writes = [buckets.PRIVATE.put(turnKey(keyId, turnIdOf(image.key)), body, meta)];
 	if (byDigest) {
-		const obj = await bucket.get(image.key);
-		if (obj) writes.push(bucket.put(digestKey(keyId, await sha256OfBytes(new Uint8Array(await obj.arrayBuffer()))), body, meta));
+		const obj = await buckets.IMAGES.get(image.key);
+		if (obj) writes.push(buckets.PRIVATE.put(digestKey(keyId, await sha256OfBytes(new Uint8Array(await obj.arrayBuffer()))), body, meta));
 	}
 	await Promise.all(writes);
 }
 
-async function read(bucket: R2Bucket, key: string, keyId: string): Promise<StoredTurn | undefined> {
-	const obj = await bucket.get(key);
-	if (!obj) return undefined;
-	const turn = await obj.json<StoredTurn>();
+async function read(buckets: Buckets, key: string, keyId: string): Promise<StoredTurn | undefined> {
+	const found = await getPrivate(buckets, key);
+	if (!found) return undefined;
+	const turn = await found.obj.json<StoredTurn>();
 	return turn.keyId === keyId ? turn : undefined;
 }
 
 /** The caller's turn for one of its image keys. */
-export function turnForImage(bucket: R2Bucket, keyId: string, imageKey: string): Promise<StoredTurn | undefined> {
-	return read(bucket, turnKey(keyId, turnIdOf(imageKey)), keyId).then((t) => (t?.imageKey === imageKey ? t : undefined));
+export function turnForImage(buckets: Buckets, keyId: string, imageKey: string): Promise<StoredTurn | undefined> {
+	return read(buckets, turnKey(keyId, turnIdOf(imageKey)), keyId).then((t) => (t?.imageKey === imageKey ? t : undefined));
 }
 
 /** The caller's turn for image bytes it was handed as a data URL. */
-export async function turnForBytes(bucket: R2Bucket, keyId: string, bytes: Uint8Array): Promise<StoredTurn | undefined> {
-	return read(bucket, digestKey(keyId, await sha256OfBytes(bytes)), keyId);
+export async function turnForBytes(buckets: Buckets, keyId: string, bytes: Uint8Array): Promise<StoredTurn | undefined> {
+	return read(buckets, digestKey(keyId, await sha256OfBytes(bytes)), keyId);
 }

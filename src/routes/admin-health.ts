@@ -76,7 +76,8 @@ export const adminHealth = new Hono<AppEnv>().use(ADMIN_FACTS).get("/", async (c
 	const [d1, r2, keyAccount, queue, upstream] = await Promise.all([
 		check(async () => ({ migration: await lastMigration(env.DB) })),
 		check(async () => {
-			await env.IMAGES.head("health/probe");
+			// Both buckets: images, and the private one (job inputs, turns, conversations, replays).
+			await Promise.all([env.IMAGES.head("health/probe"), env.PRIVATE.head("health/probe")]);
 			return {};
 		}),
 		check(async () => {

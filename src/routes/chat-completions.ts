@@ -84,7 +84,7 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 	const imageSize = size[1] !== undefined ? checkImageSize(model, size[1], size[0]) : undefined;
 	const origin = new URL(c.req.url).origin;
 	const keyId = async () => (await caller.identify()).keyId;
-	const input = await chatInput({ bucket: c.env.IMAGES, keyId, origin, config }, model, normalizeMessages(body.messages));
+	const input = await chatInput({ buckets: c.env, keyId, origin, config }, model, normalizeMessages(body.messages));
 	const req: GenerationRequest = {
 		endpoint: "openai.chat.completions",
 		model,
@@ -98,7 +98,7 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 	const completion: Completion = { id: `chatcmpl-${c.get("requestId").slice(4)}`, created: Math.floor(Date.now() / 1000), model: model.id };
 	// A lost turn costs a later request its signatures, never this one its image.
 	const keep = (img: DeliveredImage) =>
-		saveTurn(c.env.IMAGES, caller.keyId, model.id, img, output === "data_url").catch((error: unknown) => {
+		saveTurn(c.env, caller.keyId, model.id, img, output === "data_url").catch((error: unknown) => {
 			console.error(JSON.stringify({ requestId: c.get("requestId"), event: "turn_not_saved", image: img.key, error: String(error) }));
 		});
 

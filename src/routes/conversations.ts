@@ -4,7 +4,7 @@
  * Gemini 3 `thoughtSignature`s. `POST /v1/images/edits` (or generations) with a
  * `conversation_id` sends the history first and appends the new pair of turns.
  *   POST /v1/conversations {model?}   GET /v1/conversations/{id}   DELETE /v1/conversations/{id}
- * Turns live in R2 (they carry images); D1 indexes them. Only the owning key sees them.
+ * Turns live in the private R2 bucket (they carry images); D1 indexes them. Only the owning key sees them.
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
@@ -20,6 +20,7 @@ import { type GenerationRequest, resolveModel } from "../pipeline/request";
 import { hydrate, reducedParts } from "../pipeline/turns";
 import { routeFacts } from "../route-facts";
 import { deleteConversation, getConversation, insertConversation, touchConversation } from "../storage/db";
+import { type Buckets, deletePrivate, getPrivate } from "../storage/private";
 import type { AppEnv } from "../types";
 
 /** Route facts (src/route-facts.ts): the gateway's own API (a turn is billed through the images routes). */
@@ -40,6 +41,7 @@ async function storedTurn(bucket: R2Bucket, result: GenerationResult): Promise<G
 }
 
 /**
+/**
  * A conversation's stored history. `pending`: a message is being answered (its claim, see
  * continueConversation); until its `until`, other messages are refused before any work.
  */
@@ -48,10 +50,17 @@ interface History {
 	pending?: { requestId: string; until: number };
 }
 
-async function loadHistory(bucket: R2Bucket, key: string): Promise<History & { etag: string | null }> {
-	const obj = await bucket.get(key);
-	if (!obj) return { contents: [], etag: null };
-	return { ...(await obj.json<History>()), etag: obj.etag };
+/**
+ * The stored history (in PRIVATE) and the etag its next write must match. A history an
+ * older gateway left in IMAGES is read from there and has no etag here: its next write
+ * is the conversation's first in PRIVATE (conditional on there being none yet), and the
+ * recorded exchange removes the old copy.
+ */
+async function loadHistory(buckets: Buckets, key: string): Promise<History & { etag: string | null; legacy: boolean }> {
+	const found = await getPrivate(buckets, key);
+	if (!found) return { contents: [], etag: null, legacy: false };
+	const history = await found.obj.json<History>();
+	return { ...history, etag: found.legacy ? null : found.obj.etag, legacy: found.legacy };
 }
 
 /**
@@ -105,11 +114,11 @@ export async function continueConversation(c: Context<AppEnv>, id: string, req: 
 	}
 	if (req.n !== 1) throw invalidParam("n", "A conversation continues one image at a time: n must be 1");
 	const key = historyKey(keyId, id);
-	const { contents, etag, pending } = await loadHistory(c.env.IMAGES, key);
+	const { contents, etag, pending, legacy } = await loadHistory(c.env, key);
 	const now = Date.now();
 	if (pending && pending.until > now) throw busy(id);
 	const claim = { requestId: c.get("requestId"), until: now + c.get("config").deadlineMs + 60_000 };
-	const claimed = await writeHistory(c.env.IMAGES, key, { contents, pending: claim }, etag);
+	const claimed = await writeHistory(c.env.PRIVATE, key, { contents, pending: claim }, etag);
 	if (!claimed) throw busy(id);
 	req.history = contents;
 	let done = false;
@@ -120,7 +129,7 @@ export async function continueConversation(c: Context<AppEnv>, id: string, req: 
 			const next = [...contents, userTurn(req), modelTurn].slice(-2 * MAX_TURN_PAIRS);
 			done = true;
 			// Lost only when this message outlived its claim and another took the conversation, or it was deleted.
-			if (!(await writeHistory(c.env.IMAGES, key, { contents: next }, claimed))) {
+			if (!(await writeHistory(c.env.PRIVATE, key, { contents: next }, claimed))) {
 				const urls = result.images.map((i) => i.url).join(", ");
 				throw apiError(
 					"conversation_conflict",
@@ -128,13 +137,14 @@ export async function continueConversation(c: Context<AppEnv>, id: string, req: 
 					{ param: "conversation_id" },
 				);
 			}
+			if (legacy) await c.env.IMAGES.delete(key); // moved to PRIVATE
 			await touchConversation(c.env.DB, id, new Date().toISOString());
 		},
 		release: async () => {
 			if (done) return;
 			done = true;
 			// Back to the version read; a failed write means the claim is no longer this message's.
-			await writeHistory(c.env.IMAGES, key, { contents }, claimed);
+			await writeHistory(c.env.PRIVATE, key, { contents }, claimed);
 		},
 	};
 }
@@ -170,7 +180,7 @@ export const conversations = new Hono<AppEnv>()
 		const keyId = c.get("caller").keyId;
 		const conv = await getConversation(c.env.DB, c.req.param("id"), keyId);
 		if (!conv) throw notFound(`No conversation with id '${c.req.param("id")}'`);
-		const { contents } = await loadHistory(c.env.IMAGES, historyKey(keyId, conv.id));
+		const { contents } = await loadHistory(c.env, historyKey(keyId, conv.id));
 		return c.json({
 			id: conv.id,
 			model: conv.model,
@@ -184,6 +194,6 @@ export const conversations = new Hono<AppEnv>()
 		const keyId = c.get("caller").keyId;
 		const id = c.req.param("id");
 		if (!(await deleteConversation(c.env.DB, id, keyId))) throw notFound(`No conversation with id '${id}'`);
-		await c.env.IMAGES.delete(historyKey(keyId, id));
+		await deletePrivate(c.env, [historyKey(keyId, id)]);
 		return c.json({ id, deleted: true });
 	});

@@ -11,7 +11,7 @@ import { emptyOutcome } from "../account/records";
 import { apiError, invalidParam, notFound } from "../errors";
 import { GeminiError } from "../gemini/errors";
 import { presentJob } from "../jobs/present";
-import type { JobSpec } from "../jobs/spec";
+import { dropJobInputs, type JobSpec } from "../jobs/spec";
 import type { JobMessage } from "../jobs/submit";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
@@ -99,6 +99,7 @@ export const jobs = new Hono<AppEnv>()
 				),
 			});
 		}
+		await dropJobInputs(c.env, job.spec); // the user's photos are kept only while the job may run
 		if (job.webhook_url) await c.env.JOBS.send({ type: "webhook", jobId: id } satisfies JobMessage);
 		const canceled = await getJob(c.env.DB, id, caller.keyId);
 		return c.json(presentJob(canceled ?? job, new URL(c.req.url).origin));

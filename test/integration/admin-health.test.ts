@@ -44,6 +44,7 @@ describe("GET /admin/health", () => {
 	it.each([
 		["d1", { DB: { prepare: down("D1") } as unknown as D1Database }, "D1 is down"],
 		["r2", { IMAGES: { head: down("R2") } as unknown as R2Bucket }, "R2 is down"],
+		["r2", { PRIVATE: { head: down("the private R2 bucket") } as unknown as R2Bucket }, "private R2 bucket is down"],
 		["key_account", { KEY_ACCOUNT: { idFromName: down("the Durable Object namespace") } as unknown as Env["KEY_ACCOUNT"] }, "is down"],
 		["queue", { JOBS_DLQ: { metrics: down("the dead-letter queue") } as unknown as Env["JOBS_DLQ"] }, "dead-letter queue is down"],
 		// A base URL where something answers, but not Gemini.
@@ -75,6 +76,7 @@ describe("GET /health", () => {
 			...env,
 			DB: undefined,
 			IMAGES: undefined,
+			PRIVATE: undefined,
 			KEY_ACCOUNT: undefined,
 			JOBS: undefined,
 			GEMINI_BASE_URL: "http://127.0.0.1:9",

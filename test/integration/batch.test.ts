@@ -131,6 +131,8 @@ describe("Batch lane", () => {
 		const batchId = (await job(k.key, good)).batch?.id ?? "";
 		const stored = await env.IMAGES.list({ prefix: "generated/nano-banana-2.1/batch/" });
 		expect(stored.objects.filter((o) => o.key.includes(batchId))).toHaveLength(3);
+		// The batch id is shown to every job in it: names end in an HMAC no one else can derive.
+		for (const o of stored.objects) expect(o.key).toMatch(/\/bat_[0-9a-f]+-\d+-[0-9a-f]{32}\.\w+$/);
 	});
 
 	it("cancel: a waiting job is released; one riding with others is a 409; one alone cancels its batch upstream", async () => {
@@ -292,6 +294,9 @@ describe("Batch lane, when settlement dies halfway", () => {
 		for (const url of urls) expect((await call(url)).status).toBe(200); // paid for: still served
 		for (const j of after) expect((await call(new URL(j.result?.images[0].url ?? "").pathname)).status).toBe(200);
 		expect(await balanceOf(k.key)).toBe(100 - 4 * 3); // each job charged once, at the batch price
+		// The re-poll wrote the same (HMAC-named) objects again: four images, no copies.
+		const stored = await env.IMAGES.list({ prefix: "generated/nano-banana/batch/" });
+		expect(stored.objects.filter((o) => o.key.includes(batchId))).toHaveLength(4);
 	});
 });
 

@@ -109,7 +109,7 @@ describe("racing messages on one conversation", () => {
 		const k = await createKey(undefined, { credits: 1000 });
 		const conv = await newConversation(k.key);
 		// Where the history lives (src/routes/conversations.ts historyKey).
-		const bucket = env.IMAGES;
+		const bucket = env.PRIVATE;
 		const historyKey = `conversations/${k.id}/${conv}.json`;
 		const claimed = (until: number) => bucket.put(historyKey, JSON.stringify({ contents: [], pending: { requestId: "req_dead", until } }));
 		await claimed(Date.now() + 60_000);

@@ -43,7 +43,9 @@ describe("POST /v1/images/generations", () => {
 
 		const url = body.data[0].url as string;
 		const requestId = res.headers.get("x-request-id");
-		expect(new URL(url).pathname).toMatch(new RegExp(`^/images/generated/nano-banana/${k.id}/\\d{4}/\\d{2}/\\d{2}/${requestId}-0\\.jpg$`));
+		expect(new URL(url).pathname).toMatch(
+			new RegExp(`^/images/generated/nano-banana/${k.id}/\\d{4}/\\d{2}/\\d{2}/${requestId}-0-[0-9a-f]{32}\\.jpg$`),
+		);
 		const served = await bytesAt(url);
 		expect(served.type).toBe("image/jpeg");
 		expect(imageDimensions(served.bytes)).toEqual({ width: 1376, height: 768 });
@@ -179,7 +181,7 @@ describe("POST /v1/images/generations", () => {
 		expect(served.type).toBe("image/jpeg"); // the thought draft is a 256px PNG
 		expect(imageDimensions(served.bytes)).toEqual({ width: 1024, height: 1024 });
 		// The final image keeps the call's own name, though a draft came first in the answer.
-		expect(new URL(body.data[0].url as string).pathname).toMatch(new RegExp(`/${res.headers.get("x-request-id")}-0\\.jpg$`));
+		expect(new URL(body.data[0].url as string).pathname).toMatch(new RegExp(`/${res.headers.get("x-request-id")}-0-[0-9a-f]{32}\\.jpg$`));
 	});
 
 	it("delivers every final image of an answer that carries several (Google bills them all), charged through its tokens", async () => {
@@ -193,7 +195,11 @@ describe("POST /v1/images/generations", () => {
 		expect(sent.outputs).toHaveLength(2);
 		expect(body.data).toHaveLength(2);
 		const id = res.headers.get("x-request-id");
-		expect(body.data.map((d) => new URL(d.url as string).pathname.split("/").at(-1))).toEqual([`${id}-0.jpg`, `${id}-0-1.jpg`]);
+		// Each image has its own random part: one URL does not lead to its sibling's.
+		const names = body.data.map((d) => new URL(d.url as string).pathname.split("/").at(-1) ?? "");
+		expect(names[0]).toMatch(new RegExp(`^${id}-0-[0-9a-f]{32}\\.jpg$`));
+		expect(names[1]).toMatch(new RegExp(`^${id}-0-1-[0-9a-f]{32}\\.jpg$`));
+		expect(names[1].slice(-36)).not.toBe(names[0].slice(-36));
 		for (const d of body.data) expect((await bytesAt(d.url as string)).type).toBe("image/jpeg");
 		// One image asked: priced at one image (7), the second through the answer's tokens.
 		expect(Number(res.headers.get("x-credits-charged"))).toBeGreaterThanOrEqual(7);

@@ -24,6 +24,7 @@ const PROD = {
 	dlq: "nano-banana-jobs-dlq",
 	db: "nano-banana-gateway",
 	bucket: "nano-banana-images",
+	private: "nano-banana-private",
 	worker: "nano-banana-gateway",
 };
 
@@ -81,7 +82,10 @@ describe.concurrent("npm run deploy", () => {
 			`queues create ${PROD.dlq}`,
 			`d1 create ${PROD.db}`,
 			`r2 bucket create ${PROD.bucket}`,
+			`r2 bucket create ${PROD.private}`,
 		]);
+		// No bucket is made public: neither a custom domain nor an r2.dev address.
+		expect(p.commands().filter((c) => /domain|dev-url/.test(c))).toEqual([]);
 		const account = p.account();
 		const uuid = account.databases.find((d) => d.name === PROD.db)?.uuid;
 		expect(unstable_readConfig({ config: join(p.dir, "wrangler.toml"), env: "" }).d1_databases[0].database_id).toBe(uuid);
@@ -120,7 +124,7 @@ describe.concurrent("npm run deploy", () => {
 		const ready = {
 			queues: [PROD.queue, PROD.dlq],
 			databases: [{ name: PROD.db, uuid: "44444444-4444-4444-8444-444444444444" }],
-			buckets: [PROD.bucket],
+			buckets: [PROD.bucket, PROD.private],
 		};
 		const pooled = project({ ...ready, workers: { [PROD.worker]: ["GEMINI_API_KEYS", "ADMIN_TOKEN"] } });
 		const r = await pooled.deploy();
@@ -154,7 +158,8 @@ describe.concurrent("npm run deploy", () => {
 		});
 		const r = await p.deploy();
 		expect(r.code, r.output).toBe(0);
-		expect(created(p.commands())).toEqual([`queues create ${PROD.dlq}`]);
+		// A gateway from before the private bucket gets it on its next deploy.
+		expect(created(p.commands())).toEqual([`queues create ${PROD.dlq}`, `r2 bucket create ${PROD.private}`]);
 		expect(p.toml()).toContain(
 			'database_name = "nano-banana-gateway"\ndatabase_id = "5e1c2a9b-0000-4000-8000-00000000abcd"\nmigrations_dir',
 		);
@@ -212,6 +217,7 @@ describe.concurrent("npm run deploy", () => {
 			"queues create nano-banana-jobs-dlq-staging",
 			"d1 create nano-banana-gateway-staging",
 			"r2 bucket create nano-banana-images-staging",
+			"r2 bucket create nano-banana-private-staging",
 		]);
 		expect(first.output).toContain("npx wrangler secret put ADMIN_TOKEN --env staging");
 		const uuid = p.account().databases.find((d) => d.name === "nano-banana-gateway-staging")?.uuid;

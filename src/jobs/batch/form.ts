@@ -68,7 +68,7 @@ async function prepare(env: Env, config: GatewayConfig, job: JobRow): Promise<En
 	if (job.pipeline_run_id) await setRunStatus(env.DB, job.pipeline_run_id, "running");
 	let req: GenerationRequest;
 	try {
-		req = await fromSpec(env.IMAGES, spec, config);
+		req = await fromSpec(env, spec, config);
 	} catch (error) {
 		await failJob(env, job, account, error instanceof ApiError ? error : apiError("invalid_image", String(error)));
 		return null;

@@ -25,11 +25,17 @@ import { type StoredImages, settleBatch } from "./results";
 /** Long enough to read and settle the largest batch; a dead poller's batch is taken after it. */
 const LEASE_MS = 10 * 60_000;
 
-/** `generated/{model}/batch/{yyyy}/{mm}/{dd}/{batchId}-{n}`: fixed by the batch, so retries overwrite. */
-function stemOf(batch: BatchRow, index: number): string {
+/**
+ * `generated/{model}/batch/{yyyy}/{mm}/{dd}/{batchId}-{n}-{32 hex}`: fixed by the batch, so
+ * retries overwrite. The batch id is shown to every job in the batch, so the last part is
+ * an HMAC of the batch and index under a server secret: 128 bits nobody else can derive.
+ */
+async function stemOf(secret: string, batch: BatchRow, index: number): Promise<string> {
 	const d = new Date(batch.created_at);
 	const day = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}`;
-	return `generated/${batch.model}/batch/${day}/${batch.id}-${index}`;
+	const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+	const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`batch-image\n${batch.id}\n${index}`));
+	return `generated/${batch.model}/batch/${day}/${batch.id}-${index}-${new Uint8Array(mac, 0, 16).toHex()}`;
 }
 
 /** Writes each image of the answer into R2 as it streams past, committing it when it ends. */
@@ -40,31 +46,40 @@ class BatchImages implements InlineSink {
 	constructor(
 		private readonly bucket: R2Bucket,
 		private readonly batch: BatchRow,
+		/** The HMAC key of the images' names (ADMIN_TOKEN: a secret every gateway has; else Gemini's name of the batch). */
+		private readonly secret: string,
 	) {}
 
 	open(index: number, bytesLeft?: number): InlineWriter {
-		const writer = new ImageWriter(
-			this.bucket,
-			stemOf(this.batch, index),
-			{ requestId: this.batch.id, model: this.batch.model, keyId: "batch" },
-			{ sizeHint: bytesLeft === undefined ? undefined : Math.ceil((bytesLeft * 3) / 4) },
-		);
-		this.open_ = writer;
+		// The name takes an HMAC (async): the writer is made when the first characters come.
+		const named = stemOf(this.secret, this.batch, index);
+		let made: ImageWriter | undefined;
+		const writer = async () => {
+			const stem = await named;
+			made ??= this.open_ = new ImageWriter(
+				this.bucket,
+				stem,
+				{ requestId: this.batch.id, model: this.batch.model, keyId: "batch" },
+				{ sizeHint: bytesLeft === undefined ? undefined : Math.ceil((bytesLeft * 3) / 4) },
+			);
+			return made;
+		};
 		let bad: string | undefined;
 		// One answer's bad bytes cost that answer only, never the batch.
 		const refuse = async (error: unknown) => {
 			if (!(error instanceof SyntaxError || error instanceof NotAnImageError)) throw error;
 			bad = error instanceof NotAnImageError ? error.message : "Gemini returned image data that is not valid base64";
-			await writer.discard();
+			await (await writer()).discard();
 		};
 		return {
 			write: async (chars) => {
-				if (bad === undefined) await writer.write(chars).catch(refuse);
+				if (bad === undefined) await (await writer()).write(chars).catch(refuse);
 			},
 			end: async () => {
+				const w = await writer();
 				this.open_ = undefined;
 				if (bad === undefined) {
-					const s = await writer.commit().catch(async (error: unknown) => void (await refuse(error)));
+					const s = await w.commit().catch(async (error: unknown) => void (await refuse(error)));
 					if (s) this.stored.set(index, { key: s.key, mimeType: s.kind.mimeType, size: s.size });
 				}
 				if (bad !== undefined) this.stored.set(index, { bad });
@@ -110,7 +125,7 @@ export async function pollBatch(env: Env, config: GatewayConfig, batchId: string
 }
 
 async function pollLeased(env: Env, config: GatewayConfig, batch: BatchRow & { upstream_name: string }): Promise<Decision> {
-	const images = new BatchImages(env.IMAGES, batch);
+	const images = new BatchImages(env.IMAGES, batch, env.ADMIN_TOKEN || batch.upstream_name);
 	let op: BatchOperation;
 	try {
 		op = await (await memberClient(config, batch.upstream)).getBatch(batch.upstream_name, (res) => images.read(res));
