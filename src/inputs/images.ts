@@ -5,7 +5,7 @@
  */
 import { tryGetContext } from "hono/context-storage";
 import type { GatewayConfig } from "../config";
-import { type ApiError, apiError, invalidParam } from "../errors";
+import { ApiError, apiError, invalidParam } from "../errors";
 import { readStreamCapped } from "../lib/body";
 import { sniffImage } from "../lib/image-bytes";
 import type { AppEnv } from "../types";
@@ -38,8 +38,37 @@ export function inputLimitsFrom(config: GatewayConfig): InputLimits {
 
 const ACCEPTED = new Set(["image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"]);
 
-function tooLarge(param: string, max: number): ApiError {
-	return apiError("image_too_large", `${param} is larger than ${max} bytes`, { param });
+function tooLarge(param: string, max: number, reason?: string): ApiError {
+	return apiError("image_too_large", `${param} is larger than ${max} bytes`, { param, reason });
+}
+
+/** Why a download failed, as `error.reason`: stable words a client can branch on. */
+export type FetchFailure = "dns" | "connect" | "tls" | "timeout" | "http_status" | "redirects" | "not_image" | "too_large" | "network";
+
+/**
+ * Names the cause of a fetch that threw. Runtimes word these differently (workerd, Node's
+ * undici), so the thrown error and its causes are read for the usual markers.
+ */
+export function fetchFailureOf(err: unknown, timedOut: boolean): { reason: FetchFailure; detail: string } {
+	if (timedOut) return { reason: "timeout", detail: "timed out" };
+	const parts: string[] = [];
+	for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+		if (e instanceof Error) {
+			parts.push(`${(e as { code?: string }).code ?? ""} ${e.message}`);
+			e = e.cause;
+		} else {
+			parts.push(String(e));
+			break;
+		}
+	}
+	const text = parts.join(" | ");
+	const first = parts[0]?.trim() || "unknown error";
+	if (/ENOTFOUND|EAI_AGAIN|getaddrinfo|dns|name not resolved|no such host|could not resolve|not known/i.test(text))
+		return { reason: "dns", detail: `its host name could not be resolved (${first})` };
+	if (/certificate|tls|ssl|handshake/i.test(text)) return { reason: "tls", detail: `the TLS connection failed (${first})` };
+	if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|refused|unreachable|connect/i.test(text))
+		return { reason: "connect", detail: `no connection could be made (${first})` };
+	return { reason: "network", detail: `the request failed (${first})` };
 }
 
 /** Checks the magic bytes and returns the image with its real type. */
@@ -65,32 +94,50 @@ export async function fetchImageUrl(raw: string, param: string, limits: InputLim
 		let res: Response;
 		try {
 			res = await doFetch(url.toString(), { redirect: "manual", signal, headers: { accept: "image/*" } });
-		} catch {
+		} catch (err) {
+			const { reason, detail } = fetchFailureOf(err, signal.aborted);
+			const host = url.host;
 			throw invalidParam(
 				param,
-				signal.aborted ? `${param} took longer than ${limits.fetchTimeoutMs} ms to download` : `${param} could not be fetched`,
+				reason === "timeout"
+					? `${param} could not be fetched: ${host} took longer than ${limits.fetchTimeoutMs} ms to answer`
+					: `${param} could not be fetched from ${host}: ${detail}`,
 				"image_fetch_failed",
+				reason,
 			);
 		}
 		if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
 			await res.body?.cancel();
 			if (hop >= limits.maxRedirects)
-				throw invalidParam(param, `${param} redirected more than ${limits.maxRedirects} times`, "image_fetch_failed");
+				throw invalidParam(param, `${param} redirected more than ${limits.maxRedirects} times`, "image_fetch_failed", "redirects");
 			url = publicUrl(new URL(res.headers.get("location") as string, url).toString(), param, limits.allowHttp);
 			continue;
 		}
 		if (!res.ok) {
 			await res.body?.cancel();
-			throw invalidParam(param, `${param} answered HTTP ${res.status}`, "image_fetch_failed");
+			throw invalidParam(
+				param,
+				`${param} could not be fetched: ${url.host} answered HTTP ${res.status}`,
+				"image_fetch_failed",
+				"http_status",
+			);
 		}
 		const type = (res.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
 		if (type && !type.startsWith("image/") && type !== "application/octet-stream") {
 			await res.body?.cancel();
-			throw invalidParam(param, `${param} is not an image (content-type ${type})`, "invalid_image");
+			throw invalidParam(param, `${param} is not an image: ${url.host} answered content-type ${type}`, "invalid_image", "not_image");
 		}
-		const bytes = await readStreamCapped(res.body, res.headers.get("content-length"), limits.maxImageBytes, () =>
-			tooLarge(param, limits.maxImageBytes),
-		);
+		let bytes: Uint8Array;
+		try {
+			bytes = await readStreamCapped(res.body, res.headers.get("content-length"), limits.maxImageBytes, () =>
+				tooLarge(param, limits.maxImageBytes, "too_large"),
+			);
+		} catch (err) {
+			if (err instanceof ApiError) throw err;
+			// The body broke off or the deadline struck while it was arriving.
+			const { reason, detail } = fetchFailureOf(err, signal.aborted);
+			throw invalidParam(param, `${param} could not be fetched from ${url.host}: ${detail}`, "image_fetch_failed", reason);
+		}
 		return checkImageBytes(bytes, param, limits);
 	}
 }
