@@ -9,6 +9,7 @@ import { ApiError, apiError, invalidParam } from "../errors";
 import { readStreamCapped } from "../lib/body";
 import { sniffImage } from "../lib/image-bytes";
 import type { AppEnv } from "../types";
+import { ownImageKey } from "./own-images";
 import { publicUrl } from "./public-url";
 
 export interface InputImage {
@@ -168,11 +169,26 @@ async function keyCheckedFirst(): Promise<void> {
 	await tryGetContext<AppEnv>()?.var.caller?.identify();
 }
 
-/** One reference given as a string: URL, data URL or base64. */
-export function resolveImageString(raw: string, param: string, limits: InputLimits): Promise<InputImage> {
+/**
+ * An image of this gateway named by its URL, read from R2 when the request being served
+ * can tell (its origin and bucket); undefined when the URL is not one of ours.
+ */
+async function ownImage(url: string, param: string, limits: InputLimits): Promise<InputImage | undefined> {
+	const c = tryGetContext<AppEnv>();
+	const config = c?.var.config;
+	if (!c || !config) return undefined;
+	const key = ownImageKey(url, config, new URL(c.req.url).origin);
+	if (!key) return undefined;
+	const obj = await c.env.IMAGES.get(key);
+	if (!obj) throw invalidParam(param, `${param} names an image of this gateway that no longer exists`, "image_fetch_failed", "http_status");
+	return checkImageBytes(new Uint8Array(await obj.arrayBuffer()), param, limits);
+}
+
+/** One reference given as a string: URL (this gateway's own read from R2), data URL or base64. */
+export async function resolveImageString(raw: string, param: string, limits: InputLimits): Promise<InputImage> {
 	const s = raw.trim();
-	if (URL_REF.test(s)) return fetchImageUrl(s, param, limits);
-	return Promise.resolve(decodeInlineImage(s, param, limits));
+	if (URL_REF.test(s)) return (await ownImage(s, param, limits)) ?? fetchImageUrl(s, param, limits);
+	return decodeInlineImage(s, param, limits);
 }
 
 export async function resolveUpload(file: File, param: string, limits: InputLimits): Promise<InputImage> {

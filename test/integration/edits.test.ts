@@ -214,6 +214,25 @@ describe("JSON image references", () => {
 		expect(await emulatorCalls(prompt)).toEqual([]);
 	});
 
+	it("an image this gateway serves, named by its URL, is read from storage, never fetched", async () => {
+		const k = await createKey();
+		const made = await postJson("/v1/images/generations", { prompt: uniquePrompt("a lamp"), model: "nano-banana-2" }, auth(k.key));
+		const url = (await made.json<{ data: Array<{ url: string }> }>()).data[0].url;
+		expect(url.startsWith("https://gateway.test/images/generated/")).toBe(true);
+		const stored = new Uint8Array(await (await call(new URL(url).pathname)).arrayBuffer());
+		// No request may leave for the gateway's own host: it is not resolvable, and fetching would be a round trip.
+		const fake = interceptHosts({ "gateway.test": () => new Response("fetched over the network", { status: 500 }) });
+		onTestFinished(fake.restore);
+		const prompt = uniquePrompt("same lamp at night");
+		const res = await postJson("/v1/images/edits", { prompt, model: "nano-banana-2", image: url }, auth(k.key));
+		expect(res.status).toBe(200);
+		expect(fake.seen).toEqual([]);
+		expect((await sentImages(prompt))[0].bytes).toEqual(stored);
+		const gone = await postJson("/v1/images/edits", { prompt, image: `${url}x` }, auth(k.key));
+		const err = await expectError(gone, 400, "image_fetch_failed");
+		expect(err.message).toMatch(/no longer exists/);
+	});
+
 	it("garbage that is neither URL, data URL nor base64 image is a 400 naming it", async () => {
 		const k = await createKey();
 		const err = await expectError(
