@@ -86,6 +86,45 @@ export function checkImageBytes(bytes: Uint8Array, param: string, limits: InputL
 	return { mimeType: kind.mimeType, data: bytes };
 }
 
+/**
+ * Cloudflare's own answers for an origin it could not reach (developers.cloudflare.com,
+ * "5xx errors", checked 2026-12-03): a Worker's subrequest meets these instead of an exception.
+ */
+const EDGE_ERRORS: Record<number, { reason: FetchFailure; detail: string }> = {
+	521: { reason: "connect", detail: "its server refused the connection (Cloudflare 521)" },
+	522: { reason: "connect", detail: "the connection timed out (Cloudflare 522)" },
+	523: { reason: "connect", detail: "its server is unreachable (Cloudflare 523)" },
+	524: { reason: "timeout", detail: "its server took too long to answer (Cloudflare 524)" },
+	525: { reason: "tls", detail: "the TLS handshake failed (Cloudflare 525)" },
+	526: { reason: "tls", detail: "its TLS certificate is invalid (Cloudflare 526)" },
+	530: { reason: "dns", detail: "its host name could not be resolved (Cloudflare 530/1016)" },
+};
+
+/**
+ * After an unexplained connection failure, one DNS-over-HTTPS lookup (2 s) tells a name that
+ * does not exist from a host that did not answer; when DNS cannot be asked either, the
+ * network itself is down and the message says so.
+ */
+async function diagnose(doFetch: typeof fetch, host: string, detail: string): Promise<{ reason: FetchFailure; detail: string }> {
+	try {
+		const res = await doFetch(`https://cloudflare-dns.com/dns-query?name=${encodeURIComponent(host)}&type=A`, {
+			headers: { accept: "application/dns-json" },
+			signal: AbortSignal.timeout(2000),
+		});
+		const dns = (await res.json()) as { Status?: number; Answer?: unknown[] };
+		if (dns.Status === 3) return { reason: "dns", detail: "its host name does not exist (DNS NXDOMAIN)" };
+		if (dns.Status === 0 && !dns.Answer?.length) return { reason: "dns", detail: "its host name has no address (DNS)" };
+		if (dns.Status === 0)
+			return {
+				reason: "connect",
+				detail: `its host resolves but no connection could be made (${detail.replace(/^the request failed \(|\)$/g, "")})`,
+			};
+	} catch {
+		return { reason: "network", detail: "no connection could be made, and DNS could not be asked either: is this machine offline?" };
+	}
+	return { reason: "network", detail };
+}
+
 /** Fetches a public image URL, re-checking every redirect hop. */
 export async function fetchImageUrl(raw: string, param: string, limits: InputLimits): Promise<InputImage> {
 	const doFetch = limits.fetch ?? fetch;
@@ -96,7 +135,9 @@ export async function fetchImageUrl(raw: string, param: string, limits: InputLim
 		try {
 			res = await doFetch(url.toString(), { redirect: "manual", signal, headers: { accept: "image/*" } });
 		} catch (err) {
-			const { reason, detail } = fetchFailureOf(err, signal.aborted);
+			let { reason, detail } = fetchFailureOf(err, signal.aborted);
+			// workerd words every failed connection "internal error": ask DNS which it was.
+			if (reason === "network") ({ reason, detail } = await diagnose(doFetch, url.hostname, detail));
 			const host = url.host;
 			throw invalidParam(
 				param,
@@ -113,6 +154,11 @@ export async function fetchImageUrl(raw: string, param: string, limits: InputLim
 				throw invalidParam(param, `${param} redirected more than ${limits.maxRedirects} times`, "image_fetch_failed", "redirects");
 			url = publicUrl(new URL(res.headers.get("location") as string, url).toString(), param, limits.allowHttp);
 			continue;
+		}
+		const edge = EDGE_ERRORS[res.status];
+		if (edge) {
+			await res.body?.cancel();
+			throw invalidParam(param, `${param} could not be fetched from ${url.host}: ${edge.detail}`, "image_fetch_failed", edge.reason);
 		}
 		if (!res.ok) {
 			await res.body?.cancel();

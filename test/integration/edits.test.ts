@@ -193,6 +193,15 @@ describe("JSON image references", () => {
 					cause: Object.assign(new Error("connect ECONNREFUSED 203.0.113.9:443"), { code: "ECONNREFUSED" }),
 				});
 			},
+			// workerd's own words for any failed connection; DNS over HTTPS then tells which.
+			"opaque.example.com": () => {
+				throw new Error("internal error; reference = 0123456789abcdef");
+			},
+			"cloudflare-dns.com": (u) =>
+				Response.json(
+					u.searchParams.get("name") === "opaque.example.com" ? { Status: 3 } : { Status: 0, Answer: [{ data: "203.0.113.9" }] },
+				),
+			"edge.example.com": () => new Response("error code: 1016", { status: 530 }),
 		});
 		onTestFinished(fake.restore);
 		const prompt = uniquePrompt("x");
@@ -204,6 +213,8 @@ describe("JSON image references", () => {
 			["down", 400, "image_fetch_failed", "http_status", /down\.example\.com answered HTTP 404/],
 			["nxdomain", 400, "image_fetch_failed", "dns", /nxdomain\.example\.com: its host name could not be resolved/],
 			["refused", 400, "image_fetch_failed", "connect", /refused\.example\.com: no connection could be made/],
+			["opaque", 400, "image_fetch_failed", "dns", /opaque\.example\.com: its host name does not exist/],
+			["edge", 400, "image_fetch_failed", "dns", /edge\.example\.com: its host name could not be resolved \(Cloudflare 530/],
 		];
 		for (const [host, status, code, reason, message] of cases) {
 			const err = await expectError(await send(`https://${host}.example.com/a`), status, code);
