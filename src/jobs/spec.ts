@@ -3,6 +3,7 @@
  * image bytes, which wait in R2 (`jobs/{jobId}/input-{i}`) or, for pipelines, are URLs
  * fetched when the run starts.
  */
+import type { ThinkingLevel } from "../billing/controls";
 import type { ImageSize } from "../catalog/catalog";
 import type { GatewayConfig } from "../config";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
@@ -24,6 +25,9 @@ export interface JobSpec {
 	outputPrefix?: string;
 	/** Origin for Worker-served image URLs. */
 	origin: string;
+	/** The thinking level and search grounding asked for (checked at submission). */
+	thinkingLevel?: ThinkingLevel;
+	search?: boolean;
 }
 
 export const inputKey = (jobId: string, i: number) => `jobs/${jobId}/input-${i}`;
@@ -47,6 +51,8 @@ export async function toSpec(bucket: R2Bucket, jobId: string, req: GenerationReq
 		inputs,
 		referenceUrls: [],
 		origin,
+		...(req.thinkingLevel ? { thinkingLevel: req.thinkingLevel } : {}),
+		...(req.search ? { search: true } : {}),
 	};
 }
 
@@ -75,5 +81,7 @@ export async function fromSpec(bucket: R2Bucket, spec: JobSpec, config: GatewayC
 		imageSize: spec.imageSize,
 		images: [...stored, ...fetched],
 		outputPrefix: spec.outputPrefix,
+		...(spec.thinkingLevel ? { thinkingLevel: spec.thinkingLevel } : {}),
+		...(spec.search ? { search: true } : {}),
 	};
 }
