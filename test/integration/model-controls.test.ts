@@ -4,7 +4,18 @@
 // lacks (Nano Banana 2.1 has no 512) are 400s naming the dialect's field, in its error
 // shape, with nothing held and no upstream call.
 import { describe, expect, it } from "vitest";
-import { auth, call, createKey, emulatorCalls, expectError, postJson, postJsonWith, uniquePrompt } from "../helpers/http";
+import {
+	auth,
+	call,
+	createKey,
+	emulatorCalls,
+	expectError,
+	flushUsage,
+	postJson,
+	postJsonWith,
+	uniquePrompt,
+	usageRows,
+} from "../helpers/http";
 import { type Job, waitForJob } from "../helpers/jobs";
 
 type Sent = { tools?: unknown[]; generationConfig?: { thinkingConfig?: { thinkingLevel?: string } } };
@@ -149,6 +160,10 @@ describe("thinking level and search grounding in every dialect", () => {
 			);
 			expect(res.status, await res.clone().text()).toBe(200);
 			expect((await sentFor(prompt)).tools).toEqual([{ googleSearch: { searchTypes: { webSearch: {}, imageSearch: {} } } }]);
+			// The query Google ran (the emulator runs one) is metered with the answer.
+			await flushUsage(k.key);
+			const [row] = await usageRows(k.id);
+			expect(JSON.parse(row.metered ?? "{}")).toMatchObject({ search_queries: 1 });
 		});
 	}
 
