@@ -99,6 +99,8 @@ export function readOutcome(res: GenerateContentResponse): GenerationOutcome {
 		blockReason: res.promptFeedback?.blockReason,
 		usage: res.usageMetadata ?? {},
 		modelParts: parts,
-		searchQueries: candidate?.groundingMetadata?.webSearchQueries?.length ?? 0,
+		// Image search queries (searchTypes.imageSearch, @google/genai 3.3's GroundingMetadata) are searches too.
+		searchQueries:
+			(candidate?.groundingMetadata?.webSearchQueries?.length ?? 0) + (candidate?.groundingMetadata?.imageSearchQueries?.length ?? 0),
 	};
 }
