@@ -17,6 +17,7 @@ import type { GatewayConfig } from "../config";
 import { invalidParam } from "../errors";
 import type { GeminiContent, GeminiPart } from "../gemini/types";
 import { decodeInlineImage, type InputImage, inputLimitsFrom, resolveImages } from "../inputs/images";
+import { ownImageKey } from "../inputs/own-images";
 import { checkPrompt } from "../pipeline/request";
 import { hydrate, type StoredTurn, turnForBytes, turnForImage } from "../pipeline/turns";
 import type { Buckets } from "../storage/private";
@@ -43,22 +44,6 @@ export interface ChatContext {
 	keyId: () => Promise<string>;
 	origin: string;
 	config: GatewayConfig;
-}
-
-/** The R2 key of an image URL this gateway serves, if it is one. */
-export function ownImageKey(url: string, config: GatewayConfig, origin: string): string | undefined {
-	const bases = [config.publicBaseUrl ? `${config.publicBaseUrl}/` : undefined, `${origin}/images/`];
-	for (const base of bases) {
-		if (!base || !url.startsWith(base)) continue;
-		let key: string;
-		try {
-			key = decodeURIComponent(url.slice(base.length).split(/[?#]/)[0]);
-		} catch {
-			return undefined;
-		}
-		if (key.startsWith("generated/") && !key.includes("..")) return key;
-	}
-	return undefined;
 }
 
 interface Draft {

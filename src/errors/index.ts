@@ -45,6 +45,8 @@ export interface ApiErrorOptions {
 	headers?: Record<string, string>;
 	/** What caused it, for logs and debuggers; never sent to the client. */
 	cause?: unknown;
+	/** A stable sub-code under `code`, sent as `error.reason` (e.g. why a reference URL failed: `dns`, `timeout`). */
+	reason?: string;
 }
 
 /** An ApiError's code and message, with its options. */
@@ -61,6 +63,7 @@ export class ApiError extends Error {
 	readonly code: ErrorCode;
 	readonly param: string | null;
 	readonly headers: Record<string, string>;
+	readonly reason?: string;
 
 	/** Status and type come from the registry (./codes.ts), so a code always answers the same way. */
 	constructor(init: ApiErrorInit) {
@@ -73,14 +76,16 @@ export class ApiError extends Error {
 		this.code = init.code;
 		this.param = init.param ?? null;
 		this.headers = init.headers ?? {};
+		if (init.reason) this.reason = init.reason;
 	}
 
 	/** Upstream's own google.rpc status and details, for Google-shaped answers. */
 	google?: { status?: string; details?: GoogleRpcDetail[] };
 
 	/** The JSON body clients parse (the OpenAI SDK reads `error.{message,type,code,param}`). */
-	toJSON(): { error: { message: string; type: ErrorType; code: string; param: string | null } } {
-		return { error: { message: this.message, type: this.type, code: this.code, param: this.param } };
+	toJSON(): { error: { message: string; type: ErrorType; code: string; param: string | null; reason?: string } } {
+		const error = { message: this.message, type: this.type, code: this.code, param: this.param };
+		return { error: this.reason ? { ...error, reason: this.reason } : error };
 	}
 
 	/** Google's shape: status name from the HTTP status, our code in an ErrorInfo, RetryInfo from Retry-After. */
@@ -90,7 +95,7 @@ export class ApiError extends Error {
 			"@type": "type.googleapis.com/google.rpc.ErrorInfo",
 			reason: this.code.toUpperCase(),
 			domain: "nano-banana-gateway",
-			metadata: { type: this.type, ...(this.param ? { param: this.param } : {}) },
+			metadata: { type: this.type, ...(this.param ? { param: this.param } : {}), ...(this.reason ? { reason: this.reason } : {}) },
 		});
 		const retry = this.headers["retry-after"];
 		if (retry && !details.some((d) => d["@type"]?.endsWith("google.rpc.RetryInfo"))) {
@@ -126,8 +131,13 @@ export function apiError<C extends ErrorCode>(
 }
 
 /** 400 naming the parameter at fault. */
-export function invalidParam(param: string | null, message: string, code: InvalidRequestCode = "invalid_parameter"): ApiError {
-	return apiError(code, message, { param });
+export function invalidParam(
+	param: string | null,
+	message: string,
+	code: InvalidRequestCode = "invalid_parameter",
+	reason?: string,
+): ApiError {
+	return apiError(code, message, { param, reason });
 }
 
 /** 404 for a route or resource that does not exist (or is not the caller's). */

@@ -25,6 +25,8 @@ export interface GenerationOutcome {
 	usage: UsageMetadata;
 	/** The whole model turn, for multi-turn editing (thought signatures included). */
 	modelParts: GeminiPart[];
+	/** Google Search queries the answer ran (groundingMetadata), each one billed. */
+	searchQueries: number;
 }
 
 /** Finish or block reasons that mean "refused on policy grounds" (422 content_policy_violation). */
@@ -97,5 +99,8 @@ export function readOutcome(res: GenerateContentResponse): GenerationOutcome {
 		blockReason: res.promptFeedback?.blockReason,
 		usage: res.usageMetadata ?? {},
 		modelParts: parts,
+		// Image search queries (searchTypes.imageSearch, @google/genai 3.3's GroundingMetadata) are searches too.
+		searchQueries:
+			(candidate?.groundingMetadata?.webSearchQueries?.length ?? 0) + (candidate?.groundingMetadata?.imageSearchQueries?.length ?? 0),
 	};
 }

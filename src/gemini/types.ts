@@ -47,7 +47,7 @@ export interface GeminiCandidate {
 	finishMessage?: string;
 	index?: number;
 	/** With the Google Search tool: the queries it ran (Google bills each one). */
-	groundingMetadata?: { webSearchQueries?: string[] };
+	groundingMetadata?: { webSearchQueries?: string[]; imageSearchQueries?: string[] };
 }
 
 export interface GenerateContentResponse {

@@ -3,6 +3,7 @@
  * image bytes, which wait in the private bucket (`jobs/{jobId}/input-{i}`) until the job
  * ends (then they are deleted), or, for pipelines, are URLs fetched when the run starts.
  */
+import type { ThinkingLevel } from "../billing/controls";
 import type { ImageSize } from "../catalog/catalog";
 import type { GatewayConfig } from "../config";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
@@ -25,6 +26,9 @@ export interface JobSpec {
 	outputPrefix?: string;
 	/** Origin for Worker-served image URLs. */
 	origin: string;
+	/** The thinking level and search grounding asked for (checked at submission). */
+	thinkingLevel?: ThinkingLevel;
+	search?: boolean;
 }
 
 export const inputKey = (jobId: string, i: number) => `jobs/${jobId}/input-${i}`;
@@ -48,6 +52,8 @@ export async function toSpec(buckets: Buckets, jobId: string, req: GenerationReq
 		inputs,
 		referenceUrls: [],
 		origin,
+		...(req.thinkingLevel ? { thinkingLevel: req.thinkingLevel } : {}),
+		...(req.search ? { search: true } : {}),
 	};
 }
 
@@ -76,6 +82,8 @@ export async function fromSpec(buckets: Buckets, spec: JobSpec, config: GatewayC
 		imageSize: spec.imageSize,
 		images: [...stored, ...fetched],
 		outputPrefix: spec.outputPrefix,
+		...(spec.thinkingLevel ? { thinkingLevel: spec.thinkingLevel } : {}),
+		...(spec.search ? { search: true } : {}),
 	};
 }
 

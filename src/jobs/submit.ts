@@ -56,11 +56,8 @@ export async function submitJob(scope: CallScope, req: GenerationRequest, opts: 
 	const batch = opts.tier === "batch";
 	if (batch) checkFitsBatch(req, config.batchMaxInlineBytes);
 	const id = randomId("job");
-	const metered = {
-		...meteredOf(req, config, batch ? "batch" : "standard"),
-		endpoint: batch ? `${req.endpoint}:batch` : req.endpoint,
-		features: { batch },
-	};
+	const base = meteredOf(req, config, batch ? "batch" : "standard");
+	const metered = { ...base, endpoint: batch ? `${req.endpoint}:batch` : req.endpoint, features: { ...base.features, batch } };
 	const admitted = await admitCall(scope, metered, {
 		prices: batch ? config.batchPrices : config.prices,
 		ttlMs: batch ? BATCH_HOLD_MS : ASYNC_HOLD_MS,

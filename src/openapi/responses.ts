@@ -21,6 +21,12 @@ export const ErrorBody = z
 			type: z.enum(ERROR_TYPES),
 			code: z.string().describe("Stable machine-readable code (the table in docs/errors.md), e.g. invalid_api_key, insufficient_credits"),
 			param: z.string().nullable().describe("The parameter at fault, when there is one"),
+			reason: z
+				.string()
+				.optional()
+				.describe(
+					"A stable sub-code, when there is one: why a reference URL failed (dns, connect, tls, timeout, http_status, redirects, not_image, too_large, network)",
+				),
 		}),
 	})
 	.describe("The one error shape (OpenAI's). Every response also carries x-request-id.");

@@ -78,10 +78,13 @@ export function geminiBody(req: GenerationRequest, maxOutputTokens?: number): Ge
 	return {
 		...(req.systemInstruction ? { systemInstruction: { parts: [{ text: req.systemInstruction }] } } : {}),
 		contents: [...(req.history ?? []), userTurn(req)],
+		// Web and image search, as Google documents grounding for its image models.
+		...(req.search ? { tools: [{ googleSearch: { searchTypes: { webSearch: {}, imageSearch: {} } } }] } : {}),
 		generationConfig: {
 			responseModalities: ["TEXT", "IMAGE"],
 			...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
 			...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}),
+			...(req.thinkingLevel ? { thinkingConfig: { thinkingLevel: req.thinkingLevel.toUpperCase() } } : {}),
 		},
 	};
 }
@@ -192,7 +195,8 @@ async function generateOne(run: Run, index: number): Promise<DeliveredImage[] | 
 	const { outcome, upstream, upstreamModel } = answer;
 	addUsage(run.usage, outcome.usage);
 	// Google billed this answer whatever becomes of it: metered by what it turns out to be.
-	const meter = (fate: AnswerFate) => recordAnswer(run.spend, scope.config.rates, upstreamModel, outcome.usage, fate);
+	const meter = (fate: AnswerFate) =>
+		recordAnswer(run.spend, scope.config.rates, upstreamModel, outcome.usage, fate, outcome.searchQueries ?? 0);
 	// The final (non-thought) images; thought drafts are dropped.
 	const finals = outcome.images;
 	const chosen = finals.map((image) => placeholderIndex(image.data));

@@ -40,6 +40,11 @@ export function meteredOf(req: GenerationRequest, config?: GatewayConfig, tier: 
 		aspectRatio: req.aspectRatio,
 		imageSize: req.imageSize,
 		worstCallCredits: config ? callBound(config, req, tier).worstCredits : undefined,
+		features: {
+			...(req.search ? { search: true } : {}),
+			...(req.thinkingLevel ? { thinking: req.thinkingLevel } : {}),
+			...(tier === "batch" ? { batch: true } : {}),
+		},
 	};
 }
 
@@ -91,7 +96,8 @@ export function callBound(
 		const extraRate = allowance >= tokens ? Math.max(r.outputImage, r.outputText) : r.outputText;
 		const usd =
 			(input.textTokens * r.inputText + input.images * r.inputImageTokens * r.inputImage + tokens * r.outputImage + allowance * extraRate) /
-			1_000_000;
+				1_000_000 +
+			(req.search ? (SEARCH_QUERIES_HELD * r.searchPer1000) / 1000 : 0);
 		worstUsd = Math.max(worstUsd, usd);
 	}
 	return { maxOutputTokens: imageTokens + allowance, worstCredits: (worstUsd * TIER_FACTORS[tier]) / CREDIT_USD };

@@ -3,8 +3,10 @@
  * hold for all of them: model known, ratio and size supported by that model, prompt
  * within bounds. Failing any is a 400 naming the parameter, before any upstream call.
  */
+import type { ThinkingLevel } from "../billing/controls";
 import type { Catalog, ImageSize, ModelSpec } from "../catalog/catalog";
-import { invalidParam } from "../errors";
+import type { GatewayConfig } from "../config";
+import { apiError, invalidParam } from "../errors";
 import type { GeminiContent } from "../gemini/types";
 import type { InputImage } from "../inputs/images";
 
@@ -26,6 +28,42 @@ export interface GenerationRequest {
 	outputPrefix?: string;
 	/** The dialect's names for ratio, size and images, for errors found after resolution. */
 	params?: { aspectRatio?: string; imageSize?: string; images?: string };
+	/** The thinking level asked for (generationConfig.thinkingConfig); none: the model's default. */
+	thinkingLevel?: ThinkingLevel;
+	/** Google Search grounding (web and image search), billed per query. */
+	search?: boolean;
+}
+
+/**
+ * A dialect's thinking level and search switch, checked against what the operator enables
+ * (NATIVE_THINKING_LEVELS, NATIVE_ALLOW_SEARCH: the same settings for every dialect): a
+ * 403 `feature_not_allowed` naming the dialect's field, before anything is held or called.
+ * The key's own ceilings are checked at admission (src/billing/controls.ts).
+ */
+export function checkModelControls(
+	config: Pick<GatewayConfig, "nativeThinkingLevels" | "nativeAllowSearch">,
+	asked: { thinkingLevel?: ThinkingLevel; search?: boolean },
+	params: { thinking: string; search: string },
+): Pick<GenerationRequest, "thinkingLevel" | "search"> {
+	const out: Pick<GenerationRequest, "thinkingLevel" | "search"> = {};
+	if (asked.thinkingLevel !== undefined) {
+		if (!config.nativeThinkingLevels.includes(asked.thinkingLevel)) {
+			const allowed = config.nativeThinkingLevels.length > 0 ? `allowed: ${config.nativeThinkingLevels.join(", ")}` : "none is";
+			throw apiError("feature_not_allowed", `${params.thinking}: '${asked.thinkingLevel}' is not enabled on this gateway (${allowed})`, {
+				param: params.thinking,
+			});
+		}
+		out.thinkingLevel = asked.thinkingLevel;
+	}
+	if (asked.search) {
+		if (!config.nativeAllowSearch) {
+			throw apiError("feature_not_allowed", `${params.search}: Google Search grounding is not enabled on this gateway`, {
+				param: params.search,
+			});
+		}
+		out.search = true;
+	}
+	return out;
 }
 
 export function modeOf(req: Pick<GenerationRequest, "images" | "history">): "generate" | "edit" {

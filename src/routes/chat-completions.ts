@@ -24,11 +24,12 @@ import { runBilledStream } from "../pipeline/billed-stream";
 import { type DeliveredImage, runGeneration } from "../pipeline/generate";
 import { chargeOf } from "../pipeline/meter";
 import { meteredOf } from "../pipeline/metering";
-import { checkAspectRatio, checkImageSize, checkN, type GenerationRequest, resolveModel } from "../pipeline/request";
+import { checkAspectRatio, checkImageSize, checkModelControls, checkN, type GenerationRequest, resolveModel } from "../pipeline/request";
 import { saveTurn } from "../pipeline/turns";
 import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
 import { callScope, ServiceTierField, syncOnly } from "./common";
+import { ThinkingField } from "./model-controls";
 
 /** Route facts (src/route-facts.ts): billed as the "openai.chat.completions" endpoint; completions are admitted. */
 const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai", admitted: true });
@@ -43,7 +44,13 @@ export const ChatBody = z.looseObject({
 	n: z.number().optional(),
 	stream: z.boolean().optional(),
 	stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
-	image_config: z.looseObject({ aspect_ratio: z.string().optional(), image_size: z.string().optional() }).optional(),
+	image_config: z
+		.looseObject({ aspect_ratio: z.string().optional(), image_size: z.string().optional(), thinking_level: ThinkingField.optional() })
+		.optional(),
+	// Nano Banana's thinking level and search grounding under OpenAI's and OpenRouter's names (./model-controls.ts).
+	reasoning_effort: ThinkingField.optional(),
+	reasoning: z.looseObject({ effort: ThinkingField.optional() }).optional(),
+	web_search_options: z.looseObject({}).optional(),
 	aspect_ratio: z.string().optional(),
 	image_size: z.string().optional(),
 	// Unset: data URLs on OpenRouter's path (its provider decodes them as base64), URLs on /v1.
@@ -80,6 +87,18 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 			? ["image_config.image_size", body.image_config.image_size]
 			: ["image_size", body.image_size];
 	const n = checkN(body.n ?? 1);
+	const thinking = (
+		[
+			["reasoning_effort", body.reasoning_effort],
+			["reasoning.effort", body.reasoning?.effort],
+			["image_config.thinking_level", body.image_config?.thinking_level],
+		] as const
+	).find(([, v]) => v !== undefined) ?? ["reasoning_effort", undefined];
+	const controls = checkModelControls(
+		config,
+		{ thinkingLevel: thinking[1], search: body.web_search_options !== undefined },
+		{ thinking: thinking[0], search: "web_search_options" },
+	);
 	const aspectRatio = ratio[1] !== undefined ? checkAspectRatio(model, ratio[1], ratio[0]) : undefined;
 	const imageSize = size[1] !== undefined ? checkImageSize(model, size[1], size[0]) : undefined;
 	const origin = new URL(c.req.url).origin;
@@ -92,6 +111,7 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 		aspectRatio,
 		imageSize,
 		...input,
+		...controls,
 		params: { aspectRatio: ratio[0], imageSize: size[0], images: "messages" },
 	};
 	const output = body.image_output ?? defaultImageOutput(c.req.path);

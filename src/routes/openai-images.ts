@@ -19,6 +19,7 @@ import type { GenerationResult } from "../pipeline/generate";
 import {
 	checkAspectRatio,
 	checkImageSize,
+	checkModelControls,
 	checkN,
 	checkPrompt,
 	type GenerationRequest,
@@ -29,6 +30,7 @@ import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
 import { asyncOptions, callScope, runOrQueue, ServiceTierField } from "./common";
 import { continueConversation, conversationModel } from "./conversations";
+import { SearchField, ThinkingField } from "./model-controls";
 
 /** Route facts (src/route-facts.ts): OpenAI's Images dialect; generations and edits are admitted. */
 const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai", admitted: true });
@@ -54,6 +56,9 @@ export const ImagesBody = z.looseObject({
 	async: z.boolean().optional(),
 	webhook_url: Str.optional(),
 	service_tier: ServiceTierField,
+	// Nano Banana's thinking level and search grounding (./model-controls.ts).
+	thinking_level: ThinkingField.optional(),
+	google_search: SearchField.optional(),
 	// Accepted for SDK compatibility; Gemini has no equivalent knob.
 	quality: Str.optional(),
 	style: Str.optional(),
@@ -148,6 +153,11 @@ async function handle(c: Context<AppEnv>, route: "generations" | "edits", { body
 		n: checkN(body.n ?? 1),
 		aspectRatio: body.aspect_ratio !== undefined ? checkAspectRatio(model, body.aspect_ratio) : fromSize.aspectRatio,
 		imageSize: body.image_size !== undefined ? checkImageSize(model, body.image_size) : fromSize.imageSize,
+		...checkModelControls(
+			config,
+			{ thinkingLevel: body.thinking_level, search: body.google_search },
+			{ thinking: "thinking_level", search: "google_search" },
+		),
 		images: [],
 	};
 	const asyncMode = asyncOptions(c, body);

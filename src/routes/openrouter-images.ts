@@ -23,10 +23,20 @@ import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
-import { checkAspectRatio, checkImageSize, checkN, checkPrompt, type GenerationRequest, MAX_N, resolveModel } from "../pipeline/request";
+import {
+	checkAspectRatio,
+	checkImageSize,
+	checkModelControls,
+	checkN,
+	checkPrompt,
+	type GenerationRequest,
+	MAX_N,
+	resolveModel,
+} from "../pipeline/request";
 import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
 import { asyncOptions, callScope, runOrQueue, ServiceTierField } from "./common";
+import { ThinkingField } from "./model-controls";
 
 /** Route facts (src/route-facts.ts): OpenRouter's Images dialect; generations are admitted. */
 const ROUTE_FACTS = routeFacts({ dialect: "openrouter", errorStyle: "openai", admitted: true });
@@ -44,6 +54,8 @@ export const OpenRouterImagesBody = z.looseObject({
 	n: z.number().optional(),
 	input_references: z.array(Reference).optional(),
 	response_format: z.enum(["b64_json", "url"]).default("b64_json"),
+	thinking_level: ThinkingField.optional(),
+	google_search: z.boolean().optional(),
 	async: z.boolean().optional(),
 	webhook_url: z.string().optional(),
 	service_tier: ServiceTierField,
@@ -144,6 +156,11 @@ export const openRouterImages = new Hono<AppEnv>()
 			aspectRatio: body.aspect_ratio !== undefined ? checkAspectRatio(model, body.aspect_ratio) : undefined,
 			imageSize: body.resolution !== undefined ? checkImageSize(model, body.resolution, "resolution") : undefined,
 			params: { imageSize: "resolution", images: "input_references" },
+			...checkModelControls(
+				config,
+				{ thinkingLevel: body.thinking_level, search: body.google_search },
+				{ thinking: "thinking_level", search: "google_search" },
+			),
 			images: [],
 		};
 		const asyncMode = asyncOptions(c, body);

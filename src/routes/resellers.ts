@@ -12,10 +12,19 @@ import { z } from "zod";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
-import { checkAspectRatio, checkN, checkPrompt, type GenerationRequest, modeOf, resolveModel } from "../pipeline/request";
+import {
+	checkAspectRatio,
+	checkModelControls,
+	checkN,
+	checkPrompt,
+	type GenerationRequest,
+	modeOf,
+	resolveModel,
+} from "../pipeline/request";
 import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
 import { asyncOptions, callScope, runOrQueue, ServiceTierField } from "./common";
+import { ThinkingField } from "./model-controls";
 
 /** Route facts (src/route-facts.ts) of each reseller's dialect; their generations and edits are admitted. */
 const VYDRA_FACTS = routeFacts({ dialect: "vydra", errorStyle: "openai", admitted: true });
@@ -25,6 +34,8 @@ export const VydraBody = z.strictObject({
 	prompt: z.string({ error: "prompt is required and must be a string" }),
 	imageUrl: z.string().optional(),
 	aspectRatio: z.string().default("1:1"),
+	thinkingLevel: ThinkingField.optional(),
+	googleSearch: z.boolean().optional(),
 	async: z.boolean().optional(),
 	webhook_url: z.string().optional(),
 	service_tier: ServiceTierField,
@@ -43,6 +54,11 @@ export const vydra = new Hono<AppEnv>().use(VYDRA_FACTS).post("/:model{.+}/edit"
 		n: 1,
 		aspectRatio: checkAspectRatio(model, body.aspectRatio, "aspectRatio"),
 		params: { aspectRatio: "aspectRatio", images: "imageUrl" },
+		...checkModelControls(
+			config,
+			{ thinkingLevel: body.thinkingLevel, search: body.googleSearch },
+			{ thinking: "thinkingLevel", search: "googleSearch" },
+		),
 		images: await resolveImages(
 			body.imageUrl ? [{ param: "imageUrl", value: body.imageUrl }] : [],
 			model.maxInputImages,
@@ -68,6 +84,8 @@ export const NanoBananaApiBody = z.strictObject({
 	num: z.number().int().optional(),
 	image_size: z.string().default("1:1"),
 	ref_images: z.array(z.string()).optional(),
+	thinking_level: ThinkingField.optional(),
+	google_search: z.boolean().optional(),
 	async: z.boolean().optional(),
 	webhook_url: z.string().optional(),
 	service_tier: ServiceTierField,
@@ -87,6 +105,11 @@ export const nanoBananaApi = new Hono<AppEnv>().use(NANO_BANANA_API_FACTS).post(
 		// In this dialect image_size is an aspect ratio.
 		aspectRatio: checkAspectRatio(model, body.image_size, "image_size"),
 		params: { aspectRatio: "image_size", images: "ref_images" },
+		...checkModelControls(
+			config,
+			{ thinkingLevel: body.thinking_level, search: body.google_search },
+			{ thinking: "thinking_level", search: "google_search" },
+		),
 		images: await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config)),
 	};
 	return runOrQueue(callScope(c, raw), req, {

@@ -63,14 +63,19 @@ export function auth(key: string): Record<string, string> {
 }
 
 export interface ErrorBody {
-	error: { message: string; type: string; code: string; param: string | null };
+	error: { message: string; type: string; code: string; param: string | null; reason?: string };
 }
 
 /** Asserts the one error shape and returns it. */
 export async function expectError(res: Response, status: number, code: string): Promise<ErrorBody["error"]> {
 	const body = await res.json<ErrorBody>();
 	expect({ status: res.status, code: body.error?.code }).toEqual({ status, code });
-	expect(Object.keys(body.error).sort()).toEqual(["code", "message", "param", "type"]);
+	// `reason` is the optional sub-code (why a reference URL failed); nothing else may appear.
+	expect(
+		Object.keys(body.error)
+			.filter((k) => k !== "reason")
+			.sort(),
+	).toEqual(["code", "message", "param", "type"]);
 	expect(res.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{24}$/);
 	return body.error;
 }

@@ -202,13 +202,66 @@ describe("JSON image references", () => {
 			"liar.example.com": () => new Response("GIF89a not really", { headers: { "content-type": "image/png" } }),
 			"huge.example.com": () => new Response(new Uint8Array(8 * 1024 * 1024), { headers: { "content-type": "image/png" } }),
 			"down.example.com": () => new Response("nope", { status: 404 }),
+			// What Node's undici throws for an unknown host, and a refused connection.
+			"nxdomain.example.com": () => {
+				throw new TypeError("fetch failed", {
+					cause: Object.assign(new Error("getaddrinfo ENOTFOUND nxdomain.example.com"), { code: "ENOTFOUND" }),
+				});
+			},
+			"refused.example.com": () => {
+				throw new TypeError("fetch failed", {
+					cause: Object.assign(new Error("connect ECONNREFUSED 203.0.113.9:443"), { code: "ECONNREFUSED" }),
+				});
+			},
+			// workerd's own words for any failed connection; DNS over HTTPS then tells which.
+			"opaque.example.com": () => {
+				throw new Error("internal error; reference = 0123456789abcdef");
+			},
+			"cloudflare-dns.com": (u) =>
+				Response.json(
+					u.searchParams.get("name") === "opaque.example.com" ? { Status: 3 } : { Status: 0, Answer: [{ data: "203.0.113.9" }] },
+				),
+			"edge.example.com": () => new Response("error code: 1016", { status: 530 }),
 		});
 		onTestFinished(fake.restore);
-		const send = (url: string) => postJson("/v1/images/generations", { prompt: "x", image_url: url }, auth(k.key));
-		await expectError(await send("https://html.example.com/a"), 400, "invalid_image");
+		const prompt = uniquePrompt("x");
+		const send = (url: string) => postJson("/v1/images/generations", { prompt, image_url: url }, auth(k.key));
+		// Each failure names its cause in the message and in the stable `reason` field.
+		const cases: Array<[string, number, string, string, RegExp]> = [
+			["html", 400, "invalid_image", "not_image", /content-type text\/html/],
+			["huge", 413, "image_too_large", "too_large", /larger than/],
+			["down", 400, "image_fetch_failed", "http_status", /down\.example\.com answered HTTP 404/],
+			["nxdomain", 400, "image_fetch_failed", "dns", /nxdomain\.example\.com: its host name could not be resolved/],
+			["refused", 400, "image_fetch_failed", "connect", /refused\.example\.com: no connection could be made/],
+			["opaque", 400, "image_fetch_failed", "dns", /opaque\.example\.com: its host name does not exist/],
+			["edge", 400, "image_fetch_failed", "dns", /edge\.example\.com: its host name could not be resolved \(Cloudflare 530/],
+		];
+		for (const [host, status, code, reason, message] of cases) {
+			const err = await expectError(await send(`https://${host}.example.com/a`), status, code);
+			expect({ host, reason: err.reason, param: err.param }).toEqual({ host, reason, param: "image_url" });
+			expect(err.message).toMatch(message);
+		}
 		await expectError(await send("https://liar.example.com/a"), 400, "invalid_image");
-		await expectError(await send("https://huge.example.com/a"), 413, "image_too_large");
-		await expectError(await send("https://down.example.com/a"), 400, "image_fetch_failed");
+		expect(await emulatorCalls(prompt)).toEqual([]);
+	});
+
+	it("an image this gateway serves, named by its URL, is read from storage, never fetched", async () => {
+		const k = await createKey();
+		const made = await postJson("/v1/images/generations", { prompt: uniquePrompt("a lamp"), model: "nano-banana-2" }, auth(k.key));
+		const url = (await made.json<{ data: Array<{ url: string }> }>()).data[0].url;
+		expect(url.startsWith("https://gateway.test/images/generated/")).toBe(true);
+		const stored = new Uint8Array(await (await call(new URL(url).pathname)).arrayBuffer());
+		// No request may leave for the gateway's own host: it is not resolvable, and fetching would be a round trip.
+		const fake = interceptHosts({ "gateway.test": () => new Response("fetched over the network", { status: 500 }) });
+		onTestFinished(fake.restore);
+		const prompt = uniquePrompt("same lamp at night");
+		const res = await postJson("/v1/images/edits", { prompt, model: "nano-banana-2", image: url }, auth(k.key));
+		expect(res.status).toBe(200);
+		expect(fake.seen).toEqual([]);
+		expect((await sentImages(prompt))[0].bytes).toEqual(stored);
+		const gone = await postJson("/v1/images/edits", { prompt, image: `${url}x` }, auth(k.key));
+		const err = await expectError(gone, 400, "image_fetch_failed");
+		expect(err.message).toMatch(/no longer exists/);
 	});
 
 	it("garbage that is neither URL, data URL nor base64 image is a 400 naming it", async () => {

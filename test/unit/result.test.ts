@@ -60,4 +60,17 @@ describe("readOutcome", () => {
 		const o = readOutcome({ candidates: [{ content: { parts: [img("")] } }] });
 		expect(o.images).toEqual([]);
 	});
+
+	it("counts the search queries an answer ran, web and image search alike (each billed)", () => {
+		const o = readOutcome({
+			candidates: [
+				{
+					content: { parts: [img("AAAA")] },
+					groundingMetadata: { webSearchQueries: ["weather paris"], imageSearchQueries: ["eiffel tower", "paris rain"] },
+				},
+			],
+		});
+		expect(o.searchQueries).toBe(3);
+		expect(readOutcome({ candidates: [{ content: { parts: [img("AAAA")] } }] }).searchQueries).toBe(0);
+	});
 });
