@@ -85,6 +85,9 @@ CREATE TABLE IF NOT EXISTS usage_daily (
   PRIMARY KEY (key_id, day, model, error_code)
 ) WITHOUT ROWID;
 
+-- /admin/usage over a range of days for every key (the primary key serves one key's).
+CREATE INDEX IF NOT EXISTS usage_daily_day ON usage_daily (day);
+
 -- Per key, day and kind: SUM(amount) over credit_ledger and this table is the key's balance.
 CREATE TABLE IF NOT EXISTS credit_ledger_daily (
   key_id   TEXT NOT NULL,

@@ -19,6 +19,9 @@ CREATE TABLE IF NOT EXISTS usage_daily (
   PRIMARY KEY (key_id, day, model, error_code)
 ) WITHOUT ROWID;
 
+-- /admin/usage over a range of days for every key (the primary key serves one key's).
+CREATE INDEX IF NOT EXISTS usage_daily_day ON usage_daily (day);
+
 -- Per key, day and kind: what the pruned ledger rows held, so SUM(amount) per key over
 -- credit_ledger and this table still equals the key's balance.
 CREATE TABLE IF NOT EXISTS credit_ledger_daily (
