@@ -4,7 +4,7 @@
 // the exports, the rollups and the usage endpoints must then say exactly what the rows said.
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { EXPORT_PREFIX, type ExportManifest, exportBucket, readExport } from "../../src/storage/archive";
 import {
@@ -160,5 +160,35 @@ describe("usage archive", () => {
 		const second = await readExport(exportBucket(env), parts[1].object_key);
 		expect(second?.rows.map((r) => r.request_id)).toEqual(["req_old_2"]);
 		expect(await env.DB.prepare("SELECT requests FROM usage_daily WHERE key_id = ?").bind(k.id).first<number>("requests")).toBe(2);
+	});
+
+	it("never deletes rows whose export does not read back as its manifest says", async () => {
+		const k = await createKey(undefined, { credits: 100 });
+		const account = await accountOf(k.key);
+		const old = Date.now() - 300 * DAY;
+		const r = await account.admit({ draft: { ...testDraft("req_guarded"), startedAt: old }, credits: 1, images: 1, ttlMs: 60_000 });
+		if (!r.ok) throw new Error("refused");
+		await account.settle({ reservationId: r.reservationId, charge: 1, outcome: deliveredOutcome(1) });
+		await account.flush();
+		// An export of that hour left unpruned by a run that stopped, whose object is not what the manifest says.
+		const hour = new Date(old).toISOString().slice(0, 13);
+		const key = `${EXPORT_PREFIX}usage/guard-test.ndjson.gz`;
+		await exportBucket(env).put(
+			key,
+			new Uint8Array(
+				await new Response(new Blob(['{"request_id":"req_guarded"}\n']).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+			),
+		);
+		await env.DB.prepare(
+			"INSERT INTO usage_exports (tbl, hour, part, object_key, rows, sha256, bytes, exported_at) VALUES ('usage', ?, 0, ?, 1, 'not-its-sha', 1, ?)",
+		)
+			.bind(hour, key, new Date().toISOString())
+			.run();
+		const errors = vi.spyOn(console, "error");
+		await scheduledAt(new Date());
+		expect(errors.mock.calls.some(([line]) => String(line).includes("usage_archive_failed"))).toBe(true);
+		errors.mockRestore();
+		expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM usage WHERE request_id = 'req_guarded'").first<number>("n")).toBe(1);
+		expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM usage_daily WHERE key_id = ?").bind(k.id).first<number>("n")).toBe(0);
 	});
 });
