@@ -66,7 +66,55 @@ CREATE TABLE IF NOT EXISTS credit_ledger (
   created_at     TEXT NOT NULL
 );
 
-CREATE INDEX IF NOT EXISTS credit_ledger_key ON credit_ledger (key_id, seq);
+-- The prune finds the oldest hour with rows by created_at (src/storage/archive.ts).
+CREATE INDEX IF NOT EXISTS credit_ledger_created ON credit_ledger (created_at);
+
+-- Row-level usage and ledger rows are kept for USAGE_RETENTION_DAYS: the cron trigger exports
+-- each closed hour to R2 (NDJSON, gzip), then folds its rows into these rollups and deletes
+-- them, one D1 transaction per batch, so rollups + remaining rows always sum to everything.
+-- Per key, model, day and error code ('' for none); kept forever.
+CREATE TABLE IF NOT EXISTS usage_daily (
+  day          TEXT NOT NULL,
+  key_id       TEXT NOT NULL,
+  model        TEXT NOT NULL,
+  error_code   TEXT NOT NULL,
+  requests     INTEGER NOT NULL,
+  images       INTEGER NOT NULL,
+  credits      INTEGER NOT NULL,
+  failed       INTEGER NOT NULL,
+  google_cost  REAL NOT NULL,
+  PRIMARY KEY (key_id, day, model, error_code)
+) WITHOUT ROWID;
+
+-- /admin/usage over a range of days for every key (the primary key serves one key's).
+CREATE INDEX IF NOT EXISTS usage_daily_day ON usage_daily (day);
+
+-- Per key, day and kind: SUM(amount) over credit_ledger and this table is the key's balance.
+CREATE TABLE IF NOT EXISTS credit_ledger_daily (
+  key_id   TEXT NOT NULL,
+  day      TEXT NOT NULL,
+  kind     TEXT NOT NULL,
+  entries  INTEGER NOT NULL,
+  amount   INTEGER NOT NULL,
+  PRIMARY KEY (key_id, day, kind)
+) WITHOUT ROWID;
+
+-- The export manifest: one row per R2 object, written once (tbl usage | credit_ledger; hour
+-- yyyy-mm-ddThh; part > 0 for rows of an exported hour that arrived late). rows and sha256
+-- (of the uncompressed NDJSON) are also the object's customMetadata; pruned_at is set once
+-- every row in the object has been folded and deleted.
+CREATE TABLE IF NOT EXISTS usage_exports (
+  tbl          TEXT NOT NULL,
+  hour         TEXT NOT NULL,
+  part         INTEGER NOT NULL,
+  object_key   TEXT NOT NULL,
+  rows         INTEGER NOT NULL,
+  sha256       TEXT NOT NULL,
+  bytes        INTEGER NOT NULL,
+  exported_at  TEXT NOT NULL,
+  pruned_at    TEXT,
+  PRIMARY KEY (tbl, hour, part)
+) WITHOUT ROWID;
 
 -- Conversational editing: the index. Each conversation's turns (whole Gemini contents,
 -- thought signatures and images included) live in R2 at conversations/{key_id}/{id}.json.

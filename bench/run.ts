@@ -16,11 +16,14 @@
  * admissions  The real KeyAccount over native RPC: admit + settle pairs vs the floor of two
  *             calls of one SQLite write each, 1 and 100 keys, interleaved rounds.
  * upstreams   What sharing upstream health between isolates adds (see upstreamPool).
+ * d1          A day of usage + ledger rows (over 1 million) through the outbox into local D1,
+ *             then the usage archive's prune passes (bench/d1-bench.ts).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { startEmulator } from "../emulator/server.ts";
+import { type D1Bench, d1Bench, printD1 } from "./d1-bench.ts";
 import { Inspector } from "./inspector.ts";
 import { cpuMs, load, peakRssDuring, percentile, rssBytes, startWrangler, type Wrangler, workerdPid } from "./lib.ts";
 
@@ -592,12 +595,13 @@ interface Results {
 	memory?: MemoryRow[];
 	admissions?: AdmissionRow[];
 	upstreams?: UpstreamBench;
+	d1?: D1Bench;
 	targets?: Target[];
 	[section: string]: unknown;
 }
 
 const only = process.argv[2];
-const sections = ["path", "memory", "admissions", "upstreams"];
+const sections = ["path", "memory", "admissions", "upstreams", "d1"];
 if (only && !sections.includes(only)) throw new Error(`unknown section ${only}; one of ${sections.join(", ")}`);
 // A partial run replaces only its own section of the last results.
 const previous: Results =
@@ -624,6 +628,7 @@ if (run("path")) {
 if (run("memory")) results.memory = await memory();
 if (run("admissions")) results.admissions = await admissions();
 if (run("upstreams")) results.upstreams = await upstreamPool();
+if (run("d1")) results.d1 = await d1Bench();
 await emulator.close();
 results.targets = targets(results);
 
@@ -697,6 +702,7 @@ if (run("upstreams") && results.upstreams) {
 	);
 	console.log(`\nOne background sync with the UpstreamHealth object: ${f(u.sync_ms)} ms (off every request's path).`);
 }
+if (run("d1") && results.d1) printD1(results.d1);
 console.log("\nTargets\n");
 console.log("| target | measured | met |");
 console.log("|---|---:|---|");

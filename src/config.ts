@@ -233,6 +233,11 @@ const SETTINGS = {
 		optionalNum(0, 36_500),
 		"Generated images (and the turns behind them, and conversations idle as long) older than this many days (fractions allowed) are deleted by the cron trigger; unset: kept.",
 	),
+	USAGE_RETENTION_DAYS: field(
+		"usageRetentionDays",
+		num(90, 30, 36_500),
+		"Usage and ledger rows older than this many days are exported to R2 (exports/), folded into daily rollups and deleted from D1 by the cron trigger; totals stay whole (at least 30: the console's longest chart reads rows).",
+	),
 	BATCH_WINDOW_SECONDS: field(
 		"batchWindowSeconds",
 		num(30, 0, 3_600),

@@ -1,5 +1,7 @@
 /**
- * The cron trigger's maintenance: the account sweep, retention (src/retention.ts) and model discovery.
+ * The cron trigger's maintenance: the account sweep, retention (src/retention.ts), model
+ * discovery and, every minute, the usage archive (src/storage/archive.ts: export to R2,
+ * roll up, prune).
  *
  * The account sweep. Each KeyAccount keeps itself tidy with its own alarm
  * (releasing expired holds, flushing its outbox to D1); this sweep is the safety net for
@@ -11,6 +13,7 @@ import { sweepBatches } from "./jobs/batch/sweep";
 import { schedulePipelines } from "./jobs/pipelines";
 import { sweepStandardJobs } from "./jobs/sweep";
 import { retentionPass } from "./retention";
+import { archiveUsage } from "./storage/archive";
 import { discoverIfDue } from "./upstreams/discovery";
 
 const PAGE = 100;
@@ -45,6 +48,13 @@ export async function runScheduled(env: Env, at: Date, config: GatewayConfig): P
 		batches: await sweepBatches(env, at, config),
 		jobs: await sweepStandardJobs(env, at, config),
 	};
+	// Bounded (a few hours of rows per table and run): D1 stays within the retention window.
+	try {
+		out.usage_archive = await archiveUsage(env, at, { retentionDays: config.usageRetentionDays });
+	} catch (error) {
+		console.error(JSON.stringify({ event: "usage_archive_failed", error: String(error) }));
+		out.usage_archive = { error: String(error instanceof Error ? error.message : error) };
+	}
 	// The heavier sweeps run every fifth minute.
 	if (at.getUTCMinutes() % 5 === 0) {
 		out.accounts = await sweepAccounts(env);

@@ -82,6 +82,12 @@ export const UsageAggregate = z.object({
 
 export const UsagePage = list(UsageRow).extend({
 	aggregates: z.object({ by_day: z.array(UsageAggregate), by_model: z.array(UsageAggregate) }),
+	detail_archived_before: z
+		.string()
+		.nullable()
+		.describe(
+			"Set when the range reaches back before it: rows created before this time are no longer listed (they were exported after USAGE_RETENTION_DAYS); aggregates still count them.",
+		),
 });
 
 export const WebhookSecret = z.object({ secret: z.string().describe("Standard Webhooks signing secret (whsec_...)") });

@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
 import { pricingRules } from "../pipeline/meter";
 import { routeFacts } from "../route-facts";
+import { archivedBefore } from "../storage/archive";
 import { aggregateUsage, listUsage } from "../storage/db";
 import { imageUrl } from "../storage/images";
 import type { AppEnv } from "../types";
@@ -51,13 +52,19 @@ export const account = new Hono<AppEnv>()
 		const rows = await listUsage(c.env.DB, filter, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
 		const page = rows.slice(0, q.limit);
 		const last = page[page.length - 1];
-		const [byDay, byModel] = await Promise.all([aggregateUsage(c.env.DB, filter, ["day"]), aggregateUsage(c.env.DB, filter, ["model"])]);
+		const [byDay, byModel, archived] = await Promise.all([
+			aggregateUsage(c.env.DB, filter, ["day"]),
+			aggregateUsage(c.env.DB, filter, ["model"]),
+			archivedBefore(c.env.DB),
+		]);
 		return c.json({
 			object: "list",
 			data: page.map((row) => presentUsage(row, (key) => imageUrl(key, c.get("config").publicBaseUrl, new URL(c.req.url).origin))),
 			has_more: rows.length > q.limit,
 			next_cursor: rows.length > q.limit ? encodeCursor(last.created_at, last.request_id) : null,
 			aggregates: { by_day: byDay, by_model: byModel },
+			// Rows before this time are no longer listed (they were exported); the aggregates still count them.
+			detail_archived_before: archived && (!q.from || q.from < archived) ? archived : null,
 		});
 	})
 	.get("/account/webhook-secret", async (c) => c.json({ secret: await c.get("caller").account.webhookSecret() }))

@@ -148,13 +148,28 @@ export interface UsageFilter {
 	upstream?: string;
 }
 
+/** The day after `day` (yyyy-mm-dd). */
+const nextDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+
 function whereOf(f: UsageFilter): { sql: string; params: Array<string | number | null> } {
+	// Days as created_at bounds (day is created_at's date): the (key_id, created_at) and (created_at) indexes serve them.
+	const w = allOf([
+		f.keyId && ["key_id = ?", f.keyId],
+		f.from && ["created_at >= ?", f.from],
+		f.to && ["created_at < ?", nextDay(f.to)],
+		f.model && ["model = ?", f.model],
+		f.upstream && ["EXISTS (SELECT 1 FROM json_each(usage.upstreams) WHERE json_each.value = ?)", f.upstream],
+	]);
+	return { sql: w.sql ? `WHERE ${w.sql}` : "", params: w.params };
+}
+
+/** The same filter over the daily rollup (which has no upstreams: an upstream filter reads rows only). */
+function rollupWhereOf(f: UsageFilter): { sql: string; params: Array<string | number | null> } {
 	const w = allOf([
 		f.keyId && ["key_id = ?", f.keyId],
 		f.from && ["day >= ?", f.from],
 		f.to && ["day <= ?", f.to],
 		f.model && ["model = ?", f.model],
-		f.upstream && ["EXISTS (SELECT 1 FROM json_each(usage.upstreams) WHERE json_each.value = ?)", f.upstream],
 	]);
 	return { sql: w.sql ? `WHERE ${w.sql}` : "", params: w.params };
 }
@@ -188,7 +203,11 @@ export interface UsageAggregate {
 	google_cost?: number;
 }
 
-/** Totals grouped by any of day, model and key; `withCost` adds Google's bill (never shown to customers). */
+/**
+ * Totals grouped by any of day, model and key; `withCost` adds Google's bill (never shown to
+ * customers). They read the rows still held and the daily rollups of the rows pruned
+ * (src/storage/archive.ts folds and deletes in one transaction, so nothing counts twice).
+ */
 export async function aggregateUsage(
 	db: D1Database,
 	f: UsageFilter,
@@ -196,15 +215,21 @@ export async function aggregateUsage(
 	withCost = false,
 ): Promise<UsageAggregate[]> {
 	const w = whereOf(f);
+	const r = rollupWhereOf(f);
 	const cols = groupBy.join(", ");
 	const cost = withCost ? ", ROUND(COALESCE(SUM(google_cost), 0), 2) AS google_cost" : "";
+	const rollup = f.upstream
+		? ""
+		: ` UNION ALL SELECT day, key_id, model, requests, images, credits, failed, google_cost FROM usage_daily ${r.sql}`;
 	const rows = await db
 		.prepare(
-			`SELECT ${cols ? `${cols}, ` : ""}COUNT(*) AS requests, COALESCE(SUM(images_delivered), 0) AS images,
-			 COALESCE(SUM(credits_charged), 0) AS credits, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS failed${cost}
-			 FROM usage ${w.sql}${cols ? ` GROUP BY ${cols} ORDER BY ${cols}` : ""}`,
+			`SELECT ${cols ? `${cols}, ` : ""}COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(images), 0) AS images,
+			 COALESCE(SUM(credits), 0) AS credits, COALESCE(SUM(failed), 0) AS failed${cost}
+			 FROM (SELECT day, key_id, model, 1 AS requests, images_delivered AS images, credits_charged AS credits,
+			   CASE WHEN status >= 400 THEN 1 ELSE 0 END AS failed, google_cost FROM usage ${w.sql}${rollup})
+			 ${cols ? ` GROUP BY ${cols} ORDER BY ${cols}` : ""}`,
 		)
-		.bind(...w.params)
+		.bind(...w.params, ...(f.upstream ? [] : r.params))
 		.all<UsageAggregate>();
 	return rows.results;
 }

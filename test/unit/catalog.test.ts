@@ -156,6 +156,7 @@ describe("configuration", () => {
 		[{ GEMINI_BASE_URL: "not a url" }, "GEMINI_BASE_URL", /URL/],
 		[{ GEMINI_READ_MODE: "turbo" }, "GEMINI_READ_MODE", /Invalid option/],
 		[{ RETENTION_DAYS: "-1" }, "RETENTION_DAYS", /Too small/],
+		[{ USAGE_RETENTION_DAYS: "7" }, "USAGE_RETENTION_DAYS", /Too small/],
 		[{ GEMINI_RETRY_BASE_MS: "9000" }, "GEMINI_RETRY_BASE_MS", /larger than GEMINI_RETRY_MAX_MS/],
 		[{ PRICES: '{"nano-banana": 5' }, "PRICES", /not valid JSON/],
 		[{ PRICES: '{"nano-bananna": 5}' }, "PRICES", /nano-bananna is not an alias/],
