@@ -38,12 +38,20 @@ export interface Capabilities {
 	maxInputImages: number;
 }
 
+/** thinkingConfig.thinkingLevel values, lower case (src/config.ts THINKING_LEVELS, written out so the catalog imports nothing). */
+type ThinkingLevel = "minimal" | "low" | "medium" | "high";
+
 /** One Gemini model id as Google serves it. */
 export interface UpstreamModel extends Capabilities {
 	id: string;
 	displayName: string;
 	inputTokenLimit: number;
 	outputTokenLimit: number;
+	/**
+	 * The thinking levels Google accepts for it (others are Google's 400 after the call, so
+	 * the gateway refuses them first); empty: no thinking; undefined: not known, not checked.
+	 */
+	thinkingLevels?: readonly ThinkingLevel[];
 	lifecycle: Lifecycle;
 	/** The id Google names as the replacement. */
 	successor?: string;
@@ -76,6 +84,8 @@ export const UPSTREAM_MODELS: readonly UpstreamModel[] = [
 		...NANO_BANANA_21,
 		inputTokenLimit: 131_072,
 		outputTokenLimit: 32_768,
+		// Third-party (late-2026-facts.md, checked 2026-12-03): minimal, medium (the default), high.
+		thinkingLevels: ["minimal", "medium", "high"],
 		lifecycle: { status: "active" },
 	},
 	{
@@ -84,6 +94,8 @@ export const UPSTREAM_MODELS: readonly UpstreamModel[] = [
 		...GEMINI3_FLASH,
 		inputTokenLimit: 65_536,
 		outputTokenLimit: 65_536,
+		// Minimal (the default) or high (Google's image-generation guide; reseller schemas agree, checked 2026-12-03).
+		thinkingLevels: ["minimal", "high"],
 		lifecycle: { status: "deprecated", deprecatedOn: "2026-10-06" },
 		successor: "gemini-nano-banana-2.1",
 	},
@@ -93,6 +105,8 @@ export const UPSTREAM_MODELS: readonly UpstreamModel[] = [
 		...GEMINI3_PRO,
 		inputTokenLimit: 131_072,
 		outputTokenLimit: 32_768,
+		// As Gemini 3 Pro: low or high (the default) (Google's thinking guide for Gemini 3 Pro, checked 2026-12-03).
+		thinkingLevels: ["low", "high"],
 		lifecycle: { status: "active" },
 	},
 	{
@@ -101,6 +115,8 @@ export const UPSTREAM_MODELS: readonly UpstreamModel[] = [
 		...FLASH_LITE,
 		inputTokenLimit: 65_536,
 		outputTokenLimit: 4_096,
+		// Not published; assumed as 3.1 Flash Image (checked 2026-12-03).
+		thinkingLevels: ["minimal", "high"],
 		lifecycle: { status: "active" },
 	},
 	{
@@ -111,6 +127,7 @@ export const UPSTREAM_MODELS: readonly UpstreamModel[] = [
 		outputTokenLimit: 32_768,
 		// Listed for shutdown "October 2, 2026" (earliest); since 2026-09-18 only projects
 		// that already used 2.5 models may call them.
+		thinkingLevels: [], // Gemini 2.5 Flash Image does not think
 		lifecycle: { status: "deprecated", sunsetOn: "2026-10-02" },
 		successor: "gemini-3.1-flash-image",
 	},
@@ -120,6 +137,7 @@ export const UPSTREAM_MODELS: readonly UpstreamModel[] = [
 		...GEMINI3_FLASH,
 		inputTokenLimit: 65_536,
 		outputTokenLimit: 65_536,
+		thinkingLevels: ["minimal", "high"],
 		lifecycle: { status: "retired", deprecatedOn: "2026-05-28", sunsetOn: "2026-06-25" },
 		successor: "gemini-3.1-flash-image",
 	},
@@ -129,6 +147,7 @@ export const UPSTREAM_MODELS: readonly UpstreamModel[] = [
 		...GEMINI3_PRO,
 		inputTokenLimit: 131_072,
 		outputTokenLimit: 32_768,
+		thinkingLevels: ["low", "high"],
 		lifecycle: { status: "retired", deprecatedOn: "2026-05-28", sunsetOn: "2026-06-25" },
 		successor: "gemini-3-pro-image",
 	},
@@ -138,6 +157,7 @@ export const UPSTREAM_MODELS: readonly UpstreamModel[] = [
 		...FLASH25,
 		inputTokenLimit: 32_768,
 		outputTokenLimit: 32_768,
+		thinkingLevels: [],
 		lifecycle: { status: "retired", sunsetOn: "2026-01-15" },
 		successor: "gemini-2.5-flash-image",
 	},

@@ -41,7 +41,8 @@ export interface GenerationRequest {
  * The key's own ceilings are checked at admission (src/billing/controls.ts).
  */
 export function checkModelControls(
-	config: Pick<GatewayConfig, "nativeThinkingLevels" | "nativeAllowSearch">,
+	config: Pick<GatewayConfig, "nativeThinkingLevels" | "nativeAllowSearch" | "catalog">,
+	model: ModelSpec,
 	asked: { thinkingLevel?: ThinkingLevel; search?: boolean },
 	params: { thinking: string; search: string },
 ): Pick<GenerationRequest, "thinkingLevel" | "search"> {
@@ -53,6 +54,7 @@ export function checkModelControls(
 				param: params.thinking,
 			});
 		}
+		checkModelThinks(config.catalog, model, asked.thinkingLevel, params.thinking);
 		out.thinkingLevel = asked.thinkingLevel;
 	}
 	if (asked.search) {
@@ -152,4 +154,18 @@ export function checkPrompt(prompt: string, maxChars: number, param = "prompt"):
 export function checkN(n: number, param = "n"): number {
 	if (!Number.isInteger(n) || n < 1 || n > MAX_N) throw invalidParam(param, `${param} must be an integer from 1 to ${MAX_N}`);
 	return n;
+}
+
+/**
+ * A level the model that will serve the request does not take is Google's 400 after the
+ * call (free, but a wasted round trip and a confusing message): refused first, naming the
+ * field and the levels it takes. The model checked is the first of the chain a request is
+ * sent to (retired ids never are); a model whose levels the catalog does not know is not checked.
+ */
+function checkModelThinks(catalog: Pick<Catalog, "upstream">, model: ModelSpec, level: ThinkingLevel, param: string): void {
+	const serving = model.chain.map((id) => catalog.upstream(id)).find((m) => m?.lifecycle.status !== "retired");
+	const levels = serving?.thinkingLevels;
+	if (!serving || !levels || levels.includes(level)) return;
+	const takes = levels.length > 0 ? `it takes ${levels.join(", ")}` : "it does not think";
+	throw invalidParam(param, `${param}: ${model.id} (served by ${serving.id}) has no thinking level '${level}'; ${takes}`);
 }

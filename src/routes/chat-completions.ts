@@ -96,6 +96,7 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 	).find(([, v]) => v !== undefined) ?? ["reasoning_effort", undefined];
 	const controls = checkModelControls(
 		config,
+		model,
 		{ thinkingLevel: thinking[1], search: body.web_search_options !== undefined },
 		{ thinking: thinking[0], search: "web_search_options" },
 	);

@@ -155,6 +155,7 @@ async function handle(c: Context<AppEnv>, route: "generations" | "edits", { body
 		imageSize: body.image_size !== undefined ? checkImageSize(model, body.image_size) : fromSize.imageSize,
 		...checkModelControls(
 			config,
+			model,
 			{ thinkingLevel: body.thinking_level, search: body.google_search },
 			{ thinking: "thinking_level", search: "google_search" },
 		),

@@ -158,6 +158,7 @@ export const openRouterImages = new Hono<AppEnv>()
 			params: { imageSize: "resolution", images: "input_references" },
 			...checkModelControls(
 				config,
+				model,
 				{ thinkingLevel: body.thinking_level, search: body.google_search },
 				{ thinking: "thinking_level", search: "google_search" },
 			),

@@ -56,6 +56,7 @@ export const vydra = new Hono<AppEnv>().use(VYDRA_FACTS).post("/:model{.+}/edit"
 		params: { aspectRatio: "aspectRatio", images: "imageUrl" },
 		...checkModelControls(
 			config,
+			model,
 			{ thinkingLevel: body.thinkingLevel, search: body.googleSearch },
 			{ thinking: "thinkingLevel", search: "googleSearch" },
 		),
@@ -107,6 +108,7 @@ export const nanoBananaApi = new Hono<AppEnv>().use(NANO_BANANA_API_FACTS).post(
 		params: { aspectRatio: "image_size", images: "ref_images" },
 		...checkModelControls(
 			config,
+			model,
 			{ thinkingLevel: body.thinking_level, search: body.google_search },
 			{ thinking: "thinking_level", search: "google_search" },
 		),

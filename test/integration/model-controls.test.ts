@@ -145,6 +145,16 @@ describe("thinking level and search grounding in every dialect", () => {
 			await expectUntouched(k.key, prompt);
 		});
 
+		it(`${d.name}: a level the serving model does not take (low on 3.1 Flash Image) is a 400 naming ${d.thinking} and the levels it takes`, async () => {
+			const k = await createKey();
+			const prompt = uniquePrompt("a lamp");
+			const err = await expectError(await postJson(d.path, d.body(prompt, "low", false), auth(k.key)), 400, "invalid_parameter");
+			expect(err.param).toBe(d.thinking);
+			expect(err.message).toContain("gemini-3.1-flash-image");
+			expect(err.message).toContain("minimal, high");
+			await expectUntouched(k.key, prompt);
+		});
+
 		if (d.name.includes("OpenRouter's") || d.name.includes("image_config")) continue;
 		it(`${d.name}: search is a 400 naming ${d.search} unless NATIVE_ALLOW_SEARCH, then Google Search with image search reaches Gemini`, async () => {
 			const k = await createKey();
