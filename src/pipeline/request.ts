@@ -26,6 +26,8 @@ export interface GenerationRequest {
 	outputPrefix?: string;
 	/** The dialect's names for ratio, size and images, for errors found after resolution. */
 	params?: { aspectRatio?: string; imageSize?: string; images?: string };
+	/** The model turn is kept (chat history, conversations): read its thought signatures, do not skip them. */
+	keepSignatures?: boolean;
 }
 
 export function modeOf(req: Pick<GenerationRequest, "images" | "history">): "generate" | "edit" {

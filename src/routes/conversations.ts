@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { randomId } from "../account/keys";
 import { apiError, invalidParam, notFound } from "../errors";
+import { jsonWithSignatures } from "../gemini/kept-signatures";
 import type { GeminiContent } from "../gemini/types";
 import { readJsonObject } from "../lib/body";
 import { parseWith } from "../lib/validate";
@@ -72,13 +73,14 @@ export async function continueConversation(
 	const key = historyKey(keyId, id);
 	const { contents, etag } = await loadHistory(c.env.IMAGES, key);
 	req.history = contents;
+	req.keepSignatures = true;
 	return {
 		id,
 		record: async (result) => {
 			const modelTurn = await storedTurn(c.env.IMAGES, result);
 			const next = [...contents, userTurn(req), modelTurn].slice(-2 * MAX_TURN_PAIRS);
 			// Conditional write: two edits racing on one conversation cannot silently drop a turn.
-			const put = await c.env.IMAGES.put(key, JSON.stringify({ contents: next }), {
+			const put = await c.env.IMAGES.put(key, jsonWithSignatures({ contents: next }, result.images[0]?.signatures), {
 				httpMetadata: { contentType: "application/json" },
 				onlyIf: etag ? { etagMatches: etag } : undefined,
 			});
