@@ -308,7 +308,11 @@ class StreamedImages {
 					sizeHint: left === undefined ? undefined : Math.ceil((left * 3) / 4),
 				}));
 			// Signatures are read only by requests that keep the turn (chat, conversations); the others skip them.
-			const signature = this.keepSignatures ? (n: number, pieces: Uint8Array[]) => void (this.signatures[n] = pieces) : undefined;
+			const signature = this.keepSignatures
+				? (n: number, pieces: Uint8Array[]) => {
+						this.signatures[n] = pieces;
+					}
+				: undefined;
 			return await readStreamed(res.body, { open, signature }, Number.isFinite(length) ? length : undefined);
 		} catch (error) {
 			await this.discard(() => true);

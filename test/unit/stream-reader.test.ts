@@ -116,7 +116,12 @@ describe("StreamScanner", () => {
 		for (const sizes of [[1], [3], [7], [4096], [100_000]]) {
 			const kept: Uint8Array[][] = [];
 			const c = collector();
-			const sink = { ...c.sink, signature: (n: number, pieces: Uint8Array[]) => void (kept[n] = pieces) };
+			const sink = {
+				...c.sink,
+				signature: (n: number, pieces: Uint8Array[]) => {
+					kept[n] = pieces;
+				},
+			};
 			const res = await readStreamed(chunked(text, sizes), sink);
 			const parts = res.candidates?.[0]?.content?.parts ?? [];
 			expect(parts.map((p) => p.thoughtSignature ?? (p as { thought_signature?: string }).thought_signature)).toEqual([
