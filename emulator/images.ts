@@ -1,7 +1,8 @@
 /**
  * Real image bytes for the Gemini emulator: a PNG encoder (zlib via node:zlib) and a
- * minimal baseline JPEG encoder (grayscale, DC-only blocks). Both produce files any
- * decoder accepts, at exactly the requested dimensions, deterministic for a seed.
+ * minimal baseline JPEG encoder (grayscale, pseudo-random AC data weighing what Gemini's
+ * photographic JPEGs weigh). Both produce files any decoder accepts (checked with sharp,
+ * 2026-12-03), at exactly the requested dimensions, deterministic for a seed.
  */
 import { createHash } from "node:crypto";
 import { deflateSync } from "node:zlib";
