@@ -172,7 +172,7 @@ export async function startEmulator(
 			return;
 		}
 		// A 200 goes out as Google's frontend sends it: chunked (no Content-Length) and
-		// gzip-encoded when the client accepts it (workerd's fetch does). Huffman-only deflate
+		// gzip-encoded when the client accepts it (the gateway's client asks). Huffman-only deflate
 		// compresses base64 as well as any level does (no repeats to find) at a fraction of the
 		// CPU, on zlib's thread pool, so the emulator stays responsive while a 4K answer goes out.
 		const gzip = /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
