@@ -39,7 +39,7 @@ import { isImageData, renderImage, seedOf } from "./images.ts";
 import { type KeyProfile, KeyRegistry } from "./keys.ts";
 import { type EmulatedModel, MODELS, modelResource, outputDimensions, SHUT_DOWN_BY_DEFAULT, type Size, tokensPerImage } from "./models.ts";
 import { type EmulatorReply, errorReply, jsonReply, MESSAGES, modelNotFound } from "./replies.ts";
-import { missingSignature } from "./signatures.ts";
+import { issueSignature, missingSignature } from "./signatures.ts";
 import {
 	countTokens,
 	DEFAULT_CACHED_TOKENS,
@@ -92,8 +92,8 @@ export interface RecordedCall {
 	via: Via;
 	apiKey: string | null;
 	body: GenerateRequest;
-	/** What the emulator answered with: each final image's type, size and SHA-256. */
-	outputs: Array<{ mimeType: string; bytes: number; sha256: string }>;
+	/** What the emulator answered with: each final image's type, size and SHA-256 (and its signature's, hex of the string). */
+	outputs: Array<{ mimeType: string; bytes: number; sha256: string; signatureSha256?: string }>;
 	/** The HTTP status of the answer (0 when the connection was dropped instead). */
 	status: number;
 	/** The usageMetadata of a 200 (what Google bills: emulator/rates.ts prices it), and its grounding's search queries. */
@@ -384,7 +384,9 @@ export class GeminiEmulator {
 		const format = d.format === "png" || d.format === "jpeg" ? d.format : gemini3 ? "jpeg" : "png";
 		const noise = Number(d.noise ?? 0);
 		const asked = Math.max(1, Number(d.images ?? 1));
-		const caption = wantsText ? "Here is the image you asked for." : "";
+		// Gemini 3 image models answer with the image part alone (the recorded 3.1 Flash Image
+		// answer has no text part though TEXT was asked for, 2026-12-03); 2.5 Flash adds a caption.
+		const caption = wantsText && !gemini3 ? "Here is the image you asked for." : "";
 		const captionTokens = Math.ceil(caption.length / 4);
 		// Images stop where maxOutputTokens runs out (finishReason MAX_TOKENS).
 		const room = cap - thoughts - captionTokens - (gemini3 ? GEMINI3_UNLISTED : 0);
@@ -401,12 +403,21 @@ export class GeminiEmulator {
 			const bytes = renderImage(format, dims.width, dims.height, seed, noise);
 			const real = format === "png" ? "image/png" : "image/jpeg";
 			const declared = d.mislabel ? (real === "image/png" ? "image/jpeg" : "image/png") : real;
-			record.outputs.push({ mimeType: real, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") });
+			const output: RecordedCall["outputs"][number] = {
+				mimeType: real,
+				bytes: bytes.length,
+				sha256: createHash("sha256").update(bytes).digest("hex"),
+			};
+			record.outputs.push(output);
 			let data = bytes.toString("base64");
 			if (d["bad-base64"]) data = `${data.slice(0, 64)}!!not*base64!!${data.slice(64)}`;
 			if (d["not-image"]) data = Buffer.from("<html>this is an error page, not an image</html>".repeat(40)).toString("base64");
 			const part: Part = { inlineData: { mimeType: declared, data } };
-			if (gemini3) part.thoughtSignature = Buffer.from(`sig:${seed}`).toString("base64");
+			// As Google sends it: the signature (larger than the image) right after the image data.
+			if (gemini3) {
+				part.thoughtSignature = issueSignature(seed, tokensEach);
+				output.signatureSha256 = createHash("sha256").update(part.thoughtSignature).digest("hex");
+			}
 			parts.push(part);
 		}
 		const reply = ok({

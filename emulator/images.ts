@@ -1,7 +1,8 @@
 /**
  * Real image bytes for the Gemini emulator: a PNG encoder (zlib via node:zlib) and a
- * minimal baseline JPEG encoder (grayscale, DC-only blocks). Both produce files any
- * decoder accepts, at exactly the requested dimensions, deterministic for a seed.
+ * minimal baseline JPEG encoder (grayscale, pseudo-random AC data weighing what Gemini's
+ * photographic JPEGs weigh). Both produce files any decoder accepts (checked with sharp,
+ * 2026-12-03), at exactly the requested dimensions, deterministic for a seed.
  */
 import { createHash } from "node:crypto";
 import { deflateSync } from "node:zlib";
@@ -91,25 +92,36 @@ export function encodePng(width: number, height: number, seed: number, noise = 0
 	]);
 }
 
+/** An entropy-coded segment writer: up to 24 bits at a time, into a buffer that grows by half. */
 class BitWriter {
-	private bytes: number[] = [];
+	private buf: Buffer;
+	private len = 0;
 	private acc = 0;
 	private n = 0;
+	constructor(capacity: number) {
+		this.buf = Buffer.alloc(Math.max(1024, capacity));
+	}
 	write(bits: number, count: number): void {
-		for (let i = count - 1; i >= 0; i--) {
-			this.acc = (this.acc << 1) | ((bits >>> i) & 1);
-			if (++this.n === 8) this.flushByte();
+		this.acc = ((this.acc << count) | (bits & ((1 << count) - 1))) >>> 0;
+		this.n += count;
+		while (this.n >= 8) {
+			this.n -= 8;
+			this.byte((this.acc >>> this.n) & 0xff);
 		}
+		this.acc &= (1 << this.n) - 1;
 	}
-	private flushByte(): void {
-		this.bytes.push(this.acc);
-		if (this.acc === 0xff) this.bytes.push(0); // byte stuffing
-		this.acc = 0;
-		this.n = 0;
+	private byte(b: number): void {
+		if (this.len + 2 > this.buf.length) {
+			const next = Buffer.alloc(Math.ceil(this.buf.length * 1.5));
+			this.buf.copy(next, 0, 0, this.len);
+			this.buf = next;
+		}
+		this.buf[this.len++] = b;
+		if (b === 0xff) this.buf[this.len++] = 0; // byte stuffing
 	}
-	finish(): number[] {
-		while (this.n !== 0) this.write(1, 1); // pad with ones
-		return this.bytes;
+	finish(): Buffer {
+		if (this.n > 0) this.write((1 << (8 - this.n)) - 1, 8 - this.n); // pad with ones
+		return this.buf.subarray(0, this.len);
 	}
 }
 
@@ -132,13 +144,24 @@ function segment(marker: number, body: number[]): number[] {
 }
 
 /**
- * Baseline grayscale JPEG whose 8x8 blocks carry only a DC value (a gradient seeded
- * per image) and an end-of-block. Tiny, valid, any size up to 65535 x 65535.
+ * What a real Gemini 3 JPEG weighs: the recorded 1K answer (1024 x 1024) carried 439,196
+ * base64 characters, 329 KB, about 0.31 bytes per pixel (vercel/ai fixture, checked 2026-12-03).
  */
-export function encodeJpeg(width: number, height: number, seed: number): Buffer {
+export const JPEG_BYTES_PER_PIXEL = 0.31;
+
+/**
+ * Baseline grayscale JPEG at exactly the requested size, any decoder reads it: each 8x8
+ * block has a DC value (a gradient seeded per image) and then as many pseudo-random AC
+ * coefficients (category 4: 6 bits each) as make the file weigh about `bytesPerPixel`
+ * per pixel, like a photographic Gemini JPEG (0 gives DC-only blocks, a tiny file).
+ */
+export function encodeJpeg(width: number, height: number, seed: number, bytesPerPixel = JPEG_BYTES_PER_PIXEL): Buffer {
 	const bw = Math.ceil(width / 8);
 	const bh = Math.ceil(height / 8);
-	const out = new BitWriter();
+	// Bits a block may spend on AC: the budget less about 6 for its DC and 1 for the EOB.
+	const acPerBlock = Math.max(0, Math.min(63, Math.round((bytesPerPixel * 64 * 8 - 7) / 6)));
+	const out = new BitWriter(Math.ceil(bw * bh * (8 + 6 * acPerBlock) * 0.13) + 1024);
+	const next = prng(seed ^ 0x5bd1e995);
 	let prev = 0;
 	const base = seed & 0x7f;
 	for (let by = 0; by < bh; by++) {
@@ -152,7 +175,13 @@ export function encodeJpeg(width: number, height: number, seed: number): Buffer 
 			const [code, len] = DC_CODES[cat];
 			out.write(code, len);
 			if (cat > 0) out.write(diff > 0 ? diff : diff + (1 << cat) - 1, cat);
-			out.write(0, 1); // AC table has one symbol, EOB, coded as "0"
+			// AC symbol 0x04 (run 0, size 4) is coded "10", then 4 bits of magnitude and sign.
+			let r = 0;
+			for (let k = 0; k < acPerBlock; k++) {
+				if (k % 4 === 0) r = next();
+				out.write(0b100000 | ((r >>> ((k % 4) * 8)) & 0xf), 6);
+			}
+			if (acPerBlock < 63) out.write(0, 1); // EOB, coded "0"
 		}
 	}
 	const header = [
@@ -162,10 +191,11 @@ export function encodeJpeg(width: number, height: number, seed: number): Buffer 
 		...segment(0xdb, [0, ...new Array<number>(64).fill(1)]),
 		...segment(0xc0, [8, height >> 8, height & 0xff, width >> 8, width & 0xff, 1, 1, 0x11, 0]),
 		...segment(0xc4, [0x00, ...DC_BITS, ...Array.from({ length: 12 }, (_, i) => i)]),
-		...segment(0xc4, [0x10, 1, ...new Array<number>(15).fill(0), 0x00]),
+		// AC table: EOB (0x00) coded "0", run 0 / size 4 (0x04) coded "10".
+		...segment(0xc4, [0x10, 1, 1, ...new Array<number>(14).fill(0), 0x00, 0x04]),
 		...segment(0xda, [1, 1, 0x00, 0, 63, 0]),
 	];
-	return Buffer.concat([Buffer.from(header), Buffer.from(out.finish()), Buffer.from([0xff, 0xd9])]);
+	return Buffer.concat([Buffer.from(header), out.finish(), Buffer.from([0xff, 0xd9])]);
 }
 
 /** A stable number from strings: the same request draws the same image. */

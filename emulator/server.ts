@@ -26,6 +26,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createGzip, type Gzip, constants as zlibConstants } from "node:zlib";
 import { BatchEmulator } from "./batch.ts";
 import { type EmulatorReply, GeminiEmulator, type Via } from "./gemini.ts";
 import type { KeyProfile } from "./keys.ts";
@@ -171,12 +172,26 @@ export async function startEmulator(
 			return;
 		}
 		const body = Buffer.from(reply.body);
-		res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) });
-		if (reply.truncateAt !== undefined) {
-			res.write(body.subarray(0, reply.truncateAt), () => res.destroy());
+		if (reply.status !== 200) {
+			res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) });
+			if (reply.truncateAt !== undefined) res.write(body.subarray(0, reply.truncateAt), () => res.destroy());
+			else res.end(body);
 			return;
 		}
-		res.end(body);
+		// A 200 goes out as Google's frontend sends it: chunked (no Content-Length) and
+		// gzip-encoded when the client accepts it (the gateway's client asks). Huffman-only deflate
+		// compresses base64 as well as any level does (no repeats to find) at a fraction of the
+		// CPU, on zlib's thread pool, so the emulator stays responsive while a 4K answer goes out.
+		const gzip = /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
+		res.writeHead(200, { ...reply.headers, ...(gzip ? { "content-encoding": "gzip" } : {}) });
+		const sent = reply.truncateAt === undefined ? body : body.subarray(0, reply.truncateAt);
+		const out: NodeJS.WritableStream = gzip ? createGzip({ level: 1, strategy: zlibConstants.Z_HUFFMAN_ONLY, chunkSize: 64 * 1024 }) : res;
+		if (gzip) (out as Gzip).pipe(res, { end: reply.truncateAt === undefined });
+		// In pieces, as a network delivers them.
+		for (let at = 0; at < sent.length; at += 64 * 1024) out.write(sent.subarray(at, at + 64 * 1024));
+		if (reply.truncateAt === undefined) out.end();
+		else if (gzip) (out as Gzip).flush(() => res.destroy());
+		else res.write(Buffer.alloc(0), () => res.destroy());
 	});
 	server.keepAliveTimeout = 60_000;
 	await new Promise<void>((resolve) => server.listen(opts.port ?? 0, "127.0.0.1", resolve));

@@ -1,6 +1,8 @@
 /**
- * Thought signatures as the Gemini API checks them on Gemini 3 image models.
+ * Thought signatures as the Gemini API checks them on Gemini 3 image models, and as big
+ * as it issues them.
  */
+import { randomBytes } from "node:crypto";
 
 interface Content {
 	role?: string;
@@ -39,4 +41,27 @@ export function missingSignature(contents: Content[]): string | undefined {
 		}
 	}
 	return undefined;
+}
+
+/**
+ * Characters of thoughtSignature per output image token: the recorded 3.1 Flash Image
+ * answer carried 597,616 for a 1,120-token 1K image (vercel/ai fixture
+ * google-image-gemini-3.1-flash-image.json, checked 2026-12-03), so ~0.6 MB at 1K and
+ * over 1 MB at 4K, larger than the image, right after its data in the same part.
+ */
+export const SIGNATURE_CHARS_PER_TOKEN = 533;
+
+/** Opaque bytes for signatures (random once; a signature is "sig:{seed}:" then a slice of them). */
+let filler: Buffer | undefined;
+
+/**
+ * A signature as big as Google's for an image of `imageTokens` tokens, that
+ * `missingSignature` accepts when it comes back (it base64-decodes to "sig:...").
+ */
+export function issueSignature(seed: number, imageTokens: number): string {
+	const bytes = Math.floor((SIGNATURE_CHARS_PER_TOKEN * imageTokens * 3) / 4 / 3) * 3;
+	const head = Buffer.from(`sig:${seed}:`);
+	const need = Math.max(0, bytes - head.length);
+	if (!filler || filler.length < need) filler = randomBytes(Math.max(need, 2 * 1024 * 1024));
+	return Buffer.concat([head, filler.subarray(0, need)]).toString("base64");
 }

@@ -211,6 +211,9 @@ export class GeminiClient {
 			try {
 				const headers: Record<string, string> = { ...(await this.endpoint.headers()) };
 				if (payload !== undefined) headers["content-type"] = "application/json";
+				// Base64 compresses by a quarter; the runtime decodes it natively as it streams (no
+				// copy in the isolate), and workerd's fetch would not ask for it otherwise.
+				headers["accept-encoding"] = "gzip";
 				let res: Response;
 				try {
 					res = await doFetch(url, { method: payload === undefined ? "GET" : "POST", headers, body: payload, signal: callSignal });

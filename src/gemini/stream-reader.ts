@@ -4,8 +4,15 @@
  * unescaped, to a writer as it streams past; everything else is copied into a small
  * "reduced" JSON text in which each image string is replaced by a placeholder, and that
  * text is parsed normally at the end. So text parts, finish and block reasons,
- * usageMetadata, thought flags and thoughtSignatures come out exactly as a buffered
- * `JSON.parse` would give them, while memory stays bounded by the writers.
+ * usageMetadata and thought flags come out exactly as a buffered `JSON.parse` would give
+ * them, while memory stays bounded by the writers.
+ *
+ * A Gemini 3 `thoughtSignature` is larger than its image (about 533 characters per image
+ * token: 0.6 MB at 1K, over 1 MB at 4K), so it never enters the reduced text either. A
+ * sink that needs signatures (to keep a turn) gets each one's raw JSON string bytes, in
+ * the pieces they arrived in, never one string; the part holds `nbg-sig:N` in its place
+ * (src/gemini/kept-signatures.ts writes it back into stored JSON). Without `signature`,
+ * the scanner only looks for the string's end and the part holds `nbg-sig-skipped`.
  */
 import { GeminiConnectionError, GeminiMalformedResponseError } from "./errors";
 import type { GenerateContentResponse } from "./types";
@@ -26,7 +33,17 @@ export interface InlineWriter {
  */
 export interface InlineSink {
 	open(index: number, bytesLeft?: number): InlineWriter;
+	/**
+	 * Signature `index` (0-based, document order): its JSON string's bytes as they stood in
+	 * the body, escapes included, in arrival order. Leave it out to skip signatures.
+	 */
+	signature?(index: number, pieces: Uint8Array[]): void;
 }
+
+/** Placeholder left in the reduced JSON where signature `n` was (with a sink that keeps them). */
+export const SIGNATURE_PLACEHOLDER = "nbg-sig:";
+/** Left where a signature was skipped (a sink without `signature`): never to be sent to Gemini. */
+export const SKIPPED_SIGNATURE = "nbg-sig-skipped";
 
 interface Frame {
 	obj: boolean;
@@ -77,7 +94,10 @@ const encoder = new TextEncoder();
 export class StreamScanner {
 	private readonly out = new Bytes();
 	private readonly stack: Frame[] = [];
-	private mode: "none" | "key" | "value" | "stream" = "none";
+	private mode: "none" | "key" | "value" | "stream" | "signature" = "none";
+	/** The signature being read: its pieces so far (undefined when skipping it). */
+	private sigPieces: Uint8Array[] | undefined;
+	private signatures = 0;
 	/** Inside a normal string: the previous byte was an unescaped backslash. */
 	private escaped = false;
 	/** Inside an image string: an escape sequence begun but not finished (e.g. "\\u00"). */
@@ -103,6 +123,7 @@ export class StreamScanner {
 		let i = 0;
 		while (i < chunk.length) {
 			if (this.mode === "stream") i = await this.streamString(chunk, i);
+			else if (this.mode === "signature") i = this.signatureString(chunk, i);
 			else if (this.mode !== "none") i = this.copyString(chunk, i);
 			else i = this.structural(chunk, i);
 		}
@@ -130,6 +151,49 @@ export class StreamScanner {
 		}
 		this.mode = "none";
 		return i + 1;
+	}
+
+	/**
+	 * Reads a signature string up to its closing quote, keeping its bytes (a copy of each
+	 * chunk's share: the chunk's buffer is reused) or only looking for the quote. Base64 has
+	 * no escapes, so this is usually two native searches per chunk.
+	 */
+	private signatureString(chunk: Uint8Array, start: number): number {
+		let i = start;
+		let end = -1;
+		while (i < chunk.length) {
+			if (this.escaped) {
+				this.escaped = false;
+				i++;
+				continue;
+			}
+			const q = chunk.indexOf(QUOTE, i);
+			const bs = chunk.indexOf(BACKSLASH, i);
+			if (bs !== -1 && (q === -1 || bs < q)) {
+				this.escaped = true;
+				i = bs + 1;
+				continue;
+			}
+			if (q === -1) {
+				i = chunk.length;
+				break;
+			}
+			end = q;
+			break;
+		}
+		const stop = end === -1 ? chunk.length : end;
+		if (this.sigPieces && stop > start) this.sigPieces.push(chunk.slice(start, stop));
+		if (end === -1) return chunk.length;
+		if (this.sigPieces) {
+			this.sink.signature?.(this.signatures, this.sigPieces);
+			this.out.append(encoder.encode(`"${SIGNATURE_PLACEHOLDER}${this.signatures}"`));
+		} else {
+			this.out.append(encoder.encode(`"${SKIPPED_SIGNATURE}"`));
+		}
+		this.signatures++;
+		this.sigPieces = undefined;
+		this.mode = "none";
+		return end + 1;
 	}
 
 	/** Passes an image string's characters to its writer, unescaping as it goes. */
@@ -202,6 +266,9 @@ export class StreamScanner {
 							this.images++,
 							this.bodyLength === undefined ? undefined : this.bodyLength - this.consumed - i - 1,
 						);
+					} else if (top?.obj && (top.key === "thoughtSignature" || top.key === "thought_signature")) {
+						this.mode = "signature";
+						this.sigPieces = this.sink.signature ? [] : undefined;
 					} else {
 						this.mode = "value";
 						this.out.push(QUOTE);

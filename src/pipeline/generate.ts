@@ -8,6 +8,7 @@
 import { ApiError } from "../errors";
 import { readBuffered } from "../gemini/client";
 import { GeminiError, GeminiMalformedResponseError } from "../gemini/errors";
+import type { KeptSignatures } from "../gemini/kept-signatures";
 import { embeddedError, type GenerationOutcome, readOutcome } from "../gemini/result";
 import { placeholderIndex, readStreamed } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart, GenerateContentRequest, GenerateContentResponse, UsageMetadata } from "../gemini/types";
@@ -28,8 +29,12 @@ export interface DeliveredImage {
 	mimeType: string;
 	bytes: number;
 	text: string;
-	/** The whole model turn that produced this image (thought signatures included). */
+	/**
+	 * The whole model turn that produced this image. Its thought signatures are in
+	 * `signatures` (`nbg-sig:N` in the parts) when the request keeps them, else skipped.
+	 */
 	modelParts: GeminiPart[];
+	signatures: KeptSignatures;
 	/** The upstream (pool member) that made it. */
 	upstream: string;
 }
@@ -189,7 +194,8 @@ async function generateOne(run: Run, index: number): Promise<DeliveredImage[] | 
 	const base = imageKeyStem(req.model.id, scope.keyId, scope.requestId, index, run.now, req.outputPrefix);
 	const stem = unguessable(base);
 	const meta: ImageMeta = { requestId: scope.requestId, model: req.model.id, keyId: scope.keyId };
-	const streamed = scope.config.readMode === "streaming" ? new StreamedImages(scope.env.IMAGES, base, stem, meta) : undefined;
+	const streamed =
+		scope.config.readMode === "streaming" ? new StreamedImages(scope.env.IMAGES, base, stem, meta, req.keepSignatures === true) : undefined;
 	const answer = await askUpstream(run, index, streamed);
 	if ("kind" in answer) return answer;
 	const { outcome, upstream, upstreamModel } = answer;
@@ -239,6 +245,7 @@ async function generateOne(run: Run, index: number): Promise<DeliveredImage[] | 
 		bytes: s.size,
 		text: outcome.text,
 		modelParts: outcome.modelParts,
+		signatures: streamed?.signatures ?? [],
 		upstream,
 	}));
 	for (const image of delivered) await run.onImage?.(image);
@@ -285,16 +292,20 @@ async function askUpstream(
  */
 class StreamedImages {
 	private writers: ImageWriter[] = [];
+	/** The answer's thought signatures, when kept (the last attempt's). */
+	signatures: KeptSignatures = [];
 
 	constructor(
 		private readonly bucket: R2Bucket,
 		private readonly base: string,
 		private readonly stem: string,
 		private readonly meta: ImageMeta,
+		private readonly keepSignatures: boolean,
 	) {}
 
 	readonly consume = async (res: Response): Promise<GenerateContentResponse> => {
 		this.writers = [];
+		this.signatures = [];
 		try {
 			const length = Number(res.headers.get("content-length") ?? Number.NaN);
 			// Each image of the answer opens under its own provisional name (a draft or an extra
@@ -303,7 +314,13 @@ class StreamedImages {
 				(this.writers[n] = new ImageWriter(this.bucket, n === 0 ? this.stem : unguessable(`${this.base}-p${n}`), this.meta, {
 					sizeHint: left === undefined ? undefined : Math.ceil((left * 3) / 4),
 				}));
-			return await readStreamed(res.body, { open }, Number.isFinite(length) ? length : undefined);
+			// Signatures are read only by requests that keep the turn (chat, conversations); the others skip them.
+			const signature = this.keepSignatures
+				? (n: number, pieces: Uint8Array[]) => {
+						this.signatures[n] = pieces;
+					}
+				: undefined;
+			return await readStreamed(res.body, { open, signature }, Number.isFinite(length) ? length : undefined);
 		} catch (error) {
 			await this.discard(() => true);
 			// Bad bytes in a 200 are Gemini's fault (502, free), never retried.

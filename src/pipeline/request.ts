@@ -32,6 +32,8 @@ export interface GenerationRequest {
 	thinkingLevel?: ThinkingLevel;
 	/** Google Search grounding (web and image search), billed per query. */
 	search?: boolean;
+	/** The model turn is kept (chat history, conversations): read its thought signatures, do not skip them. */
+	keepSignatures?: boolean;
 }
 
 /**

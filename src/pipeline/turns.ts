@@ -9,6 +9,7 @@
  * own prefix, so another key's image URL never reveals its turn. The turn is stored
  * without the image's base64 (a marker stands in) and rebuilt from the stored image.
  */
+import { jsonWithSignatures } from "../gemini/kept-signatures";
 import { placeholderIndex } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart } from "../gemini/types";
 import { type Buckets, getPrivate } from "../storage/private";
@@ -80,7 +81,8 @@ export async function sha256OfBytes(bytes: Uint8Array): Promise<string> {
  */
 export async function saveTurn(buckets: Buckets, keyId: string, model: string, image: DeliveredImage, byDigest = false): Promise<void> {
 	const turn: StoredTurn = { keyId, model, imageKey: image.key, mimeType: image.mimeType, parts: reducedParts(image) };
-	const body = JSON.stringify(turn);
+	// The signatures go from the answer's pieces into this one buffer (src/gemini/kept-signatures.ts).
+	const body = jsonWithSignatures(turn, image.signatures);
 	const meta = { httpMetadata: { contentType: "application/json" } };
 	const writes = [buckets.PRIVATE.put(turnKey(keyId, turnIdOf(image.key)), body, meta)];
 	if (byDigest) {

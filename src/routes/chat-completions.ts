@@ -114,6 +114,8 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 		...input,
 		...controls,
 		params: { aspectRatio: ratio[0], imageSize: size[0], images: "messages" },
+		// Every image's turn is kept (saveTurn), so a later request can show it to Gemini again.
+		keepSignatures: true,
 	};
 	const output = body.image_output ?? defaultImageOutput(c.req.path);
 	const completion: Completion = { id: `chatcmpl-${c.get("requestId").slice(4)}`, created: Math.floor(Date.now() / 1000), model: model.id };

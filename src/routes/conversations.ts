@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { randomId } from "../account/keys";
 import { apiError, invalidParam, notFound } from "../errors";
+import { jsonWithSignatures, type KeptSignatures } from "../gemini/kept-signatures";
 import type { GeminiContent } from "../gemini/types";
 import { readJsonObject } from "../lib/body";
 import { parseWith } from "../lib/validate";
@@ -68,8 +69,15 @@ async function loadHistory(buckets: Buckets, key: string): Promise<History & { e
  * none yet, so two first messages cannot both write). The new etag, or null when another
  * write came first.
  */
-async function writeHistory(bucket: R2Bucket, key: string, history: History, etag: string | null): Promise<string | null> {
-	const put = await bucket.put(key, JSON.stringify(history), {
+async function writeHistory(
+	bucket: R2Bucket,
+	key: string,
+	history: History,
+	etag: string | null,
+	signatures?: KeptSignatures,
+): Promise<string | null> {
+	// The new model turn's thought signatures go from the answer's bytes into this one body.
+	const put = await bucket.put(key, jsonWithSignatures(history, signatures), {
 		httpMetadata: { contentType: "application/json" },
 		onlyIf: etag ? { etagMatches: etag } : { etagDoesNotMatch: "*" },
 	});
@@ -121,6 +129,7 @@ export async function continueConversation(c: Context<AppEnv>, id: string, req: 
 	const claimed = await writeHistory(c.env.PRIVATE, key, { contents, pending: claim }, etag);
 	if (!claimed) throw busy(id);
 	req.history = contents;
+	req.keepSignatures = true;
 	let done = false;
 	return {
 		id,
@@ -129,7 +138,7 @@ export async function continueConversation(c: Context<AppEnv>, id: string, req: 
 			const next = [...contents, userTurn(req), modelTurn].slice(-2 * MAX_TURN_PAIRS);
 			done = true;
 			// Lost only when this message outlived its claim and another took the conversation, or it was deleted.
-			if (!(await writeHistory(c.env.PRIVATE, key, { contents: next }, claimed))) {
+			if (!(await writeHistory(c.env.PRIVATE, key, { contents: next }, claimed, result.images[0]?.signatures))) {
 				const urls = result.images.map((i) => i.url).join(", ");
 				throw apiError(
 					"conversation_conflict",

@@ -38,7 +38,9 @@ export const UNKNOWN_QUOTA_COOLDOWN_MS = 30_000;
 /** A per-minute cooldown never lasts longer than this, whatever the delay says. */
 const MINUTE_COOLDOWN_CAP_MS = 5 * 60_000;
 
-const PACIFIC = new Intl.DateTimeFormat("en-US", {
+/** Built on first use: a time-zone formatter loads ICU's zone data, a cold start's cost otherwise. */
+let pacific: Intl.DateTimeFormat | undefined;
+const PACIFIC_FORMAT: Intl.DateTimeFormatOptions = {
 	timeZone: "America/Los_Angeles",
 	hourCycle: "h23",
 	year: "numeric",
@@ -47,11 +49,12 @@ const PACIFIC = new Intl.DateTimeFormat("en-US", {
 	hour: "numeric",
 	minute: "numeric",
 	second: "numeric",
-});
+};
 
 /** Pacific wall-clock time at `at`, as if it were UTC (so offsets can be subtracted). */
 function pacificWallClock(at: number): number {
-	const p = Object.fromEntries(PACIFIC.formatToParts(new Date(at)).map((x) => [x.type, Number(x.value)]));
+	pacific ??= new Intl.DateTimeFormat("en-US", PACIFIC_FORMAT);
+	const p = Object.fromEntries(pacific.formatToParts(new Date(at)).map((x) => [x.type, Number(x.value)]));
 	return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
 }
 

@@ -97,7 +97,7 @@ export interface EmulatorCall {
 	model: string;
 	status: number;
 	body: { contents: unknown[]; generationConfig?: Record<string, unknown> };
-	outputs: Array<{ mimeType: string; bytes: number; sha256: string }>;
+	outputs: Array<{ mimeType: string; bytes: number; sha256: string; signatureSha256?: string }>;
 }
 
 /**

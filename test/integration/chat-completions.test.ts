@@ -49,7 +49,8 @@ describe("chat completions, openai SDK", () => {
 		expect(res).toMatchObject({ object: "chat.completion", model: "nano-banana-2" });
 		expect(res.choices).toHaveLength(1);
 		expect(res.choices[0].finish_reason).toBe("stop");
-		expect(message.content).toBe("Here is the image you asked for.");
+		// Gemini 3 answers with the image part alone, no text (the recorded 3.1 Flash Image answer, 2026-12-03).
+		expect(message.content).toBe("");
 		const url = message.images?.[0].image_url.url ?? "";
 		expect(url).toMatch(/^https:\/\/gateway\.test\/images\/generated\/nano-banana-2\//);
 		const img = await call(new URL(url).pathname);

@@ -55,6 +55,8 @@ describe("chat history with thought signatures", () => {
 			expect(image?.thoughtSignature).toBeTruthy();
 			// The signature and bytes are the ones Gemini sent for that image.
 			expect(await sha256(image?.inlineData?.data ?? "")).toBe(origin.outputs[0].sha256);
+			const signature = new TextEncoder().encode(image?.thoughtSignature ?? "");
+			expect(new Uint8Array(await crypto.subtle.digest("SHA-256", signature)).toHex()).toBe(origin.outputs[0].signatureSha256);
 		}
 		expect(third[4].parts).toEqual([{ text: p3 }]);
 
@@ -87,7 +89,8 @@ describe("chat history with thought signatures", () => {
 		const owner = await createKey();
 		const other = await createKey();
 		const p1 = uniquePrompt("a secret garden");
-		const a1 = await turn(owner.key, [], p1);
+		// Gemini 3 gives no text with the image; the assistant message carries the client's own words.
+		const a1 = { ...(await turn(owner.key, [], p1)), content: "Here is the garden." };
 		const p2 = uniquePrompt("borrowed");
 		const res = await postJson(
 			"/v1/chat/completions",
@@ -112,7 +115,7 @@ describe("chat history with thought signatures", () => {
 	it("an image made for another model is a reference, not a turn (signatures do not carry across models)", async () => {
 		const k = await createKey();
 		const p1 = uniquePrompt("a boat");
-		const a1 = await turn(k.key, [], p1);
+		const a1 = { ...(await turn(k.key, [], p1)), content: "Here is the boat." };
 		const p2 = uniquePrompt("the boat in watercolor");
 		const res = await postJson(
 			"/v1/chat/completions",

@@ -37,7 +37,9 @@ describe("conversational editing", () => {
 		const modelParts = modelTurnSent[1].parts;
 		expect(modelParts.some((p) => p.thought && p.text)).toBe(true); // thought text kept
 		const finalImage = modelParts.find((p) => p.inlineData && !p.thought);
-		expect(finalImage?.thoughtSignature).toBeTruthy();
+		// The whole signature Gemini sent (0.6 MB at 1K), byte for byte.
+		const signature = new TextEncoder().encode(finalImage?.thoughtSignature ?? "");
+		expect(new Uint8Array(await crypto.subtle.digest("SHA-256", signature)).toHex()).toBe(firstCall.outputs[0].signatureSha256);
 		// The image goes back as the real bytes Gemini sent, not a placeholder.
 		const sentBack = Uint8Array.fromBase64(finalImage?.inlineData?.data ?? "");
 		const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", sentBack)).toHex();

@@ -42,9 +42,9 @@ describe("usage rows", () => {
 			image_size: "2K",
 			credits_reserved: 20,
 			credits_charged: 20,
-			// Each answer: a 2K image (1,680 tokens), the 272 candidate tokens Gemini 3 answers carry
-			// beyond their details, and the 8-token caption.
-			output_tokens: 2 * (1680 + 272 + 8),
+			// Each answer: a 2K image (1,680 tokens) and the 272 candidate tokens Gemini 3 answers carry
+			// beyond their details; no caption (Gemini 3 sends the image part alone, recorded 2026-12-03).
+			output_tokens: 2 * (1680 + 272),
 			status: 200,
 			error_code: null,
 			finish_reason: "STOP",

@@ -55,6 +55,12 @@ describe("GeminiClient request", () => {
 		expect(new Headers(s.calls[0].init.headers).get("x-goog-api-key")).toBe("secret-key");
 		expect(JSON.parse(String(s.calls[0].init.body))).toEqual(body);
 	});
+
+	it("asks for gzip (workerd's fetch does not by itself; the runtime decodes the answer as it streams)", async () => {
+		const s = scripted([OK()]);
+		await client(s.fn).generateContent("gemini-3.1-flash-image", body);
+		expect(new Headers(s.calls[0].init.headers).get("accept-encoding")).toBe("gzip");
+	});
 });
 
 describe("GeminiClient retry policy", () => {

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GeminiConnectionError, GeminiMalformedResponseError } from "../../src/gemini/errors";
+import { jsonWithSignatures } from "../../src/gemini/kept-signatures";
 import { readOutcome } from "../../src/gemini/result";
 import { placeholderIndex, readStreamed } from "../../src/gemini/stream-reader";
 import { ImageWriter } from "../../src/storage/image-writer";
@@ -86,11 +87,61 @@ describe("StreamScanner", () => {
 			expect(outcome.images.map((i) => placeholderIndex(i.data))).toEqual([1, 2]);
 			expect(outcome.thoughtImages).toBe(1);
 			expect(outcome.usage.candidatesTokenCount).toBe(1290);
-			// Everything but the image strings is exactly what JSON.parse gives.
+			// Everything but the image strings and the (skipped) signatures is exactly what JSON.parse gives.
+			expect(parts.map((p) => p.thoughtSignature)).toEqual([
+				undefined,
+				undefined,
+				"nbg-sig-skipped",
+				"nbg-sig-skipped",
+				undefined,
+				undefined,
+			]);
 			for (const p of parts) if (p.inlineData) p.inlineData.data = "";
-			for (const p of expected.candidates[0].content.parts) if (p.inlineData) p.inlineData.data = "";
+			for (const p of expected.candidates[0].content.parts) {
+				if (p.inlineData) p.inlineData.data = "";
+				if (p.thoughtSignature) p.thoughtSignature = "nbg-sig-skipped";
+			}
 			expect(res).toEqual(expected);
 		}
+	});
+
+	it("keeps each thought signature as the body's bytes, in pieces, and writes them back into stored JSON", async () => {
+		// A signature with escapes (Google sends none in base64, but JSON allows "\/") and one split anywhere.
+		const long = "c2lnOj".repeat(5000);
+		const text = body([
+			{ text: "Here you go", thoughtSignature: "c2lnMA==" },
+			{ inlineData: { mimeType: "image/png", data: PNG_B64 }, thoughtSignature: long },
+			{ text: "escaped", thought_signature: "ab/cd" },
+		]).replace('"ab/cd"', '"ab\\/cd"');
+		for (const sizes of [[1], [3], [7], [4096], [100_000]]) {
+			const kept: Uint8Array[][] = [];
+			const c = collector();
+			const sink = {
+				...c.sink,
+				signature: (n: number, pieces: Uint8Array[]) => {
+					kept[n] = pieces;
+				},
+			};
+			const res = await readStreamed(chunked(text, sizes), sink);
+			const parts = res.candidates?.[0]?.content?.parts ?? [];
+			expect(parts.map((p) => p.thoughtSignature ?? (p as { thought_signature?: string }).thought_signature)).toEqual([
+				"nbg-sig:0",
+				"nbg-sig:1",
+				"nbg-sig:2",
+			]);
+			// The signatures never went through the reduced JSON: they come back whole from the pieces.
+			const stored = JSON.parse(new TextDecoder().decode(jsonWithSignatures({ parts }, kept))) as { parts: typeof parts };
+			expect(stored.parts.map((p) => p.thoughtSignature ?? (p as { thought_signature?: string }).thought_signature)).toEqual([
+				"c2lnMA==",
+				long,
+				"ab/cd",
+			]);
+		}
+	});
+
+	it("a skipped signature can never be stored", () => {
+		expect(() => jsonWithSignatures({ parts: [{ thoughtSignature: "nbg-sig-skipped" }] })).toThrow(/skipped/);
+		expect(() => jsonWithSignatures({ parts: [{ thoughtSignature: "nbg-sig:3" }] }, [])).toThrow(/not kept/);
 	});
 
 	it("unescapes \\/ and \\uXXXX inside base64, across chunk boundaries", async () => {
