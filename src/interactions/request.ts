@@ -9,10 +9,17 @@
  * content}`); image output is asked for with `response_format: {type: "image",
  * aspect_ratio, image_size, mime_type, delivery: "inline" | "uri"}` (one entry or an array).
  */
-import type { GatewayConfig } from "../config";
+import { type GatewayConfig, THINKING_LEVELS, type ThinkingLevel } from "../config";
 import { invalidParam } from "../errors";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
-import { checkAspectRatio, checkImageSize, checkPrompt, type GenerationRequest, resolveModel } from "../pipeline/request";
+import {
+	checkAspectRatio,
+	checkImageSize,
+	checkModelControls,
+	checkPrompt,
+	type GenerationRequest,
+	resolveModel,
+} from "../pipeline/request";
 
 /** How the images of an answer reach the client: base64 in the body, or a URL to fetch. */
 export type Delivery = "inline" | "uri";
@@ -171,17 +178,7 @@ export async function readCreate(body: Record<string, unknown>, config: GatewayC
 		throw invalidParam("service_tier", `service_tier must be "standard" here (got ${JSON.stringify(body.service_tier)})`);
 	}
 	if (body.labels !== undefined && !isObject(body.labels)) throw invalidParam("labels", "labels must be an object of strings");
-	if (body.generation_config !== undefined && body.generation_config !== null) {
-		if (!isObject(body.generation_config)) throw invalidParam("generation_config", "generation_config must be an object");
-		const first = Object.keys(body.generation_config)[0];
-		if (first !== undefined) {
-			throw invalidParam(
-				`generation_config.${first}`,
-				`generation_config.${first} is not supported for image models here`,
-				"unsupported_parameter",
-			);
-		}
-	}
+	const thinkingLevel = readGenerationConfig(body.generation_config);
 	if (body.response_modalities !== undefined) {
 		const m = body.response_modalities;
 		if (!Array.isArray(m) || m.some((x) => typeof x !== "string" || !["image", "text"].includes(x.toLowerCase()))) {
@@ -217,8 +214,38 @@ export async function readCreate(body: Record<string, unknown>, config: GatewayC
 		imageSize,
 		images: [],
 		...(system ? { systemInstruction: system } : {}),
+		...checkModelControls(config, model, { thinkingLevel }, { thinking: "generation_config.thinking_level", search: "tools" }),
 		params: { aspectRatio: `${at}.aspect_ratio`, imageSize: `${at}.image_size`, images: "input" },
 	};
 	req.images = await resolveImages(input.images, model.maxInputImages, model.id, inputLimitsFrom(config));
 	return { req, stream, background, store, delivery };
+}
+
+/**
+ * generation_config: `thinking_level` (Google's 2.1 examples send it; any case) is read,
+ * and checked like every dialect's level by checkModelControls; any other field is refused
+ * by name (the shared pipeline has no place for it).
+ */
+function readGenerationConfig(value: unknown): ThinkingLevel | undefined {
+	if (value === undefined || value === null) return undefined;
+	if (!isObject(value)) throw invalidParam("generation_config", "generation_config must be an object");
+	let level: ThinkingLevel | undefined;
+	for (const [k, v] of Object.entries(value)) {
+		if (k !== "thinking_level") {
+			throw invalidParam(
+				`generation_config.${k}`,
+				`generation_config.${k} is not supported for image models here`,
+				"unsupported_parameter",
+			);
+		}
+		const asked = typeof v === "string" ? v.toLowerCase() : v;
+		if (!THINKING_LEVELS.some((l) => l === asked)) {
+			throw invalidParam(
+				"generation_config.thinking_level",
+				`generation_config.thinking_level must be one of ${THINKING_LEVELS.join(", ")}`,
+			);
+		}
+		level = THINKING_LEVELS.find((l) => l === asked);
+	}
+	return level;
 }

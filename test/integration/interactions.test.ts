@@ -278,6 +278,23 @@ describe("the HTTP surface", () => {
 		expect(await usageRows(k.id)).toHaveLength(0);
 	});
 
+	it("generation_config.thinking_level reaches Gemini's thinkingConfig; a level the model does not take is a 400 naming it, nothing sent", async () => {
+		const k = await createKey(undefined, { credits: 1000 });
+		const prompt = uniquePrompt("interactions thinking");
+		const res = await create(k.key, { model: "nano-banana-2", input: prompt, generation_config: { thinking_level: "high" } });
+		expect(res.status, await res.clone().text()).toBe(200);
+		const [sent] = await emulatorCalls(prompt);
+		expect(sent.body.generationConfig).toMatchObject({ thinkingConfig: { thinkingLevel: "HIGH" } });
+		const low = uniquePrompt("interactions thinking low");
+		await expectGoogleError(
+			await create(k.key, { model: "nano-banana-2", input: low, generation_config: { thinking_level: "low" } }),
+			400,
+			"INVALID_ARGUMENT",
+			/generation_config\.thinking_level.*minimal, high/,
+		);
+		expect(await emulatorCalls(low)).toEqual([]);
+	});
+
 	it("no key is 401 UNAUTHENTICATED in Google's shape; another key's interaction is 404", async () => {
 		await expectGoogleError(await postJson("/v1/interactions", { model: "nano-banana-2", input: "x" }), 401, "UNAUTHENTICATED", /API key/);
 		const a = await createKey();
