@@ -21,10 +21,16 @@ let gw: GatewayProcess;
 let browser: Browser;
 
 /** Saves what the page shows as test-artifacts/console/<name>.png and says where. */
-async function shot(page: Page, name: string): Promise<void> {
+async function shot(page: Page, name: string, fullPage = true): Promise<void> {
 	mkdirSync(ARTIFACTS, { recursive: true });
 	const path = join(ARTIFACTS, `${name}.png`);
-	await page.screenshot({ path, fullPage: true });
+	if (fullPage) {
+		// Lazy images load once scrolled to: show every one in the picture.
+		await page.evaluate("window.scrollTo(0, document.body.scrollHeight)");
+		await expect.poll(() => page.evaluate("[...document.images].every((i) => i.complete)")).toBe(true);
+		await page.evaluate("window.scrollTo(0, 0)");
+	}
+	await page.screenshot({ path, fullPage });
 	console.log(`screenshot: ${path}`);
 }
 
@@ -161,7 +167,7 @@ describe.skipIf(!hasChromium)("console playground and gallery in Chromium", () =
 		await page.keyboard.press("Enter");
 		await expect.poll(() => dialog.getByRole("status").textContent()).toBe("URL copied");
 		expect(await page.evaluate("navigator.clipboard.readText()")).toBe(new URL(first ?? "", gw.url).href);
-		await shot(page, "lightbox");
+		await shot(page, "lightbox", false);
 		await page.keyboard.press("ArrowRight");
 		await expect.poll(() => dialog.getAttribute("aria-label")).toBe("Image 2 of 2");
 		expect(await dialog.locator("img").getAttribute("src")).not.toBe(first);
@@ -281,7 +287,7 @@ describe.skipIf(!hasChromium)("console playground and gallery in Chromium", () =
 		await page.keyboard.press("Enter");
 		const dialog = page.getByRole("dialog");
 		await expect.poll(() => dialog.locator(".lightbox-prompt").textContent()).toBe(newest.prompt);
-		await shot(page, "gallery-lightbox");
+		await shot(page, "gallery-lightbox", false);
 		await dialog.getByRole("button", { name: "Edit this image" }).click();
 		await expect.poll(() => page.locator("h1").textContent()).toBe("Playground");
 		await expect.poll(() => page.locator(".refs li").count()).toBe(1);
@@ -301,7 +307,7 @@ describe.skipIf(!hasChromium)("console playground and gallery in Chromium", () =
 		await page.getByRole("button", { name: "Open image 1 full size" }).click();
 		const box = await page.getByRole("dialog").boundingBox();
 		expect((box?.x ?? -1) >= 0 && (box?.width ?? 999) <= 390).toBe(true);
-		await shot(page, "phone-lightbox");
+		await shot(page, "phone-lightbox", false);
 		await page.keyboard.press("Escape");
 		await page.getByRole("link", { name: "Gallery" }).click();
 		await expect.poll(() => page.locator(".gallery figure").count()).toBe(2);
