@@ -144,6 +144,18 @@ describe.skipIf(!hasChromium)("console playground and gallery in Chromium", () =
 		expect(errors).toEqual([]);
 	});
 
+	it("a refusal that comes after the stream started shows the API's message, and nothing is charged", async () => {
+		const key = await createApiKey(gw, "refused", 1_000_000);
+		const { page, errors } = await signedIn(key);
+		await page.getByLabel("Prompt").fill("a banana nobody may see [emu:block=SAFETY]");
+		await page.getByRole("button", { name: "Generate" }).click();
+		await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 30_000 }).toContain("You were not charged");
+		expect(await page.getByRole("alert").textContent()).toContain("content_policy_violation");
+		await expect.poll(() => page.getByTestId("progress").textContent()).toMatch(/^Finished: 0 of 1 image · [\d.]+ s$/);
+		expect(await page.getByRole("button", { name: "Generate" }).isEnabled()).toBe(true);
+		expect(errors).toEqual([]);
+	});
+
 	it("by keyboard alone: Generate with Ctrl+Enter, open the lightbox, copy the URL, next image, edit this image, Escape", async () => {
 		const key = await createApiKey(gw, "keyboard", 1_000_000);
 		const { page, errors } = await signedIn(key);
@@ -183,6 +195,8 @@ describe.skipIf(!hasChromium)("console playground and gallery in Chromium", () =
 		await expect.poll(() => page.getByRole("dialog").count()).toBe(1);
 		await page.keyboard.press("Escape");
 		await expect.poll(() => page.getByRole("dialog").count()).toBe(0);
+		// Focus is back where the lightbox was opened from.
+		expect(await page.evaluate("document.activeElement?.getAttribute('aria-label')")).toBe("Open image 1 full size");
 		// The edit goes to the API with the image as a reference.
 		await page.getByLabel("Prompt").fill("the same banana, in blue");
 		await page.getByLabel("Images (n)").fill("1");

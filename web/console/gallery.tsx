@@ -180,7 +180,6 @@ export function GalleryPage({ token }: { token: string }) {
 					onClose={() => setBox(null)}
 					onEdit={(url) => {
 						queueEditImage(url);
-						setBox(null);
 						toPlayground();
 					}}
 				/>

@@ -81,18 +81,16 @@ export function Lightbox({
 	if (!image) return null;
 	const absolute = new URL(image.url, location.href).href;
 	const step = (by: number) => onIndex((index + by + images.length) % images.length);
+	const close = () => ref.current?.close();
 	return (
 		<dialog
 			ref={ref}
 			class="lightbox"
 			aria-label={`Image ${index + 1} of ${images.length}`}
+			// Closing the dialog itself (Escape, Close, the backdrop) gives focus back to what opened it.
 			onClose={onClose}
-			onCancel={(e) => {
-				e.preventDefault();
-				onClose();
-			}}
 			onClick={(e) => {
-				if (e.target === ref.current) onClose();
+				if (e.target === ref.current) close();
 			}}
 			onKeyDown={(e) => {
 				if (images.length < 2) return;
@@ -117,7 +115,13 @@ export function Lightbox({
 						>
 							Copy URL
 						</button>
-						<button type="button" onClick={() => onEdit(image.url)}>
+						<button
+							type="button"
+							onClick={() => {
+								close();
+								onEdit(image.url);
+							}}
+						>
 							Edit this image
 						</button>
 						{images.length > 1 && (
@@ -130,7 +134,7 @@ export function Lightbox({
 								</button>
 							</>
 						)}
-						<button type="button" onClick={onClose} autofocus>
+						<button type="button" onClick={close} autofocus>
 							Close
 						</button>
 					</div>

@@ -415,10 +415,7 @@ export function PlaygroundPage({ token }: { token: string }) {
 					index={box.index}
 					onIndex={(i) => setBox({ ...box, index: i })}
 					onClose={() => setBox(null)}
-					onEdit={(url) => {
-						setBox(null);
-						void addReference(url);
-					}}
+					onEdit={(url) => void addReference(url)}
 				/>
 			)}
 		</div>
