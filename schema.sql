@@ -45,7 +45,9 @@ CREATE TABLE IF NOT EXISTS usage (
   -- JSON array: the upstream (pool member id) that served each delivered image, in r2_keys order.
   upstreams         TEXT NOT NULL DEFAULT '[]',
   google_cost       REAL NOT NULL DEFAULT 0,
-  metered           TEXT NOT NULL DEFAULT '{}'
+  metered           TEXT NOT NULL DEFAULT '{}',
+  -- The request's prompt, its first 1,000 characters (NULL before migration 0007).
+  prompt            TEXT
 );
 
 CREATE INDEX IF NOT EXISTS usage_key_created ON usage (key_id, created_at, request_id);

@@ -139,6 +139,8 @@ export class GeminiEmulator {
 	/** Every models.get asked, with its answer's status (tests count the gateway's confirmations). */
 	readonly modelGets: Array<{ model: string; status: number; at: number }> = [];
 	private readonly failures = new Map<string, number>();
+	/** How many times each identical image call was answered: the k-th draws the k-th image. */
+	private readonly draws = new Map<string, number>();
 	private readonly requiredKey: string | undefined;
 	/** Ids that answer 404 NOT_FOUND (Google shut them down), beyond those never known. */
 	private readonly retired: Set<string>;
@@ -398,8 +400,15 @@ export class GeminiEmulator {
 			parts.push({ inlineData: { mimeType: "image/png", data: thumb.toString("base64") }, thought: true });
 		}
 		if (caption) parts.push({ text: caption });
+		// Google samples afresh on every call: the gateway sends n identical calls for n images,
+		// and each must come back a different picture. The k-th identical call draws the k-th
+		// image, so a fresh emulator is still deterministic per (prompt, call, index).
+		const drawKey = [spec.id, prompt, aspectRatio, imageSize ?? "", String(inputImages)].join("\u0000");
+		const draw = this.draws.get(drawKey) ?? 0;
+		if (this.draws.size > 5_000) this.draws.clear();
+		this.draws.set(drawKey, draw + 1);
 		for (let i = 0; i < count; i++) {
-			const seed = seedOf(spec.id, prompt, aspectRatio, imageSize ?? "", String(inputImages), String(i));
+			const seed = seedOf(spec.id, prompt, aspectRatio, imageSize ?? "", String(inputImages), String(draw), String(i));
 			const bytes = renderImage(format, dims.width, dims.height, seed, noise);
 			const real = format === "png" ? "image/png" : "image/jpeg";
 			const declared = d.mislabel ? (real === "image/png" ? "image/jpeg" : "image/png") : real;

@@ -14,6 +14,8 @@ export interface UsageDraft {
 	n: number;
 	aspectRatio: string | null;
 	imageSize: string | null;
+	/** The request's prompt, cut to PROMPT_KEPT_CHARS (absent in drafts held before it was recorded). */
+	prompt?: string | null;
 	startedAt: number;
 }
 
@@ -96,6 +98,7 @@ export function usageRow(keyId: string, draft: UsageDraft, reserved: number, cha
 		error_code: o.errorCode,
 		finish_reason: o.finishReason,
 		r2_keys: JSON.stringify(o.r2Keys),
+		prompt: draft.prompt ?? null,
 		upstreams: JSON.stringify(o.upstreams ?? []),
 		google_cost: Math.round((o.googleCost ?? 0) * 10_000) / 10_000,
 		metered: JSON.stringify(o.metered ?? {}),
@@ -127,6 +130,8 @@ export interface UsageRow {
 	error_code: string | null;
 	finish_reason: string | null;
 	r2_keys: string;
+	/** The prompt's first PROMPT_KEPT_CHARS characters; null for rows from before it was kept. */
+	prompt: string | null;
 	/** JSON array: the upstream (pool member id) that served each delivered image, in order. */
 	upstreams: string;
 	/** Google's bill for the request, in credits (a fraction). */

@@ -66,6 +66,10 @@ export const UsageRow = z.object({
 	finish_reason: z.string().nullable(),
 	r2_keys: z.array(z.string()).describe("R2 keys of the images delivered"),
 	image_urls: z.array(z.string()).describe("Public URLs of the images delivered"),
+	prompt: z
+		.string()
+		.nullable()
+		.describe("The request's prompt (its first 1,000 characters); null for rows recorded before prompts were kept"),
 	created_at: Iso,
 	day: z.string(),
 });

@@ -24,6 +24,8 @@ export interface Metered {
 	images: number;
 	aspectRatio?: string;
 	imageSize?: ImageSize;
+	/** The prompt, kept on the usage row (cut to PROMPT_KEPT_CHARS) for the key's gallery. */
+	prompt?: string;
 	/** The most one call may cost at Google's rates (credits, a fraction), from callBound. */
 	worstCallCredits?: number;
 	/** Priced features the request uses, for the key's controls (billing/controls.ts). */
@@ -39,6 +41,7 @@ export function meteredOf(req: GenerationRequest, config?: GatewayConfig, tier: 
 		images: req.n,
 		aspectRatio: req.aspectRatio,
 		imageSize: req.imageSize,
+		prompt: req.prompt,
 		worstCallCredits: config ? callBound(config, req, tier).worstCredits : undefined,
 		features: {
 			...(req.search ? { search: true } : {}),
@@ -112,6 +115,9 @@ export function holdOf(config: Pick<GatewayConfig, "marginPercent">, m: Metered,
 	return m.images * Math.max(pricePerImage, worst);
 }
 
+/** How much of a prompt a usage row keeps: enough to recognise the image by, not a transcript. */
+export const PROMPT_KEPT_CHARS = 1_000;
+
 /** The usage draft a KeyAccount records at admission. */
 export function usageDraft(requestId: string, m: Metered): UsageDraft {
 	return {
@@ -122,6 +128,7 @@ export function usageDraft(requestId: string, m: Metered): UsageDraft {
 		n: m.images,
 		aspectRatio: m.aspectRatio ?? null,
 		imageSize: m.imageSize ?? m.model.defaultImageSize ?? null,
+		prompt: m.prompt === undefined ? null : m.prompt.slice(0, PROMPT_KEPT_CHARS),
 		startedAt: Date.now(),
 	};
 }

@@ -72,6 +72,7 @@ const USAGE_COLUMNS = [
 	"error_code",
 	"finish_reason",
 	"r2_keys",
+	"prompt",
 	"upstreams",
 	"google_cost",
 	"metered",

@@ -149,7 +149,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 		await page.getByLabel("Size").selectOption("512");
 		await page.getByLabel("Images (n)").fill("2");
 		await page.getByRole("button", { name: "Generate" }).click();
-		const images = page.locator(".results img");
+		const images = page.locator(".thumbs img");
 		await expect.poll(() => images.count(), { timeout: 30_000 }).toBe(2);
 		await expect.poll(() => images.first().evaluate(naturalWidth)).toBeGreaterThan(0);
 		const size = await images.first().evaluate((img) => {
@@ -178,7 +178,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 		await page.getByLabel("Prompt").fill("put a hat on it");
 		await page.getByLabel(/Reference images/).setInputFiles({ name: "ref.png", mimeType: "image/png", buffer: encodePng(64, 64, 7) });
 		await page.getByRole("button", { name: "Generate" }).click();
-		await expect.poll(() => page.locator(".results img").count(), { timeout: 30_000 }).toBe(1);
+		await expect.poll(() => page.locator(".thumbs img").count(), { timeout: 30_000 }).toBe(1);
 		await page.getByRole("button", { name: "Remove ref.png" }).click();
 		await page.getByLabel(/Reference images/).setInputFiles({
 			name: "huge.png",
@@ -252,7 +252,7 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
 		await expect.poll(() => page.locator(".gallery img").count()).toBeGreaterThan(3);
 		await expect.poll(() => page.locator(".gallery img").first().evaluate(naturalWidth)).toBeGreaterThan(0);
 		const stamps = async () =>
-			(await page.locator(".gallery img").evaluateAll((imgs) => imgs.map((i) => i.getAttribute("alt") ?? ""))).map((a) => a.split(", ")[1]);
+			page.locator(".gallery figure").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-created") ?? ""));
 		const first = await stamps();
 		expect(first.length).toBeGreaterThanOrEqual(12);
 		expect([...first].sort().reverse()).toEqual(first);

@@ -62,7 +62,7 @@ describe("multi-row D1 inserts", () => {
 		]);
 	});
 
-	it("usage rows: 3 to a statement (26 columns); a missing newer column gets its default, never undefined", () => {
+	it("usage rows: 3 to a statement (27 columns); a missing newer column gets its default, never undefined", () => {
 		const { db, statements } = recordingDb();
 		const row = { request_id: "req_u", key_id: "key_x", day: "2026-11-22" } as unknown as UsageRow;
 		expect(
@@ -71,7 +71,7 @@ describe("multi-row D1 inserts", () => {
 				Array.from({ length: 9 }, () => row),
 			),
 		).toHaveLength(3);
-		expect(statements.map((s) => s.params.length / 26)).toEqual([3, 3, 3]);
+		expect(statements.map((s) => s.params.length / 27)).toEqual([3, 3, 3]);
 		expect(statements.every((s) => s.sql.startsWith("INSERT INTO usage") && s.sql.includes("ON CONFLICT (request_id) DO UPDATE"))).toBe(
 			true,
 		);

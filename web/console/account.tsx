@@ -5,6 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, messageOf } from "./api";
 import { BarChart } from "./charts";
+import { credits, dateTime, num } from "./format";
 import { isFinal, useJobList } from "./jobs";
 import type { Account, PipelineList, UsagePage } from "./types";
 
@@ -36,29 +37,29 @@ export function AccountPage({ token }: { token: string }) {
 					<dl class="facts">
 						<div>
 							<dt>Balance</dt>
-							<dd data-testid="balance">{account.credits.toLocaleString()} credits</dd>
+							<dd data-testid="balance">{credits(account.credits)}</dd>
 						</div>
 						<div>
 							<dt>Held by running requests</dt>
-							<dd>{account.reserved_credits.toLocaleString()}</dd>
+							<dd>{credits(account.reserved_credits)}</dd>
 						</div>
 						<div>
 							<dt>Today</dt>
 							<dd>
-								{account.usage?.today.images ?? 0} images, {account.usage?.today.credits ?? 0} credits
+								{num(account.usage?.today.images ?? 0)} images, {credits(account.usage?.today.credits ?? 0)}
 							</dd>
 						</div>
 						<div>
 							<dt>This month</dt>
 							<dd>
-								{account.usage?.this_month.images ?? 0} images, {account.usage?.this_month.credits ?? 0} credits
+								{num(account.usage?.this_month.images ?? 0)} images, {credits(account.usage?.this_month.credits ?? 0)}
 							</dd>
 						</div>
 						{account.limits &&
 							Object.entries(account.limits).map(([k, v]) => (
 								<div key={k}>
 									<dt>{k.replaceAll("_", " ")}</dt>
-									<dd>{v.toLocaleString()}</dd>
+									<dd>{num(v)}</dd>
 								</div>
 							))}
 					</dl>
@@ -107,8 +108,8 @@ export function AccountPage({ token }: { token: string }) {
 										<td class={isFinal(j) ? "" : "live"}>{j.status}</td>
 										<td>{j.model}</td>
 										<td>{j.n}</td>
-										<td>{new Date(j.created_at).toLocaleString()}</td>
-										<td>{j.credits_charged ?? "—"}</td>
+										<td>{dateTime(j.created_at)}</td>
+										<td>{j.credits_charged === null ? "—" : num(j.credits_charged)}</td>
 									</tr>
 								))}
 							</tbody>

@@ -1,72 +1,53 @@
 /**
- * The playground: a prompt, the model's own options (from /v1/models), reference images
- * by upload, drag and drop or paste, sync or async; results as images with download
- * links and the credits they cost. Errors are the API's own messages.
+ * The playground: a prompt, the model's own ratios and sizes (from /v1/models), reference
+ * images, the cost before Generate (from /v1/pricing), then live progress and a large
+ * preview that opens in a lightbox. Each image shows as it arrives: a sync request without
+ * references is one streamed chat completion (same hold and charge as /v1/images/...); with
+ * references it is one multipart /v1/images/edits; async queues a job and follows its
+ * states. Recent requests stay in the tab. Errors are the API's own messages.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, messageOf } from "./api";
+import { credits, num, seconds } from "./format";
 import { useJobPolling } from "./jobs";
-import type { ImagesResponse, Job, Model, ModelList } from "./types";
+import { fileOf, Lightbox, type LightboxImage, takeEditImage } from "./lightbox";
+import { CostLine, History, type HistoryEntry, loadHistory, type PricingView, References, saveHistory, useNow } from "./playground-parts";
+import { streamImages } from "./stream";
+import type { Account, ImagesResponse, Job, Model, ModelList } from "./types";
 
-interface Outcome {
-	urls: string[];
-	charged: string | null;
-	remaining: string | null;
+/** One of the n images asked for: empty until it arrives. */
+interface Slot {
+	url?: string;
+	afterMs?: number;
+}
+
+/** The request in flight or last finished. */
+interface Run {
+	prompt: string;
+	model: string;
+	ratio: string;
+	size: string;
+	n: number;
+	startedAt: number;
+	endedAt: number | null;
+	slots: Slot[];
+	charged: number | null;
+	remaining: number | null;
 	job?: Job;
 }
 
-function References({ files, setFiles }: { files: File[]; setFiles: (update: (prev: File[]) => File[]) => void }) {
-	const [over, setOver] = useState(false);
-	const add = (list: FileList | null | undefined) => {
-		const images = [...(list ?? [])].filter((f) => f.type.startsWith("image/") || f.type === "");
-		// From the latest state, not this render's: a drop and a paste may land before a re-render.
-		if (images.length > 0) setFiles((prev) => [...prev, ...images]);
-	};
-	useEffect(() => {
-		// Paste anywhere on the page adds the pasted images.
-		const onPaste = (e: ClipboardEvent) => add(e.clipboardData?.files);
-		addEventListener("paste", onPaste);
-		return () => removeEventListener("paste", onPaste);
-	});
-	return (
-		<fieldset
-			class={`drop${over ? " over" : ""}`}
-			onDragOver={(e) => {
-				e.preventDefault();
-				setOver(true);
-			}}
-			onDragLeave={() => setOver(false)}
-			onDrop={(e) => {
-				e.preventDefault();
-				setOver(false);
-				add(e.dataTransfer?.files);
-			}}
-		>
-			<label for="refs">Reference images (optional): choose, drop here, or paste</label>
-			<input id="refs" type="file" accept="image/*" multiple onChange={(e) => add(e.currentTarget.files)} />
-			{files.length > 0 && (
-				<ul class="refs" aria-label="Chosen reference images">
-					{files.map((f, i) => (
-						<li key={`${f.name}-${i}`}>
-							{f.name || "pasted image"} ({Math.ceil(f.size / 1024)} KiB)
-							<button
-								type="button"
-								class="link"
-								aria-label={`Remove ${f.name || "pasted image"}`}
-								onClick={() => setFiles((prev) => prev.filter((_, j) => j !== i))}
-							>
-								remove
-							</button>
-						</li>
-					))}
-				</ul>
-			)}
-		</fieldset>
-	);
-}
+const JOB_STATES: Record<string, string> = {
+	CREATED: "queued",
+	RUNNING: "running",
+	STORING: "storing",
+	SUCCEEDED: "done",
+	FAILED: "failed",
+	CANCELED: "canceled",
+};
 
 export function PlaygroundPage({ token }: { token: string }) {
 	const [models, setModels] = useState<Model[]>([]);
+	const [pricing, setPricing] = useState<PricingView | null>(null);
 	const [model, setModel] = useState("nano-banana");
 	const [prompt, setPrompt] = useState("");
 	const [ratio, setRatio] = useState("");
@@ -74,32 +55,124 @@ export function PlaygroundPage({ token }: { token: string }) {
 	const [n, setN] = useState(1);
 	const [asyncMode, setAsync] = useState(false);
 	const [files, setFiles] = useState<File[]>([]);
-	const [busy, setBusy] = useState(false);
 	const [error, setError] = useState<string | null>(null);
-	const [outcome, setOutcome] = useState<Outcome | null>(null);
+	const [notice, setNotice] = useState<string | null>(null);
+	const [run, setRun] = useState<Run | null>(null);
+	const [selected, setSelected] = useState(0);
+	const [history, setHistory] = useState<HistoryEntry[]>(loadHistory);
+	const [box, setBox] = useState<{ images: LightboxImage[]; index: number } | null>(null);
+	const promptRef = useRef<HTMLTextAreaElement>(null);
 
 	useEffect(() => {
 		api<ModelList>(token, "/v1/models")
 			.then(({ data }) => setModels(data.data.filter((m) => m.lifecycle.status !== "retired")))
 			.catch((err) => setError(messageOf(err)));
+		api<PricingView>(null, "/v1/pricing")
+			.then(({ data }) => setPricing(data))
+			.catch((err) => setError(messageOf(err)));
+		// An image sent here from the gallery's "Edit this image".
+		const queued = takeEditImage();
+		if (queued) addReference(queued);
 	}, [token]);
 	const spec = models.find((m) => m.id === model);
 
-	// An async job finishing fills in the results.
-	const job = useJobPolling(token, outcome?.job);
-	const urls = job?.status === "SUCCEEDED" ? (job.result?.images ?? []).map((i) => i.url) : (outcome?.urls ?? []);
-	const charged = job ? (job.credits_charged === null ? null : String(job.credits_charged)) : (outcome?.charged ?? null);
+	// An async job's states, and its images once it has succeeded.
+	const job = useJobPolling(token, run?.job);
+	useEffect(() => {
+		if (!job || !run?.job) return;
+		const final = job.status === "SUCCEEDED" || job.status === "FAILED" || job.status === "CANCELED";
+		if (!final || run.endedAt !== null) return;
+		const urls = (job.result?.images ?? []).map((i) => i.url);
+		const endedAt = performance.now();
+		const done: Run = {
+			...run,
+			endedAt,
+			slots: run.slots.map((s, i) => (urls[i] ? { url: urls[i], afterMs: endedAt - run.startedAt } : s)),
+			charged: job.credits_charged,
+		};
+		setRun(done);
+		if (job.status === "FAILED") setError(job.error ? `${job.error.message} (${job.error.code})` : "The job failed");
+		if (urls.length > 0) remember(done, urls);
+	}, [job?.status]);
+
+	const busy = run !== null && run.endedAt === null;
+	const now = useNow(busy);
+
+	function remember(r: Run, urls: string[]) {
+		const entry: HistoryEntry = {
+			at: new Date().toISOString(),
+			prompt: r.prompt,
+			model: r.model,
+			ratio: r.ratio,
+			size: r.size,
+			n: r.n,
+			urls,
+			charged: r.charged,
+			ms: (r.endedAt ?? performance.now()) - r.startedAt,
+		};
+		setHistory((prev) => saveHistory([entry, ...prev]));
+	}
+
+	async function addReference(url: string) {
+		try {
+			const file = await fileOf(url);
+			setFiles((prev) => [...prev, file]);
+			setNotice(`Added ${file.name} as a reference image: describe the change and Generate.`);
+			promptRef.current?.focus();
+		} catch (err) {
+			setError(messageOf(err));
+		}
+	}
 
 	const submit = async (e: Event) => {
 		e.preventDefault();
-		setBusy(true);
 		setError(null);
-		setOutcome(null);
-		const fields: Record<string, string | number | boolean> = { model, prompt, n };
+		setNotice(null);
+		setSelected(0);
+		const count = Math.min(9, Math.max(1, Math.floor(n) || 1));
+		const base: Run = {
+			prompt,
+			model,
+			ratio,
+			size,
+			n: count,
+			startedAt: performance.now(),
+			endedAt: null,
+			slots: Array.from({ length: count }, () => ({})),
+			charged: null,
+			remaining: null,
+		};
+		setRun(base);
+		const fields: Record<string, string | number | boolean> = { model, prompt, n: count };
 		if (ratio) fields.aspect_ratio = ratio;
 		if (size) fields.image_size = size;
-		if (asyncMode) fields.async = true;
+		const finish = (r: Run, urls: string[]) => {
+			setRun(r);
+			if (urls.length > 0) remember(r, urls);
+		};
 		try {
+			if (!asyncMode && files.length === 0) {
+				// Each image appears the moment the gateway has stored it.
+				let current = base;
+				const charged = await streamImages(
+					token,
+					{ model, prompt, n: count, aspectRatio: ratio || undefined, imageSize: size || undefined },
+					(a) => {
+						const slots = [...current.slots];
+						slots[a.index] = { url: a.url, afterMs: a.afterMs };
+						current = { ...current, slots };
+						setRun(current);
+					},
+				);
+				const account = await api<Account>(token, "/v1/account").catch(() => null);
+				const done = { ...current, endedAt: performance.now(), charged, remaining: account?.data.credits ?? null };
+				finish(
+					done,
+					done.slots.flatMap((s) => (s.url ? [s.url] : [])),
+				);
+				return;
+			}
+			if (asyncMode) fields.async = true;
 			let res: Awaited<ReturnType<typeof api<ImagesResponse | Job>>>;
 			if (files.length > 0) {
 				// References go as multipart, as the openai SDK sends them.
@@ -110,17 +183,51 @@ export function PlaygroundPage({ token }: { token: string }) {
 			} else {
 				res = await api<ImagesResponse | Job>(token, "/v1/images/generations", { body: fields });
 			}
-			const remaining = res.headers.get("x-credits-remaining");
-			if (res.status === 202) setOutcome({ urls: [], charged: null, remaining, job: res.data as Job });
-			else {
-				const data = res.data as ImagesResponse;
-				setOutcome({ urls: data.data.flatMap((d) => (d.url ? [d.url] : [])), charged: res.headers.get("x-credits-charged"), remaining });
+			const remainingHeader = res.headers.get("x-credits-remaining");
+			const remaining = remainingHeader === null ? null : Number(remainingHeader);
+			if (res.status === 202) {
+				setRun({ ...base, remaining, job: res.data as Job });
+				return;
 			}
+			const urls = (res.data as ImagesResponse).data.flatMap((d) => (d.url ? [d.url] : []));
+			const endedAt = performance.now();
+			const charged = res.headers.get("x-credits-charged");
+			finish(
+				{
+					...base,
+					endedAt,
+					slots: base.slots.map((s, i) => (urls[i] ? { url: urls[i], afterMs: endedAt - base.startedAt } : s)),
+					charged: charged === null ? null : Number(charged),
+					remaining,
+				},
+				urls,
+			);
 		} catch (err) {
 			setError(messageOf(err));
-		} finally {
-			setBusy(false);
+			setRun((r) => (r ? { ...r, endedAt: performance.now() } : r));
 		}
+	};
+
+	const arrived = (run?.slots ?? []).flatMap((s, i) => (s.url ? [{ url: s.url, index: i }] : []));
+	const shown = arrived[Math.min(selected, arrived.length - 1)];
+	// The clock ticks from before the run started: never show a negative time.
+	const elapsed = run ? Math.max(0, (run.endedAt ?? now) - run.startedAt) : 0;
+	const lightboxOf = (r: { prompt: string; model: string; size: string; ratio: string }, urls: string[], charged: number | null) =>
+		urls.map((url) => ({
+			url,
+			prompt: r.prompt,
+			caption: `${r.model} · ${r.ratio || "default ratio"} · ${r.size || "default size"}${charged === null ? "" : ` · ${credits(charged / urls.length)} each`}`,
+		}));
+	const openRun = (index: number) => {
+		if (!run) return;
+		setBox({
+			images: lightboxOf(
+				run,
+				arrived.map((a) => a.url),
+				run.charged,
+			),
+			index,
+		});
 	};
 
 	return (
@@ -129,10 +236,15 @@ export function PlaygroundPage({ token }: { token: string }) {
 				<label for="prompt">Prompt</label>
 				<textarea
 					id="prompt"
+					ref={promptRef}
 					required
 					rows={4}
 					value={prompt}
 					onInput={(e) => setPrompt(e.currentTarget.value)}
+					onKeyDown={(e) => {
+						// Ctrl/Cmd+Enter generates from the prompt, as in other playgrounds.
+						if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) e.currentTarget.form?.requestSubmit();
+					}}
 					placeholder="a nano banana on a plate"
 				/>
 				<div class="row">
@@ -206,15 +318,8 @@ export function PlaygroundPage({ token }: { token: string }) {
 						<input id="n" type="number" min={1} max={9} value={n} onInput={(e) => setN(Number(e.currentTarget.value))} />
 					</div>
 				</div>
-				{spec && (
-					<p class="hint">
-						Price:{" "}
-						{Object.entries(spec.prices ?? {})
-							.map(([s, p]) => `${s} ${p}`)
-							.join(", ")}{" "}
-						credits per image; up to {spec.max_input_images} reference images.
-					</p>
-				)}
+				<CostLine pricing={pricing} spec={spec} size={size} n={n} references={files.length} />
+				{spec && <p class="hint">Up to {num(spec.max_input_images)} reference images.</p>}
 				<References files={files} setFiles={setFiles} />
 				<label class="check">
 					<input type="checkbox" checked={asyncMode} onChange={(e) => setAsync(e.currentTarget.checked)} /> Async (queue a job and follow
@@ -224,41 +329,95 @@ export function PlaygroundPage({ token }: { token: string }) {
 					{busy ? "Generating…" : "Generate"}
 				</button>
 			</form>
-			<section class="results" aria-live="polite" aria-label="Results">
+			<section class="results" aria-label="Results">
+				{notice && (
+					<p class="notice" role="status">
+						{notice}
+					</p>
+				)}
 				{error && (
 					<p role="alert" class="error">
 						{error}
 					</p>
 				)}
+				{run && (
+					<p class="progress" role="status" data-testid="progress">
+						{busy ? "Generating" : "Finished"}: {num(arrived.length)} of {num(run.n)} image{run.n === 1 ? "" : "s"} · {seconds(elapsed)}
+						{job ? ` · job ${JOB_STATES[job.status] ?? job.status}` : ""}
+					</p>
+				)}
 				{job && (
 					<p class="status">
-						Job {job.id}: <strong>{job.status}</strong>
+						Job <code>{job.id}</code>: <strong>{job.status}</strong>
 					</p>
 				)}
-				{job?.status === "FAILED" && (
-					<p role="alert" class="error">
-						{job.error ? `${job.error.message} (${job.error.code})` : "The job failed"}
-					</p>
-				)}
-				{charged !== null && (
+				{run && run.charged !== null && (
 					<p class="charged">
-						Credits charged: <strong>{charged}</strong>
-						{outcome?.remaining ? ` · remaining ${outcome.remaining}` : ""}
+						Credits charged: <strong>{num(run.charged)}</strong>
+						{run.remaining === null ? "" : ` · remaining ${num(run.remaining)}`}
 					</p>
 				)}
-				<div class="grid">
-					{urls.map((u, i) => (
-						<figure key={u}>
-							<img src={u} alt={`Result ${i + 1} for: ${prompt}`} />
-							<figcaption>
-								<a href={u} download>
-									Download image {i + 1}
-								</a>
-							</figcaption>
-						</figure>
-					))}
-				</div>
+				{shown && (
+					<button
+						type="button"
+						class="preview"
+						aria-label={`Open image ${shown.index + 1} full size`}
+						onClick={() => openRun(arrived.indexOf(shown))}
+					>
+						<img src={shown.url} alt={`Result ${shown.index + 1} for: ${run?.prompt}`} />
+					</button>
+				)}
+				{run && (
+					<ol class="thumbs" aria-label="Images of this request">
+						{run.slots.map((s, i) => (
+							<li key={i} class={s.url ? "arrived" : "waiting"}>
+								{s.url ? (
+									<>
+										<button
+											type="button"
+											class="thumb"
+											aria-pressed={shown?.index === i}
+											aria-label={`Show image ${i + 1}`}
+											onClick={() => setSelected(arrived.findIndex((a) => a.index === i))}
+										>
+											<img src={s.url} alt="" />
+										</button>
+										<span class="hint">
+											{i + 1}: {seconds(s.afterMs ?? 0)} ·{" "}
+											<a href={s.url} download>
+												Download image {i + 1}
+											</a>
+										</span>
+									</>
+								) : (
+									<span class="placeholder">{busy ? `Image ${i + 1}: on its way…` : `Image ${i + 1}: not delivered`}</span>
+								)}
+							</li>
+						))}
+					</ol>
+				)}
+				<History
+					entries={history}
+					onReuse={(e) => {
+						setPrompt(e.prompt);
+						if (models.some((m) => m.id === e.model)) setModel(e.model);
+						setRatio(e.ratio);
+						setSize(e.size);
+						setN(e.n);
+						promptRef.current?.focus();
+					}}
+					onOpen={(e, i) => setBox({ images: lightboxOf(e, e.urls, e.charged), index: i })}
+				/>
 			</section>
+			{box && (
+				<Lightbox
+					images={box.images}
+					index={box.index}
+					onIndex={(i) => setBox({ ...box, index: i })}
+					onClose={() => setBox(null)}
+					onEdit={(url) => void addReference(url)}
+				/>
+			)}
 		</div>
 	);
 }
