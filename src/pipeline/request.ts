@@ -9,6 +9,7 @@ import type { GatewayConfig } from "../config";
 import { apiError, invalidParam } from "../errors";
 import type { GeminiContent } from "../gemini/types";
 import type { InputImage } from "../inputs/images";
+import type { OutputAsk } from "../storage/convert";
 
 export interface GenerationRequest {
 	/** Which route asked, e.g. `openai.images.generations` (recorded in usage). */
@@ -32,6 +33,8 @@ export interface GenerationRequest {
 	thinkingLevel?: ThinkingLevel;
 	/** Google Search grounding (web and image search), billed per query. */
 	search?: boolean;
+	/** The format (and compression) the stored images are converted to; none: as Gemini made them. */
+	output?: OutputAsk;
 }
 
 /**
