@@ -154,4 +154,89 @@ describe("output_format", () => {
 		}
 		expect(await balanceOf(k.key)).toBe(before);
 	});
+
+	it("chat completions: image_config.output_format, in the data URL's type and the stored name", async () => {
+		const k = await createKey();
+		const ask = (path: string, image_config: Record<string, unknown>, stream = false) =>
+			postJson(
+				path,
+				{ model: "nano-banana", messages: [{ role: "user", content: uniquePrompt("chat fmt") }], image_config, stream },
+				auth(k.key),
+			);
+		type Chat = { choices: Array<{ message: { images: Array<{ image_url: { url: string } }> } }> };
+		const data = await (await ask("/api/v1/chat/completions", { output_format: "webp", output_compression: 60 })).json<Chat>();
+		const dataUrl = data.choices[0].message.images[0].image_url.url;
+		expect(dataUrl.startsWith("data:image/webp;base64,")).toBe(true);
+		expect(magic(Uint8Array.fromBase64(dataUrl.slice(dataUrl.indexOf(",") + 1)))).toBe("webp");
+		const linked = await (await ask("/v1/chat/completions", { output_format: "avif" })).json<Chat>();
+		const url = linked.choices[0].message.images[0].image_url.url;
+		expect(url.endsWith(".avif")).toBe(true);
+		expect(magic((await fetchImage(url)).bytes)).toBe("avif");
+		// Streamed: the image event carries the converted image too.
+		const sse = await (await ask("/api/v1/chat/completions", { output_format: "png" }, true)).text();
+		expect(sse).toContain("data:image/png;base64,iVBORw0KGgo");
+		const bad = await ask("/v1/chat/completions", { output_format: "bmp" });
+		expect((await expectError(bad, 400, "invalid_parameter")).param).toBe("image_config.output_format");
+		const badQ = await ask("/v1/chat/completions", { output_format: "jpeg", output_compression: 200 });
+		expect((await expectError(badQ, 400, "invalid_parameter")).param).toBe("image_config.output_compression");
+	});
+
+	it("OpenRouter's Images API: output_format and output_compression, media_type named, listed per model", async () => {
+		const k = await createKey();
+		const res = await postJson(
+			"/api/v1/images",
+			{ model: "google/gemini-2.5-flash-image", prompt: uniquePrompt("or avif"), output_format: "avif", output_compression: 40 },
+			auth(k.key),
+		);
+		expect(res.status).toBe(200);
+		const body = await res.json<{ data: Array<{ b64_json: string; media_type: string }> }>();
+		expect(body.data[0].media_type).toBe("image/avif");
+		expect(magic(Uint8Array.fromBase64(body.data[0].b64_json))).toBe("avif");
+		const jpeg = await postJson(
+			"/api/v1/images",
+			{ prompt: uniquePrompt("or jpeg"), output_format: "jpeg", response_format: "url" },
+			auth(k.key),
+		);
+		const j = await jpeg.json<{ data: Array<{ url: string; media_type: string }> }>();
+		expect(j.data[0].media_type).toBe("image/jpeg");
+		expect(j.data[0].url.endsWith(".jpg")).toBe(true);
+		const models = await (await call("/api/v1/images/models", { headers: auth(k.key) })).json<{
+			data: Array<{ supported_parameters: string[]; parameters: { output_format: { values: string[] } } }>;
+		}>();
+		expect(models.data[0].supported_parameters).toContain("output_format");
+		expect(models.data[0].parameters.output_format.values).toEqual(["png", "jpeg", "webp", "avif"]);
+		const prompt = uniquePrompt("or bad");
+		const bad = await postJson("/api/v1/images", { prompt, output_format: "heic" }, auth(k.key));
+		expect((await expectError(bad, 400, "invalid_parameter")).param).toBe("output_format");
+		expect(await emulatorCalls(prompt)).toEqual([]);
+	});
+
+	it("KEEP_ORIGINAL_IMAGES keeps Gemini's image beside the converted one", async () => {
+		const k = await createKey();
+		const res = await buildApp().fetch(
+			new Request("https://gateway.test/v1/images/generations", {
+				method: "POST",
+				headers: { ...auth(k.key), "content-type": "application/json" },
+				body: JSON.stringify({ model: "nano-banana", prompt: uniquePrompt("keep"), output_format: "webp" }),
+			}),
+			{ ...env, KEEP_ORIGINAL_IMAGES: "true" },
+			createExecutionContext(),
+		);
+		const url = (await res.json<{ data: Array<{ url: string }> }>()).data[0].url;
+		const stem = new URL(url).pathname.replace(/^\/images\//, "").replace(/\.webp$/, "");
+		expect((await listObjects(stem)).map((o) => o.key).sort()).toEqual([`${stem}.jpg`, `${stem}.webp`]);
+		// A JPEG asked as JPEG with a compression shares the name: the original moves aside.
+		const again = await buildApp().fetch(
+			new Request("https://gateway.test/v1/images/generations", {
+				method: "POST",
+				headers: { ...auth(k.key), "content-type": "application/json" },
+				body: JSON.stringify({ model: "nano-banana", prompt: uniquePrompt("keep jpeg"), output_format: "jpeg", output_compression: 30 }),
+			}),
+			{ ...env, KEEP_ORIGINAL_IMAGES: "true" },
+			createExecutionContext(),
+		);
+		const jurl = (await again.json<{ data: Array<{ url: string }> }>()).data[0].url;
+		const jstem = new URL(jurl).pathname.replace(/^\/images\//, "").replace(/\.jpg$/, "");
+		expect((await listObjects(jstem)).map((o) => o.key).sort()).toEqual([`${jstem}.jpg`, `${jstem}.original.jpg`]);
+	});
 });
