@@ -66,6 +66,9 @@ export const UsageRow = z.object({
 	finish_reason: z.string().nullable(),
 	r2_keys: z.array(z.string()).describe("R2 keys of the images delivered"),
 	image_urls: z.array(z.string()).describe("Public URLs of the images delivered"),
+	thumbnail_urls: z
+		.array(z.string())
+		.describe("Each image's gallery thumbnail: a 256-px-wide WebP made on the fly (GET /images/{key}?thumb), in image_urls' order"),
 	created_at: Iso,
 	day: z.string(),
 });

@@ -5,7 +5,18 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
-import { auth, balanceOf, call, createKey, emulatorCalls, expectError, listObjects, postJson, uniquePrompt } from "../helpers/http";
+import {
+	auth,
+	balanceOf,
+	call,
+	createKey,
+	emulatorCalls,
+	expectError,
+	flushUsage,
+	listObjects,
+	postJson,
+	uniquePrompt,
+} from "../helpers/http";
 import { openaiClient } from "../helpers/sdk";
 
 /** What an image's first bytes say it is (the magic numbers the task names). */
@@ -238,5 +249,35 @@ describe("output_format", () => {
 		const jurl = (await again.json<{ data: Array<{ url: string }> }>()).data[0].url;
 		const jstem = new URL(jurl).pathname.replace(/^\/images\//, "").replace(/\.jpg$/, "");
 		expect((await listObjects(jstem)).map((o) => o.key).sort()).toEqual([`${jstem}.jpg`, `${jstem}.original.jpg`]);
+	});
+});
+
+describe("gallery thumbnails", () => {
+	it("GET /images/{key}?thumb is a 256-px WebP of the image, cached; a missing image is a 404", async () => {
+		const k = await createKey();
+		const res = await postJson("/v1/images/generations", { model: "nano-banana", prompt: uniquePrompt("thumb") }, auth(k.key));
+		const url = (await res.json<{ data: Array<{ url: string }> }>()).data[0].url;
+		const full = await fetchImage(url);
+		const thumbRes = await call(`${new URL(url).pathname}?thumb`);
+		expect(thumbRes.status).toBe(200);
+		expect(thumbRes.headers.get("content-type")).toBe("image/webp");
+		expect(thumbRes.headers.get("cache-control")).toContain("immutable");
+		const thumb = new Uint8Array(await thumbRes.arrayBuffer());
+		expect(magic(thumb)).toBe("webp");
+		expect(thumb.byteLength).toBeLessThan(full.bytes.byteLength);
+		const info = await env.IMAGE_TRANSFORM.info(new Blob([thumb]).stream());
+		expect(info).toMatchObject({ format: "image/webp", width: 256 });
+		// The original is untouched, and the thumbnail is no stored object.
+		const stem = new URL(url).pathname.replace(/^\/images\//, "").replace(/\.[a-z]+$/, "");
+		expect(await listObjects(stem)).toHaveLength(1);
+		const missing = await call(`${new URL(url).pathname.replace(/\.jpg$/, ".png")}?thumb`);
+		expect(missing.status).toBe(404);
+		// The gallery's rows (GET /v1/usage) name each image's thumbnail beside its URL.
+		await flushUsage(k.key);
+		const usage = await (await call("/v1/usage", { headers: auth(k.key) })).json<{
+			data: Array<{ image_urls: string[]; thumbnail_urls: string[] }>;
+		}>();
+		const row = usage.data.find((r) => r.image_urls[0] === url);
+		expect(row?.thumbnail_urls).toEqual([`${url}?thumb`]);
 	});
 });
