@@ -7,7 +7,7 @@
  * deleted unless the operator keeps originals (KEEP_ORIGINAL_IMAGES); the converted object is
  * the one delivered and charged (conversion never changes the charge).
  */
-import { sniffImage } from "../lib/image-bytes";
+import { type ImageKind, sniffImage } from "../lib/image-bytes";
 import { IMMUTABLE, type StoredImage } from "./images";
 
 /** The formats the Images binding produces (`output()`'s image/* formats but GIF, which it cannot make locally). */
@@ -82,4 +82,10 @@ export async function convertStored(
 		await env.IMAGES.delete([...new Set(drop)]).catch(() => undefined);
 		throw error;
 	}
+}
+
+/** A stored image known by its key, type and size (the Batch lane's record of it). */
+export function storedOf(key: string, mimeType: string, size: number): StoredImage {
+	const kind = { mimeType, ext: key.slice(key.lastIndexOf(".") + 1) } as ImageKind;
+	return { key, kind, size };
 }

@@ -17,6 +17,7 @@ import {
 	postJson,
 	uniquePrompt,
 } from "../helpers/http";
+import { waitForJob } from "../helpers/jobs";
 import { openaiClient } from "../helpers/sdk";
 
 /** What an image's first bytes say it is (the magic numbers the task names). */
@@ -141,6 +142,20 @@ describe("output_format", () => {
 			{ format: "image/avif", quality: 55 },
 			{ format: "image/png" },
 		]);
+	});
+
+	it("an async job keeps output_format through the queue", async () => {
+		const k = await createKey();
+		const res = await postJson(
+			"/v1/images/generations",
+			{ model: "nano-banana", prompt: uniquePrompt("async avif"), output_format: "avif", async: true },
+			auth(k.key),
+		);
+		expect(res.status).toBe(202);
+		const job = await waitForJob(k.key, (await res.json<{ id: string }>()).id);
+		expect(job.status).toBe("SUCCEEDED");
+		expect(job.result?.images[0].mime_type).toBe("image/avif");
+		expect(magic((await fetchImage(job.result?.images[0].url ?? "")).bytes)).toBe("avif");
 	});
 
 	it("bad output_format or output_compression: a 400 naming the field, nothing held or called", async () => {
