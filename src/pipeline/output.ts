@@ -2,6 +2,7 @@
  * A dialect's `output_format` and `output_compression`, checked before anything is held or
  * called (src/storage/convert.ts converts the stored images).
  */
+import { z } from "zod";
 import { invalidParam } from "../errors";
 import { OUTPUT_FORMATS, type OutputAsk, type OutputFormat } from "../storage/convert";
 
@@ -40,3 +41,20 @@ export function checkOutput(format: unknown, compression: unknown, params: Outpu
 	if (ask.format !== "png") ask.compression = c;
 	return ask;
 }
+
+/**
+ * The two fields in a dialect's body schema: any value passes the parse, so checkOutput
+ * writes the 400 (naming the field and the formats); the OpenAPI document shows the types.
+ */
+export const OutputFormatField = z.unknown().meta({
+	type: "string",
+	enum: [...OUTPUT_FORMATS],
+	description:
+		"Converts the stored images to this format (Cloudflare Images, once, at store time); unset: as Gemini made them. The charge is the same.",
+});
+export const OutputCompressionField = z.unknown().meta({
+	type: "integer",
+	minimum: 0,
+	maximum: 100,
+	description: "With output_format jpeg, webp or avif: the encoder's quality (100: the least compression); ignored for png.",
+});

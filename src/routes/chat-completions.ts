@@ -24,7 +24,7 @@ import { runBilledStream } from "../pipeline/billed-stream";
 import { type DeliveredImage, runGeneration } from "../pipeline/generate";
 import { chargeOf } from "../pipeline/meter";
 import { meteredOf } from "../pipeline/metering";
-import { checkOutput } from "../pipeline/output";
+import { checkOutput, OutputCompressionField, OutputFormatField } from "../pipeline/output";
 import { checkAspectRatio, checkImageSize, checkModelControls, checkN, type GenerationRequest, resolveModel } from "../pipeline/request";
 import { saveTurn } from "../pipeline/turns";
 import { routeFacts } from "../route-facts";
@@ -51,8 +51,8 @@ export const ChatBody = z.looseObject({
 			image_size: z.string().optional(),
 			thinking_level: ThinkingField.optional(),
 			// OpenRouter's image_config names (its SDK docs, 2026-12-03); checked by checkOutput.
-			output_format: z.unknown().optional(),
-			output_compression: z.unknown().optional(),
+			output_format: OutputFormatField.optional(),
+			output_compression: OutputCompressionField.optional(),
 		})
 		.optional(),
 	// Nano Banana's thinking level and search grounding under OpenAI's and OpenRouter's names (./model-controls.ts).

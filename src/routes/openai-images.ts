@@ -18,7 +18,7 @@ import { readCapped, readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
-import { checkOutput } from "../pipeline/output";
+import { checkOutput, OutputCompressionField, OutputFormatField } from "../pipeline/output";
 import {
 	checkAspectRatio,
 	checkImageSize,
@@ -64,8 +64,8 @@ export const ImagesBody = z.looseObject({
 	thinking_level: ThinkingField.optional(),
 	google_search: SearchField.optional(),
 	// Checked by checkOutput (src/pipeline/output.ts), which names the field and the formats.
-	output_format: z.unknown().optional(),
-	output_compression: z.unknown().optional(),
+	output_format: OutputFormatField.optional(),
+	output_compression: OutputCompressionField.optional(),
 	// Accepted for SDK compatibility; Gemini has no equivalent knob.
 	quality: Str.optional(),
 	style: Str.optional(),

@@ -24,7 +24,7 @@ import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
-import { checkOutput } from "../pipeline/output";
+import { checkOutput, OutputCompressionField, OutputFormatField } from "../pipeline/output";
 import {
 	checkAspectRatio,
 	checkImageSize,
@@ -58,8 +58,8 @@ export const OpenRouterImagesBody = z.looseObject({
 	input_references: z.array(Reference).optional(),
 	response_format: z.enum(["b64_json", "url"]).default("b64_json"),
 	// OpenRouter's Images API names (its openrouter/images schema, 2026-12-03); checked by checkOutput.
-	output_format: z.unknown().optional(),
-	output_compression: z.unknown().optional(),
+	output_format: OutputFormatField.optional(),
+	output_compression: OutputCompressionField.optional(),
 	thinking_level: ThinkingField.optional(),
 	google_search: z.boolean().optional(),
 	async: z.boolean().optional(),
