@@ -219,6 +219,11 @@ const SETTINGS = {
 		z.preprocess((v) => (blank(v) ? undefined : v), z.enum(["streaming", "buffered"]).default("streaming")),
 		'"streaming": images go from Gemini\'s body into R2 chunk by chunk. "buffered": the whole-body path, kept as the benchmark\'s baseline.',
 	),
+	KEEP_ORIGINAL_IMAGES: field(
+		"keepOriginalImages",
+		flag,
+		'"true": an image converted to the output_format a request asked for keeps Gemini\'s original beside it in R2 (same name, its own extension).',
+	),
 	JOB_MAX_ATTEMPTS: field("jobMaxAttempts", num(5, 1, 100), "Async jobs: attempts before a transient failure becomes final."),
 	JOB_RETRY_BASE_SECONDS: field("jobRetryBaseSeconds", num(10, 0, 3_600, false), "Async jobs: the backoff base between attempts."),
 	WEBHOOK_MAX_ATTEMPTS: field("webhookMaxAttempts", num(8, 1, 100), "Deliveries of one webhook before it is given up."),

@@ -5,7 +5,7 @@
  */
 
 /** The phases of a billed request, in the order they happen. */
-export const PHASES = ["auth", "admit", "upstream", "store", "settle"] as const;
+export const PHASES = ["auth", "admit", "upstream", "store", "convert", "settle"] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** What the billed path knows about a request; the rest of the log line comes from the context. */

@@ -9,6 +9,7 @@ import type { GatewayConfig } from "../config";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import type { GenerationRequest } from "../pipeline/request";
 import { resolveModel } from "../pipeline/request";
+import type { OutputAsk } from "../storage/convert";
 import { type Buckets, deletePrivate, getPrivate } from "../storage/private";
 
 export interface JobSpec {
@@ -29,6 +30,8 @@ export interface JobSpec {
 	/** The thinking level and search grounding asked for (checked at submission). */
 	thinkingLevel?: ThinkingLevel;
 	search?: boolean;
+	/** The format the images are converted to (checked at submission). */
+	output?: OutputAsk;
 }
 
 export const inputKey = (jobId: string, i: number) => `jobs/${jobId}/input-${i}`;
@@ -54,6 +57,7 @@ export async function toSpec(buckets: Buckets, jobId: string, req: GenerationReq
 		origin,
 		...(req.thinkingLevel ? { thinkingLevel: req.thinkingLevel } : {}),
 		...(req.search ? { search: true } : {}),
+		...(req.output ? { output: req.output } : {}),
 	};
 }
 
@@ -84,6 +88,7 @@ export async function fromSpec(buckets: Buckets, spec: JobSpec, config: GatewayC
 		outputPrefix: spec.outputPrefix,
 		...(spec.thinkingLevel ? { thinkingLevel: spec.thinkingLevel } : {}),
 		...(spec.search ? { search: true } : {}),
+		...(spec.output ? { output: spec.output } : {}),
 	};
 }
 

@@ -4,8 +4,8 @@
  */
 
 export interface ImageKind {
-	readonly mimeType: "image/png" | "image/jpeg" | "image/webp" | "image/gif" | "image/heic" | "image/heif";
-	readonly ext: "png" | "jpg" | "webp" | "gif" | "heic" | "heif";
+	readonly mimeType: "image/png" | "image/jpeg" | "image/webp" | "image/gif" | "image/heic" | "image/heif" | "image/avif";
+	readonly ext: "png" | "jpg" | "webp" | "gif" | "heic" | "heif" | "avif";
 }
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -20,7 +20,7 @@ function ascii(b: Uint8Array, at: number, len: number): string {
 	return String.fromCharCode(...b.subarray(at, at + len));
 }
 
-/** Identifies PNG, JPEG, WebP, GIF, HEIC and HEIF from their first 12+ bytes. */
+/** Identifies PNG, JPEG, WebP, GIF, AVIF, HEIC and HEIF from their first 12+ bytes. */
 export function sniffImage(b: Uint8Array): ImageKind | undefined {
 	if (startsWith(b, PNG)) return { mimeType: "image/png", ext: "png" };
 	if (startsWith(b, [0xff, 0xd8, 0xff])) return { mimeType: "image/jpeg", ext: "jpg" };
@@ -32,6 +32,7 @@ export function sniffImage(b: Uint8Array): ImageKind | undefined {
 	}
 	if (b.length >= 12 && ascii(b, 4, 4) === "ftyp") {
 		const brand = ascii(b, 8, 4);
+		if (brand === "avif" || brand === "avis") return { mimeType: "image/avif", ext: "avif" };
 		if (["heic", "heix", "heim", "heis", "hevc", "hevx"].includes(brand)) return { mimeType: "image/heic", ext: "heic" };
 		if (["mif1", "msf1", "heif"].includes(brand)) return { mimeType: "image/heif", ext: "heif" };
 	}

@@ -81,8 +81,14 @@ const systemOps: Operation[] = [
 		},
 		{
 			...IMAGE_KEY,
+			query: z.object({
+				thumb: z
+					.string()
+					.optional()
+					.describe("Present (any value): the gallery thumbnail instead, a 256-px-wide WebP made on the fly and edge-cached"),
+			}),
 			description:
-				"Served from R2 when no public bucket domain is configured: immutable caching, ETag (304), Range (206), readable from any origin.",
+				"Served from R2 when no public bucket domain is configured: immutable caching, ETag (304), Range (206), readable from any origin. With `?thumb`, the image's gallery thumbnail (WebP).",
 		},
 	),
 	images.head("/images/{key}", "A generated image's headers", ok("Headers only"), IMAGE_KEY),

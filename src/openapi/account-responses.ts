@@ -70,6 +70,9 @@ export const UsageRow = z.object({
 		.string()
 		.nullable()
 		.describe("The request's prompt (its first 1,000 characters); null for rows recorded before prompts were kept"),
+	thumbnail_urls: z
+		.array(z.string())
+		.describe("Each image's gallery thumbnail: a 256-px-wide WebP made on the fly (GET /images/{key}?thumb), in image_urls' order"),
 	created_at: Iso,
 	day: z.string(),
 });

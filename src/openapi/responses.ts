@@ -47,6 +47,10 @@ const TokenUsage = z.object({ input_tokens: z.number().int(), output_tokens: z.n
 export const ImagesResponse = z.object({
 	created: z.number().int(),
 	data: z.array(z.object({ url: z.string().optional(), b64_json: z.string().optional() })),
+	output_format: z
+		.enum(["png", "jpeg", "webp", "avif"])
+		.optional()
+		.describe("The images' format, when the request named output_format (as gpt-image answers)"),
 	usage: TokenUsage,
 	conversation_id: z.string().optional(),
 });

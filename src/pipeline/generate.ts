@@ -13,6 +13,7 @@ import { embeddedError, type GenerationOutcome, readOutcome } from "../gemini/re
 import { placeholderIndex, readStreamed } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart, GenerateContentRequest, GenerateContentResponse, UsageMetadata } from "../gemini/types";
 import { timed } from "../observe";
+import { convertStored } from "../storage/convert";
 import { type ImageMeta, ImageWriter } from "../storage/image-writer";
 import { imageKeyStem, imageUrl, putImage, type StoredImage, unguessable } from "../storage/images";
 import { badImageMessage, failureToError, type ImageFailure, noImageFailure } from "./failures";
@@ -216,13 +217,19 @@ async function generateOne(run: Run, index: number): Promise<DeliveredImage[] | 
 		for (const [k, image] of finals.entries()) {
 			const name = k === 0 ? stem : unguessable(`${base}-${k}`);
 			const at = chosen[k];
+			let saved: StoredImage;
 			if (at !== undefined) {
 				if (!streamed) throw new Error("an image placeholder in an answer that was not streamed");
-				stored.push(await timed("store", () => streamed.commit(at, name)));
+				saved = await timed("store", () => streamed.commit(at, name));
 			} else {
 				const bytes = Uint8Array.fromBase64(image.data);
-				stored.push(await timed("store", () => putImage(scope.env.IMAGES, name, bytes, meta)));
+				saved = await timed("store", () => putImage(scope.env.IMAGES, name, bytes, meta));
 			}
+			// Conversion needs the whole image: read back from R2 once stored (src/storage/convert.ts).
+			const { output } = req;
+			if (output)
+				saved = await timed("convert", () => convertStored(scope.env, saved, output, { ...meta }, scope.config.keepOriginalImages));
+			stored.push(saved);
 		}
 	} catch (error) {
 		await streamed?.discard(() => true);

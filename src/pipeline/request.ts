@@ -9,6 +9,7 @@ import type { GatewayConfig } from "../config";
 import { apiError, invalidParam } from "../errors";
 import type { GeminiContent } from "../gemini/types";
 import type { InputImage } from "../inputs/images";
+import type { OutputAsk } from "../storage/convert";
 
 export interface GenerationRequest {
 	/** Which route asked, e.g. `openai.images.generations` (recorded in usage). */
@@ -34,6 +35,8 @@ export interface GenerationRequest {
 	search?: boolean;
 	/** The model turn is kept (chat history, conversations): read its thought signatures, do not skip them. */
 	keepSignatures?: boolean;
+	/** The format (and compression) the stored images are converted to; none: as Gemini made them. */
+	output?: OutputAsk;
 }
 
 /**

@@ -20,14 +20,21 @@ import { UsageQuery } from "./usage-query";
 const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai", publicReads: ["/pricing"] });
 
 /**
- * A usage row as its key's owner reads it: its images as R2 keys and as the URLs they are
- * served at. Which upstream served it is the operator's business (`/admin/usage`).
+ * A usage row as its key's owner reads it: its images as R2 keys, as the URLs they are
+ * served at, and as their gallery thumbnails (always this Worker's `/images/{key}?thumb`,
+ * src/routes/images.ts, even when a public bucket domain serves the images). Which
+ * upstream served it is the operator's business (`/admin/usage`).
  */
-export function presentUsage(row: UsageRow, urlOf: (key: string) => string) {
+export function presentUsage(row: UsageRow, urlOf: (key: string) => string, origin: string) {
 	// Which upstream served it and what Google billed are the operator's business, not the customer's.
 	const { upstreams: _u, google_cost: _g, metered: _m, ...rest } = row;
 	const keys = JSON.parse(row.r2_keys) as string[];
-	return { ...rest, r2_keys: keys, image_urls: keys.map(urlOf) };
+	return {
+		...rest,
+		r2_keys: keys,
+		image_urls: keys.map(urlOf),
+		thumbnail_urls: keys.map((k) => `${imageUrl(k, undefined, origin)}?thumb`),
+	};
 }
 
 export const account = new Hono<AppEnv>()
@@ -59,7 +66,10 @@ export const account = new Hono<AppEnv>()
 		]);
 		return c.json({
 			object: "list",
-			data: page.map((row) => presentUsage(row, (key) => imageUrl(key, c.get("config").publicBaseUrl, new URL(c.req.url).origin))),
+			data: page.map((row) => {
+				const origin = new URL(c.req.url).origin;
+				return presentUsage(row, (key) => imageUrl(key, c.get("config").publicBaseUrl, origin), origin);
+			}),
 			has_more: rows.length > q.limit,
 			next_cursor: rows.length > q.limit ? encodeCursor(last.created_at, last.request_id) : null,
 			aggregates: { by_day: byDay, by_model: byModel },

@@ -4,7 +4,7 @@
  *   POST /v1/chat/completions      (the openai SDK with baseURL .../v1)
  *   POST /api/v1/chat/completions  (clients configured for OpenRouter's .../api/v1)
  * `{model, messages, modalities?, n?, stream?, stream_options?, image_config?: {aspect_ratio,
- * image_size}, aspect_ratio?, image_size?, image_output?: "url" | "data_url"}` (unset: data URLs on
+ * image_size, output_format, output_compression}, aspect_ratio?, image_size?, image_output?: "url" | "data_url"}` (unset: data URLs on
  * /api/v1, URLs on /v1). Every model
  * here makes images, so `modalities` may be left out; given, it must include "image".
  * The chat becomes the canonical request (src/chat/history.ts) and runs through the one
@@ -24,6 +24,7 @@ import { runBilledStream } from "../pipeline/billed-stream";
 import { type DeliveredImage, runGeneration } from "../pipeline/generate";
 import { chargeOf } from "../pipeline/meter";
 import { meteredOf } from "../pipeline/metering";
+import { checkOutput, OutputCompressionField, OutputFormatField } from "../pipeline/output";
 import { checkAspectRatio, checkImageSize, checkModelControls, checkN, type GenerationRequest, resolveModel } from "../pipeline/request";
 import { saveTurn } from "../pipeline/turns";
 import { routeFacts } from "../route-facts";
@@ -45,7 +46,14 @@ export const ChatBody = z.looseObject({
 	stream: z.boolean().optional(),
 	stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
 	image_config: z
-		.looseObject({ aspect_ratio: z.string().optional(), image_size: z.string().optional(), thinking_level: ThinkingField.optional() })
+		.looseObject({
+			aspect_ratio: z.string().optional(),
+			image_size: z.string().optional(),
+			thinking_level: ThinkingField.optional(),
+			// OpenRouter's image_config names (its SDK docs, 2026-12-03); checked by checkOutput.
+			output_format: OutputFormatField.optional(),
+			output_compression: OutputCompressionField.optional(),
+		})
 		.optional(),
 	// Nano Banana's thinking level and search grounding under OpenAI's and OpenRouter's names (./model-controls.ts).
 	reasoning_effort: ThinkingField.optional(),
@@ -102,6 +110,10 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 	);
 	const aspectRatio = ratio[1] !== undefined ? checkAspectRatio(model, ratio[1], ratio[0]) : undefined;
 	const imageSize = size[1] !== undefined ? checkImageSize(model, size[1], size[0]) : undefined;
+	const converted = checkOutput(body.image_config?.output_format, body.image_config?.output_compression, {
+		format: "image_config.output_format",
+		compression: "image_config.output_compression",
+	});
 	const origin = new URL(c.req.url).origin;
 	const keyId = async () => (await caller.identify()).keyId;
 	const input = await chatInput({ buckets: c.env, keyId, origin, config }, model, normalizeMessages(body.messages));
@@ -116,6 +128,7 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 		params: { aspectRatio: ratio[0], imageSize: size[0], images: "messages" },
 		// Every image's turn is kept (saveTurn), so a later request can show it to Gemini again.
 		keepSignatures: true,
+		...(converted ? { output: converted } : {}),
 	};
 	const output = body.image_output ?? defaultImageOutput(c.req.path);
 	const completion: Completion = { id: `chatcmpl-${c.get("requestId").slice(4)}`, created: Math.floor(Date.now() / 1000), model: model.id };

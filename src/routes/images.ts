@@ -2,7 +2,14 @@
  * `GET|HEAD /images/{key}`: serves generated images from R2 when no public bucket domain
  * is configured. Keys never change content, so responses are immutable-cacheable, with
  * ETag revalidation (304) and byte ranges (206).
+ *
+ * `GET /images/{key}?thumb`: the gallery's thumbnail, a WebP THUMB_WIDTH pixels wide made
+ * on the fly by the Images binding and kept in the edge cache (Cache API). On the fly
+ * rather than a second object per image at store time: generation pays nothing for images
+ * nobody browses, every image stored before thumbnails existed has one, and retention and
+ * deletion have no extra object to track. The cost is one transform per cache miss.
  */
+import type { Context } from "hono";
 import { Hono } from "hono";
 import { notFound } from "../errors";
 import { routeFacts } from "../route-facts";
@@ -37,9 +44,38 @@ function keyOf(path: string): string | undefined {
 	return ok ? key : undefined;
 }
 
+/** The thumbnail's width in pixels (never enlarged), and its WebP quality. */
+export const THUMB_WIDTH = 256;
+const THUMB_QUALITY = 70;
+
+/** The thumbnail of `key`, from the edge cache or made now (and cached). */
+async function thumbnail(c: Context<AppEnv>, key: string): Promise<Response> {
+	// One cache entry per image, whatever else the query holds.
+	const cacheKey = new Request(`${new URL(c.req.url).origin}/images/${encodeURI(key)}?thumb`);
+	const cache = caches.default;
+	const hit = await cache.match(cacheKey);
+	if (hit) return c.req.method === "HEAD" ? new Response(null, hit) : hit;
+	const obj = await c.env.IMAGES.get(key);
+	if (!obj) throw notFound("Image not found");
+	const result = await c.env.IMAGE_TRANSFORM.input(obj.body)
+		.transform({ width: THUMB_WIDTH, fit: "scale-down" })
+		.output({ format: "image/webp", quality: THUMB_QUALITY });
+	const bytes = await new Response(result.image()).arrayBuffer();
+	const headers = new Headers({
+		"content-type": "image/webp",
+		"content-length": String(bytes.byteLength),
+		"cache-control": IMMUTABLE,
+		etag: `"thumb-${obj.etag}"`,
+	});
+	const res = new Response(bytes, { headers });
+	c.executionCtx.waitUntil(cache.put(cacheKey, res.clone()));
+	return c.req.method === "HEAD" ? new Response(null, { headers }) : res;
+}
+
 export const images = new Hono<AppEnv>().use(ROUTE_FACTS).on(["GET", "HEAD"], "/*", async (c) => {
 	const key = keyOf(c.req.path);
 	if (!key) throw notFound("Image not found");
+	if (c.req.query("thumb") !== undefined) return thumbnail(c, key);
 	const bucket = c.env.IMAGES;
 	if (c.req.method === "HEAD") {
 		const head = await bucket.head(key);

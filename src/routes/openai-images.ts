@@ -2,7 +2,9 @@
  * OpenAI Images dialect, so the official `openai` SDK works with baseURL at the gateway:
  *   POST /v1/images/generations  JSON; reference images (`image`, `image_url`, `images`) make it an edit
  *   POST /v1/images/edits        multipart (`image` or repeated `image[]`, as the SDK sends) or JSON
- * Superset fields: aspect_ratio, image_size, conversation_id.
+ * Superset fields: aspect_ratio, image_size, conversation_id. OpenAI's output_format and
+ * output_compression convert the stored images (src/storage/convert.ts; avif beside png,
+ * jpeg and webp), and the answer names the format as gpt-image's does (`output_format`).
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
@@ -16,6 +18,7 @@ import { readCapped, readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
+import { checkOutput, OutputCompressionField, OutputFormatField } from "../pipeline/output";
 import {
 	checkAspectRatio,
 	checkImageSize,
@@ -27,6 +30,7 @@ import {
 	resolveModel,
 } from "../pipeline/request";
 import { routeFacts } from "../route-facts";
+import type { OutputFormat } from "../storage/convert";
 import type { AppEnv } from "../types";
 import { asyncOptions, callScope, runOrQueue, ServiceTierField } from "./common";
 import { continueConversation, conversationModel } from "./conversations";
@@ -59,6 +63,9 @@ export const ImagesBody = z.looseObject({
 	// Nano Banana's thinking level and search grounding (./model-controls.ts).
 	thinking_level: ThinkingField.optional(),
 	google_search: SearchField.optional(),
+	// Checked by checkOutput (src/pipeline/output.ts), which names the field and the formats.
+	output_format: OutputFormatField.optional(),
+	output_compression: OutputCompressionField.optional(),
 	// Accepted for SDK compatibility; Gemini has no equivalent knob.
 	quality: Str.optional(),
 	style: Str.optional(),
@@ -94,20 +101,29 @@ function defaultFormat(route: "generations" | "edits"): ImagesFormat {
  * OpenAI-shaped response body. With b64_json the images are streamed from R2 into the
  * body (one chunk in memory at a time), never held as base64 strings.
  */
-export function renderOpenAiImages(result: GenerationResult, format: ImagesFormat, conversationId?: string): unknown {
+export function renderOpenAiImages(
+	result: GenerationResult,
+	format: ImagesFormat,
+	conversationId?: string,
+	outputFormat?: OutputFormat,
+): unknown {
 	const usage = {
 		input_tokens: result.usage.inputTokens,
 		output_tokens: result.usage.outputTokens,
 		total_tokens: result.usage.totalTokens,
 	};
 	const tail = conversationId ? { conversation_id: conversationId } : {};
-	if (format === "url") return { created: result.created, data: result.images.map((img) => ({ url: img.url })), usage, ...tail };
+	// As gpt-image answers: the format the images are in (only when asked, so older answers keep their shape).
+	const named = outputFormat ? { output_format: outputFormat } : {};
+	if (format === "url") return { created: result.created, data: result.images.map((img) => ({ url: img.url })), ...named, usage, ...tail };
 	const pieces: Piece[] = [`{"created":${result.created},"data":[`];
 	result.images.forEach((img, i) => {
 		const url = format === "both" ? `"url":${JSON.stringify(img.url)},` : "";
 		pieces.push(`${i > 0 ? "," : ""}{${url}"b64_json":"`, { key: img.key, size: img.bytes }, '"}');
 	});
-	pieces.push(`],"usage":${JSON.stringify(usage)}${conversationId ? `,"conversation_id":${JSON.stringify(conversationId)}` : ""}}`);
+	pieces.push(
+		`],${outputFormat ? `"output_format":"${outputFormat}",` : ""}"usage":${JSON.stringify(usage)}${conversationId ? `,"conversation_id":${JSON.stringify(conversationId)}` : ""}}`,
+	);
 	return new StreamedBody(pieces);
 }
 
@@ -160,6 +176,7 @@ async function handle(c: Context<AppEnv>, route: "generations" | "edits", { body
 			{ thinking: "thinking_level", search: "google_search" },
 		),
 		images: [],
+		output: checkOutput(body.output_format, body.output_compression, { format: "output_format", compression: "output_compression" }),
 	};
 	const asyncMode = asyncOptions(c, body);
 	const conversation = body.conversation_id ? await continueConversation(c, body.conversation_id, req) : undefined;
@@ -167,7 +184,7 @@ async function handle(c: Context<AppEnv>, route: "generations" | "edits", { body
 		req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config));
 		const format = body.response_format ?? defaultFormat(route);
 		return await runOrQueue(callScope(c, hashInput), req, {
-			render: (result) => renderOpenAiImages(result, format, conversation?.id),
+			render: (result) => renderOpenAiImages(result, format, conversation?.id, req.output?.format),
 			after: conversation?.record,
 			async: asyncMode,
 		});

@@ -2,7 +2,8 @@
  * OpenRouter's Images API, so a client built for it works by changing only its base URL
  * (`https://gw/api/v1`):
  *   POST /api/v1/images          {model, prompt, aspect_ratio?, resolution?: "512"|"1K"|"2K"|"4K", n?,
- *                                 input_references?: [{type: "image_url", image_url: {url}}], response_format?}
+ *                                 input_references?: [{type: "image_url", image_url: {url}}], response_format?,
+ *                                 output_format?: png|jpeg|webp|avif, output_compression?: 0-100}
  *     -> {created, data: [{b64_json | url, media_type}], usage: {prompt_tokens, completion_tokens,
  *         total_tokens, cost (US dollars), images, credits_charged}}
  *   GET  /api/v1/images/models   every model with the parameters it takes and their values
@@ -23,6 +24,7 @@ import { readJsonBody } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
+import { checkOutput, OutputCompressionField, OutputFormatField } from "../pipeline/output";
 import {
 	checkAspectRatio,
 	checkImageSize,
@@ -34,6 +36,7 @@ import {
 	resolveModel,
 } from "../pipeline/request";
 import { routeFacts } from "../route-facts";
+import { OUTPUT_FORMATS } from "../storage/convert";
 import type { AppEnv } from "../types";
 import { asyncOptions, callScope, runOrQueue, ServiceTierField } from "./common";
 import { ThinkingField } from "./model-controls";
@@ -54,6 +57,9 @@ export const OpenRouterImagesBody = z.looseObject({
 	n: z.number().optional(),
 	input_references: z.array(Reference).optional(),
 	response_format: z.enum(["b64_json", "url"]).default("b64_json"),
+	// OpenRouter's Images API names (its openrouter/images schema, 2026-12-03); checked by checkOutput.
+	output_format: OutputFormatField.optional(),
+	output_compression: OutputCompressionField.optional(),
 	thinking_level: ThinkingField.optional(),
 	google_search: z.boolean().optional(),
 	async: z.boolean().optional(),
@@ -106,13 +112,24 @@ function describeModel(config: GatewayConfig, m: ModelSpec, id = m.id) {
 		name: id,
 		description: m.description,
 		architecture: { input_modalities: ["text", "image"], output_modalities: ["image"] },
-		supported_parameters: ["prompt", "n", "aspect_ratio", ...(sized ? ["resolution"] : []), "input_references", "response_format"],
+		supported_parameters: [
+			"prompt",
+			"n",
+			"aspect_ratio",
+			...(sized ? ["resolution"] : []),
+			"input_references",
+			"response_format",
+			"output_format",
+			"output_compression",
+		],
 		parameters: {
 			aspect_ratio: { values: m.aspectRatios },
 			...(sized ? { resolution: { values: m.imageSizes, default: m.defaultImageSize ?? null } } : {}),
 			n: { min: 1, max: MAX_N },
 			input_references: { max: m.maxInputImages },
 			response_format: { values: ["b64_json", "url"], default: "b64_json" },
+			output_format: { values: [...OUTPUT_FORMATS], default: null },
+			output_compression: { min: 0, max: 100 },
 		},
 		pricing: {
 			unit: "credits per image (1 credit = $0.0001)",
@@ -163,6 +180,7 @@ export const openRouterImages = new Hono<AppEnv>()
 				{ thinking: "thinking_level", search: "google_search" },
 			),
 			images: [],
+			output: checkOutput(body.output_format, body.output_compression, { format: "output_format", compression: "output_compression" }),
 		};
 		const asyncMode = asyncOptions(c, body);
 		req.images = await resolveImages(refs, model.maxInputImages, model.id, inputLimitsFrom(config));

@@ -94,6 +94,18 @@ describe("Batch lane", () => {
 		expect(rows.map((r) => JSON.parse(r.upstreams))).toEqual(ids.map(() => ["gemini-1"]));
 	});
 
+	it("output_format on the Batch lane: the settled image is converted (webp), at the batch price", async () => {
+		const k = await createKey(undefined, { credits: 1_000 });
+		const id = await submit(k.key, { model: "nano-banana-pro", prompt: uniquePrompt("batch webp"), output_format: "webp" });
+		await waitForJob(k.key, id);
+		const j = await job(k.key, id);
+		expect(j).toMatchObject({ status: "SUCCEEDED", credits_charged: 7 });
+		const url = j.result?.images[0].url ?? "";
+		expect(url.endsWith(".webp")).toBe(true);
+		const bytes = new Uint8Array(await (await call(new URL(url).pathname)).arrayBuffer());
+		expect(String.fromCharCode(...bytes.subarray(8, 12))).toBe("WEBP");
+	});
+
 	it("batch expiry fails every job in it and releases every hold", async () => {
 		const k = await createKey(undefined, { credits: 1_000 });
 		const ids = await Promise.all([

@@ -111,7 +111,16 @@ describe("OpenRouter Images API", () => {
 		const res = await call("/api/v1/images/models", { headers: auth(k.key) });
 		const { data } = await res.json<{ data: ModelEntry[] }>();
 		const nb2 = data.find((m) => m.id === "nano-banana-2");
-		expect(nb2?.supported_parameters).toEqual(["prompt", "n", "aspect_ratio", "resolution", "input_references", "response_format"]);
+		expect(nb2?.supported_parameters).toEqual([
+			"prompt",
+			"n",
+			"aspect_ratio",
+			"resolution",
+			"input_references",
+			"response_format",
+			"output_format",
+			"output_compression",
+		]);
 		expect(nb2?.parameters.resolution?.values).toEqual(["512", "1K", "2K", "4K"]);
 		expect(nb2?.parameters.aspect_ratio.values).toContain("8:1");
 		expect(nb2?.parameters.n).toEqual({ min: 1, max: 9 });

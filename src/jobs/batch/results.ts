@@ -18,6 +18,7 @@ import { type TokenUsage, tokenUsage } from "../../pipeline/generate";
 import { type AnswerFate, chargeOf, emptySpend, recordAnswer, spendRecord } from "../../pipeline/meter";
 import type { BatchRow } from "../../storage/batches";
 import { jobsOfBatch, setJobsBatchState, succeededJobsOfBatch, updateBatch } from "../../storage/batches";
+import { convertStored, storedOf } from "../../storage/convert";
 import { imageUrl } from "../../storage/images";
 import type { JobRow } from "../../storage/jobs";
 import { accountOfKey, failJob, finish } from "../settle";
@@ -132,12 +133,25 @@ async function settleJob(
 	const meter = (u: UsageMetadata, fate: AnswerFate) => recordAnswer(spend, config.rates, batch.upstream_model, u, fate);
 	for (let i = 0; i < spec.n; i++) {
 		const r = readAnswer(i, answers.get(requestKey(job.id, i)), stored, kept, usage, meter);
-		if (r.image)
+		let image = r.image;
+		if (image && spec.output) {
+			// Converted as on the live path (src/storage/convert.ts); a failed conversion is that image's failure.
+			const meta = { requestId: job.id, model: spec.model, keyId: job.key_id };
+			try {
+				const c = await convertStored(env, storedOf(image.key, image.mimeType, image.size), spec.output, meta, config.keepOriginalImages);
+				image = { key: c.key, mimeType: c.kind.mimeType, size: c.size };
+			} catch (error) {
+				console.error(JSON.stringify({ event: "batch_convert_failed", jobId: job.id, index: i, error: String(error) }));
+				failures.push({ index: i, kind: "internal", message: "converting the image failed" });
+				image = undefined;
+			}
+		}
+		if (image)
 			images.push({
-				key: r.image.key,
-				url: imageUrl(r.image.key, config.publicBaseUrl, spec.origin),
-				mimeType: r.image.mimeType,
-				bytes: r.image.size,
+				key: image.key,
+				url: imageUrl(image.key, config.publicBaseUrl, spec.origin),
+				mimeType: image.mimeType,
+				bytes: image.size,
 			});
 		else if (r.failure) failures.push(r.failure);
 	}
