@@ -19,6 +19,8 @@ type Row = UsagePage["data"][number];
 /** One image of a usage row, with its share of the row's charge. */
 interface Card {
 	url: string;
+	/** A 256-px WebP made on the fly (GET /images/{key}?thumb); the card links the full image. */
+	thumb: string;
 	row: Row;
 	/** credits_charged / images_delivered: the request's charge divided evenly over its images. */
 	share: number;
@@ -36,7 +38,14 @@ interface Loaded {
 const EMPTY: Loaded = { filters: JSON.stringify(["", "", ""]), cards: [], cursor: null, more: true };
 
 function cardsOf(rows: Row[]): Card[] {
-	return rows.flatMap((row) => row.image_urls.map((url) => ({ url, row, share: row.credits_charged / Math.max(1, row.images_delivered) })));
+	return rows.flatMap((row) =>
+		row.image_urls.map((url, i) => ({
+			url,
+			thumb: row.thumbnail_urls[i] ?? url,
+			row,
+			share: row.credits_charged / Math.max(1, row.images_delivered),
+		})),
+	);
 }
 
 /** The card's cost: whole credits as they are, an uneven share to two places with "≈". */
@@ -142,7 +151,7 @@ export function GalleryPage({ token }: { token: string }) {
 				{cards.map((c, i) => (
 					<figure key={c.url} data-created={c.row.created_at}>
 						<button type="button" class="thumb" aria-label={`Open image ${i + 1} full size`} onClick={() => setBox(i)}>
-							<img src={c.url} alt={c.row.prompt ?? `${c.row.model}, ${c.row.created_at}`} loading="lazy" />
+							<img src={c.thumb} alt={c.row.prompt ?? `${c.row.model}, ${c.row.created_at}`} loading="lazy" />
 						</button>
 						<figcaption>
 							<span class="card-prompt">{c.row.prompt ?? "(prompt not recorded)"}</span>
