@@ -3,7 +3,7 @@
  * service's pages, described for the OpenAPI document.
  */
 import { z } from "zod";
-import { CreateConversation } from "../routes/conversations";
+import { ConversationsQuery, CreateConversation } from "../routes/conversations";
 import { JobsQuery } from "../routes/jobs";
 import { CreatePipeline, PatchPipeline, SchedulePreview } from "../routes/pipelines";
 import { UsageQuery } from "../routes/usage-query";
@@ -78,6 +78,10 @@ const conversationOps: Operation[] = [
 	conversations.post("/v1/conversations", "Start a conversation", created("The conversation", R.Conversation), {
 		description: "Then send `conversation_id` with generations or edits to keep editing the last result.",
 		body: { json: CreateConversation },
+	}),
+	conversations.get("/v1/conversations", "List the key's conversations", ok("A page of conversations, newest first", R.ConversationList), {
+		description: "Paged with `cursor` (the answer's `next_cursor`); no turns (GET one conversation for those).",
+		query: ConversationsQuery,
 	}),
 	conversations.get("/v1/conversations/{id}", "Get a conversation's turns", ok("The conversation", R.ConversationDetail), CONVERSATION),
 	conversations.delete("/v1/conversations/{id}", "Delete a conversation", ok("Deleted", R.Deleted), CONVERSATION),

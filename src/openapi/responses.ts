@@ -235,6 +235,13 @@ export const Deleted = z.object({ id: z.string(), deleted: z.literal(true) });
 
 export const Conversation = z.object({ id: z.string(), model: z.string(), turns: z.number().int(), created_at: Iso });
 
+export const ConversationList = z.object({
+	object: z.literal("list"),
+	data: z.array(Conversation.extend({ updated_at: Iso })),
+	has_more: z.boolean(),
+	next_cursor: z.string().nullable(),
+});
+
 export const ConversationDetail = Conversation.extend({
 	updated_at: Iso,
 	contents: z.array(
