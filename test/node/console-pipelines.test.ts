@@ -115,7 +115,7 @@ describe.skipIf(!hasChromium)("pipelines, conversations and operator keys in Chr
 		await edited.getByRole("button", { name: "Resume morning poster" }).click();
 		await expect.poll(() => edited.locator("td").nth(2).textContent()).toMatch(/09:00 (CET|CEST)/);
 
-		await edited.getByRole("button", { name: "Run morning poster now" }).click();
+		await edited.getByRole("button", { name: "Run now: morning poster" }).click();
 		await expect.poll(() => page.getByRole("status").textContent()).toContain("run started");
 		const runs = page.getByRole("table", { name: "Runs of morning poster" });
 		await expect.poll(() => runs.locator("tr[data-run-status=succeeded]").count(), { timeout: 30_000 }).toBe(1);

@@ -187,6 +187,7 @@ export function ConversationsPage({ token }: { token: string }) {
 				</p>
 			)}
 			{items.length === 0 && <p>No conversations yet.</p>}
+			{items.length > 0 && <h2>Your conversations</h2>}
 			{items.length > 0 && (
 				<ul class="conversation-list" aria-label="Conversations">
 					{items.map((c) => (

@@ -440,11 +440,13 @@ export function PipelinesPage({ token }: { token: string }) {
 									<td>{p.enabled ? (p.next_run_at ? inZone(p.next_run_at, p.timezone) : "—") : "paused"}</td>
 									<td>{p.runs}</td>
 									<td class="actions">
-										<button type="button" onClick={() => setForm({ editing: p })}>
-											Edit {p.name}
+										{/* Short visible words; the accessible name says which pipeline (and starts with them). */}
+										<button type="button" aria-label={`Edit ${p.name}`} onClick={() => setForm({ editing: p })}>
+											Edit
 										</button>
 										<button
 											type="button"
+											aria-label={`${p.enabled ? "Pause" : "Resume"} ${p.name}`}
 											onClick={() =>
 												void act(async () => {
 													await api(token, path(p), { method: "PATCH", body: { enabled: !p.enabled } });
@@ -452,10 +454,11 @@ export function PipelinesPage({ token }: { token: string }) {
 												})
 											}
 										>
-											{p.enabled ? "Pause" : "Resume"} {p.name}
+											{p.enabled ? "Pause" : "Resume"}
 										</button>
 										<button
 											type="button"
+											aria-label={`Run now: ${p.name}`}
 											onClick={() =>
 												void act(async () => {
 													const { status } = await api<Run>(token, `${path(p)}/run`, { method: "POST" });
@@ -464,10 +467,15 @@ export function PipelinesPage({ token }: { token: string }) {
 												})
 											}
 										>
-											Run {p.name} now
+											Run now
 										</button>
-										<button type="button" aria-expanded={shown === p.id} onClick={() => setShown(shown === p.id ? null : p.id)}>
-											Runs of {p.name}
+										<button
+											type="button"
+											aria-label={`Runs of ${p.name}`}
+											aria-expanded={shown === p.id}
+											onClick={() => setShown(shown === p.id ? null : p.id)}
+										>
+											Runs
 										</button>
 									</td>
 								</tr>
