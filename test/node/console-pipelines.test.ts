@@ -215,6 +215,7 @@ describe.skipIf(!hasChromium)("pipelines, conversations and operator keys in Chr
 		const first = rows.first();
 		const id = (await first.getAttribute("data-key-id")) ?? "";
 		await first.getByRole("button", { name: "Revoke" }).click();
+		await expect.poll(() => first.locator("td").nth(2).textContent()).toBe("revoked");
 		await page.getByLabel("Status").selectOption("revoked");
 		await page.getByRole("button", { name: "Search" }).click();
 		await expect.poll(() => rows.count()).toBe(1);

@@ -5,7 +5,7 @@
  * each through the admin API.
  */
 import { Fragment } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { daysAgo } from "./account";
 import { api, messageOf } from "./api";
 import type { AdminUsage, CreatedKey, Key, KeyList } from "./types";
@@ -166,7 +166,8 @@ interface Margin {
 export function KeysPage({ token }: { token: string }) {
 	const [keys, setKeys] = useState<Key[]>([]);
 	const [cursor, setCursor] = useState<string | null>(null);
-	const [query, setQuery] = useState({ q: "", status: "" });
+	// The search in force, read by refreshes that finish after a newer search began.
+	const query = useRef({ q: "", status: "" });
 	const [search, setSearch] = useState("");
 	const [status, setStatus] = useState("");
 	const [margins, setMargins] = useState<Map<string, Margin>>(new Map());
@@ -175,14 +176,19 @@ export function KeysPage({ token }: { token: string }) {
 	const [created, setCreated] = useState<CreatedKey | null>(null);
 	const [open, setOpen] = useState<string | null>(null);
 	const [error, setError] = useState<string | null>(null);
+	// Only the latest listing request may fill the table: a slow first load answering after a
+	// search would otherwise show (and page on from) the unsearched list.
+	const latest = useRef(0);
 	/** Loads the first page of the current search again, or (with `after`) the page after it. */
-	const load = (after: string | null, q = query) => {
+	const load = (after: string | null, q = query.current) => {
+		const mine = ++latest.current;
 		const params = new URLSearchParams({ limit: String(PAGE) });
 		if (q.q) params.set("q", q.q);
 		if (q.status) params.set("status", q.status);
 		if (after) params.set("cursor", after);
 		return api<KeyList>(token, `/admin/keys?${params}`).then(
 			({ data }) => {
+				if (mine !== latest.current) return;
 				setKeys((old) => (after ? [...old, ...data.data] : data.data));
 				setCursor(data.has_more ? (data.next_cursor ?? null) : null);
 			},
@@ -193,10 +199,12 @@ export function KeysPage({ token }: { token: string }) {
 	const refresh = async () => {
 		const shown = Math.max(keys.length, PAGE);
 		const params = new URLSearchParams({ limit: String(Math.min(shown, 200)) });
-		if (query.q) params.set("q", query.q);
-		if (query.status) params.set("status", query.status);
+		if (query.current.q) params.set("q", query.current.q);
+		if (query.current.status) params.set("status", query.current.status);
+		const mine = ++latest.current;
 		try {
 			const { data } = await api<KeyList>(token, `/admin/keys?${params}`);
+			if (mine !== latest.current) return;
 			setKeys(data.data);
 			setCursor(data.has_more ? (data.next_cursor ?? null) : null);
 		} catch (err) {
@@ -213,7 +221,7 @@ export function KeysPage({ token }: { token: string }) {
 	const find = (e: Event) => {
 		e.preventDefault();
 		const q = { q: search.trim(), status };
-		setQuery(q);
+		query.current = q;
 		void load(null, q);
 	};
 	const create = async (e: Event) => {
