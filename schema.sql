@@ -165,7 +165,7 @@ CREATE INDEX IF NOT EXISTS jobs_key ON jobs (key_id, created_at, id);
 CREATE INDEX IF NOT EXISTS jobs_batch_waiting ON jobs (service_tier, status, batch_id, created_at);
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id);
 
--- Content pipelines: a schedule (5-field cron, UTC) and a prompt template.
+-- Content pipelines: a schedule (5-field cron, in the pipeline's IANA time zone) and a prompt template.
 CREATE TABLE IF NOT EXISTS pipelines (
   id               TEXT PRIMARY KEY,
   key_id           TEXT NOT NULL,
@@ -186,7 +186,8 @@ CREATE TABLE IF NOT EXISTS pipelines (
   next_run_at      TEXT,
   created_at       TEXT NOT NULL,
   updated_at       TEXT NOT NULL,
-  service_tier     TEXT NOT NULL DEFAULT 'standard'
+  service_tier     TEXT NOT NULL DEFAULT 'standard',
+  timezone         TEXT NOT NULL DEFAULT 'UTC'
 );
 
 CREATE INDEX IF NOT EXISTS pipelines_due ON pipelines (enabled, next_run_at);

@@ -69,6 +69,7 @@ export const ERRORS = {
 			"(Gemini's route) A feature the operator has not enabled (text-only output, Google Search, a thinking level), or a safety setting looser than Google's default; `param` names it",
 	},
 	invalid_schedule: { status: 400, type: bad, meaning: "A pipeline's schedule is not a 5-field cron expression, or never fires" },
+	invalid_timezone: { status: 400, type: bad, meaning: "A pipeline's timezone is not an IANA time zone name the runtime knows" },
 	schedule_too_frequent: { status: 400, type: bad, meaning: "A pipeline's schedule fires more often than `MIN_PIPELINE_INTERVAL_MINUTES`" },
 	unknown_template_variable: { status: 400, type: bad, meaning: "A pipeline's prompt_template uses a variable it does not define" },
 	exceeds_key_limits: { status: 400, type: bad, meaning: "A pipeline run would need more images than the key's quota allows" },

@@ -3,9 +3,9 @@
  * service's pages, described for the OpenAPI document.
  */
 import { z } from "zod";
-import { CreateConversation } from "../routes/conversations";
+import { ConversationsQuery, CreateConversation } from "../routes/conversations";
 import { JobsQuery } from "../routes/jobs";
-import { CreatePipeline, PatchPipeline } from "../routes/pipelines";
+import { CreatePipeline, PatchPipeline, SchedulePreview } from "../routes/pipelines";
 import { UsageQuery } from "../routes/usage-query";
 import { created, json, ok, operations } from "./declare";
 import type { Operation } from "./operation";
@@ -53,12 +53,35 @@ const pipelineOps: Operation[] = [
 	}),
 	pipelines.delete("/v1/pipelines/{id}", "Delete a pipeline", ok("Deleted", R.Deleted), PIPELINE),
 	pipelines.get("/v1/pipelines/{id}/runs", "A pipeline's last 100 runs", ok("Runs, newest first", R.PipelineRunList), PIPELINE),
+	pipelines.post(
+		"/v1/pipelines/{id}/run",
+		"Run a pipeline now",
+		{
+			202: { description: "A run for the current minute, queued and billed like a scheduled run", schema: R.PipelineRun },
+			200: { description: "That minute already had a run: it is answered, nothing more is queued", schema: R.PipelineRun },
+		},
+		{
+			...PIPELINE,
+			description:
+				"Idempotent per slot (the current UTC minute): a repeat in the same minute, or the scheduled slot of that minute, makes one run. The scheduled slots are not moved.",
+		},
+	),
+	pipelines.get("/v1/pipelines/schedule", "Preview a schedule's next five runs", ok("The next five slots", R.SchedulePreview), {
+		description:
+			"Validates `schedule` (5-field cron) and `timezone` (IANA, default UTC) as saving a pipeline would, and lists the next five slots as UTC instants.",
+		query: SchedulePreview,
+		errors: [400],
+	}),
 ];
 
 const conversationOps: Operation[] = [
 	conversations.post("/v1/conversations", "Start a conversation", created("The conversation", R.Conversation), {
 		description: "Then send `conversation_id` with generations or edits to keep editing the last result.",
 		body: { json: CreateConversation },
+	}),
+	conversations.get("/v1/conversations", "List the key's conversations", ok("A page of conversations, newest first", R.ConversationList), {
+		description: "Paged with `cursor` (the answer's `next_cursor`); no turns (GET one conversation for those).",
+		query: ConversationsQuery,
 	}),
 	conversations.get("/v1/conversations/{id}", "Get a conversation's turns", ok("The conversation", R.ConversationDetail), CONVERSATION),
 	conversations.delete("/v1/conversations/{id}", "Delete a conversation", ok("Deleted", R.Deleted), CONVERSATION),

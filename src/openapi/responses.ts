@@ -201,36 +201,50 @@ export const Pipeline = z.object({
 	webhook_url: z.string().nullable(),
 	enabled: z.boolean(),
 	service_tier: ServiceTier,
+	timezone: z.string().describe("IANA time zone the schedule is read in"),
 	runs: z.number().int(),
 	next_run_at: Iso.nullable(),
+	next_runs: z.array(Iso).describe("The next five slots (UTC instants); empty while paused"),
 	created_at: Iso,
 	updated_at: Iso,
 });
 
 export const PipelineList = z.object({ object: z.literal("list"), data: z.array(Pipeline) });
 
-export const PipelineRunList = z.object({
-	object: z.literal("list"),
-	data: z.array(
-		z.object({
-			id: z.string(),
-			slot: z.string(),
-			sequence: z.number().int(),
-			status: z.string(),
-			prompt: z.string().nullable(),
-			job_id: z.string().nullable(),
-			images: z.array(z.string()),
-			credits_charged: z.number().int().nullable(),
-			reason: z.string().nullable(),
-			created_at: Iso,
-			finished_at: Iso.nullable(),
-		}),
-	),
+export const PipelineRun = z.object({
+	id: z.string(),
+	object: z.literal("pipeline.run"),
+	slot: z.string(),
+	sequence: z.number().int(),
+	status: z.string(),
+	prompt: z.string().nullable(),
+	job_id: z.string().nullable(),
+	images: z.array(z.string()),
+	credits_charged: z.number().int().nullable(),
+	reason: z.string().nullable(),
+	created_at: Iso,
+	finished_at: Iso.nullable(),
+});
+
+export const PipelineRunList = z.object({ object: z.literal("list"), data: z.array(PipelineRun) });
+
+export const SchedulePreview = z.object({
+	object: z.literal("schedule"),
+	schedule: z.string(),
+	timezone: z.string(),
+	next_runs: z.array(Iso),
 });
 
 export const Deleted = z.object({ id: z.string(), deleted: z.literal(true) });
 
 export const Conversation = z.object({ id: z.string(), model: z.string(), turns: z.number().int(), created_at: Iso });
+
+export const ConversationList = z.object({
+	object: z.literal("list"),
+	data: z.array(Conversation.extend({ updated_at: Iso })),
+	has_more: z.boolean(),
+	next_cursor: z.string().nullable(),
+});
 
 export const ConversationDetail = Conversation.extend({
 	updated_at: Iso,

@@ -80,6 +80,8 @@ async function grantIdempotency(
 export const KeysQuery = z.object({
 	limit: z.coerce.number().int().min(1).max(200).default(50),
 	cursor: z.string().optional(),
+	q: z.string().trim().max(100).optional().describe("Case-insensitive part of the key's name, id or prefix"),
+	status: z.enum(["active", "revoked"]).optional(),
 });
 
 /** Public view of a key: never the hash, never the key. Live state from its KeyAccount. */
@@ -143,8 +145,9 @@ export const adminKeys = new Hono<AppEnv>()
 		return c.json({ ...present({ ...record, status: "active", revoked_at: null }, await account.describe()), key }, 201);
 	})
 	.get("/", async (c) => {
-		const { limit, cursor } = parseWith(KeysQuery, c.req.query());
-		const rows = await listKeys(c.env.DB, limit + 1, cursor ? decodeCursor(cursor) : undefined);
+		const { limit, cursor, q, status } = parseWith(KeysQuery, c.req.query());
+		// The cursor is a position in created_at order, so it pages a search just as the full list.
+		const rows = await listKeys(c.env.DB, limit + 1, cursor ? decodeCursor(cursor) : undefined, { search: q || undefined, status });
 		const page = rows.slice(0, limit);
 		return c.json({
 			object: "list",

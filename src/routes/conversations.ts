@@ -3,7 +3,7 @@
  * back: the user's instruction and images, and the model's full answer including
  * Gemini 3 `thoughtSignature`s. `POST /v1/images/edits` (or generations) with a
  * `conversation_id` sends the history first and appends the new pair of turns.
- *   POST /v1/conversations {model?}   GET /v1/conversations/{id}   DELETE /v1/conversations/{id}
+ *   POST /v1/conversations {model?}   GET /v1/conversations (paged)   GET /v1/conversations/{id}   DELETE /v1/conversations/{id}
  * Turns live in the private R2 bucket (they carry images); D1 indexes them. Only the owning key sees them.
  */
 import type { Context } from "hono";
@@ -14,13 +14,14 @@ import { apiError, invalidParam, notFound } from "../errors";
 import { jsonWithSignatures, type KeptSignatures } from "../gemini/kept-signatures";
 import type { GeminiContent } from "../gemini/types";
 import { readJsonObject } from "../lib/body";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { parseWith } from "../lib/validate";
 import type { GenerationResult } from "../pipeline/generate";
 import { userTurn } from "../pipeline/generate";
 import { type GenerationRequest, resolveModel } from "../pipeline/request";
 import { hydrate, reducedParts } from "../pipeline/turns";
 import { routeFacts } from "../route-facts";
-import { deleteConversation, getConversation, insertConversation, touchConversation } from "../storage/db";
+import { deleteConversation, getConversation, insertConversation, listConversations, touchConversation } from "../storage/db";
 import { type Buckets, deletePrivate, getPrivate } from "../storage/private";
 import type { AppEnv } from "../types";
 
@@ -159,6 +160,10 @@ export async function continueConversation(c: Context<AppEnv>, id: string, req: 
 }
 
 export const CreateConversation = z.strictObject({ model: z.string().default("nano-banana") });
+export const ConversationsQuery = z.strictObject({
+	limit: z.coerce.number().int().min(1).max(100).default(20),
+	cursor: z.string().optional(),
+});
 
 /** A readable view of the stored turns (the images and signatures stay server-side). */
 function summarize(contents: GeminiContent[]) {
@@ -184,6 +189,18 @@ export const conversations = new Hono<AppEnv>()
 		const record = { id: randomId("conv"), key_id: c.get("caller").keyId, model: model.id, turns: 0, created_at: now, updated_at: now };
 		await insertConversation(c.env.DB, record);
 		return c.json({ id: record.id, model: record.model, turns: 0, created_at: now }, 201);
+	})
+	.get("/", async (c) => {
+		const q = parseWith(ConversationsQuery, c.req.query());
+		const rows = await listConversations(c.env.DB, c.get("caller").keyId, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
+		const page = rows.slice(0, q.limit);
+		const last = page[page.length - 1];
+		return c.json({
+			object: "list",
+			data: page.map((r) => ({ id: r.id, model: r.model, turns: r.turns, created_at: r.created_at, updated_at: r.updated_at })),
+			has_more: rows.length > q.limit,
+			next_cursor: rows.length > q.limit ? encodeCursor(last.created_at, last.id) : null,
+		});
 	})
 	.get("/:id", async (c) => {
 		const keyId = c.get("caller").keyId;

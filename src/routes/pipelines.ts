@@ -1,6 +1,7 @@
 /**
  * Content pipelines: `POST/GET /v1/pipelines`, `GET/PATCH/DELETE /v1/pipelines/{id}`,
- * `GET /v1/pipelines/{id}/runs`. Everything is validated before anything is stored: the
+ * `GET /v1/pipelines/{id}/runs`, `POST /v1/pipelines/{id}/run` (run now) and
+ * `GET /v1/pipelines/schedule` (the next five slots of a schedule in a time zone, unsaved). Everything is validated before anything is stored: the
  * cron expression and its minimum interval, template variables, model options, URLs,
  * and that one run fits the key's own image limits.
  */
@@ -10,12 +11,30 @@ import { z } from "zod";
 import { randomId } from "../account/keys";
 import { invalidParam, notFound } from "../errors";
 import { publicUrl } from "../inputs/public-url";
-import { checkTemplate, longestRendering, nextSlot, parseSchedule, type Variables } from "../jobs/pipelines";
+import {
+	checkTemplate,
+	checkTimezone,
+	longestRendering,
+	nextSlot,
+	nextSlots,
+	parseSchedule,
+	runNow,
+	type Variables,
+} from "../jobs/pipelines";
 import { readJsonObject } from "../lib/body";
 import { parseWith } from "../lib/validate";
 import { checkAspectRatio, checkImageSize, checkN, checkPrompt, resolveModel } from "../pipeline/request";
 import { routeFacts } from "../route-facts";
-import { deletePipeline, getPipeline, listPipelines, listRuns, type PipelineRow, upsertPipeline } from "../storage/jobs";
+import {
+	deletePipeline,
+	getPipeline,
+	getRunBySlot,
+	listPipelines,
+	listRuns,
+	type PipelineRow,
+	type RunRow,
+	upsertPipeline,
+} from "../storage/jobs";
 import type { AppEnv } from "../types";
 import { ServiceTierField, serviceTierOf } from "./common";
 
@@ -43,6 +62,7 @@ const Fields = {
 	webhook_url: z.string().nullable(),
 	enabled: z.boolean(),
 	service_tier: ServiceTierField.unwrap(),
+	timezone: z.string().min(1).max(64),
 };
 
 export const CreatePipeline = z.strictObject({
@@ -57,8 +77,10 @@ export const CreatePipeline = z.strictObject({
 	webhook_url: Fields.webhook_url.optional(),
 	enabled: Fields.enabled.default(true),
 	service_tier: Fields.service_tier.optional(),
+	timezone: Fields.timezone.default("UTC"),
 });
 export const PatchPipeline = z.strictObject(Fields).partial();
+export const SchedulePreview = z.object({ schedule: Fields.schedule, timezone: Fields.timezone.default("UTC") });
 
 type Draft = Omit<PipelineRow, "runs" | "next_run_at" | "created_at" | "updated_at">;
 
@@ -78,7 +100,8 @@ function checkRendered(template: string, variables: Variables, maxChars: number)
 async function validate(c: Context<AppEnv>, d: Draft): Promise<Draft> {
 	const config = c.get("config");
 	const model = resolveModel(config.catalog, d.model);
-	parseSchedule(d.schedule, config.minPipelineIntervalMinutes);
+	checkTimezone(d.timezone);
+	parseSchedule(d.schedule, config.minPipelineIntervalMinutes, d.timezone);
 	checkPrompt(d.prompt_template, config.maxPromptChars, "prompt_template");
 	const variables = JSON.parse(d.variables) as Variables;
 	checkTemplate(d.prompt_template, variables);
@@ -126,10 +149,30 @@ function present(p: PipelineRow) {
 		webhook_url: p.webhook_url,
 		enabled: p.enabled === 1,
 		service_tier: p.service_tier,
+		timezone: p.timezone,
 		runs: p.runs,
 		next_run_at: p.next_run_at,
+		// The schedule helper: the next five slots in the pipeline's zone (none while paused).
+		next_runs: p.enabled === 1 ? nextSlots(p.schedule, new Date(), p.timezone) : [],
 		created_at: p.created_at,
 		updated_at: p.updated_at,
+	};
+}
+
+function presentRun(r: RunRow) {
+	return {
+		id: r.id,
+		object: "pipeline.run",
+		slot: r.slot,
+		sequence: r.sequence,
+		status: r.status,
+		prompt: r.prompt,
+		job_id: r.job_id,
+		images: JSON.parse(r.images) as string[],
+		credits_charged: r.credits_charged,
+		reason: r.reason,
+		created_at: r.created_at,
+		finished_at: r.finished_at,
 	};
 }
 
@@ -143,7 +186,7 @@ async function save(c: Context<AppEnv>, d: Draft, base: Pick<PipelineRow, "runs"
 	const row: PipelineRow = {
 		...d,
 		...base,
-		next_run_at: d.enabled ? nextSlot(d.schedule, new Date()) : null,
+		next_run_at: d.enabled ? nextSlot(d.schedule, new Date(), d.timezone) : null,
 		updated_at: new Date().toISOString(),
 	};
 	await upsertPipeline(c.env.DB, row);
@@ -171,8 +214,20 @@ export const pipelines = new Hono<AppEnv>()
 			origin: new URL(c.req.url).origin,
 			enabled: b.enabled ? 1 : 0,
 			service_tier: serviceTierOf(b.service_tier),
+			timezone: b.timezone,
 		});
 		return c.json(present(await save(c, draft, { runs: 0, created_at: new Date().toISOString() })), 201);
+	})
+	.get("/schedule", (c) => {
+		const q = parseWith(SchedulePreview, c.req.query());
+		const timezone = checkTimezone(q.timezone);
+		parseSchedule(q.schedule, c.get("config").minPipelineIntervalMinutes, timezone);
+		return c.json({
+			object: "schedule",
+			schedule: q.schedule.trim(),
+			timezone,
+			next_runs: nextSlots(q.schedule.trim(), new Date(), timezone),
+		});
 	})
 	.get("/", async (c) => c.json({ object: "list", data: (await listPipelines(c.env.DB, c.get("caller").keyId)).map(present) }))
 	.get("/:id", async (c) => c.json(present(await ownPipeline(c))))
@@ -194,6 +249,7 @@ export const pipelines = new Hono<AppEnv>()
 			...(b.webhook_url !== undefined ? { webhook_url: b.webhook_url } : {}),
 			...(b.enabled !== undefined ? { enabled: b.enabled ? 1 : 0 } : {}),
 			...(b.service_tier !== undefined ? { service_tier: serviceTierOf(b.service_tier) } : {}),
+			...(b.timezone !== undefined ? { timezone: b.timezone } : {}),
 		});
 		return c.json(present(await save(c, draft, { runs: current.runs, created_at: current.created_at })));
 	})
@@ -204,21 +260,14 @@ export const pipelines = new Hono<AppEnv>()
 	})
 	.get("/:id/runs", async (c) => {
 		const p = await ownPipeline(c);
-		const runs = await listRuns(c.env.DB, p.id, 100);
-		return c.json({
-			object: "list",
-			data: runs.map((r) => ({
-				id: r.id,
-				slot: r.slot,
-				sequence: r.sequence,
-				status: r.status,
-				prompt: r.prompt,
-				job_id: r.job_id,
-				images: JSON.parse(r.images) as string[],
-				credits_charged: r.credits_charged,
-				reason: r.reason,
-				created_at: r.created_at,
-				finished_at: r.finished_at,
-			})),
-		});
+		return c.json({ object: "list", data: (await listRuns(c.env.DB, p.id, 100)).map(presentRun) });
+	})
+	.post("/:id/run", async (c) => {
+		const p = await ownPipeline(c);
+		// Idempotent per slot: a second run-now in the same minute (or a scheduled slot of that
+		// minute) answers the run that slot already has, and nothing more is queued or billed.
+		const { slot, started } = await runNow(c.env, p, new Date(), c.get("config").batchWindowSeconds);
+		const run = await getRunBySlot(c.env.DB, p.id, slot);
+		if (!run) throw notFound(`No run of pipeline '${p.id}' for slot ${slot}`);
+		return c.json(presentRun(run), started ? 202 : 200);
 	});

@@ -26,14 +26,43 @@ export async function getKey(db: D1Database, id: string): Promise<KeyRecord | nu
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */
-export async function listKeys(db: D1Database, limit: number, after?: { createdAt: string; id: string }): Promise<KeyRecord[]> {
-	const rows = after
-		? await db
-				.prepare("SELECT * FROM api_keys WHERE (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?")
-				.bind(after.createdAt, after.id, limit)
-				.all<KeyRecord>()
-		: await db.prepare("SELECT * FROM api_keys ORDER BY created_at DESC, id DESC LIMIT ?").bind(limit).all<KeyRecord>();
-	return rows.results;
+/** What the operator's key list is narrowed to: a text search and a status. */
+export interface KeyFilter {
+	/** Case-insensitive substring of the key's name, id or prefix. */
+	search?: string;
+	status?: "active" | "revoked";
+}
+
+/** A page of keys, newest first (keyset on created_at, id), optionally searched and filtered by status. */
+export async function listKeys(
+	db: D1Database,
+	limit: number,
+	after?: { createdAt: string; id: string },
+	filter: KeyFilter = {},
+): Promise<KeyRecord[]> {
+	const where: string[] = [];
+	const binds: (string | number)[] = [];
+	if (after) {
+		where.push("(created_at, id) < (?, ?)");
+		binds.push(after.createdAt, after.id);
+	}
+	if (filter.search) {
+		// LIKE with its wildcards escaped: "50%" finds "50%", not everything starting with "50".
+		const like = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+		where.push("(lower(name) LIKE ? ESCAPE '\\' OR lower(id) LIKE ? ESCAPE '\\' OR lower(key_prefix) LIKE ? ESCAPE '\\')");
+		binds.push(like, like, like);
+	}
+	if (filter.status) {
+		where.push("status = ?");
+		binds.push(filter.status);
+	}
+	const sql = `SELECT * FROM api_keys ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`;
+	return (
+		await db
+			.prepare(sql)
+			.bind(...binds, limit)
+			.all<KeyRecord>()
+	).results;
 }
 
 /** Mirrors the KeyAccount's status into the listing. */
@@ -316,6 +345,25 @@ export async function insertConversation(db: D1Database, c: ConversationRecord):
 /** A conversation only its own key can see: anything else reads as missing. */
 export async function getConversation(db: D1Database, id: string, keyId: string): Promise<ConversationRecord | null> {
 	return db.prepare("SELECT * FROM conversations WHERE id = ? AND key_id = ?").bind(id, keyId).first<ConversationRecord>();
+}
+
+/** A page of the key's conversations, newest first (keyset on created_at, id: the conversations_key index). */
+export async function listConversations(
+	db: D1Database,
+	keyId: string,
+	limit: number,
+	before?: { createdAt: string; id: string },
+): Promise<ConversationRecord[]> {
+	const sql = before
+		? "SELECT * FROM conversations WHERE key_id = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?"
+		: "SELECT * FROM conversations WHERE key_id = ? ORDER BY created_at DESC, id DESC LIMIT ?";
+	const binds = before ? [keyId, before.createdAt, before.id, limit] : [keyId, limit];
+	return (
+		await db
+			.prepare(sql)
+			.bind(...binds)
+			.all<ConversationRecord>()
+	).results;
 }
 
 /** One more exchange recorded (counted in SQL: a count read before the message was answered may be stale). */

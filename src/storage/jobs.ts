@@ -151,6 +151,8 @@ export interface PipelineRow {
 	updated_at: string;
 	/** "batch": runs go through the Batch lane at the batch price. */
 	service_tier: "standard" | "batch";
+	/** IANA time zone the schedule is read in ("UTC" unless the owner chose one). */
+	timezone: string;
 }
 
 const PIPELINE_COLUMNS = [
@@ -174,6 +176,7 @@ const PIPELINE_COLUMNS = [
 	"created_at",
 	"updated_at",
 	"service_tier",
+	"timezone",
 ] as const satisfies ReadonlyArray<keyof PipelineRow>;
 
 export async function upsertPipeline(db: D1Database, p: PipelineRow): Promise<void> {
@@ -272,4 +275,14 @@ export async function advancePipeline(db: D1Database, id: string, nextRunAt: str
 
 export async function setNextRun(db: D1Database, id: string, nextRunAt: string | null): Promise<void> {
 	await db.prepare("UPDATE pipelines SET next_run_at = ? WHERE id = ?").bind(nextRunAt, id).run();
+}
+
+/** Counts a run started by hand ("run now"): the scheduled slot pointer stays where it is. */
+export async function countRun(db: D1Database, id: string): Promise<void> {
+	await db.prepare("UPDATE pipelines SET runs = runs + 1, updated_at = ? WHERE id = ?").bind(new Date().toISOString(), id).run();
+}
+
+/** One run of a pipeline by its slot (the run-now endpoint's idempotency check). */
+export async function getRunBySlot(db: D1Database, pipelineId: string, slot: string): Promise<RunRow | null> {
+	return db.prepare("SELECT * FROM pipeline_runs WHERE pipeline_id = ? AND slot = ?").bind(pipelineId, slot).first<RunRow>();
 }

@@ -7,9 +7,11 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { AccountPage } from "./account";
 import { api, loadSession, messageOf, type Session, saveSession } from "./api";
+import { ConversationsPage } from "./conversations";
 import { GalleryPage } from "./gallery";
 import { KeysPage } from "./keys";
 import { OperatorStatsPage } from "./operator-stats";
+import { PipelinesPage } from "./pipelines";
 import { PlaygroundPage } from "./playground";
 import type { Account } from "./types";
 
@@ -17,6 +19,8 @@ const KEY_PAGES = [
 	{ path: "/console/", label: "Playground" },
 	{ path: "/console/gallery", label: "Gallery" },
 	{ path: "/console/account", label: "Account" },
+	{ path: "/console/pipelines", label: "Pipelines" },
+	{ path: "/console/conversations", label: "Conversations" },
 ];
 const ADMIN_PAGES = [
 	{ path: "/console/keys", label: "Keys" },
@@ -145,6 +149,8 @@ function App() {
 				{current.path === "/console/gallery" && <GalleryPage token={session.token} />}
 				{current.path === "/console/account" && <AccountPage token={session.token} />}
 				{current.path === "/console/keys" && <KeysPage token={session.token} />}
+				{current.path === "/console/pipelines" && <PipelinesPage token={session.token} />}
+				{current.path === "/console/conversations" && <ConversationsPage token={session.token} />}
 				{current.path === "/console/usage" && <OperatorStatsPage token={session.token} />}
 			</main>
 		</>

@@ -74,6 +74,14 @@ export function OperatorStatsPage({ token }: { token: string }) {
 						</tbody>
 					</table>
 					<div class="charts">
+						<LineChart
+							title="Charged and Google's cost by day (credits)"
+							labels={usage.by_day.map((d) => d.day?.slice(5) ?? "")}
+							lines={[
+								{ name: "Charged", values: usage.by_day.map((d) => d.credits) },
+								{ name: "Google's cost", values: usage.by_day.map((d) => Math.ceil(d.google_cost)) },
+							]}
+						/>
 						<BarChart
 							title="Credits by key"
 							data={usage.by_key.map((d) => ({ label: names.get(d.key_id ?? "") ?? d.key_id ?? "", value: d.credits }))}
