@@ -24,6 +24,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkout, type Dev, ROOT, startDev } from "./dev-process.ts";
 
+/** An example may print whole images as base64 (a 2K JPEG is over 1 MB of it): more than spawnSync's 1 MiB default, which kills the run. */
+const MAX_OUTPUT = 256 * 1024 * 1024;
+
 const DOCS = ["README.md", "docs/api.md", "docs/operating.md", "docs/errors.md", "docs/extending.md", "bench/README.md"];
 const RUNS = new Set(["sh", "bash", "ts", "js", "python"]);
 const DATA = new Set(["json", "toml", "text"]);
@@ -199,15 +202,21 @@ describe("the docs' examples run as printed against npm run dev", () => {
 					`curl() { local n; n=$(( $(cat "${out}/count" 2>/dev/null || echo 0) + 1 )); echo "$n" > "${out}/count"; command curl --fail-with-body "$@" | tee "${out}/$n"; }`,
 				].join("\n");
 				writeFileSync(join(work, `example-${index}.sh`), `${prelude}\n${code}\n`);
-				run = spawnSync("bash", [join(work, `example-${index}.sh`)], { cwd: work, env, encoding: "utf8", timeout: 170_000 });
+				run = spawnSync("bash", [join(work, `example-${index}.sh`)], {
+					cwd: work,
+					env,
+					encoding: "utf8",
+					timeout: 170_000,
+					maxBuffer: MAX_OUTPUT,
+				});
 			} else if (block.lang === "python") {
 				writeFileSync(join(dir, `example-${index}.py`), code);
-				run = spawnSync("python3", [`example-${index}.py`], { cwd: dir, env, encoding: "utf8", timeout: 170_000 });
+				run = spawnSync("python3", [`example-${index}.py`], { cwd: dir, env, encoding: "utf8", timeout: 170_000, maxBuffer: MAX_OUTPUT });
 			} else {
 				// In the checkout, so `openai` and `@google/genai` resolve from its node_modules, as the docs say.
 				const file = `example-${index}.${block.lang === "js" ? "mjs" : "ts"}`;
 				writeFileSync(join(dir, file), code);
-				run = spawnSync("npx", ["node", file], { cwd: dir, env, encoding: "utf8", timeout: 170_000 });
+				run = spawnSync("npx", ["node", file], { cwd: dir, env, encoding: "utf8", timeout: 170_000, maxBuffer: MAX_OUTPUT });
 			}
 			const stdout = String(run.stdout);
 			const report = `${name} exited ${run.status}\n--- code\n${code}\n--- stdout\n${stdout.slice(0, 3000)}\n--- stderr\n${String(run.stderr).slice(0, 3000)}`;
