@@ -145,7 +145,7 @@ export class Inspector {
 	}
 
 	/** CPU profile of `work`, with self time grouped by source file through the bundle's source map. */
-	async cpu(work: () => Promise<void>, intervalUs = 100): Promise<{ totalMs: number; byFile: Record<string, number> }> {
+	async cpu(work: () => Promise<void>, intervalUs = 100): Promise<CpuProfile> {
 		await this.send("Profiler.setSamplingInterval", { interval: intervalUs });
 		await this.send("Profiler.start");
 		await work();
@@ -186,8 +186,28 @@ export class Inspector {
  */
 const MAX_TICKS = 3;
 
-function attribute(profile: Profile, mapFor: (scriptId: string) => SourceMap | null): { totalMs: number; byFile: Record<string, number> } {
+/** Isolate CPU of a profile: total, by source file, and by function (a builtin under its JS caller). */
+export interface CpuProfile {
+	totalMs: number;
+	byFile: Record<string, number>;
+	byFunction: Record<string, number>;
+}
+
+function attribute(profile: Profile, mapFor: (scriptId: string) => SourceMap | null): CpuProfile {
 	const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+	const parent = new Map<number, number>();
+	for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+	const byFunction: Record<string, number> = {};
+	// "name (file)" for JS; a builtin or API call is named under the nearest JS frame above it.
+	const functionOf = (node: ProfileNode): string => {
+		const own = node.callFrame.functionName || "(anonymous)";
+		if (node.callFrame.url) return `${own} (${fileOf(node, mapFor)}${lineOf(node, mapFor)})`;
+		for (let up = parent.get(node.id); up !== undefined; up = parent.get(up)) {
+			const caller = byId.get(up);
+			if (caller?.callFrame.url) return `${own} <- ${functionOf(caller)}`;
+		}
+		return own;
+	};
 	const deltas = [...profile.timeDeltas].sort((a, b) => a - b);
 	const tick = deltas[Math.floor(deltas.length * 0.1)] ?? 0;
 	const byFile: Record<string, number> = {};
@@ -201,8 +221,18 @@ function attribute(profile: Profile, mapFor: (scriptId: string) => SourceMap | n
 		total += ms;
 		const file = fileOf(node, mapFor);
 		byFile[file] = (byFile[file] ?? 0) + ms;
+		const fn = functionOf(node);
+		byFunction[fn] = (byFunction[fn] ?? 0) + ms;
 	});
-	return { totalMs: total, byFile };
+	return { totalMs: total, byFile, byFunction };
+}
+
+/** ":line" of a frame's function in its original source, when the source map knows it. */
+function lineOf(node: ProfileNode, mapFor: (scriptId: string) => SourceMap | null): string {
+	const entry = mapFor(node.callFrame.scriptId)?.findEntry(node.callFrame.lineNumber, node.callFrame.columnNumber) as
+		| { originalLine?: number }
+		| undefined;
+	return entry?.originalLine === undefined ? "" : `:${entry.originalLine + 1}`;
 }
 
 function fileOf(node: ProfileNode, mapFor: (scriptId: string) => SourceMap | null): string {

@@ -126,6 +126,8 @@ interface CpuResult {
 	process_per_request_ms: number;
 	/** Per source file, ms per request, largest first. */
 	by_file_ms: Record<string, number>;
+	/** The 25 costliest functions, ms per request (a builtin named under its JS caller). */
+	by_function_ms?: Record<string, number>;
 }
 
 async function directCall(prompt: string): Promise<void> {
@@ -214,40 +216,60 @@ async function path(): Promise<{ rows: PathRow[]; cpu: CpuResult }> {
 				phases_p99_ms: phase(0.99),
 			});
 		}
-		// CPU: sequential small requests, first timed from /proc, then under the inspector's
-		// sampling profiler.
-		const N = 300;
-		const pid = workerdPid(g.gw.proc.pid as number);
-		const cpuBefore = cpuMs(pid);
-		await load(N, 1, viaGateway(SMALL, []));
-		const processPerRequest = (cpuMs(pid) - cpuBefore) / N;
-		const inspector = await Inspector.connect(g.inspectorPort);
-		try {
-			const profile = await inspector.cpu(async () => {
-				await load(N, 1, viaGateway(SMALL, []));
-			});
-			const byFile = Object.fromEntries(
-				Object.entries(profile.byFile)
-					.map(([file, ms]) => [file, ms / N] as const)
-					.sort((a, b) => b[1] - a[1]),
+		return { rows, cpu: await cpuPerRequest(g) };
+	} finally {
+		await g.gw.stop();
+	}
+}
+
+/**
+ * CPU of sequential small requests, first timed from /proc, then under the inspector's
+ * sampling profiler (by file, and by function with builtins under their JS caller).
+ */
+async function cpuPerRequest(g: Gateway): Promise<CpuResult> {
+	const N = 300;
+	const viaGateway = async () => {
+		const r = await generate(g, SMALL);
+		if (r.status !== 200) throw new Error(`gateway answered ${r.status}`);
+	};
+	const pid = workerdPid(g.gw.proc.pid as number);
+	const cpuBefore = cpuMs(pid);
+	await load(N, 1, viaGateway);
+	const processPerRequest = (cpuMs(pid) - cpuBefore) / N;
+	const inspector = await Inspector.connect(g.inspectorPort);
+	try {
+		const profile = await inspector.cpu(() => load(N, 1, viaGateway).then(() => undefined));
+		const perRequest = (table: Record<string, number>, top = Number.POSITIVE_INFINITY) =>
+			Object.fromEntries(
+				Object.entries(table)
+					.map(([name, ms]) => [name, ms / N] as const)
+					.sort((a, b) => b[1] - a[1])
+					.slice(0, top),
 			);
-			const doMs = Object.entries(byFile)
-				.filter(([file]) => file.startsWith("src/account/"))
-				.reduce((s, [, ms]) => s + ms, 0);
-			return {
-				rows,
-				cpu: {
-					image_bytes: sizes[SMALL.prompt],
-					requests: N,
-					per_request_ms: profile.totalMs / N,
-					process_per_request_ms: processPerRequest,
-					durable_object_ms: doMs,
-					by_file_ms: byFile,
-				},
-			};
-		} finally {
-			inspector.close();
-		}
+		const byFile = perRequest(profile.byFile);
+		const doMs = Object.entries(byFile)
+			.filter(([file]) => file.startsWith("src/account/"))
+			.reduce((s, [, ms]) => s + ms, 0);
+		return {
+			image_bytes: lastImageBytes(),
+			requests: N,
+			per_request_ms: profile.totalMs / N,
+			process_per_request_ms: processPerRequest,
+			durable_object_ms: doMs,
+			by_file_ms: byFile,
+			by_function_ms: perRequest(profile.byFunction, 25),
+		};
+	} finally {
+		inspector.close();
+	}
+}
+
+/** The CPU measure alone (`npm run bench -- cpu`): a warmed gateway, then cpuPerRequest. */
+async function cpuOnly(): Promise<CpuResult> {
+	const g = await gateway(8931, "streaming");
+	try {
+		for (let i = 0; i < 60; i++) if ((await generate(g, SMALL)).status !== 200) throw new Error("warm-up failed");
+		return await cpuPerRequest(g);
 	} finally {
 		await g.gw.stop();
 	}
@@ -626,7 +648,7 @@ interface Results {
 }
 
 const only = process.argv[2];
-const sections = ["path", "memory", "admissions", "upstreams", "d1", "startup"];
+const sections = ["path", "cpu", "memory", "admissions", "upstreams", "d1", "startup"];
 if (only && !sections.includes(only)) throw new Error(`unknown section ${only}; one of ${sections.join(", ")}`);
 // A partial run replaces only its own section of the last results.
 const previous: Results =
@@ -650,6 +672,7 @@ if (run("path")) {
 	results.path = p.rows;
 	results.cpu = p.cpu;
 }
+if (only === "cpu") results.cpu = await cpuOnly();
 if (run("memory")) results.memory = await memory();
 if (run("admissions")) results.admissions = await admissions();
 if (run("upstreams")) results.upstreams = await upstreamPool();
@@ -659,7 +682,7 @@ await emulator.close();
 results.targets = targets(results);
 
 const f = (n: number) => (Number.isNaN(n) ? "-" : Math.abs(n) >= 100 ? Math.round(n).toString() : n.toFixed(1));
-if (run("path") && results.path && results.cpu) {
+if ((run("path") || only === "cpu") && results.path && results.cpu) {
 	console.log("\nGateway vs Gemini emulator direct, with the floors under it (same run)\n");
 	console.log(
 		"| image | c | requests | direct p50 / p99 ms | gateway p50 / p99 ms | dev floor p50 ms | R2 put p50 ms | added, net of floors, p50 ms | direct / gateway / dev floor req/s |",
@@ -685,6 +708,9 @@ if (run("path") && results.path && results.cpu) {
 	console.log("| file | ms per request |");
 	console.log("|---|---:|");
 	for (const [file, ms] of Object.entries(c.by_file_ms).slice(0, 15)) console.log(`| ${file} | ${ms.toFixed(2)} |`);
+	console.log("\n| function (a builtin under its caller) | ms per request |");
+	console.log("|---|---:|");
+	for (const [fn, ms] of Object.entries(c.by_function_ms ?? {})) console.log(`| ${fn} | ${ms.toFixed(2)} |`);
 }
 if (run("memory") && results.memory) {
 	console.log("\nImages in flight: what the Worker's isolate holds (inspector), process RSS beside it\n");

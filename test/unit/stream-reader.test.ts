@@ -177,6 +177,39 @@ describe("StreamScanner", () => {
 		expect(res.data).toBe("not an image");
 	});
 
+	it("property: text with any characters and escapes, signatures and images with escapes, any chunking: what JSON.parse gives", async () => {
+		// Chunks with multi-byte UTF-8 are searched byte by byte, ASCII ones as text: both must agree.
+		const tricky = fc.constantFrom('"', "\\", "/", "é", "🍌", "\n", "\u0000", "a", "b");
+		const text = fc.oneof(fc.string({ unit: tricky, maxLength: 40 }), fc.string({ unit: "binary", maxLength: 40 }));
+		const b64 = fc.base64String({ maxLength: 24 });
+		await fc.assert(
+			fc.asyncProperty(
+				fc.array(fc.tuple(text, b64, b64), { minLength: 1, maxLength: 4 }),
+				fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 5 }),
+				async (rows, sizes) => {
+					const parts = rows.flatMap(([t, img, sig]) => [
+						{ text: t, thoughtSignature: sig },
+						{ inlineData: { mimeType: "image/png", data: img } },
+					]);
+					// JSON.stringify never escapes "/", Google may: escape every slash, a valid JSON spelling.
+					const raw = body(parts).replaceAll("/", "\\/");
+					const expected = JSON.parse(raw);
+					const c = collector();
+					const kept: Uint8Array[][] = [];
+					const res = await readStreamed(chunked(raw, sizes), { ...c.sink, signature: (n, pieces) => (kept[n] = pieces) });
+					expect(c.images).toEqual(rows.map(([, img]) => img));
+					const got = res.candidates?.[0]?.content?.parts ?? [];
+					expect(got.map((p) => p.text)).toEqual(expected.candidates[0].content.parts.map((p: { text?: string }) => p.text));
+					const stored = JSON.parse(new TextDecoder().decode(jsonWithSignatures(got, kept)));
+					expect(stored.map((p: { thoughtSignature?: string }) => p.thoughtSignature)).toEqual(
+						expected.candidates[0].content.parts.map((p: { thoughtSignature?: string }) => p.thoughtSignature),
+					);
+				},
+			),
+			{ numRuns: 300 },
+		);
+	});
+
 	it("a huge text part with escapes comes through intact", async () => {
 		const huge = `${'line with "quotes" and \\ backslashes\n'.repeat(60_000)}end`;
 		const c = collector();
