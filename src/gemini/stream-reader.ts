@@ -143,11 +143,17 @@ export class StreamScanner {
 	 * Gemini's JSON has only inside text parts), so positions in the text are byte offsets.
 	 */
 	private find(chunk: Uint8Array, byte: number, from: number): number {
+		const text = this.textOf(chunk);
+		return text === undefined ? chunk.indexOf(byte, from) : text.indexOf(byte === QUOTE ? '"' : "\\", from);
+	}
+
+	/** The chunk as text, decoded once per chunk; undefined when a byte did not become one character. */
+	private textOf(chunk: Uint8Array): string | undefined {
 		if (this.text === null) {
 			const text = utf8.decode(chunk);
 			this.text = text.length === chunk.length ? text : undefined;
 		}
-		return this.text === undefined ? chunk.indexOf(byte, from) : this.text.indexOf(byte === QUOTE ? '"' : "\\", from);
+		return this.text;
 	}
 
 	/**
@@ -236,7 +242,7 @@ export class StreamScanner {
 			const stop = q === -1 ? bs : bs === -1 ? q : Math.min(q, bs);
 			const end = stop === -1 ? chunk.length : stop;
 			// The chunk's text shares its characters with a slice: no second decode.
-			if (end > i) pieces.push(this.text === undefined ? utf8.decode(chunk.subarray(i, end)) : this.text.slice(i, end));
+			if (end > i) pieces.push(this.textOf(chunk)?.slice(i, end) ?? utf8.decode(chunk.subarray(i, end)));
 			i = end;
 			if (stop === -1) break;
 			if (stop === bs) {
