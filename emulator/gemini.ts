@@ -26,6 +26,8 @@
  *   thought-tokens=N  thoughtsTokenCount instead of the level's (thinkingLevel / thinkingBudget)
  *   search-queries=N  Google searches run when tools has googleSearch (default 1; 0: none):
  *                   groundingMetadata.webSearchQueries and toolUsePromptTokenCount
+ *   image-search-queries=N  image searches run when googleSearch.searchTypes has imageSearch
+ *                   (default 0): groundingMetadata.imageSearchQueries, billed as queries too
  *   cached-tokens=N cachedContentTokenCount when cachedContent is given (default 4096)
  * images=N answers are counted whole in usage; maxOutputTokens stops images too (MAX_TOKENS).
  * The request is read in camelCase or snake_case (generation_config.image_config.image_size,
@@ -106,10 +108,12 @@ function billed(record: RecordedCall, body: string): void {
 	try {
 		const answer = JSON.parse(body) as {
 			usageMetadata?: Record<string, unknown>;
-			candidates?: Array<{ groundingMetadata?: { webSearchQueries?: string[] } }>;
+			candidates?: Array<{ groundingMetadata?: { webSearchQueries?: string[]; imageSearchQueries?: string[] } }>;
 		};
 		record.usage = answer.usageMetadata;
-		record.searchQueries = answer.candidates?.[0]?.groundingMetadata?.webSearchQueries?.length ?? 0;
+		// Image search queries count as queries (emulator/rates.ts: Gemini 3 bills per search query).
+		const grounding = answer.candidates?.[0]?.groundingMetadata;
+		record.searchQueries = (grounding?.webSearchQueries?.length ?? 0) + (grounding?.imageSearchQueries?.length ?? 0);
 	} catch {
 		// a malformed 200 (a test asked for one): Google would bill nothing readable
 	}
@@ -331,6 +335,7 @@ export class GeminiEmulator {
 		const cap = cfg.maxOutputTokens ?? spec.outputTokenLimit;
 		const thoughts = Math.min(thinking.tokens, cap);
 		const queries = cfg.search ? Math.max(0, Number(d["search-queries"] ?? 1)) : 0;
+		const imageQueries = cfg.imageSearch ? Math.max(0, Number(d["image-search-queries"] ?? 0)) : 0;
 		const tokensEach = tokensPerImage(spec, imageSize);
 		const usage = (images: number, textOut = 0, spent: { thoughts?: number; tools?: boolean } = {}) =>
 			usageMetadata({
@@ -343,10 +348,10 @@ export class GeminiEmulator {
 				textOut,
 				unlisted: images > 0 && image.gemini3 ? GEMINI3_UNLISTED : 0,
 				thoughts: spent.thoughts ?? thoughts,
-				toolUse: spent.tools === false ? 0 : queries * TOOL_USE_TOKENS_PER_QUERY,
+				toolUse: spent.tools === false ? 0 : (queries + imageQueries) * TOOL_USE_TOKENS_PER_QUERY,
 				serviceTier: served.tier,
 			});
-		const grounding = queries > 0 ? { groundingMetadata: groundingMetadata(prompt, queries) } : {};
+		const grounding = queries + imageQueries > 0 ? { groundingMetadata: groundingMetadata(prompt, queries, imageQueries) } : {};
 		const ok = (payload: object): EmulatorReply => ({
 			status: 200,
 			headers: { "content-type": "application/json; charset=UTF-8", "x-gemini-service-tier": served.tier },

@@ -26,6 +26,8 @@ export interface ReadRequest {
 	thinkingLevel?: string;
 	thinkingBudget?: number;
 	search: boolean;
+	/** ...with searchTypes.imageSearch on (Google fills imageSearchQueries only then). */
+	imageSearch: boolean;
 	cachedContent?: string;
 	serviceTier?: string;
 	systemText: string;
@@ -57,6 +59,7 @@ export function readRequest(body: unknown): ReadRequest {
 		thinkingLevel: str(pick(thinking, "thinkingLevel")),
 		thinkingBudget: num(pick(thinking, "thinkingBudget")),
 		search: tools.some((t) => pick(t, "googleSearch") !== undefined || pick(t, "googleSearchRetrieval") !== undefined),
+		imageSearch: tools.some((t) => pick(obj(pick(obj(pick(t, "googleSearch")), "searchTypes")), "imageSearch") !== undefined),
 		cachedContent: str(pick(b, "cachedContent")),
 		serviceTier: str(pick(b, "serviceTier")),
 		systemText: systemParts.map((p) => str(p.text) ?? "").join("\n"),
@@ -166,9 +169,11 @@ export function usageMetadata(u: UsageParts): Record<string, unknown> {
 /**
  * groundingMetadata for `queries` Google searches, in the minimal shape a real grounded
  * answer has: the queries, the search entry point Google requires apps to show, and the
- * web sources (redirect URIs, titles).
+ * web sources (redirect URIs, titles); and `imageQueries` image searches as
+ * `imageSearchQueries` ("the image search queries that were used to generate the content",
+ * @google/genai's GroundingMetadata, checked 2026-12-03).
  */
-export function groundingMetadata(prompt: string, queries: number): Record<string, unknown> {
+export function groundingMetadata(prompt: string, queries: number, imageQueries = 0): Record<string, unknown> {
 	const topic =
 		prompt
 			.replace(/\[emu:[^\]]*\]/g, "")
@@ -176,8 +181,10 @@ export function groundingMetadata(prompt: string, queries: number): Record<strin
 			.slice(0, 60) || "image reference";
 	const webSearchQueries = Array.from({ length: queries }, (_, i) => (i === 0 ? topic : `${topic} reference photo ${i + 1}`));
 	const chips = webSearchQueries.map((q) => `<a class="chip" href="https://www.google.com/search?q=${encodeURIComponent(q)}">${q}</a>`);
+	const imageSearchQueries = Array.from({ length: imageQueries }, (_, i) => `${topic} photo${i > 0 ? ` ${i + 1}` : ""}`);
 	return {
-		webSearchQueries,
+		...(queries > 0 ? { webSearchQueries } : {}),
+		...(imageQueries > 0 ? { imageSearchQueries } : {}),
 		searchEntryPoint: {
 			renderedContent: `<style>.container{display:flex}.chip{border-radius:16px}</style><div class="container">${chips.join("")}</div>`,
 		},

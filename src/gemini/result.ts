@@ -99,8 +99,27 @@ export function readOutcome(res: GenerateContentResponse): GenerationOutcome {
 		blockReason: res.promptFeedback?.blockReason,
 		usage: res.usageMetadata ?? {},
 		modelParts: parts,
-		// Image search queries (searchTypes.imageSearch, @google/genai 3.3's GroundingMetadata) are searches too.
-		searchQueries:
-			(candidate?.groundingMetadata?.webSearchQueries?.length ?? 0) + (candidate?.groundingMetadata?.imageSearchQueries?.length ?? 0),
+		searchQueries: billedSearchQueries(res),
 	};
+}
+
+/**
+ * The Google Search queries an answer ran, as the meter bills them: every dialect, Gemini's
+ * native route included, counts them here.
+ *
+ * Checked 2026-12-03 with the search tool: Google bills grounding with Google Search on
+ * Gemini 3 models (the image models included) per search query the model runs, $14 per
+ * 1,000 after 5,000 free prompts a month (ai.google.dev/gemini-api/docs/pricing, as quoted
+ * on discuss.ai.google.dev/t/134866 and transcribed by api-evangelist/gemini 2026-09-20;
+ * 2.5 models per grounded prompt). `imageSearchQueries` are "the image search queries that
+ * were used to generate the content", filled only when searchTypes.imageSearch is on
+ * (@google/genai and java-genai GroundingMetadata docs). No Google page found says whether
+ * they are billed apart from, or like, web queries; they are counted as queries, so the meter
+ * is never below Google's bill. (Google's grounding page, as quoted on discuss.ai.google.dev
+ * /t/168136, ignores empty web queries "when counting unique queries"; the array's entries
+ * are counted as sent, the higher count.)
+ */
+export function billedSearchQueries(res: GenerateContentResponse): number {
+	const grounding = res.candidates?.[0]?.groundingMetadata;
+	return (grounding?.webSearchQueries?.length ?? 0) + (grounding?.imageSearchQueries?.length ?? 0);
 }

@@ -9,9 +9,11 @@
  * content}`); image output is asked for with `response_format: {type: "image",
  * aspect_ratio, image_size, mime_type, delivery: "inline" | "uri"}` (one entry or an array).
  */
-import { type GatewayConfig, THINKING_LEVELS, type ThinkingLevel } from "../config";
+import { z } from "zod";
+import type { GatewayConfig, ThinkingLevel } from "../config";
 import { invalidParam } from "../errors";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
+import { parseWith } from "../lib/validate";
 import {
 	checkAspectRatio,
 	checkImageSize,
@@ -20,6 +22,7 @@ import {
 	type GenerationRequest,
 	resolveModel,
 } from "../pipeline/request";
+import { ThinkingField } from "../routes/model-controls";
 
 /** How the images of an answer reach the client: base64 in the body, or a URL to fetch. */
 export type Delivery = "inline" | "uri";
@@ -222,30 +225,28 @@ export async function readCreate(body: Record<string, unknown>, config: GatewayC
 }
 
 /**
- * generation_config: `thinking_level` (Google's 2.1 examples send it; any case) is read,
- * and checked like every dialect's level by checkModelControls; any other field is refused
- * by name (the shared pipeline has no place for it).
+ * generation_config as served: `thinking_level` only (Google's 2.1 examples send it; any
+ * case), the shared field of every dialect, so its values and its message are theirs; the
+ * level is then checked against the model and the operator by checkModelControls.
+ */
+const GenerationConfig = z.object({ thinking_level: ThinkingField.optional() }, { error: "must be an object" });
+const GENERATION_CONFIG_SERVED: readonly string[] = GenerationConfig.keyof().options;
+const GenerationConfigBody = z.object({ generation_config: GenerationConfig.nullish() });
+
+/**
+ * Any other member of generation_config is refused by name (the shared pipeline has no place
+ * for it) as unsupported, before the served ones are parsed.
  */
 function readGenerationConfig(value: unknown): ThinkingLevel | undefined {
-	if (value === undefined || value === null) return undefined;
-	if (!isObject(value)) throw invalidParam("generation_config", "generation_config must be an object");
-	let level: ThinkingLevel | undefined;
-	for (const [k, v] of Object.entries(value)) {
-		if (k !== "thinking_level") {
+	if (isObject(value)) {
+		const other = Object.keys(value).find((k) => !GENERATION_CONFIG_SERVED.includes(k));
+		if (other !== undefined) {
 			throw invalidParam(
-				`generation_config.${k}`,
-				`generation_config.${k} is not supported for image models here`,
+				`generation_config.${other}`,
+				`generation_config.${other} is not supported for image models here (${GENERATION_CONFIG_SERVED.join(", ")} only)`,
 				"unsupported_parameter",
 			);
 		}
-		const asked = typeof v === "string" ? v.toLowerCase() : v;
-		if (!THINKING_LEVELS.some((l) => l === asked)) {
-			throw invalidParam(
-				"generation_config.thinking_level",
-				`generation_config.thinking_level must be one of ${THINKING_LEVELS.join(", ")}`,
-			);
-		}
-		level = THINKING_LEVELS.find((l) => l === asked);
 	}
-	return level;
+	return parseWith(GenerationConfigBody, { generation_config: value }).generation_config?.thinking_level;
 }

@@ -21,7 +21,7 @@ import type { GatewayConfig } from "../config";
 import { ApiError, apiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
 import { type NativeBounds, type NativeRequest, nativePolicy, readCountTokensRequest, readNativeRequest } from "../gemini/native-request";
-import { checkImages, embeddedError, readOutcome } from "../gemini/result";
+import { billedSearchQueries, checkImages, embeddedError, readOutcome } from "../gemini/result";
 import type { GenerateContentRequest } from "../gemini/types";
 import { checkImageBytes, type InputLimits, inputLimitsFrom } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
@@ -237,9 +237,9 @@ async function generateNative(
 		const json = JSON.stringify(r.response);
 		// Every image of the answer is delivered (passed through), and the whole answer metered.
 		const spend = emptySpend();
-		const queries = r.response.candidates?.[0]?.groundingMetadata?.webSearchQueries?.length ?? 0;
 		const fate = outcome.images.length > 0 ? "delivered" : "refused";
-		recordAnswer(spend, scope.config.rates, upstreamModel, outcome.usage, fate, queries);
+		// Web and image search queries alike, as every dialect counts them.
+		recordAnswer(spend, scope.config.rates, upstreamModel, outcome.usage, fate, billedSearchQueries(r.response));
 		return {
 			// One call priced at one image; every other image of the answer through its tokens.
 			charge: chargeOf(scope.config, outcome.images.length, price, spend, 1),

@@ -98,6 +98,9 @@ export interface EmulatorCall {
 	status: number;
 	body: { contents: unknown[]; generationConfig?: Record<string, unknown> };
 	outputs: Array<{ mimeType: string; bytes: number; sha256: string; signatureSha256?: string }>;
+	/** What a 200 bills (emulator/gemini.ts RecordedCall): its usageMetadata and search queries. */
+	usage?: Record<string, unknown>;
+	searchQueries?: number;
 }
 
 /**

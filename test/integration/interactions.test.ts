@@ -266,7 +266,22 @@ describe("the HTTP surface", () => {
 		[
 			"generation settings",
 			{ model: "nano-banana-2", input: "x", generation_config: { temperature: 1 } },
-			/generation_config\.temperature/,
+			/generation_config\.temperature is not supported/,
+		],
+		[
+			"a thinking level Gemini lacks",
+			{ model: "nano-banana-2", input: "x", generation_config: { thinking_level: "xhigh" } },
+			/generation_config\.thinking_level: must be one of minimal, low, medium, high/,
+		],
+		[
+			"a thinking level that is no string",
+			{ model: "nano-banana-2", input: "x", generation_config: { thinking_level: 3 } },
+			/generation_config\.thinking_level: must be one of minimal, low, medium, high/,
+		],
+		[
+			"generation settings that are no object",
+			{ model: "nano-banana-2", input: "x", generation_config: "high" },
+			/generation_config: must be an object/,
 		],
 		["an earlier turn", { model: "nano-banana-2", input: "x", previous_interaction_id: "v1_abc" }, /previous_interaction_id/],
 		["stream and background", { model: "nano-banana-2", input: "x", stream: true, background: true }, /stream and background/],

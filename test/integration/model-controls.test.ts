@@ -4,6 +4,8 @@
 // lacks (Nano Banana 2.1 has no 512) are 400s naming the dialect's field, in its error
 // shape, with nothing held and no upstream call.
 import { describe, expect, it } from "vitest";
+import { answerCostCredits, type BilledUsage } from "../../src/billing/cost";
+import { applyRates } from "../../src/catalog/rates";
 import {
 	auth,
 	call,
@@ -17,6 +19,7 @@ import {
 	usageRows,
 } from "../helpers/http";
 import { type Job, waitForJob } from "../helpers/jobs";
+import { TEST_RATES } from "../node/prices";
 
 type Sent = { tools?: unknown[]; generationConfig?: { thinkingConfig?: { thinkingLevel?: string } } };
 
@@ -176,6 +179,33 @@ describe("thinking level and search grounding in every dialect", () => {
 			expect(JSON.parse(row.metered ?? "{}")).toMatchObject({ search_queries: 1 });
 		});
 	}
+
+	it("Gemini's native route meters image search queries as queries, as every dialect does", async () => {
+		const k = await createKey();
+		// The emulator runs one web search and two image searches (groundingMetadata.imageSearchQueries).
+		const prompt = uniquePrompt("today's weather as a poster", "image-search-queries=2");
+		const res = await postJsonWith(
+			{ env: { NATIVE_ALLOW_SEARCH: "true" } as Partial<Env> },
+			"/v1beta/models/nano-banana-2:generateContent",
+			{
+				contents: [{ role: "user", parts: [{ text: prompt }] }],
+				tools: [{ googleSearch: { searchTypes: { webSearch: {}, imageSearch: {} } } }],
+			},
+			{ "x-goog-api-key": k.key },
+		);
+		expect(res.status, await res.clone().text()).toBe(200);
+		const answer = await res.json<{ candidates: Array<{ groundingMetadata?: { imageSearchQueries?: string[] } }> }>();
+		expect(answer.candidates[0].groundingMetadata?.imageSearchQueries).toHaveLength(2);
+		await flushUsage(k.key);
+		const [row] = await usageRows(k.id);
+		const metered = JSON.parse(row.metered ?? "{}") as { search_queries: number; models: Record<string, number> };
+		expect(metered.search_queries).toBe(3);
+		// Google's bill on the row is the answer's tokens plus three queries, as the emulator billed it.
+		const [call] = await emulatorCalls(prompt);
+		expect(call.searchQueries).toBe(3);
+		const rates = applyRates(TEST_RATES)[Object.keys(metered.models)[0]];
+		expect(row.google_cost).toBeCloseTo(answerCostCredits(call.usage as BilledUsage, rates, { searchQueries: 3 }), 4);
+	});
 
 	it("an async job keeps its thinking level through the queue", async () => {
 		const k = await createKey();

@@ -25,7 +25,12 @@ interface Answer {
 	candidates?: Array<{
 		content: { parts: Array<{ text?: string; inlineData?: { data: string }; thought?: boolean }> };
 		finishReason: string;
-		groundingMetadata?: { webSearchQueries: string[]; searchEntryPoint: { renderedContent: string }; groundingChunks: unknown[] };
+		groundingMetadata?: {
+			webSearchQueries: string[];
+			imageSearchQueries?: string[];
+			searchEntryPoint: { renderedContent: string };
+			groundingChunks: unknown[];
+		};
 	}>;
 	usageMetadata: Usage;
 }
@@ -122,6 +127,19 @@ describe("emulator usageMetadata", () => {
 		const three = ask("gemini-3-pro-image", { ...prompt("news [emu:search-queries=3]"), tools: [{ google_search: {} }] }).answer as Answer;
 		expect(three.candidates?.[0].groundingMetadata?.webSearchQueries).toHaveLength(3);
 		expect(ask("gemini-3-pro-image", prompt("no tools")).answer?.candidates?.[0].groundingMetadata).toBeUndefined();
+	});
+
+	it("runs image searches only with searchTypes.imageSearch: imageSearchQueries, recorded as billed queries", () => {
+		const emu = new GeminiEmulator({ requiredKey: KEY });
+		const text = "a poster of the Eiffel tower [emu:image-search-queries=2]";
+		const imageSearch = { googleSearch: { searchTypes: { webSearch: {}, imageSearch: {} } } };
+		const both = ask("gemini-3.1-flash-image", { ...prompt(text), tools: [imageSearch] }, emu).answer as Answer;
+		const g = both.candidates?.[0].groundingMetadata;
+		expect([g?.webSearchQueries.length, g?.imageSearchQueries?.length]).toEqual([1, 2]);
+		expect(emu.calls.at(-1)?.searchQueries).toBe(3);
+		const webOnly = ask("gemini-3.1-flash-image", { ...prompt(text), tools: [{ google_search: {} }] }, emu).answer as Answer;
+		expect(webOnly.candidates?.[0].groundingMetadata?.imageSearchQueries).toBeUndefined();
+		expect(emu.calls.at(-1)?.searchQueries).toBe(1);
 	});
 
 	it("counts every image of an answer, reads snake_case sizes, and stops images at maxOutputTokens", () => {

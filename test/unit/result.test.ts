@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readOutcome } from "../../src/gemini/result";
+import { billedSearchQueries, readOutcome } from "../../src/gemini/result";
 import type { GenerateContentResponse } from "../../src/gemini/types";
 
 const img = (data: string, extra: object = {}) => ({ inlineData: { mimeType: "image/png", data }, ...extra });
@@ -72,5 +72,8 @@ describe("readOutcome", () => {
 		});
 		expect(o.searchQueries).toBe(3);
 		expect(readOutcome({ candidates: [{ content: { parts: [img("AAAA")] } }] }).searchQueries).toBe(0);
+		// The one counter the native route meters with too.
+		expect(billedSearchQueries({ candidates: [{ groundingMetadata: { imageSearchQueries: ["eiffel tower"] } }] })).toBe(1);
+		expect(billedSearchQueries({})).toBe(0);
 	});
 });
