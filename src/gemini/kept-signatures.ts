@@ -2,8 +2,8 @@
  * Thought signatures kept as the bytes they arrived in (src/gemini/stream-reader.ts), and
  * written back into JSON for storage. A Gemini 3 signature is larger than its image (over
  * 1 MB at 4K); holding it as a string would mean a growing buffer, a decoded string and a
- * parsed one. Here it stays in the body's pieces until the one buffer that goes to R2 is
- * filled: one copy.
+ * parsed one. Here it stays in the body's pieces until the stored JSON's body is
+ * sent: one copy, never joined (src/storage/pieces.ts streams the pieces to R2).
  */
 import { SIGNATURE_PLACEHOLDER, SKIPPED_SIGNATURE } from "./stream-reader";
 
@@ -14,14 +14,15 @@ const encoder = new TextEncoder();
 const PLACEHOLDER = new RegExp(`"${SIGNATURE_PLACEHOLDER}(\\d+)"`, "g");
 
 /**
- * `JSON.stringify(value)` as UTF-8, with each `"nbg-sig:N"` string replaced by signature
- * N's bytes. Throws on a skipped signature or one not kept: storing either would make a
- * later request fail at Gemini, so it is a bug to stop here.
+ * `JSON.stringify(value)` as UTF-8 pieces (for `piecesBody`), with each `"nbg-sig:N"`
+ * string replaced by signature N's pieces, as they are. Throws on a skipped signature or
+ * one not kept: storing either would make a later request fail at Gemini, so it is a bug
+ * to stop here.
  */
-export function jsonWithSignatures(value: unknown, kept: KeptSignatures = []): Uint8Array {
+export function jsonWithSignatures(value: unknown, kept: KeptSignatures = []): Uint8Array[] {
 	const text = JSON.stringify(value);
 	if (text.includes(SKIPPED_SIGNATURE)) throw new Error("a thought signature was skipped but is needed");
-	if (!text.includes(SIGNATURE_PLACEHOLDER)) return encoder.encode(text);
+	if (!text.includes(SIGNATURE_PLACEHOLDER)) return [encoder.encode(text)];
 	const pieces: Uint8Array[] = [];
 	let from = 0;
 	for (const m of text.matchAll(PLACEHOLDER)) {
@@ -31,11 +32,5 @@ export function jsonWithSignatures(value: unknown, kept: KeptSignatures = []): U
 		from = m.index + m[0].length - 1;
 	}
 	pieces.push(encoder.encode(text.slice(from)));
-	const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-	let at = 0;
-	for (const p of pieces) {
-		out.set(p, at);
-		at += p.length;
-	}
-	return out;
+	return pieces;
 }

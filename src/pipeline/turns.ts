@@ -12,6 +12,7 @@
 import { jsonWithSignatures } from "../gemini/kept-signatures";
 import { placeholderIndex } from "../gemini/stream-reader";
 import type { GeminiContent, GeminiPart } from "../gemini/types";
+import { piecesBody } from "../storage/pieces";
 import { type Buckets, getPrivate } from "../storage/private";
 import type { DeliveredImage } from "./generate";
 
@@ -81,13 +82,16 @@ export async function sha256OfBytes(bytes: Uint8Array): Promise<string> {
  */
 export async function saveTurn(buckets: Buckets, keyId: string, model: string, image: DeliveredImage, byDigest = false): Promise<void> {
 	const turn: StoredTurn = { keyId, model, imageKey: image.key, mimeType: image.mimeType, parts: reducedParts(image) };
-	// The signatures go from the answer's pieces into this one buffer (src/gemini/kept-signatures.ts).
+	// The signatures go to R2 in the pieces they arrived in (src/gemini/kept-signatures.ts).
 	const body = jsonWithSignatures(turn, image.signatures);
 	const meta = { httpMetadata: { contentType: "application/json" } };
-	const writes = [buckets.PRIVATE.put(turnKey(keyId, turnIdOf(image.key)), body, meta)];
+	const writes = [buckets.PRIVATE.put(turnKey(keyId, turnIdOf(image.key)), piecesBody(body), meta)];
 	if (byDigest) {
 		const obj = await buckets.IMAGES.get(image.key);
-		if (obj) writes.push(buckets.PRIVATE.put(digestKey(keyId, await sha256OfBytes(new Uint8Array(await obj.arrayBuffer()))), body, meta));
+		if (obj)
+			writes.push(
+				buckets.PRIVATE.put(digestKey(keyId, await sha256OfBytes(new Uint8Array(await obj.arrayBuffer()))), piecesBody(body), meta),
+			);
 	}
 	await Promise.all(writes);
 }

@@ -22,6 +22,7 @@ import { type GenerationRequest, resolveModel } from "../pipeline/request";
 import { hydrate, reducedParts } from "../pipeline/turns";
 import { routeFacts } from "../route-facts";
 import { deleteConversation, getConversation, insertConversation, listConversations, touchConversation } from "../storage/db";
+import { piecesBody } from "../storage/pieces";
 import { type Buckets, deletePrivate, getPrivate } from "../storage/private";
 import type { AppEnv } from "../types";
 
@@ -77,8 +78,8 @@ async function writeHistory(
 	etag: string | null,
 	signatures?: KeptSignatures,
 ): Promise<string | null> {
-	// The new model turn's thought signatures go from the answer's bytes into this one body.
-	const put = await bucket.put(key, jsonWithSignatures(history, signatures), {
+	// The new model turn's thought signatures go to R2 in the pieces they arrived in.
+	const put = await bucket.put(key, piecesBody(jsonWithSignatures(history, signatures)), {
 		httpMetadata: { contentType: "application/json" },
 		onlyIf: etag ? { etagMatches: etag } : { etagDoesNotMatch: "*" },
 	});

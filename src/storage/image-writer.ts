@@ -2,25 +2,28 @@
  * Writes one base64-encoded image into R2 as it streams in, holding only what it needs.
  *
  * Base64 characters are decoded with `Uint8Array.prototype.setFromBase64` straight into
- * a buffer. An image that fits one part goes up with a single `put` of known length; a
- * larger one becomes an R2 multipart upload of equal PART_SIZE parts (R2 wants parts of
- * at least 5 MiB, equal but for the last). The buffer is sized from a hint when the
- * caller has one (what is left of Gemini's body bounds the image: 3 bytes per 4
- * characters), so a 14 KB image holds about 14 KB, not a part; without a hint it grows
- * by half up to a part. After a full part goes up, the buffer is kept for the next part
- * or, when the hint says less is coming, replaced by one of that size. The content type
- * and extension come from sniffing the first decoded bytes. Nothing reaches its final
- * key until `commit()`; `discard()` aborts an open upload, so a failed or unwanted image
- * leaves no object and no open upload behind.
+ * blocks that are never copied or grown: when a block is full the next one is added, half
+ * as large as what came before (64 KiB at first), so room beyond the bytes is at most a
+ * third of them and a 5 MB image takes about a dozen blocks, not a dozen copies into ever
+ * larger buffers. With a hint (an upper bound of the image's size, from what is left of
+ * Gemini's body: 3 bytes per 4 characters) no block is larger than what can still come,
+ * so a 14 KB image holds about 14 KB. An image that fits one part goes up with a single
+ * `put` of known length (its blocks as one stream, src/storage/pieces.ts); a larger one
+ * becomes an R2 multipart upload of equal PART_SIZE parts (R2 wants parts of at least
+ * 5 MiB, equal but for the last), each part its blocks. The content type and extension
+ * come from sniffing the first decoded bytes. Nothing reaches its final key until
+ * `commit()`; `discard()` aborts an open upload, so a failed or unwanted image leaves no
+ * object and no open upload behind.
  */
 import { type ImageKind, sniffImage } from "../lib/image-bytes";
 import { IMMUTABLE, NotAnImageError } from "./images";
+import { piecesBody } from "./pieces";
 
 /** 5 MiB + 1: R2's minimum part size, rounded up to a multiple of 3 so 4-character groups align. */
 export const PART_SIZE = 5 * 1024 * 1024 + 1;
 
-/** The first buffer when there is no hint; it grows by half as needed. */
-const START_SIZE = 64 * 1024 + 2; // a multiple of 3
+/** The first block without a hint (a multiple of 3, as every block is, so groups fill it exactly). */
+const FIRST_BLOCK = 64 * 1024 + 2;
 
 export interface ImageMeta {
 	requestId: string;
@@ -37,10 +40,16 @@ export interface WriterOptions {
 const roundUp3 = (n: number) => Math.ceil(n / 3) * 3;
 
 export class ImageWriter {
-	private buffer: Uint8Array<ArrayBuffer>;
+	/** The current part's full blocks, in order, and their bytes. */
+	private full: Uint8Array<ArrayBuffer>[] = [];
+	private fullBytes = 0;
+	/** The block being filled, and how much of it is. */
+	private block: Uint8Array<ArrayBuffer>;
 	private filled = 0;
 	/** Base64 characters not yet decoded (less than one 4-character group). */
 	private pending = "";
+	/** The image's first bytes, for sniffing once its first block is sent. */
+	private head: Uint8Array | undefined;
 	private upload: R2MultipartUpload | undefined;
 	private readonly parts: R2UploadedPart[] = [];
 	private kind: ImageKind | undefined;
@@ -58,21 +67,29 @@ export class ImageWriter {
 		this.partSize = opts.partSize ?? PART_SIZE;
 		if (this.partSize % 3 !== 0) throw new Error("part size must be a multiple of 3");
 		this.sizeHint = opts.sizeHint;
-		this.buffer = new Uint8Array(this.capacityFor(this.sizeHint ?? START_SIZE));
+		this.block = new Uint8Array(this.nextBlockSize());
 	}
 
 	/** Bytes decoded so far. */
 	get size(): number {
-		return this.flushed + this.filled;
+		return this.flushed + this.fullBytes + this.filled;
 	}
 
-	/** Bytes held in this writer's buffer right now (for tests and the benchmark). */
+	/** Bytes held in this writer's blocks right now (for tests and the benchmark). */
 	get capacity(): number {
-		return this.buffer.length;
+		return this.fullBytes + this.block.length;
 	}
 
-	private capacityFor(bytes: number): number {
-		return Math.min(this.partSize, roundUp3(Math.max(3, bytes)));
+	/**
+	 * The next block: half of what came before (at least FIRST_BLOCK), no more than the part
+	 * has room for, nor than the hint says can still come.
+	 */
+	private nextBlockSize(): number {
+		const before = this.flushed + this.fullBytes;
+		let bytes = Math.max(FIRST_BLOCK, Math.floor(before / 2));
+		// A hint already passed was wrong (a compressed body's length understates it): ignore it.
+		if (this.sizeHint !== undefined && this.sizeHint > before) bytes = Math.min(bytes, this.sizeHint - before);
+		return Math.min(this.partSize - this.fullBytes, roundUp3(Math.max(3, bytes)));
 	}
 
 	/** Appends base64 characters (any chunking). */
@@ -92,46 +109,35 @@ export class ImageWriter {
 		await this.decode(s);
 	}
 
-	/** Decodes `s` into the buffer (making room as needed), keeping a last partial group in `pending`. */
+	/** Decodes `s` into the blocks (adding blocks as needed), keeping a last partial group in `pending`. */
 	private async decode(chars: string): Promise<void> {
 		let s = chars;
 		for (;;) {
-			const { read, written } = this.buffer.subarray(this.filled).setFromBase64(s, { lastChunkHandling: "stop-before-partial" });
+			const { read, written } = this.block.subarray(this.filled).setFromBase64(s, { lastChunkHandling: "stop-before-partial" });
 			this.filled += written;
 			s = s.slice(read);
 			// Less than one 4-character group left: wait for more characters.
 			if (s.length < 4) break;
-			await this.makeRoom();
+			await this.nextBlock();
 		}
 		this.pending = s;
 	}
 
-	/** The buffer is full and more is coming: grow it, or send it as a part. */
-	private async makeRoom(): Promise<void> {
-		if (this.buffer.length < this.partSize) {
-			this.resize(this.capacityFor(Math.max(this.buffer.length * 1.5, this.filled + 4096)));
-			return;
-		}
-		await this.flushPart();
-		if (this.sizeHint !== undefined) {
-			const left = this.sizeHint - this.flushed;
-			// Less than a part is coming: hold only that (it is the last part).
-			if (left < this.partSize) this.resize(this.capacityFor(left + 3));
-		}
-	}
-
-	/**
-	 * A buffer of `bytes` keeping what is filled. `ArrayBuffer.prototype.transfer` detaches
-	 * the old one, so its memory goes back at once instead of lingering until a GC: an
-	 * image never holds its old and new buffers together for long.
-	 */
-	private resize(bytes: number): void {
-		this.buffer = new Uint8Array(this.buffer.buffer.transfer(bytes));
+	/** The block is full and more is coming: keep it, send the part if it is whole, start a new block. */
+	private async nextBlock(): Promise<void> {
+		const block = this.block.subarray(0, this.filled);
+		if (!this.head && this.flushed === 0 && this.fullBytes === 0) this.head = block.slice(0, 32);
+		this.full.push(block);
+		this.fullBytes += block.length;
+		this.filled = 0;
+		this.block = new Uint8Array(0);
+		if (this.fullBytes >= this.partSize) await this.flushPart();
+		this.block = new Uint8Array(this.nextBlockSize());
 	}
 
 	private sniff(): ImageKind {
 		if (!this.kind) {
-			this.kind = sniffImage(this.buffer.subarray(0, Math.min(this.filled, 32)));
+			this.kind = sniffImage(this.head ?? this.block.subarray(0, Math.min(this.filled, 32)));
 			if (!this.kind) throw new NotAnImageError("Gemini returned image data that is neither PNG, JPEG nor WebP");
 		}
 		return this.kind;
@@ -148,9 +154,11 @@ export class ImageWriter {
 				customMetadata: { ...this.meta },
 			});
 		}
-		this.parts.push(await this.upload.uploadPart(this.parts.length + 1, this.buffer.subarray(0, this.filled)));
-		this.flushed += this.filled;
-		this.filled = 0;
+		const blocks = this.full;
+		this.full = [];
+		this.flushed += this.fullBytes;
+		this.fullBytes = 0;
+		this.parts.push(await this.upload.uploadPart(this.parts.length + 1, piecesBody(blocks)));
 	}
 
 	/**
@@ -163,19 +171,24 @@ export class ImageWriter {
 		try {
 			if (this.pending) {
 				// The last group decodes to at most 2 bytes; make room for them.
-				if (this.buffer.length - this.filled < 3) await this.makeRoom();
-				const { written } = this.buffer.subarray(this.filled).setFromBase64(this.pending, { lastChunkHandling: "loose" });
+				if (this.block.length - this.filled < 3) await this.nextBlock();
+				const { written } = this.block.subarray(this.filled).setFromBase64(this.pending, { lastChunkHandling: "loose" });
 				this.filled += written;
 				this.pending = "";
 			}
 			const kind = this.sniff();
+			if (this.filled > 0) {
+				this.full.push(this.block.subarray(0, this.filled));
+				this.fullBytes += this.filled;
+				this.filled = 0;
+			}
 			if (!this.upload) {
-				await this.bucket.put(this.key, this.buffer.subarray(0, this.filled), {
+				await this.bucket.put(this.key, piecesBody(this.full), {
 					httpMetadata: { contentType: kind.mimeType, cacheControl: IMMUTABLE },
 					customMetadata: { ...this.meta },
 				});
 			} else {
-				if (this.filled > 0) await this.flushPart();
+				if (this.fullBytes > 0) await this.flushPart();
 				await this.upload.complete(this.parts);
 			}
 			this.done = true;
@@ -197,6 +210,9 @@ export class ImageWriter {
 	}
 
 	private release(): void {
-		this.buffer = new Uint8Array(0);
+		this.full = [];
+		this.fullBytes = 0;
+		this.block = new Uint8Array(0);
+		this.filled = 0;
 	}
 }

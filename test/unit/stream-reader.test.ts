@@ -130,7 +130,7 @@ describe("StreamScanner", () => {
 				"nbg-sig:2",
 			]);
 			// The signatures never went through the reduced JSON: they come back whole from the pieces.
-			const stored = JSON.parse(new TextDecoder().decode(jsonWithSignatures({ parts }, kept))) as { parts: typeof parts };
+			const stored = JSON.parse(await new Blob(jsonWithSignatures({ parts }, kept)).text()) as { parts: typeof parts };
 			expect(stored.parts.map((p) => p.thoughtSignature ?? (p as { thought_signature?: string }).thought_signature)).toEqual([
 				"c2lnMA==",
 				long,
@@ -200,7 +200,7 @@ describe("StreamScanner", () => {
 					expect(c.images).toEqual(rows.map(([, img]) => img));
 					const got = res.candidates?.[0]?.content?.parts ?? [];
 					expect(got.map((p) => p.text)).toEqual(expected.candidates[0].content.parts.map((p: { text?: string }) => p.text));
-					const stored = JSON.parse(new TextDecoder().decode(jsonWithSignatures(got, kept)));
+					const stored = JSON.parse(await new Blob(jsonWithSignatures(got, kept)).text());
 					expect(stored.map((p: { thoughtSignature?: string }) => p.thoughtSignature)).toEqual(
 						expected.candidates[0].content.parts.map((p: { thoughtSignature?: string }) => p.thoughtSignature),
 					);
