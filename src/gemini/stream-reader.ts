@@ -108,6 +108,9 @@ export class StreamScanner {
 	private images = 0;
 	/** The current chunk as text (see find): null until needed, undefined when not one byte per character. */
 	private text: string | null | undefined = null;
+	/** The last backslash search in this chunk: where it started (-1: none yet) and what it found. */
+	private backslashFrom = -1;
+	private backslashAt = -1;
 	/** Bytes fed before the current chunk, and the current chunk's start offset. */
 	private consumed = 0;
 
@@ -123,6 +126,7 @@ export class StreamScanner {
 	/** Scans one chunk. Nothing of `chunk` is kept after this returns, so its buffer may be reused. */
 	async feed(chunk: Uint8Array): Promise<void> {
 		this.text = null;
+		this.backslashFrom = -1;
 		let i = 0;
 		while (i < chunk.length) {
 			if (this.mode === "stream") i = await this.streamString(chunk, i);
@@ -143,6 +147,20 @@ export class StreamScanner {
 	 * Gemini's JSON has only inside text parts), so positions in the text are byte offsets.
 	 */
 	private find(chunk: Uint8Array, byte: number, from: number): number {
+		if (byte === BACKSLASH) {
+			// Most chunks have no backslash at all: one search to the chunk's end answers every
+			// string in it (a search per short key would scan to the end each time).
+			if (this.backslashFrom !== -1 && this.backslashFrom <= from && (this.backslashAt === -1 || this.backslashAt >= from)) {
+				return this.backslashAt;
+			}
+			this.backslashFrom = from;
+			this.backslashAt = this.search(chunk, byte, from);
+			return this.backslashAt;
+		}
+		return this.search(chunk, byte, from);
+	}
+
+	private search(chunk: Uint8Array, byte: number, from: number): number {
 		const text = this.textOf(chunk);
 		return text === undefined ? chunk.indexOf(byte, from) : text.indexOf(byte === QUOTE ? '"' : "\\", from);
 	}
