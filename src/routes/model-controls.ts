@@ -13,12 +13,15 @@
  */
 import { z } from "zod";
 import { THINKING_LEVELS } from "../billing/controls";
+import { lazy } from "../lib/lazy";
 
 /** A thinking level as JSON or a multipart string, any case. */
-export const ThinkingField = z
-	.string()
-	.transform((v) => v.trim().toLowerCase())
-	.pipe(z.enum(THINKING_LEVELS, { error: `must be one of ${THINKING_LEVELS.join(", ")}` }));
+export const ThinkingField = lazy(() =>
+	z
+		.string()
+		.transform((v) => v.trim().toLowerCase())
+		.pipe(z.enum(THINKING_LEVELS, { error: `must be one of ${THINKING_LEVELS.join(", ")}` })),
+);
 
 /** Search on or off: a JSON boolean, or "true"/"false" in a multipart form. */
-export const SearchField = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
+export const SearchField = lazy(() => z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]));
