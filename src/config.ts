@@ -19,6 +19,8 @@ import { PricesOverride } from "./billing/prices";
 import { ModelsOverride } from "./catalog/overrides";
 import { RatesOverride } from "./catalog/rates";
 import { ApiError } from "./errors";
+import { lazy } from "./lib/lazy";
+import { blank, corsOrigins, flag, json, num, optionalNum, text, url } from "./lib/setting-values";
 
 /** A setting with a bad value: 500 `configuration_error`, naming the variable. */
 export class ConfigError extends ApiError {
@@ -34,89 +36,6 @@ export class ConfigError extends ApiError {
 	}
 }
 
-const blank = (v: unknown) => v === undefined || v === null || (typeof v === "string" && v.trim() === "");
-
-/** "must be a number" for text that is not one; zod's own words for bounds. */
-const isNumber = {
-	error: (issue: { code: string; expected?: string }) =>
-		issue.code !== "invalid_type" ? undefined : issue.expected === "int" ? "must be a whole number" : "must be a number",
-};
-
-/** A number from a string or number; blank means the default. */
-function num(fallback: number, min: number, max: number, int = true) {
-	const n = z.number(isNumber).min(min).max(max);
-	return z.preprocess((v) => (blank(v) ? undefined : typeof v === "string" ? Number(v.trim()) : v), (int ? n.int() : n).default(fallback));
-}
-
-function optionalNum(min: number, max: number) {
-	return z.preprocess(
-		(v) => (blank(v) ? undefined : typeof v === "string" ? Number(v.trim()) : v),
-		z.number(isNumber).gt(min).max(max).optional(),
-	);
-}
-
-const flag = z.preprocess(
-	(v) => (blank(v) ? undefined : typeof v === "string" ? v.trim().toLowerCase() : v),
-	z
-		.union([z.boolean(), z.enum(["true", "false", "1", "0"])], { error: 'must be "true" or "false"' })
-		.transform((v) => v === true || v === "true" || v === "1")
-		.default(false),
-);
-
-const url = z.preprocess(
-	(v) => (blank(v) ? undefined : v),
-	z
-		.url({ protocol: /^https?$/, error: "must be an http(s) URL" })
-		.transform((u) => u.replace(/\/+$/, ""))
-		.optional(),
-);
-
-const text = z.preprocess((v) => (blank(v) ? undefined : v), z.string().optional());
-
-/** JSON given as a string (or already an object, from wrangler.toml). */
-function json<T extends z.ZodType>(schema: T) {
-	return z.preprocess((v, ctx) => {
-		if (blank(v)) return undefined;
-		if (typeof v !== "string") return v;
-		try {
-			return JSON.parse(v);
-		} catch {
-			ctx.addIssue({ code: "custom", message: "is not valid JSON" });
-			return z.NEVER;
-		}
-	}, schema.optional());
-}
-
-/**
- * CORS_ORIGINS: "*" (any origin; API keys are bearer tokens, never cookies) or a comma-
- * or space-separated list of exact origins (`https://app.example.com`), no paths.
- */
-const corsOrigins = z.preprocess(
-	(v) => (blank(v) ? undefined : typeof v === "string" ? v.trim() : v),
-	z
-		.union([
-			z.literal("*"),
-			z
-				.string()
-				.transform((s) => s.split(/[\s,]+/).filter(Boolean))
-				.pipe(
-					z
-						.array(
-							z.string().refine((o) => {
-								try {
-									const u = new URL(o);
-									return (u.protocol === "https:" || u.protocol === "http:") && u.origin === o;
-								} catch {
-									return false;
-								}
-							}, "each entry must be an origin like https://app.example.com (scheme, host, optional port; no path or trailing slash)"),
-						)
-						.min(1, 'must be "*" or a list of origins'),
-				),
-		])
-		.default("*"),
-);
-
 /** The thinking levels Gemini's image models take (thinkingConfig.thinkingLevel, lower case). */
 export const THINKING_LEVELS = ["minimal", "low", "medium", "high"] as const;
 export type ThinkingLevel = (typeof THINKING_LEVELS)[number];
@@ -126,13 +45,15 @@ export type ThinkingLevel = (typeof THINKING_LEVELS)[number];
  * "none"; unset: all of them (thought tokens are billed from usageMetadata, and count
  * against the maxOutputTokens cap the gateway sends).
  */
-const thinkingLevels = z.preprocess(
-	(v) => (blank(v) ? undefined : typeof v === "string" ? v.trim().toLowerCase() : v),
-	z
-		.string()
-		.transform((s) => (s === "none" ? [] : s.split(/[\s,]+/).filter(Boolean)))
-		.pipe(z.array(z.enum(THINKING_LEVELS, { error: `each entry must be one of ${THINKING_LEVELS.join(", ")} (or "none" alone)` })))
-		.default([...THINKING_LEVELS]),
+const thinkingLevels = lazy(() =>
+	z.preprocess(
+		(v) => (blank(v) ? undefined : typeof v === "string" ? v.trim().toLowerCase() : v),
+		z
+			.string()
+			.transform((s) => (s === "none" ? [] : s.split(/[\s,]+/).filter(Boolean)))
+			.pipe(z.array(z.enum(THINKING_LEVELS, { error: `each entry must be one of ${THINKING_LEVELS.join(", ")} (or "none" alone)` })))
+			.default([...THINKING_LEVELS]),
+	),
 );
 
 /** A setting that becomes the config field `name`. */
@@ -152,10 +73,10 @@ const MB = 1_048_576;
  * is named). .dev.vars.example and the README's Configuration table list every one
  * (test/unit/settings-doc.test.ts checks), with the defaults written here.
  */
-const SETTINGS = {
-	GEMINI_API_KEY: input(text, "A Google AI Studio key (secret): the upstream gemini-1."),
-	GEMINI_API_KEYS: input(text, "More keys (secret), comma-separated: one upstream each (gemini-1, gemini-2, ...)."),
-	GEMINI_BASE_URL: input(url, "Where the keys of GEMINI_API_KEY(S) call Gemini (default: Google's API)."),
+const SETTINGS = lazy(() => ({
+	GEMINI_API_KEY: input(text(), "A Google AI Studio key (secret): the upstream gemini-1."),
+	GEMINI_API_KEYS: input(text(), "More keys (secret), comma-separated: one upstream each (gemini-1, gemini-2, ...)."),
+	GEMINI_BASE_URL: input(url(), "Where the keys of GEMINI_API_KEY(S) call Gemini (default: Google's API)."),
 	// Read as JSON here; load-config.ts checks its entries against UpstreamsSetting
 	// (src/upstreams/spec.ts), so that this module stays below the upstreams that read it.
 	UPSTREAMS: input(
@@ -172,8 +93,8 @@ const SETTINGS = {
 		num(5_000, 0, 600_000),
 		"How often an isolate syncs upstream health with the others (0: never).",
 	),
-	ADMIN_TOKEN: field("adminToken", text, "Bearer token for /admin/* (secret)."),
-	PUBLIC_BASE_URL: field("publicBaseUrl", url, "Public bucket domain for image URLs; unset: the Worker serves /images/..."),
+	ADMIN_TOKEN: field("adminToken", text(), "Bearer token for /admin/* (secret)."),
+	PUBLIC_BASE_URL: field("publicBaseUrl", url(), "Public bucket domain for image URLs; unset: the Worker serves /images/..."),
 	GEMINI_MAX_RETRIES: field("maxRetries", num(3, 0, 10), "Retries after the first attempt of a Gemini call."),
 	GEMINI_RETRY_BASE_MS: field("retryBaseMs", num(500, 0, 60_000), "Backoff base between retries."),
 	GEMINI_RETRY_MAX_MS: field("retryMaxMs", num(8_000, 0, 600_000), "Backoff cap between retries."),
@@ -187,7 +108,7 @@ const SETTINGS = {
 	),
 	MAX_IMAGE_BYTES: field("maxImageBytes", num(7 * MB, 1, 100 * MB), "Largest reference image."),
 	MAX_TOTAL_IMAGE_BYTES: field("maxTotalImageBytes", num(15 * MB, 1, 100 * MB), "Largest total of one request's reference images."),
-	ALLOW_HTTP_IMAGE_URLS: field("allowHttpImageUrls", flag, '"true" lets reference-image URLs use plain http (local development only).'),
+	ALLOW_HTTP_IMAGE_URLS: field("allowHttpImageUrls", flag(), '"true" lets reference-image URLs use plain http (local development only).'),
 	IMAGE_FETCH_TIMEOUT_MS: field("imageFetchTimeoutMs", num(10_000, 1, 300_000), "Timeout for fetching one reference-image URL."),
 	NATIVE_MAX_SYSTEM_CHARS: field(
 		"nativeMaxSystemChars",
@@ -201,17 +122,17 @@ const SETTINGS = {
 	),
 	NATIVE_ALLOW_TEXT_OUTPUT: field(
 		"nativeAllowTextOutput",
-		flag,
+		flag(),
 		'Gemini\'s native route: "true" accepts responseModalities without IMAGE (text-only answers, billed by tokens).',
 	),
 	NATIVE_THINKING_LEVELS: field(
 		"nativeThinkingLevels",
-		thinkingLevels,
+		thinkingLevels(),
 		'Gemini\'s native route: the thinkingConfig.thinkingLevel values accepted, comma-separated ("none": no thinkingConfig).',
 	),
 	NATIVE_ALLOW_SEARCH: field(
 		"nativeAllowSearch",
-		flag,
+		flag(),
 		'Gemini\'s native route: "true" accepts tools: [{googleSearch: {}}] (Google bills each search query).',
 	),
 	GEMINI_READ_MODE: field(
@@ -221,7 +142,7 @@ const SETTINGS = {
 	),
 	KEEP_ORIGINAL_IMAGES: field(
 		"keepOriginalImages",
-		flag,
+		flag(),
 		'"true": an image converted to the output_format a request asked for keeps Gemini\'s original beside it in R2 (same name, its own extension).',
 	),
 	JOB_MAX_ATTEMPTS: field("jobMaxAttempts", num(5, 1, 100), "Async jobs: attempts before a transient failure becomes final."),
@@ -254,9 +175,9 @@ const SETTINGS = {
 		num(19 * MB, 1, 20_000_000),
 		"Batch lane: cap on one batch's inline requests (Google's: 20 MB).",
 	),
-	MODELS: input(json(ModelsOverride), "JSON: aliases to add, or fields of one to change (src/catalog/overrides.ts)."),
+	MODELS: input(json(ModelsOverride()), "JSON: aliases to add, or fields of one to change (src/catalog/overrides.ts)."),
 	PRICES: input(
-		json(PricesOverride),
+		json(PricesOverride()),
 		'JSON: credits per image by alias and size; its "batch" key prices the Batch lane (default: derived from RATES and MARGIN_PERCENT; never below Google\'s price).',
 	),
 	MARGIN_PERCENT: field(
@@ -266,7 +187,7 @@ const SETTINGS = {
 	),
 	CHARGE_REFUSED: field(
 		"chargeRefused",
-		flag,
+		flag(),
 		'"true": an answer Google billed that carries no image (a safety block, NO_IMAGE, text only) is charged its token cost; default: the operator absorbs it (shown in /admin/usage).',
 	),
 	OUTPUT_ALLOWANCE_TOKENS: field(
@@ -274,20 +195,25 @@ const SETTINGS = {
 		num(1_536, 0, 65_536),
 		"Tokens of thinking and text each image call may spend beyond its image (sent as maxOutputTokens with the image's own tokens; bounds the hold).",
 	),
-	RATES: input(json(RatesOverride), "JSON: Google's rates to replace, per upstream model id, in USD per 1M tokens (src/catalog/rates.ts)."),
+	RATES: input(
+		json(RatesOverride()),
+		"JSON: Google's rates to replace, per upstream model id, in USD per 1M tokens (src/catalog/rates.ts).",
+	),
 	DEFAULT_LIMITS: field(
 		"defaultLimits",
-		json(LimitsPatch).transform((patch) => defaultLimits(patch)),
+		json(LimitsPatch()).transform((patch) => defaultLimits(patch)),
 		"JSON: limits for keys without their own (src/billing/limits.ts).",
 	),
-	CORS_ORIGINS: field("corsOrigins", corsOrigins, 'Origins allowed to call the API from a browser: "*" or a list of exact origins.'),
-};
+	CORS_ORIGINS: field("corsOrigins", corsOrigins(), 'Origins allowed to call the API from a browser: "*" or a list of exact origins.'),
+}));
 
-type Table = typeof SETTINGS;
+type Table = ReturnType<typeof SETTINGS>;
 
 /** Every setting by the variable it is read from; parsing gives each its final value. */
-export const EnvSchema = z.object(
-	Object.fromEntries(Object.entries(SETTINGS).map(([name, s]) => [name, s.schema])) as { [V in keyof Table]: Table[V]["schema"] },
+export const envSchema = lazy(() =>
+	z.object(
+		Object.fromEntries(Object.entries(SETTINGS()).map(([name, s]) => [name, s.schema])) as { [V in keyof Table]: Table[V]["schema"] },
+	),
 );
 
 /** The variables' values renamed to their fields... */
@@ -300,30 +226,32 @@ export type Inputs = { [V in keyof Table as Table[V]["field"] extends string ? n
  * default that depends on another setting is filled in, and a retry base above its cap
  * is named.
  */
-export const SettingsSchema = EnvSchema.transform((vars, ctx) => {
-	if (vars.GEMINI_RETRY_BASE_MS > vars.GEMINI_RETRY_MAX_MS) {
-		ctx.addIssue({
-			code: "custom",
-			path: ["GEMINI_RETRY_BASE_MS"],
-			message: `is larger than GEMINI_RETRY_MAX_MS (${vars.GEMINI_RETRY_MAX_MS})`,
-		});
-		return z.NEVER;
-	}
-	const fields: Record<string, unknown> = {};
-	const inputs: Record<string, unknown> = {};
-	for (const [name, s] of Object.entries(SETTINGS)) {
-		const value = vars[name as keyof Table];
-		if (s.field) fields[s.field] = value;
-		else inputs[name] = value;
-	}
-	const settings = fields as Fields;
-	return {
-		settings: { ...settings, attemptTimeoutMs: settings.attemptTimeoutMs ?? Math.ceil(settings.deadlineMs / 2) },
-		inputs: inputs as Inputs,
-	};
-});
+const settingsSchema = lazy(() =>
+	envSchema().transform((vars, ctx) => {
+		if (vars.GEMINI_RETRY_BASE_MS > vars.GEMINI_RETRY_MAX_MS) {
+			ctx.addIssue({
+				code: "custom",
+				path: ["GEMINI_RETRY_BASE_MS"],
+				message: `is larger than GEMINI_RETRY_MAX_MS (${vars.GEMINI_RETRY_MAX_MS})`,
+			});
+			return z.NEVER;
+		}
+		const fields: Record<string, unknown> = {};
+		const inputs: Record<string, unknown> = {};
+		for (const [name, s] of Object.entries(SETTINGS())) {
+			const value = vars[name as keyof Table];
+			if (s.field) fields[s.field] = value;
+			else inputs[name] = value;
+		}
+		const settings = fields as Fields;
+		return {
+			settings: { ...settings, attemptTimeoutMs: settings.attemptTimeoutMs ?? Math.ceil(settings.deadlineMs / 2) },
+			inputs: inputs as Inputs,
+		};
+	}),
+);
 
-type Parsed = z.output<typeof SettingsSchema>;
+type Parsed = z.output<ReturnType<typeof settingsSchema>>;
 
 /** The settings as every layer reads them. */
 export type Settings = Parsed["settings"];
@@ -346,7 +274,7 @@ export function issueError(variable: string, issue: { message: string }, path: r
 }
 
 function parse(env: Env): Parsed {
-	const r = SettingsSchema.safeParse(env);
+	const r = settingsSchema().safeParse(env);
 	if (r.success) return r.data;
 	const issue = r.error.issues[0];
 	const [variable, ...path] = issue.path;

@@ -30,7 +30,7 @@ declare module "./config" {
 
 function build(env: Env, settings: Settings, inputs: Inputs): GatewayConfig {
 	// UPSTREAMS was read as JSON with the other settings; its entries are the pool's to check.
-	const upstreamsSetting = UpstreamsSetting.optional().safeParse(inputs.UPSTREAMS);
+	const upstreamsSetting = UpstreamsSetting().optional().safeParse(inputs.UPSTREAMS);
 	if (!upstreamsSetting.success) {
 		const issue = upstreamsSetting.error.issues[0];
 		throw issueError("UPSTREAMS", issue, issue.path);

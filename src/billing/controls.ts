@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { IMAGE_SIZES, type ImageSize } from "../catalog/data";
+import { lazy } from "../lib/lazy";
 
 /** Thinking levels, least to most (Gemini's `thinkingConfig.thinkingLevel`, lower-cased). */
 export const THINKING_LEVELS = ["minimal", "low", "medium", "high"] as const;
@@ -58,35 +59,37 @@ export type ControlName =
 	| "allowed_features.text_output";
 export type SpendLimitName = "daily_spend_credits" | "monthly_spend_credits";
 
-const Credits = z.number().int().min(0).max(1_000_000_000);
+const Credits = lazy(() => z.number().int().min(0).max(1_000_000_000));
 
 /**
  * A change to a key's controls: each field replaces the stored one, null removes it (back
  * to no restriction); an empty model or size list also means "all". URLs and model names
  * are checked against the catalog and the public-URL rules by the route.
  */
-export const ControlsPatch = z.strictObject({
-	allowed_models: z.array(z.string().trim().min(1).max(200)).max(100).nullable().optional(),
-	allowed_image_sizes: z
-		.array(z.enum(IMAGE_SIZES as [ImageSize, ...ImageSize[]]))
-		.max(IMAGE_SIZES.length)
-		.nullable()
-		.optional(),
-	allowed_features: z
-		.strictObject({
-			search: z.boolean().nullable().optional(),
-			thinking: z.enum(THINKING_LEVELS).nullable().optional(),
-			batch: z.boolean().nullable().optional(),
-			text_output: z.boolean().nullable().optional(),
-		})
-		.nullable()
-		.optional(),
-	daily_spend_credits: Credits.nullable().optional(),
-	monthly_spend_credits: Credits.nullable().optional(),
-	low_balance_threshold: Credits.nullable().optional(),
-	low_balance_webhook_url: z.string().max(2048).nullable().optional(),
-});
-export type ControlsPatch = z.infer<typeof ControlsPatch>;
+export const ControlsPatch = lazy(() =>
+	z.strictObject({
+		allowed_models: z.array(z.string().trim().min(1).max(200)).max(100).nullable().optional(),
+		allowed_image_sizes: z
+			.array(z.enum(IMAGE_SIZES as [ImageSize, ...ImageSize[]]))
+			.max(IMAGE_SIZES.length)
+			.nullable()
+			.optional(),
+		allowed_features: z
+			.strictObject({
+				search: z.boolean().nullable().optional(),
+				thinking: z.enum(THINKING_LEVELS).nullable().optional(),
+				batch: z.boolean().nullable().optional(),
+				text_output: z.boolean().nullable().optional(),
+			})
+			.nullable()
+			.optional(),
+		daily_spend_credits: Credits().nullable().optional(),
+		monthly_spend_credits: Credits().nullable().optional(),
+		low_balance_threshold: Credits().nullable().optional(),
+		low_balance_webhook_url: z.string().max(2048).nullable().optional(),
+	}),
+);
+export type ControlsPatch = z.infer<ReturnType<typeof ControlsPatch>>;
 
 /** Sets (or, for null, removes) each field of `patch` in `into`. */
 function patchFields<T extends object>(into: T, patch: object): void {

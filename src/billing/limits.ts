@@ -4,6 +4,7 @@
  * defaults here.
  */
 import { z } from "zod";
+import { lazy } from "../lib/lazy";
 
 export interface Limits {
 	requests_per_minute: number;
@@ -30,17 +31,19 @@ export const BUILTIN_LIMITS: Limits = {
 	images_per_month: 20_000,
 };
 
-const Value = z.number().int().min(0).max(10_000_000);
+const Value = lazy(() => z.number().int().min(0).max(10_000_000));
 
 /** A per-key override: each field a non-negative integer, or null to return to the default. */
-export const LimitsPatch = z.strictObject({
-	requests_per_minute: Value.nullable().optional(),
-	concurrent_requests: Value.nullable().optional(),
-	concurrent_batch_jobs: Value.nullable().optional(),
-	images_per_day: Value.nullable().optional(),
-	images_per_month: Value.nullable().optional(),
-});
-export type LimitsPatch = z.infer<typeof LimitsPatch>;
+export const LimitsPatch = lazy(() =>
+	z.strictObject({
+		requests_per_minute: Value().nullable().optional(),
+		concurrent_requests: Value().nullable().optional(),
+		concurrent_batch_jobs: Value().nullable().optional(),
+		images_per_day: Value().nullable().optional(),
+		images_per_month: Value().nullable().optional(),
+	}),
+);
+export type LimitsPatch = z.infer<ReturnType<typeof LimitsPatch>>;
 export type LimitOverrides = Partial<Limits>;
 
 /** The built-in defaults with the DEFAULT_LIMITS variable (already validated) applied. */

@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { Catalog, ImageSize, ModelSpec } from "../catalog/catalog";
 import { IMAGE_SIZES } from "../catalog/data";
 import type { GoogleRates } from "../catalog/rates";
+import { lazy } from "../lib/lazy";
 import { imageListCredits } from "./cost";
 import { servingModels } from "./serving";
 
@@ -25,14 +26,14 @@ export interface PriceBasis {
 	marginPercent: number;
 }
 
-const Credits = z.number().int().min(0).max(1_000_000);
-const AliasPrice = z.union([Credits, z.partialRecord(z.enum(IMAGE_SIZES as [ImageSize, ...ImageSize[]]), Credits)]);
-type AliasPrice = z.infer<typeof AliasPrice>;
-const AliasPrices = z.record(z.string(), AliasPrice);
-type AliasPrices = z.infer<typeof AliasPrices>;
+const Credits = lazy(() => z.number().int().min(0).max(1_000_000));
+const AliasPrice = lazy(() => z.union([Credits(), z.partialRecord(z.enum(IMAGE_SIZES as [ImageSize, ...ImageSize[]]), Credits())]));
+type AliasPrice = z.infer<ReturnType<typeof AliasPrice>>;
+const AliasPrices = lazy(() => z.record(z.string(), AliasPrice()));
+type AliasPrices = z.infer<ReturnType<typeof AliasPrices>>;
 /** Alias prices, plus `batch`: the same shape for the Batch lane (default: half, rounded up). */
-export const PricesOverride = z.object({ batch: AliasPrices.optional() }).catchall(AliasPrice);
-export type PricesOverride = z.infer<typeof PricesOverride>;
+export const PricesOverride = lazy(() => z.object({ batch: AliasPrices().optional() }).catchall(AliasPrice()));
+export type PricesOverride = z.infer<ReturnType<typeof PricesOverride>>;
 
 /** The sizes an alias is priced at. */
 function pricedSizes(sizes: readonly ImageSize[]): ImageSize[] {

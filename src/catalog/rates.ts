@@ -148,39 +148,50 @@ export const GOOGLE_RATES: Readonly<Record<string, GoogleRates>> = {
 	},
 };
 
-const Usd = z.number().min(0).max(100_000);
-const SizeCounts = z.partialRecord(z.enum(["512", "1K", "2K", "4K"]), z.number().min(0));
+/** src/lib/lazy.ts's helper, repeated: this module imports nothing of the project's (see above). */
+function lazy<T>(build: () => T): () => T {
+	let made: { value: T } | undefined;
+	return () => {
+		made ??= { value: build() };
+		return made.value;
+	};
+}
+
+const Usd = lazy(() => z.number().min(0).max(100_000));
+const SizeCounts = lazy(() => z.partialRecord(z.enum(["512", "1K", "2K", "4K"]), z.number().min(0)));
 /** One model's rates as the RATES setting writes them: every field, for a model the gateway does not know. */
-const FullRates = z.strictObject({
-	inputText: Usd,
-	inputImage: Usd,
-	outputImage: Usd,
-	outputText: Usd,
-	cachedInput: Usd,
-	imageTokens: SizeCounts,
-	listPerImage: SizeCounts.optional(),
-	inputImageTokens: z.number().int().min(0),
-	searchPer1000: Usd,
-	searchUnit: z.enum(["query", "prompt"]).optional(),
-	checked: z.string().optional(),
-	source: z.string().optional(),
-	thirdParty: z.boolean().optional(),
-});
+const FullRates = lazy(() =>
+	z.strictObject({
+		inputText: Usd(),
+		inputImage: Usd(),
+		outputImage: Usd(),
+		outputText: Usd(),
+		cachedInput: Usd(),
+		imageTokens: SizeCounts(),
+		listPerImage: SizeCounts().optional(),
+		inputImageTokens: z.number().int().min(0),
+		searchPer1000: Usd(),
+		searchUnit: z.enum(["query", "prompt"]).optional(),
+		checked: z.string().optional(),
+		source: z.string().optional(),
+		thirdParty: z.boolean().optional(),
+	}),
+);
 
 /**
  * The RATES setting: per upstream model id, rates that replace the built-in ones (any
  * subset of the fields for a known id; all of the numeric ones for a new id), in USD per
  * 1M tokens, e.g. `{"gemini-3-pro-image": {"outputImage": 130}}`.
  */
-export const RatesOverride = z.record(z.string().min(1), z.looseObject({}));
-export type RatesOverride = z.infer<typeof RatesOverride>;
+export const RatesOverride = lazy(() => z.record(z.string().min(1), z.looseObject({})));
+export type RatesOverride = z.infer<ReturnType<typeof RatesOverride>>;
 
 /** Google's rates with the operator's RATES applied; throws an Error naming the bad field. */
 export function applyRates(override: RatesOverride = {}): Record<string, GoogleRates> {
 	const out: Record<string, GoogleRates> = { ...GOOGLE_RATES };
 	for (const [id, fields] of Object.entries(override)) {
 		const base = GOOGLE_RATES[id];
-		const parsed = (base ? FullRates.partial() : FullRates).safeParse(fields);
+		const parsed = (base ? FullRates().partial() : FullRates()).safeParse(fields);
 		if (!parsed.success) {
 			const issue = parsed.error.issues[0];
 			throw new Error(`${[id, ...issue.path].join(".")}: ${issue.message}`);

@@ -222,7 +222,7 @@ function rebuild(
  * as the caller wrote it.
  */
 export function readNativeRequest(value: unknown, policy: NativePolicy, outputTokenLimit?: number): NativeRequest {
-	const { body, param } = readSpelled(GenerateBody, value);
+	const { body, param } = readSpelled(GenerateBody(), value);
 	return { ...rebuild(body, policy, outputTokenLimit, param), param };
 }
 
@@ -234,7 +234,7 @@ export function readCountTokensRequest(
 	value: unknown,
 	policy: NativePolicy,
 ): { contents: GeminiContent[] } | { generateContentRequest: GenerateContentRequest } {
-	const { body, param } = readSpelled(CountBody, value);
+	const { body, param } = readSpelled(CountBody(), value);
 	if (body.generateContentRequest && body.contents) {
 		throw invalidParam("contents", "contents: send contents or generateContentRequest, not both");
 	}

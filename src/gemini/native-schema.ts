@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { THINKING_LEVELS } from "../config";
 import { type ApiError, apiError, invalidParam } from "../errors";
+import { lazy } from "../lib/lazy";
 
 // ---- Both spellings -----------------------------------------------------------------
 
@@ -83,61 +84,71 @@ const upper = <const T extends readonly [string, ...string[]]>(values: T) =>
 		.transform((s) => s.trim().toUpperCase())
 		.pipe(z.enum(values));
 
-const InlineData = z.strictObject({ mimeType: z.string().min(1), data: z.string() });
+const InlineData = lazy(() => z.strictObject({ mimeType: z.string().min(1), data: z.string() }));
 
-const Part = z.strictObject({
-	text: z.string().optional(),
-	inlineData: InlineData.optional(),
-	thought: z.boolean().optional(),
-	thoughtSignature: z.string().optional(),
-});
-
-const Content = z.strictObject({ role: z.enum(["user", "model"]).optional(), parts: z.array(Part).min(1) });
-
-const SystemInstruction = z.strictObject({
-	role: z.string().optional(),
-	parts: z.array(z.strictObject({ text: z.string() })).min(1),
-});
-
-const ThinkingConfig = z.strictObject({
-	thinkingLevel: z
-		.string()
-		.transform((s) =>
-			s
-				.trim()
-				.toLowerCase()
-				.replace(/^thinking_level_/, ""),
-		)
-		.pipe(z.enum(THINKING_LEVELS))
-		.optional(),
-	thinkingBudget: z.number().int().min(-1).optional(),
-	includeThoughts: z.boolean().optional(),
-});
-
-const GenerationConfig = z.strictObject({
-	responseModalities: z
-		.array(upper(["TEXT", "IMAGE"]))
-		.min(1)
-		.optional(),
-	candidateCount: z.number().int().min(1).max(1, "Gemini image models return one candidate; send parallel requests").optional(),
-	maxOutputTokens: z.number().int().min(1).optional(),
-	temperature: z.number().min(0).max(2).optional(),
-	topP: z.number().min(0).max(1).optional(),
-	topK: z.number().int().min(1).optional(),
-	seed: z.number().int().optional(),
-	// Can only shorten text output; @langchain/google-genai 2.3 sends [] on every call (its
-	// source, 2026-12-03). Too many for Gemini is Gemini's own 400, unbilled.
-	stopSequences: z.array(z.string()).optional(),
-	imageConfig: z.strictObject({ aspectRatio: z.string().optional(), imageSize: z.string().optional() }).optional(),
-	thinkingConfig: ThinkingConfig.optional(),
-});
-
-const Tool = z.strictObject({
-	googleSearch: z.strictObject({
-		searchTypes: z.strictObject({ webSearch: z.strictObject({}).optional(), imageSearch: z.strictObject({}).optional() }).optional(),
-		timeRangeFilter: z.strictObject({ startTime: z.string(), endTime: z.string() }).optional(),
+const Part = lazy(() =>
+	z.strictObject({
+		text: z.string().optional(),
+		inlineData: InlineData().optional(),
+		thought: z.boolean().optional(),
+		thoughtSignature: z.string().optional(),
 	}),
-});
+);
+
+const Content = lazy(() => z.strictObject({ role: z.enum(["user", "model"]).optional(), parts: z.array(Part()).min(1) }));
+
+const SystemInstruction = lazy(() =>
+	z.strictObject({
+		role: z.string().optional(),
+		parts: z.array(z.strictObject({ text: z.string() })).min(1),
+	}),
+);
+
+const ThinkingConfig = lazy(() =>
+	z.strictObject({
+		thinkingLevel: z
+			.string()
+			.transform((s) =>
+				s
+					.trim()
+					.toLowerCase()
+					.replace(/^thinking_level_/, ""),
+			)
+			.pipe(z.enum(THINKING_LEVELS))
+			.optional(),
+		thinkingBudget: z.number().int().min(-1).optional(),
+		includeThoughts: z.boolean().optional(),
+	}),
+);
+
+const GenerationConfig = lazy(() =>
+	z.strictObject({
+		responseModalities: z
+			.array(upper(["TEXT", "IMAGE"]))
+			.min(1)
+			.optional(),
+		candidateCount: z.number().int().min(1).max(1, "Gemini image models return one candidate; send parallel requests").optional(),
+		maxOutputTokens: z.number().int().min(1).optional(),
+		temperature: z.number().min(0).max(2).optional(),
+		topP: z.number().min(0).max(1).optional(),
+		topK: z.number().int().min(1).optional(),
+		seed: z.number().int().optional(),
+		// Can only shorten text output; @langchain/google-genai 2.3 sends [] on every call (its
+		// source, 2026-12-03). Too many for Gemini is Gemini's own 400, unbilled.
+		stopSequences: z.array(z.string()).optional(),
+		imageConfig: z.strictObject({ aspectRatio: z.string().optional(), imageSize: z.string().optional() }).optional(),
+		thinkingConfig: ThinkingConfig().optional(),
+	}),
+);
+
+const Tool = lazy(() =>
+	z.strictObject({
+		googleSearch: z.strictObject({
+			searchTypes: z.strictObject({ webSearch: z.strictObject({}).optional(), imageSearch: z.strictObject({}).optional() }).optional(),
+			timeRangeFilter: z.strictObject({ startTime: z.string(), endTime: z.string() }).optional(),
+		}),
+	}),
+);
 
 /** Google's harm categories (the Gemini API takes a subset; it refuses the others itself, unbilled). */
 const CATEGORIES = [
@@ -156,31 +167,37 @@ const THRESHOLDS = ["BLOCK_LOW_AND_ABOVE", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_ONLY
 /** What a caller may ask for: as strict as Google's default, or stricter. */
 export const STRICT_ENOUGH: readonly string[] = ["BLOCK_LOW_AND_ABOVE", "BLOCK_MEDIUM_AND_ABOVE"];
 
-const SafetySetting = z.strictObject({ category: upper(CATEGORIES), threshold: upper(THRESHOLDS) });
+const SafetySetting = lazy(() => z.strictObject({ category: upper(CATEGORIES), threshold: upper(THRESHOLDS) }));
 
 /** A generateContent body, camelCase (normalized first), strict at every level. */
-export const GenerateBody = z.strictObject({
-	contents: z.array(Content).min(1),
-	systemInstruction: SystemInstruction.optional(),
-	generationConfig: GenerationConfig.optional(),
-	tools: z.array(Tool).optional(),
-	safetySettings: z.array(SafetySetting).optional(),
-});
-export type GenerateBody = z.infer<typeof GenerateBody>;
+export const GenerateBody = lazy(() =>
+	z.strictObject({
+		contents: z.array(Content()).min(1),
+		systemInstruction: SystemInstruction().optional(),
+		generationConfig: GenerationConfig().optional(),
+		tools: z.array(Tool()).optional(),
+		safetySettings: z.array(SafetySetting()).optional(),
+	}),
+);
+export type GenerateBody = z.infer<ReturnType<typeof GenerateBody>>;
 
 /**
  * The generateContent body the native route accepts, in camelCase (each field is also read
  * in snake_case); the route's OpenAPI request schema.
  */
-export const NativeBody = GenerateBody.describe(
-	"Gemini's GenerateContentRequest, limited to what the gateway forwards; every field is also read in snake_case (generation_config.image_config.image_size). Any other field is a 400.",
+export const NativeBody = lazy(() =>
+	GenerateBody().describe(
+		"Gemini's GenerateContentRequest, limited to what the gateway forwards; every field is also read in snake_case (generation_config.image_config.image_size). Any other field is a 400.",
+	),
 );
 
 /** countTokens: plain contents, or a whole request wrapped (its `model` is rewritten upstream). */
-export const CountBody = z.strictObject({
-	contents: z.array(Content).min(1).optional(),
-	generateContentRequest: GenerateBody.extend({ model: z.string().optional() }).optional(),
-});
+export const CountBody = lazy(() =>
+	z.strictObject({
+		contents: z.array(Content()).min(1).optional(),
+		generateContentRequest: GenerateBody().extend({ model: z.string().optional() }).optional(),
+	}),
+);
 
 /** Why a field the schema does not know is refused, by its camelCase name. */
 const REFUSED: Record<string, string> = {

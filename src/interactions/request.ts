@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { GatewayConfig, ThinkingLevel } from "../config";
 import { invalidParam } from "../errors";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import {
 	checkAspectRatio,
@@ -229,9 +230,9 @@ export async function readCreate(body: Record<string, unknown>, config: GatewayC
  * case), the shared field of every dialect, so its values and its message are theirs; the
  * level is then checked against the model and the operator by checkModelControls.
  */
-const GenerationConfig = z.object({ thinking_level: ThinkingField.optional() }, { error: "must be an object" });
-const GENERATION_CONFIG_SERVED: readonly string[] = GenerationConfig.keyof().options;
-const GenerationConfigBody = z.object({ generation_config: GenerationConfig.nullish() });
+const GenerationConfig = lazy(() => z.object({ thinking_level: ThinkingField().optional() }, { error: "must be an object" }));
+const GENERATION_CONFIG_SERVED = ["thinking_level"] as const satisfies readonly (keyof z.infer<ReturnType<typeof GenerationConfig>>)[];
+const GenerationConfigBody = lazy(() => z.object({ generation_config: GenerationConfig().nullish() }));
 
 /**
  * Any other member of generation_config is refused by name (the shared pipeline has no place
@@ -239,7 +240,8 @@ const GenerationConfigBody = z.object({ generation_config: GenerationConfig.null
  */
 function readGenerationConfig(value: unknown): ThinkingLevel | undefined {
 	if (isObject(value)) {
-		const other = Object.keys(value).find((k) => !GENERATION_CONFIG_SERVED.includes(k));
+		const served: readonly string[] = GENERATION_CONFIG_SERVED;
+		const other = Object.keys(value).find((k) => !served.includes(k));
 		if (other !== undefined) {
 			throw invalidParam(
 				`generation_config.${other}`,
@@ -248,5 +250,5 @@ function readGenerationConfig(value: unknown): ThinkingLevel | undefined {
 			);
 		}
 	}
-	return parseWith(GenerationConfigBody, { generation_config: value }).generation_config?.thinking_level;
+	return parseWith(GenerationConfigBody(), { generation_config: value }).generation_config?.thinking_level;
 }

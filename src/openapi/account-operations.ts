@@ -26,14 +26,14 @@ const accountOps: Operation[] = [
 	account.get("/v1/account", "Balance, limits and today's usage", ok("The account", R.Account)),
 	account.get("/v1/usage", "Usage rows, newest first", ok("A page of usage", R.UsagePage), {
 		description: "Paged with `cursor`; filtered by dates (UTC days) and model; with totals by day and by model.",
-		query: UsageQuery,
+		query: UsageQuery(),
 	}),
 	account.get("/v1/account/webhook-secret", "Webhook signing secret", ok("The secret", R.WebhookSecret)),
 	account.post("/v1/account/webhook-secret/rotate", "Rotate the webhook signing secret", ok("The new secret", R.WebhookSecret)),
 ];
 
 const jobOps: Operation[] = [
-	jobs.get("/v1/jobs", "List async jobs", ok("A page of jobs", R.JobList), { query: JobsQuery }),
+	jobs.get("/v1/jobs", "List async jobs", ok("A page of jobs", R.JobList), { query: JobsQuery() }),
 	jobs.get("/v1/jobs/{id}", "Get a job", ok("The job", R.Job), JOB),
 	jobs.post("/v1/jobs/{id}/cancel", "Cancel a job that has not started", ok("The canceled job", R.Job), {
 		...JOB,
@@ -44,12 +44,12 @@ const jobOps: Operation[] = [
 ];
 
 const pipelineOps: Operation[] = [
-	pipelines.post("/v1/pipelines", "Create a content pipeline", created("The pipeline", R.Pipeline), { body: json(CreatePipeline) }),
+	pipelines.post("/v1/pipelines", "Create a content pipeline", created("The pipeline", R.Pipeline), { body: json(CreatePipeline()) }),
 	pipelines.get("/v1/pipelines", "List pipelines", ok("The key's pipelines", R.PipelineList)),
 	pipelines.get("/v1/pipelines/{id}", "Get a pipeline", ok("The pipeline", R.Pipeline), PIPELINE),
 	pipelines.patch("/v1/pipelines/{id}", "Change a pipeline", ok("The pipeline", R.Pipeline), {
 		...PIPELINE,
-		body: json(PatchPipeline),
+		body: json(PatchPipeline()),
 	}),
 	pipelines.delete("/v1/pipelines/{id}", "Delete a pipeline", ok("Deleted", R.Deleted), PIPELINE),
 	pipelines.get("/v1/pipelines/{id}/runs", "A pipeline's last 100 runs", ok("Runs, newest first", R.PipelineRunList), PIPELINE),
@@ -69,7 +69,7 @@ const pipelineOps: Operation[] = [
 	pipelines.get("/v1/pipelines/schedule", "Preview a schedule's next five runs", ok("The next five slots", R.SchedulePreview), {
 		description:
 			"Validates `schedule` (5-field cron) and `timezone` (IANA, default UTC) as saving a pipeline would, and lists the next five slots as UTC instants.",
-		query: SchedulePreview,
+		query: SchedulePreview(),
 		errors: [400],
 	}),
 ];
@@ -77,11 +77,11 @@ const pipelineOps: Operation[] = [
 const conversationOps: Operation[] = [
 	conversations.post("/v1/conversations", "Start a conversation", created("The conversation", R.Conversation), {
 		description: "Then send `conversation_id` with generations or edits to keep editing the last result.",
-		body: { json: CreateConversation },
+		body: { json: CreateConversation() },
 	}),
 	conversations.get("/v1/conversations", "List the key's conversations", ok("A page of conversations, newest first", R.ConversationList), {
 		description: "Paged with `cursor` (the answer's `next_cursor`); no turns (GET one conversation for those).",
-		query: ConversationsQuery,
+		query: ConversationsQuery(),
 	}),
 	conversations.get("/v1/conversations/{id}", "Get a conversation's turns", ok("The conversation", R.ConversationDetail), CONVERSATION),
 	conversations.delete("/v1/conversations/{id}", "Delete a conversation", ok("Deleted", R.Deleted), CONVERSATION),

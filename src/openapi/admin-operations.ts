@@ -17,17 +17,17 @@ const KEY = { params: { id: "Key id (key_...)" } };
 export const ADMIN_OPERATIONS: Operation[] = [
 	admin.post("/admin/keys", "Create an API key", created("The new key", R.CreatedKey), {
 		description: "The plaintext key is in this answer only; the gateway keeps its SHA-256.",
-		body: json(CreateKey),
+		body: json(CreateKey()),
 	}),
 	admin.get("/admin/keys", "List keys, newest first", ok("A page of keys with live balances", R.KeyList), {
-		query: KeysQuery,
+		query: KeysQuery(),
 	}),
 	admin.get("/admin/keys/{id}", "Get a key", ok("The key", R.Key), KEY),
 	admin.patch("/admin/keys/{id}", "Rename, revoke or restore a key, or change its limits or spend controls", ok("The key", R.Key), {
 		...KEY,
 		description:
 			"A limit set to null returns to the default; a control set to null (or an empty list) removes the restriction. An unknown model or a webhook URL that is not public https is a 400 naming the field.",
-		body: json(PatchKey),
+		body: json(PatchKey()),
 	}),
 	admin.delete("/admin/keys/{id}", "Revoke a key", ok("The revoked key", R.Key), {
 		...KEY,
@@ -37,17 +37,17 @@ export const ADMIN_OPERATIONS: Operation[] = [
 		...KEY,
 		description:
 			"A positive amount is a grant; a negative one an adjustment, refused when it would leave the balance below zero (400 balance_would_go_negative). A grant always lands: it first pays back a balance a late charge left below zero. With an Idempotency-Key a retried grant applies once: the same key and body within 24 h answer the first result (`idempotent-replayed: true`), another body is a 422 idempotency_key_reused.",
-		body: json(Grant),
+		body: json(Grant()),
 		headerParams: ["IdempotencyKey"],
 		errors: [422],
 	}),
 	admin.get("/admin/usage", "Usage totals by key, model, day and upstream", ok("Totals", R.AdminUsage), {
-		query: AdminUsageQuery,
+		query: AdminUsageQuery(),
 	}),
 	admin.get("/admin/stats", "Success rate, safety blocks and latency over a window, and over time", ok("The figures", R.Stats), {
 		description:
 			"Latency percentiles are nearest-rank over successful requests' total time. `series` cuts the window into buckets (5 min, 1 h, 6 h or 1 day).",
-		query: StatsQuery,
+		query: StatsQuery(),
 	}),
 	admin.get(
 		"/admin/health",
@@ -64,7 +64,7 @@ export const ADMIN_OPERATIONS: Operation[] = [
 	admin.get("/admin/catalog", "Catalog health", ok("The catalog against Gemini", R.CatalogHealth), {
 		description:
 			"Each alias, the upstream id it resolves to now, and what discovery and 404s have shown about every id of its chain, at one upstream of the pool.",
-		query: CatalogQuery,
+		query: CatalogQuery(),
 	}),
 	admin.post("/admin/catalog/refresh", "Run model discovery now", ok("What Gemini lists, per Gemini API upstream", R.Discovery), {
 		errors: [502],

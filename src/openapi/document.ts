@@ -36,23 +36,23 @@ export const OPERATIONS: readonly Operation[] = [
 ];
 
 const REQUESTS: Record<string, z.ZodType> = {
-	ImagesRequest: ImagesBody,
-	ChatCompletionRequest: ChatBody,
-	OpenRouterImagesRequest: OpenRouterImagesBody,
+	ImagesRequest: ImagesBody(),
+	ChatCompletionRequest: ChatBody(),
+	OpenRouterImagesRequest: OpenRouterImagesBody(),
 	ImagesEditForm: ImagesMultipart,
-	NanoBananaApiRequest: NanoBananaApiBody,
-	VydraRequest: VydraBody,
-	GenerateContentRequest: NativeBody,
+	NanoBananaApiRequest: NanoBananaApiBody(),
+	VydraRequest: VydraBody(),
+	GenerateContentRequest: NativeBody(),
 	CountTokensRequest: CountTokensBody,
 	InteractionRequest: InteractionBody,
-	CreatePipelineRequest: CreatePipeline,
-	PatchPipelineRequest: PatchPipeline,
-	CreateConversationRequest: CreateConversation,
-	CreateKeyRequest: CreateKey,
-	PatchKeyRequest: PatchKey,
-	GrantRequest: Grant,
-	LimitsPatch,
-	ControlsPatch,
+	CreatePipelineRequest: CreatePipeline(),
+	PatchPipelineRequest: PatchPipeline(),
+	CreateConversationRequest: CreateConversation(),
+	CreateKeyRequest: CreateKey(),
+	PatchKeyRequest: PatchKey(),
+	GrantRequest: Grant(),
+	LimitsPatch: LimitsPatch(),
+	ControlsPatch: ControlsPatch(),
 };
 
 const uri = (id: string) => `#/components/schemas/${id}`;

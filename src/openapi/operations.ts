@@ -17,7 +17,7 @@ import type { Operation } from "./operation";
 import * as R from "./responses";
 
 /** The multipart form of an edit: the parsed fields plus the files (`image` or repeated `image[]`). */
-export const ImagesMultipart = ImagesForm.extend({
+export const ImagesMultipart = ImagesForm().extend({
 	image: z
 		.union([z.file(), z.array(z.file())])
 		.optional()
@@ -49,24 +49,24 @@ const imageOps: Operation[] = [
 	images.post("/v1/images/generations", "Generate images", ok("The images", R.ImagesResponse), {
 		description:
 			"OpenAI's images.generate with the gateway's extensions (aspect_ratio, image_size, reference images, conversation_id, async). `n` images are generated as parallel Gemini calls; credits are held for n and charged per delivered image.",
-		body: json(ImagesBody),
+		body: json(ImagesBody()),
 		billed: "async",
 	}),
 	images.post("/v1/images/edits", "Edit or compose images", ok("The edited images", R.ImagesResponse), {
 		description:
 			"Multipart as the openai SDK sends it (`image` or repeated `image[]`), or JSON with URLs, data URLs or base64. `mask` is refused: describe the region in the prompt. Without `response_format`, each image carries both `url` and `b64_json` (the AI SDK's OpenAI provider reads `b64_json`, this gateway's clients `url`).",
-		body: { json: ImagesBody, multipart: ImagesMultipart, required: true },
+		body: { json: ImagesBody(), multipart: ImagesMultipart, required: true },
 		billed: "async",
 	}),
 	resellers.post("/v1/images/generate", "NanoBananaAPI-style generation", ok("The images", R.NanoBananaApiResponse), {
 		description: "`image_size` is an aspect ratio in this dialect; `num` is n; `ref_images` are URLs.",
-		body: json(NanoBananaApiBody),
+		body: json(NanoBananaApiBody()),
 		billed: "async",
 	}),
 	resellers.post("/api/v1/models/{model}/edit", "Vydra-style generate or edit", ok("The image", R.VydraResponse), {
 		...MODEL,
 		description: "Generates from the prompt, or edits `imageUrl` when given (mode detected).",
-		body: json(VydraBody),
+		body: json(VydraBody()),
 		billed: "async",
 	}),
 ];
@@ -88,7 +88,7 @@ const chatOps: Operation[] = [
 			{
 				description:
 					"OpenRouter's chat dialect for image models: `messages` (text and image_url parts; system and developer messages become Gemini's system instruction), `modalities`, `image_config`, `n`, `stream`. Images come back in `choices[].message.images`: `image_output` `url` (the stored image) or `data_url`; unset, data URLs on `/api/v1` (as OpenRouter answers) and URLs on `/v1`. Gemini ids may be named `google/<id>`. Assistant messages with images this gateway made are sent to Gemini as their stored model turns, thought signatures included. Streamed, a failure after the 200 is an `error` event.",
-				body: json(ChatBody),
+				body: json(ChatBody()),
 				billed: "sync",
 			},
 		),
@@ -96,7 +96,7 @@ const chatOps: Operation[] = [
 	openRouter.post("/api/v1/images", "Generate or edit images (OpenRouter's Images API)", ok("The images", D.OpenRouterImagesResponse), {
 		description:
 			"`resolution` is the image size; `input_references` are the edit's images; `response_format` is b64_json unless url is asked for. A parameter the model does not take is a 400 naming it. Gemini ids may be named as OpenRouter names them (`google/gemini-3.1-flash-image`). `usage` is OpenRouter's: tokens, and `cost` in US dollars (the credits charged times $0.0001).",
-		body: json(OpenRouterImagesBody),
+		body: json(OpenRouterImagesBody()),
 		billed: "async",
 	}),
 	...["/api/v1/images/models", "/api/v1/models"].map((path) =>
@@ -116,7 +116,7 @@ const geminiOps: Operation[] = ["/v1beta", "/v1"].flatMap((v): Operation[] => [
 		...MODEL,
 		description:
 			"Gemini's request, sent on with the gateway's key to the first live id of the model's chain. Metered per image part (holds 4 images).",
-		body: json(NativeBody),
+		body: json(NativeBody()),
 		billed: "sync",
 	}),
 	gemini.post(
@@ -129,7 +129,7 @@ const geminiOps: Operation[] = ["/v1beta", "/v1"].flatMap((v): Operation[] => [
 			...MODEL,
 			description: "A JSON array of responses, or server-sent events with `?alt=sse`. One element carries the whole answer.",
 			query: z.object({ alt: z.enum(["sse"]).optional().describe("sse: server-sent events instead of a JSON array") }),
-			body: json(NativeBody),
+			body: json(NativeBody()),
 			billed: "sync",
 		},
 	),
@@ -150,7 +150,7 @@ const modelOps: Operation[] = [
 	catalog.get("/v1/models", "List models", ok("The catalog", z.union([R.ModelList, R.GoogleModelList])), {
 		description:
 			"Public. OpenAI's list shape with ratios, sizes, prices and lifecycle; Google's models.list shape when the request looks like @google/genai's (x-goog-api-key, x-goog-api-client, pageSize or pageToken).",
-		query: GoogleModelsQuery,
+		query: GoogleModelsQuery(),
 	}),
 	catalog.get("/v1/models/{model}", "Get a model", ok("The model", z.union([R.Model, R.GoogleModel]), { headers: LIFECYCLE }), {
 		...MODEL,
@@ -158,7 +158,7 @@ const modelOps: Operation[] = [
 	}),
 	geminiCatalog.get("/v1beta/models", "models.list", ok("A page of models", R.GoogleModelList), {
 		description: "Public. Google's shape; retired ids are not listed (they still work).",
-		query: GoogleModelsQuery,
+		query: GoogleModelsQuery(),
 	}),
 	geminiCatalog.get("/v1beta/models/{model}", "models.get", ok("The model", R.GoogleModel, { headers: LIFECYCLE }), MODEL),
 	catalog.get("/v1/pricing", "Price list", ok("The prices", R.Pricing), {

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { invalidParam } from "../errors";
+import { lazy } from "../lib/lazy";
 import { OUTPUT_FORMATS, type OutputAsk, type OutputFormat } from "../storage/convert";
 
 /** The dialect's names of the two fields, for the 400 that names the one at fault. */
@@ -46,15 +47,19 @@ export function checkOutput(format: unknown, compression: unknown, params: Outpu
  * The two fields in a dialect's body schema: any value passes the parse, so checkOutput
  * writes the 400 (naming the field and the formats); the OpenAPI document shows the types.
  */
-export const OutputFormatField = z.unknown().meta({
-	type: "string",
-	enum: [...OUTPUT_FORMATS],
-	description:
-		"Converts the stored images to this format (Cloudflare Images, once, at store time); unset: as Gemini made them. The charge is the same.",
-});
-export const OutputCompressionField = z.unknown().meta({
-	type: "integer",
-	minimum: 0,
-	maximum: 100,
-	description: "With output_format jpeg, webp or avif: the encoder's quality (100: the least compression); ignored for png.",
-});
+export const OutputFormatField = lazy(() =>
+	z.unknown().meta({
+		type: "string",
+		enum: [...OUTPUT_FORMATS],
+		description:
+			"Converts the stored images to this format (Cloudflare Images, once, at store time); unset: as Gemini made them. The charge is the same.",
+	}),
+);
+export const OutputCompressionField = lazy(() =>
+	z.unknown().meta({
+		type: "integer",
+		minimum: 0,
+		maximum: 100,
+		description: "With output_format jpeg, webp or avif: the encoder's quality (100: the least compression); ignored for png.",
+	}),
+);

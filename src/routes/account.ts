@@ -54,7 +54,7 @@ export const account = new Hono<AppEnv>()
 	})
 	.get("/usage", async (c) => {
 		const caller = c.get("caller");
-		const q = parseWith(UsageQuery, c.req.query());
+		const q = parseWith(UsageQuery(), c.req.query());
 		const filter = { from: q.from, to: q.to, model: q.model, keyId: caller.keyId };
 		const rows = await listUsage(c.env.DB, filter, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
 		const page = rows.slice(0, q.limit);

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { firstAvailable, goneAt } from "../catalog/availability";
 import { apiError, invalidParam } from "../errors";
 import { GeminiError } from "../gemini/errors";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import { ADMIN_FACTS } from "../route-facts";
 import { lastCheck, type UpstreamModelRow, upstreamModels } from "../storage/catalog";
@@ -31,14 +32,16 @@ function idState(id: string, rows: Map<string, UpstreamModelRow>, gone: Readonly
 	};
 }
 
-export const CatalogQuery = z.strictObject({ upstream: z.string().min(1).max(40).optional().describe("An upstream id of the pool") });
+export const CatalogQuery = lazy(() =>
+	z.strictObject({ upstream: z.string().min(1).max(40).optional().describe("An upstream id of the pool") }),
+);
 
 export const adminCatalog = new Hono<AppEnv>()
 	.use(ADMIN_FACTS)
 	.get("/", async (c) => {
 		const config = c.get("config");
 		const members = await poolOf(config);
-		const wanted = parseWith(CatalogQuery, c.req.query()).upstream;
+		const wanted = parseWith(CatalogQuery(), c.req.query()).upstream;
 		const member = wanted === undefined ? members[0] : members.find((m) => m.spec.id === wanted);
 		if (!member && wanted !== undefined) {
 			throw invalidParam("upstream", `upstream must be one of: ${members.map((m) => m.spec.id).join(", ") || "(none configured)"}`);

@@ -16,26 +16,31 @@ import { apiError, invalidParam, notFound } from "../errors";
 import { publicUrl } from "../inputs/public-url";
 import { readJsonObject } from "../lib/body";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import { ADMIN_FACTS } from "../route-facts";
 import { getKey, insertKey, type KeyRecord, listKeys, markKeyStatus, renameKey } from "../storage/db";
 import type { AppEnv } from "../types";
 
-const Name = z.string().trim().min(1, "name must not be empty").max(200);
-const Credits = z.number().int().min(0).max(1_000_000_000);
+const Name = lazy(() => z.string().trim().min(1, "name must not be empty").max(200));
+const Credits = lazy(() => z.number().int().min(0).max(1_000_000_000));
 
-export const CreateKey = z.strictObject({
-	name: Name,
-	credits: Credits.optional(),
-	limits: LimitsPatch.optional(),
-	controls: ControlsPatch.optional(),
-});
-export const PatchKey = z.strictObject({
-	name: Name.optional(),
-	status: z.enum(["active", "revoked"]).optional(),
-	limits: LimitsPatch.optional(),
-	controls: ControlsPatch.optional(),
-});
+export const CreateKey = lazy(() =>
+	z.strictObject({
+		name: Name(),
+		credits: Credits().optional(),
+		limits: LimitsPatch().optional(),
+		controls: ControlsPatch().optional(),
+	}),
+);
+export const PatchKey = lazy(() =>
+	z.strictObject({
+		name: Name().optional(),
+		status: z.enum(["active", "revoked"]).optional(),
+		limits: LimitsPatch().optional(),
+		controls: ControlsPatch().optional(),
+	}),
+);
 
 /**
  * What zod cannot check in a controls patch: every allowed model is one the catalog knows
@@ -53,15 +58,17 @@ function checkControls(config: GatewayConfig, patch: ControlsPatch | undefined):
 		publicUrl(patch.low_balance_webhook_url, "controls.low_balance_webhook_url", config.allowHttpImageUrls);
 	}
 }
-export const Grant = z.strictObject({
-	amount: z
-		.number()
-		.int()
-		.min(-1_000_000_000)
-		.max(1_000_000_000)
-		.refine((n) => n !== 0, "amount must not be zero"),
-	reason: z.string().trim().min(1, "reason must not be empty").max(500),
-});
+export const Grant = lazy(() =>
+	z.strictObject({
+		amount: z
+			.number()
+			.int()
+			.min(-1_000_000_000)
+			.max(1_000_000_000)
+			.refine((n) => n !== 0, "amount must not be zero"),
+		reason: z.string().trim().min(1, "reason must not be empty").max(500),
+	}),
+);
 
 /**
  * A grant's Idempotency-Key (1 to 255 characters) and what its body is recognised by, so a
@@ -69,7 +76,7 @@ export const Grant = z.strictObject({
  */
 async function grantIdempotency(
 	header: string | undefined,
-	input: z.infer<typeof Grant>,
+	input: z.infer<ReturnType<typeof Grant>>,
 ): Promise<{ key: string; bodyHash: string } | undefined> {
 	const key = header?.trim();
 	if (key === undefined) return undefined;
@@ -77,12 +84,14 @@ async function grantIdempotency(
 	return { key, bodyHash: await sha256Hex(JSON.stringify([input.amount, input.reason])) };
 }
 
-export const KeysQuery = z.object({
-	limit: z.coerce.number().int().min(1).max(200).default(50),
-	cursor: z.string().optional(),
-	q: z.string().trim().max(100).optional().describe("Case-insensitive part of the key's name, id or prefix"),
-	status: z.enum(["active", "revoked"]).optional(),
-});
+export const KeysQuery = lazy(() =>
+	z.object({
+		limit: z.coerce.number().int().min(1).max(200).default(50),
+		cursor: z.string().optional(),
+		q: z.string().trim().max(100).optional().describe("Case-insensitive part of the key's name, id or prefix"),
+		status: z.enum(["active", "revoked"]).optional(),
+	}),
+);
 
 /** Public view of a key: never the hash, never the key. Live state from its KeyAccount. */
 function present(k: KeyRecord, live: AccountView | null) {
@@ -115,7 +124,7 @@ async function body(c: Context<AppEnv>) {
 export const adminKeys = new Hono<AppEnv>()
 	.use(ADMIN_FACTS)
 	.post("/", async (c) => {
-		const input = parseWith(CreateKey, await body(c));
+		const input = parseWith(CreateKey(), await body(c));
 		checkControls(c.get("config"), input.controls);
 		const key = generateApiKey();
 		const record = {
@@ -145,7 +154,7 @@ export const adminKeys = new Hono<AppEnv>()
 		return c.json({ ...present({ ...record, status: "active", revoked_at: null }, await account.describe()), key }, 201);
 	})
 	.get("/", async (c) => {
-		const { limit, cursor, q, status } = parseWith(KeysQuery, c.req.query());
+		const { limit, cursor, q, status } = parseWith(KeysQuery(), c.req.query());
 		// The cursor is a position in created_at order, so it pages a search just as the full list.
 		const rows = await listKeys(c.env.DB, limit + 1, cursor ? decodeCursor(cursor) : undefined, { search: q || undefined, status });
 		const page = rows.slice(0, limit);
@@ -162,7 +171,7 @@ export const adminKeys = new Hono<AppEnv>()
 	})
 	.patch("/:id", async (c) => {
 		const k = await keyOr404(c.env, c.req.param("id"));
-		const patch = parseWith(PatchKey, await body(c));
+		const patch = parseWith(PatchKey(), await body(c));
 		checkControls(c.get("config"), patch.controls);
 		const live = await accountFor(c.env, k.key_hash).update(patch);
 		if (patch.name !== undefined) await renameKey(c.env.DB, k.id, patch.name);
@@ -177,7 +186,7 @@ export const adminKeys = new Hono<AppEnv>()
 	})
 	.post("/:id/credits", async (c) => {
 		const k = await keyOr404(c.env, c.req.param("id"));
-		const input = parseWith(Grant, await body(c));
+		const input = parseWith(Grant(), await body(c));
 		const idempotency = await grantIdempotency(c.req.header("idempotency-key"), input);
 		const kind = input.amount > 0 ? "grant" : "adjustment";
 		const result = await accountFor(c.env, k.key_hash).adjustCredits(input.amount, input.reason, kind, idempotency);

@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import { ADMIN_FACTS } from "../route-facts";
 import { aggregateByUpstream, aggregateUsage, usageStats } from "../storage/db";
@@ -22,14 +23,16 @@ const WINDOWS = {
 } as const;
 
 // z.enum, not a lookup in an object literal: `window=__proto__` is a 400, never Object.prototype.
-export const StatsQuery = z.object({
-	window: z.enum(["1h", "24h", "7d", "30d"], { error: "window must be one of 1h, 24h, 7d, 30d" }).default("24h"),
-});
+export const StatsQuery = lazy(() =>
+	z.object({
+		window: z.enum(["1h", "24h", "7d", "30d"], { error: "window must be one of 1h, 24h, 7d, 30d" }).default("24h"),
+	}),
+);
 
 export const adminUsage = new Hono<AppEnv>()
 	.use(ADMIN_FACTS)
 	.get("/usage", async (c) => {
-		const q = parseWith(AdminUsageQuery, c.req.query());
+		const q = parseWith(AdminUsageQuery(), c.req.query());
 		const filter = { from: q.from, to: q.to, model: q.model, keyId: q.key_id, upstream: q.upstream };
 		const [total, byKey, byModel, byDay, byUpstream] = await Promise.all([
 			aggregateUsage(c.env.DB, filter, [], true),
@@ -41,7 +44,7 @@ export const adminUsage = new Hono<AppEnv>()
 		return c.json({ total: total[0], by_key: byKey, by_model: byModel, by_day: byDay, by_upstream: byUpstream });
 	})
 	.get("/stats", async (c) => {
-		const { window } = parseWith(StatsQuery, c.req.query());
+		const { window } = parseWith(StatsQuery(), c.req.query());
 		const { ms, bucketMs } = WINDOWS[window];
 		const now = Date.now();
 		const [s, series] = await Promise.all([

@@ -18,6 +18,7 @@ import { normalizeMessages } from "../chat/messages";
 import { type Completion, chatCompletion, closingEvents, errorEvent, type ImageOutput, imageEvents } from "../chat/render";
 import { apiError, invalidParam } from "../errors";
 import { readJsonBody } from "../lib/body";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import { executionOf, runBilledGeneration } from "../pipeline/billed";
 import { runBilledStream } from "../pipeline/billed-stream";
@@ -36,35 +37,37 @@ import { ThinkingField } from "./model-controls";
 const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai", admitted: true });
 
 /** The body this route parses (also the OpenAPI document's request schema). */
-export const ChatBody = z.looseObject({
-	model: z.string().default("nano-banana"),
-	messages: z
-		.array(z.looseObject({ role: z.unknown() }), { error: "messages must be an array of messages" })
-		.min(1, "messages must hold at least one message"),
-	modalities: z.array(z.string()).optional(),
-	n: z.number().optional(),
-	stream: z.boolean().optional(),
-	stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
-	image_config: z
-		.looseObject({
-			aspect_ratio: z.string().optional(),
-			image_size: z.string().optional(),
-			thinking_level: ThinkingField.optional(),
-			// OpenRouter's image_config names (its SDK docs, 2026-12-03); checked by checkOutput.
-			output_format: OutputFormatField.optional(),
-			output_compression: OutputCompressionField.optional(),
-		})
-		.optional(),
-	// Nano Banana's thinking level and search grounding under OpenAI's and OpenRouter's names (./model-controls.ts).
-	reasoning_effort: ThinkingField.optional(),
-	reasoning: z.looseObject({ effort: ThinkingField.optional() }).optional(),
-	web_search_options: z.looseObject({}).optional(),
-	aspect_ratio: z.string().optional(),
-	image_size: z.string().optional(),
-	// Unset: data URLs on OpenRouter's path (its provider decodes them as base64), URLs on /v1.
-	image_output: z.enum(["url", "data_url"]).optional(),
-	service_tier: ServiceTierField,
-});
+export const ChatBody = lazy(() =>
+	z.looseObject({
+		model: z.string().default("nano-banana"),
+		messages: z
+			.array(z.looseObject({ role: z.unknown() }), { error: "messages must be an array of messages" })
+			.min(1, "messages must hold at least one message"),
+		modalities: z.array(z.string()).optional(),
+		n: z.number().optional(),
+		stream: z.boolean().optional(),
+		stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
+		image_config: z
+			.looseObject({
+				aspect_ratio: z.string().optional(),
+				image_size: z.string().optional(),
+				thinking_level: ThinkingField().optional(),
+				// OpenRouter's image_config names (its SDK docs, 2026-12-03); checked by checkOutput.
+				output_format: OutputFormatField().optional(),
+				output_compression: OutputCompressionField().optional(),
+			})
+			.optional(),
+		// Nano Banana's thinking level and search grounding under OpenAI's and OpenRouter's names (./model-controls.ts).
+		reasoning_effort: ThinkingField().optional(),
+		reasoning: z.looseObject({ effort: ThinkingField().optional() }).optional(),
+		web_search_options: z.looseObject({}).optional(),
+		aspect_ratio: z.string().optional(),
+		image_size: z.string().optional(),
+		// Unset: data URLs on OpenRouter's path (its provider decodes them as base64), URLs on /v1.
+		image_output: z.enum(["url", "data_url"]).optional(),
+		service_tier: ServiceTierField(),
+	}),
+);
 
 /**
  * How images come back when the request does not say. OpenRouter answers data URLs, and
@@ -80,7 +83,7 @@ export const chatCompletions = new Hono<AppEnv>().use(ROUTE_FACTS).post("/comple
 	const config = c.get("config");
 	const caller = c.get("caller");
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
-	const body = parseWith(ChatBody, value);
+	const body = parseWith(ChatBody(), value);
 	syncOnly(value, "/v1/chat/completions");
 	const model = resolveModel(config.catalog, body.model);
 	if (body.modalities && !body.modalities.includes("image")) {

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { invalidParam } from "../errors";
 import { publicUrl } from "../inputs/public-url";
 import { type AsyncOptions, submitJob } from "../jobs/submit";
+import { lazy } from "../lib/lazy";
 import { type GenerationAnswer, runBilledGeneration } from "../pipeline/billed";
 import type { GenerationRequest } from "../pipeline/request";
 import type { CallScope } from "../pipeline/scope";
@@ -56,10 +57,12 @@ export const SERVICE_TIERS = ["standard", "batch"] as const;
 export type ServiceTier = (typeof SERVICE_TIERS)[number];
 
 /** `service_tier` in a request body, as the routes parse and the OpenAPI document shows it. */
-export const ServiceTierField = z
-	.enum(SERVICE_TIERS, { error: `service_tier must be one of: ${SERVICE_TIERS.join(", ")}` })
-	.optional()
-	.describe('"batch": run through Gemini\'s Batch API at the batch price (async requests only; results within 24 h)');
+export const ServiceTierField = lazy(() =>
+	z
+		.enum(SERVICE_TIERS, { error: `service_tier must be one of: ${SERVICE_TIERS.join(", ")}` })
+		.optional()
+		.describe('"batch": run through Gemini\'s Batch API at the batch price (async requests only; results within 24 h)'),
+);
 
 /** `service_tier`: standard (default) or batch; anything else is a 400 listing both. */
 export function serviceTierOf(value: unknown): ServiceTier {

@@ -15,6 +15,7 @@ import { jsonWithSignatures, type KeptSignatures } from "../gemini/kept-signatur
 import type { GeminiContent } from "../gemini/types";
 import { readJsonObject } from "../lib/body";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import type { GenerationResult } from "../pipeline/generate";
 import { userTurn } from "../pipeline/generate";
@@ -160,11 +161,13 @@ export async function continueConversation(c: Context<AppEnv>, id: string, req: 
 	};
 }
 
-export const CreateConversation = z.strictObject({ model: z.string().default("nano-banana") });
-export const ConversationsQuery = z.strictObject({
-	limit: z.coerce.number().int().min(1).max(100).default(20),
-	cursor: z.string().optional(),
-});
+export const CreateConversation = lazy(() => z.strictObject({ model: z.string().default("nano-banana") }));
+export const ConversationsQuery = lazy(() =>
+	z.strictObject({
+		limit: z.coerce.number().int().min(1).max(100).default(20),
+		cursor: z.string().optional(),
+	}),
+);
 
 /** A readable view of the stored turns (the images and signatures stay server-side). */
 function summarize(contents: GeminiContent[]) {
@@ -184,7 +187,7 @@ export const conversations = new Hono<AppEnv>()
 	.use(ROUTE_FACTS)
 	.post("/", async (c) => {
 		const config = c.get("config");
-		const body = parseWith(CreateConversation, await readJsonObject(c.req.raw, config.maxJsonBodyBytes));
+		const body = parseWith(CreateConversation(), await readJsonObject(c.req.raw, config.maxJsonBodyBytes));
 		const model = resolveModel(config.catalog, body.model);
 		const now = new Date().toISOString();
 		const record = { id: randomId("conv"), key_id: c.get("caller").keyId, model: model.id, turns: 0, created_at: now, updated_at: now };
@@ -192,7 +195,7 @@ export const conversations = new Hono<AppEnv>()
 		return c.json({ id: record.id, model: record.model, turns: 0, created_at: now }, 201);
 	})
 	.get("/", async (c) => {
-		const q = parseWith(ConversationsQuery, c.req.query());
+		const q = parseWith(ConversationsQuery(), c.req.query());
 		const rows = await listConversations(c.env.DB, c.get("caller").keyId, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
 		const page = rows.slice(0, q.limit);
 		const last = page[page.length - 1];

@@ -14,6 +14,7 @@ import { presentJob } from "../jobs/present";
 import { dropJobInputs, type JobSpec } from "../jobs/spec";
 import type { JobMessage } from "../jobs/submit";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import { upstreamToError } from "../pipeline/failures";
 import { routeFacts } from "../route-facts";
@@ -25,11 +26,13 @@ import { memberClient } from "../upstreams/pool";
 /** Route facts (src/route-facts.ts): the gateway's own API. */
 const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai" });
 
-export const JobsQuery = z.strictObject({
-	status: z.enum(["CREATED", "RUNNING", "STORING", "SUCCEEDED", "FAILED", "CANCELED"]).optional(),
-	limit: z.coerce.number().int().min(1).max(100).default(20),
-	cursor: z.string().optional(),
-});
+export const JobsQuery = lazy(() =>
+	z.strictObject({
+		status: z.enum(["CREATED", "RUNNING", "STORING", "SUCCEEDED", "FAILED", "CANCELED"]).optional(),
+		limit: z.coerce.number().int().min(1).max(100).default(20),
+		cursor: z.string().optional(),
+	}),
+);
 
 /**
  * A job inside a submitted batch. Gemini cancels whole batches, not single requests, so
@@ -61,7 +64,7 @@ async function cancelInBatch(c: Context<AppEnv>, job: JobRow): Promise<boolean> 
 export const jobs = new Hono<AppEnv>()
 	.use(ROUTE_FACTS)
 	.get("/", async (c) => {
-		const q = parseWith(JobsQuery, c.req.query());
+		const q = parseWith(JobsQuery(), c.req.query());
 		const rows = await listJobs(c.env.DB, c.get("caller").keyId, q.status, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
 		const page = rows.slice(0, q.limit);
 		const origin = new URL(c.req.url).origin;

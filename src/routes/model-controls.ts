@@ -13,15 +13,18 @@
  */
 import { z } from "zod";
 import { THINKING_LEVELS } from "../billing/controls";
+import { lazy } from "../lib/lazy";
 
 /** What a caller is told of a level that is none of Gemini's (a non-string too). */
 const THINKING_LEVEL_ERROR = `must be one of ${THINKING_LEVELS.join(", ")}`;
 
 /** A thinking level as JSON or a multipart string, any case. */
-export const ThinkingField = z
-	.string({ error: THINKING_LEVEL_ERROR })
-	.transform((v) => v.trim().toLowerCase())
-	.pipe(z.enum(THINKING_LEVELS, { error: THINKING_LEVEL_ERROR }));
+export const ThinkingField = lazy(() =>
+	z
+		.string({ error: THINKING_LEVEL_ERROR })
+		.transform((v) => v.trim().toLowerCase())
+		.pipe(z.enum(THINKING_LEVELS, { error: THINKING_LEVEL_ERROR })),
+);
 
 /** Search on or off: a JSON boolean, or "true"/"false" in a multipart form. */
-export const SearchField = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
+export const SearchField = lazy(() => z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]));

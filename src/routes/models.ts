@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { ModelSpec } from "../catalog/catalog";
 import { lifecycleHeaders } from "../catalog/headers";
 import { type ApiError, apiError, invalidParam } from "../errors";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import { routeFacts } from "../route-facts";
 import type { AppEnv } from "../types";
@@ -90,18 +91,20 @@ function notFoundModel(id: string, google: boolean): ApiError {
 }
 
 /** Google's models.list query: pageSize 0 to any (0 means the default 50, more than 1000 means 1000). */
-export const GoogleModelsQuery = z.object({
-	pageSize: z.coerce
-		.number({ error: "pageSize must be a non-negative integer" })
-		.int("pageSize must be a non-negative integer")
-		.min(0, "pageSize must be a non-negative integer")
-		.optional(),
-	pageToken: z.string().optional(),
-});
+export const GoogleModelsQuery = lazy(() =>
+	z.object({
+		pageSize: z.coerce
+			.number({ error: "pageSize must be a non-negative integer" })
+			.int("pageSize must be a non-negative integer")
+			.min(0, "pageSize must be a non-negative integer")
+			.optional(),
+		pageToken: z.string().optional(),
+	}),
+);
 
 /** Google pages: pageSize 1 to 1000 (default 50); the token is the last name returned. */
 function page<T extends { name: string }>(items: T[], query: Record<string, string>) {
-	const { pageSize, pageToken } = parseWith(GoogleModelsQuery, query);
+	const { pageSize, pageToken } = parseWith(GoogleModelsQuery(), query);
 	const limit = Math.min(pageSize || 50, 1000);
 	let start = 0;
 	if (pageToken) {

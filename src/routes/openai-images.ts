@@ -15,6 +15,7 @@ import { type ApiError, invalidParam } from "../errors";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import type { Piece } from "../lib/b64-stream";
 import { readCapped, readJsonBody } from "../lib/body";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import { StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
@@ -39,49 +40,53 @@ import { SearchField, ThinkingField } from "./model-controls";
 /** Route facts (src/route-facts.ts): OpenAI's Images dialect; generations and edits are admitted. */
 const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai", admitted: true });
 
-const Str = z.string();
-const ImageRefs = z.union([Str, z.array(Str)]);
+const Str = lazy(() => z.string());
+const ImageRefs = lazy(() => z.union([Str(), z.array(Str())]));
 
 /** Fields shared by both endpoints (JSON bodies). */
-export const ImagesBody = z.looseObject({
-	model: Str.optional(),
-	prompt: z.string({ error: "prompt is required and must be a string" }),
-	n: z.number().optional(),
-	size: Str.optional(),
-	aspect_ratio: Str.optional(),
-	image_size: Str.optional(),
-	// Unset: `url` on generations; both `url` and `b64_json` on edits (see defaultFormat).
-	response_format: z.enum(["url", "b64_json"]).optional(),
-	image: ImageRefs.optional(),
-	"image[]": ImageRefs.optional(),
-	images: z.array(Str).optional(),
-	image_url: Str.optional(),
-	conversation_id: Str.optional(),
-	async: z.boolean().optional(),
-	webhook_url: Str.optional(),
-	service_tier: ServiceTierField,
-	// Nano Banana's thinking level and search grounding (./model-controls.ts).
-	thinking_level: ThinkingField.optional(),
-	google_search: SearchField.optional(),
-	// Checked by checkOutput (src/pipeline/output.ts), which names the field and the formats.
-	output_format: OutputFormatField.optional(),
-	output_compression: OutputCompressionField.optional(),
-	// Accepted for SDK compatibility; Gemini has no equivalent knob.
-	quality: Str.optional(),
-	style: Str.optional(),
-	user: Str.optional(),
-	input_fidelity: Str.optional(),
-});
-type ImagesBody = z.infer<typeof ImagesBody>;
+export const ImagesBody = lazy(() =>
+	z.looseObject({
+		model: Str().optional(),
+		prompt: z.string({ error: "prompt is required and must be a string" }),
+		n: z.number().optional(),
+		size: Str().optional(),
+		aspect_ratio: Str().optional(),
+		image_size: Str().optional(),
+		// Unset: `url` on generations; both `url` and `b64_json` on edits (see defaultFormat).
+		response_format: z.enum(["url", "b64_json"]).optional(),
+		image: ImageRefs().optional(),
+		"image[]": ImageRefs().optional(),
+		images: z.array(Str()).optional(),
+		image_url: Str().optional(),
+		conversation_id: Str().optional(),
+		async: z.boolean().optional(),
+		webhook_url: Str().optional(),
+		service_tier: ServiceTierField(),
+		// Nano Banana's thinking level and search grounding (./model-controls.ts).
+		thinking_level: ThinkingField().optional(),
+		google_search: SearchField().optional(),
+		// Checked by checkOutput (src/pipeline/output.ts), which names the field and the formats.
+		output_format: OutputFormatField().optional(),
+		output_compression: OutputCompressionField().optional(),
+		// Accepted for SDK compatibility; Gemini has no equivalent knob.
+		quality: Str().optional(),
+		style: Str().optional(),
+		user: Str().optional(),
+		input_fidelity: Str().optional(),
+	}),
+);
+type ImagesBody = z.infer<ReturnType<typeof ImagesBody>>;
 
 /** Multipart forms carry every field as a string, numbers included. */
-export const ImagesForm = ImagesBody.extend({
-	n: z.string().regex(/^\d+$/, "must be an integer").transform(Number).optional(),
-	async: z
-		.enum(["true", "false"])
-		.transform((v) => v === "true")
-		.optional(),
-});
+export const ImagesForm = lazy(() =>
+	ImagesBody().extend({
+		n: z.string().regex(/^\d+$/, "must be an integer").transform(Number).optional(),
+		async: z
+			.enum(["true", "false"])
+			.transform((v) => v === "true")
+			.optional(),
+	}),
+);
 
 /** What each image in `data` carries: its URL, its base64, or both. */
 export type ImagesFormat = "url" | "b64_json" | "both";
@@ -245,15 +250,15 @@ export const openAiImages = new Hono<AppEnv>()
 		const config = c.get("config");
 		const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
 		if ("mask" in value) throw maskUnsupported();
-		return handle(c, "generations", { body: parseWith(ImagesBody, value), files: [], hashInput: raw });
+		return handle(c, "generations", { body: parseWith(ImagesBody(), value), files: [], hashInput: raw });
 	})
 	.post("/edits", async (c) => {
 		const config = c.get("config");
 		if ((c.req.header("content-type") ?? "").toLowerCase().startsWith("multipart/form-data")) {
 			const { fields, files, hashInput } = await readForm(c, config);
-			return handle(c, "edits", { body: parseWith(ImagesForm, fields), files, hashInput });
+			return handle(c, "edits", { body: parseWith(ImagesForm(), fields), files, hashInput });
 		}
 		const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
 		if ("mask" in value) throw maskUnsupported();
-		return handle(c, "edits", { body: parseWith(ImagesBody, value), files: [], hashInput: raw });
+		return handle(c, "edits", { body: parseWith(ImagesBody(), value), files: [], hashInput: raw });
 	});

@@ -21,6 +21,7 @@ import type { GatewayConfig } from "../config";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import type { Piece } from "../lib/b64-stream";
 import { readJsonBody } from "../lib/body";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import { StreamedBody } from "../pipeline/billed";
 import type { GenerationResult } from "../pipeline/generate";
@@ -44,28 +45,32 @@ import { ThinkingField } from "./model-controls";
 /** Route facts (src/route-facts.ts): OpenRouter's Images dialect; generations are admitted. */
 const ROUTE_FACTS = routeFacts({ dialect: "openrouter", errorStyle: "openai", admitted: true });
 
-const Reference = z.union([
-	z.string(),
-	z.looseObject({ type: z.string().optional(), image_url: z.union([z.string(), z.looseObject({ url: z.string() })]) }),
-]);
+const Reference = lazy(() =>
+	z.union([
+		z.string(),
+		z.looseObject({ type: z.string().optional(), image_url: z.union([z.string(), z.looseObject({ url: z.string() })]) }),
+	]),
+);
 
-export const OpenRouterImagesBody = z.looseObject({
-	model: z.string().default("nano-banana"),
-	prompt: z.string({ error: "prompt is required and must be a string" }),
-	aspect_ratio: z.string().optional(),
-	resolution: z.string().optional(),
-	n: z.number().optional(),
-	input_references: z.array(Reference).optional(),
-	response_format: z.enum(["b64_json", "url"]).default("b64_json"),
-	// OpenRouter's Images API names (its openrouter/images schema, 2026-12-03); checked by checkOutput.
-	output_format: OutputFormatField.optional(),
-	output_compression: OutputCompressionField.optional(),
-	thinking_level: ThinkingField.optional(),
-	google_search: z.boolean().optional(),
-	async: z.boolean().optional(),
-	webhook_url: z.string().optional(),
-	service_tier: ServiceTierField,
-});
+export const OpenRouterImagesBody = lazy(() =>
+	z.looseObject({
+		model: z.string().default("nano-banana"),
+		prompt: z.string({ error: "prompt is required and must be a string" }),
+		aspect_ratio: z.string().optional(),
+		resolution: z.string().optional(),
+		n: z.number().optional(),
+		input_references: z.array(Reference()).optional(),
+		response_format: z.enum(["b64_json", "url"]).default("b64_json"),
+		// OpenRouter's Images API names (its openrouter/images schema, 2026-12-03); checked by checkOutput.
+		output_format: OutputFormatField().optional(),
+		output_compression: OutputCompressionField().optional(),
+		thinking_level: ThinkingField().optional(),
+		google_search: z.boolean().optional(),
+		async: z.boolean().optional(),
+		webhook_url: z.string().optional(),
+		service_tier: ServiceTierField(),
+	}),
+);
 
 /**
  * OpenRouter's usage object: `prompt_tokens`, `completion_tokens` and `total_tokens` are
@@ -159,7 +164,7 @@ export const openRouterImages = new Hono<AppEnv>()
 	.post("/", async (c) => {
 		const config = c.get("config");
 		const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
-		const body = parseWith(OpenRouterImagesBody, value);
+		const body = parseWith(OpenRouterImagesBody(), value);
 		const model = resolveModel(config.catalog, body.model);
 		const refs = (body.input_references ?? []).map((r, i) => {
 			const url = typeof r === "string" ? r : typeof r.image_url === "string" ? r.image_url : r.image_url.url;

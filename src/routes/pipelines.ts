@@ -22,6 +22,7 @@ import {
 	type Variables,
 } from "../jobs/pipelines";
 import { readJsonObject } from "../lib/body";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import { checkAspectRatio, checkImageSize, checkN, checkPrompt, resolveModel } from "../pipeline/request";
 import { routeFacts } from "../route-facts";
@@ -41,7 +42,7 @@ import { ServiceTierField, serviceTierOf } from "./common";
 /** Route facts (src/route-facts.ts): the gateway's own API (runs are billed by the cron, not here). */
 const ROUTE_FACTS = routeFacts({ dialect: "openai", errorStyle: "openai" });
 
-const Fields = {
+const Fields = lazy(() => ({
 	name: z.string().trim().min(1).max(200),
 	schedule: z.string().min(1).max(200),
 	prompt_template: z.string().min(1),
@@ -61,26 +62,28 @@ const Fields = {
 		.nullable(),
 	webhook_url: z.string().nullable(),
 	enabled: z.boolean(),
-	service_tier: ServiceTierField.unwrap(),
+	service_tier: ServiceTierField().unwrap(),
 	timezone: z.string().min(1).max(64),
-};
+}));
 
-export const CreatePipeline = z.strictObject({
-	...Fields,
-	variables: Fields.variables.default({}),
-	model: Fields.model.default("nano-banana"),
-	aspect_ratio: Fields.aspect_ratio.optional(),
-	image_size: Fields.image_size.optional(),
-	n: Fields.n.default(1),
-	reference_images: Fields.reference_images.default([]),
-	output_prefix: Fields.output_prefix.optional(),
-	webhook_url: Fields.webhook_url.optional(),
-	enabled: Fields.enabled.default(true),
-	service_tier: Fields.service_tier.optional(),
-	timezone: Fields.timezone.default("UTC"),
-});
-export const PatchPipeline = z.strictObject(Fields).partial();
-export const SchedulePreview = z.object({ schedule: Fields.schedule, timezone: Fields.timezone.default("UTC") });
+export const CreatePipeline = lazy(() =>
+	z.strictObject({
+		...Fields(),
+		variables: Fields().variables.default({}),
+		model: Fields().model.default("nano-banana"),
+		aspect_ratio: Fields().aspect_ratio.optional(),
+		image_size: Fields().image_size.optional(),
+		n: Fields().n.default(1),
+		reference_images: Fields().reference_images.default([]),
+		output_prefix: Fields().output_prefix.optional(),
+		webhook_url: Fields().webhook_url.optional(),
+		enabled: Fields().enabled.default(true),
+		service_tier: Fields().service_tier.optional(),
+		timezone: Fields().timezone.default("UTC"),
+	}),
+);
+export const PatchPipeline = lazy(() => z.strictObject(Fields()).partial());
+export const SchedulePreview = lazy(() => z.object({ schedule: Fields().schedule, timezone: Fields().timezone.default("UTC") }));
 
 type Draft = Omit<PipelineRow, "runs" | "next_run_at" | "created_at" | "updated_at">;
 
@@ -196,7 +199,7 @@ async function save(c: Context<AppEnv>, d: Draft, base: Pick<PipelineRow, "runs"
 export const pipelines = new Hono<AppEnv>()
 	.use(ROUTE_FACTS)
 	.post("/", async (c) => {
-		const b = parseWith(CreatePipeline, await readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes));
+		const b = parseWith(CreatePipeline(), await readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes));
 		const draft = await validate(c, {
 			id: randomId("pipe"),
 			key_id: c.get("caller").keyId,
@@ -219,7 +222,7 @@ export const pipelines = new Hono<AppEnv>()
 		return c.json(present(await save(c, draft, { runs: 0, created_at: new Date().toISOString() })), 201);
 	})
 	.get("/schedule", (c) => {
-		const q = parseWith(SchedulePreview, c.req.query());
+		const q = parseWith(SchedulePreview(), c.req.query());
 		const timezone = checkTimezone(q.timezone);
 		parseSchedule(q.schedule, c.get("config").minPipelineIntervalMinutes, timezone);
 		return c.json({
@@ -233,7 +236,7 @@ export const pipelines = new Hono<AppEnv>()
 	.get("/:id", async (c) => c.json(present(await ownPipeline(c))))
 	.patch("/:id", async (c) => {
 		const current = await ownPipeline(c);
-		const b = parseWith(PatchPipeline, await readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes));
+		const b = parseWith(PatchPipeline(), await readJsonObject(c.req.raw, c.get("config").maxJsonBodyBytes));
 		const draft = await validate(c, {
 			...current,
 			...(b.name !== undefined ? { name: b.name } : {}),

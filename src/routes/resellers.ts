@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { inputLimitsFrom, resolveImages } from "../inputs/images";
 import { readJsonBody } from "../lib/body";
+import { lazy } from "../lib/lazy";
 import { parseWith } from "../lib/validate";
 import {
 	checkAspectRatio,
@@ -30,22 +31,24 @@ import { ThinkingField } from "./model-controls";
 const VYDRA_FACTS = routeFacts({ dialect: "vydra", errorStyle: "openai", admitted: true });
 const NANO_BANANA_API_FACTS = routeFacts({ dialect: "nanobananaapi", errorStyle: "openai", admitted: true });
 
-export const VydraBody = z.strictObject({
-	prompt: z.string({ error: "prompt is required and must be a string" }),
-	imageUrl: z.string().optional(),
-	aspectRatio: z.string().default("1:1"),
-	thinkingLevel: ThinkingField.optional(),
-	googleSearch: z.boolean().optional(),
-	async: z.boolean().optional(),
-	webhook_url: z.string().optional(),
-	service_tier: ServiceTierField,
-});
+export const VydraBody = lazy(() =>
+	z.strictObject({
+		prompt: z.string({ error: "prompt is required and must be a string" }),
+		imageUrl: z.string().optional(),
+		aspectRatio: z.string().default("1:1"),
+		thinkingLevel: ThinkingField().optional(),
+		googleSearch: z.boolean().optional(),
+		async: z.boolean().optional(),
+		webhook_url: z.string().optional(),
+		service_tier: ServiceTierField(),
+	}),
+);
 
 export const vydra = new Hono<AppEnv>().use(VYDRA_FACTS).post("/:model{.+}/edit", async (c) => {
 	const config = c.get("config");
 	const started = Date.now();
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
-	const body = parseWith(VydraBody, value);
+	const body = parseWith(VydraBody(), value);
 	const model = resolveModel(config.catalog, c.req.param("model"));
 	const req: GenerationRequest = {
 		endpoint: "vydra.edit",
@@ -79,23 +82,25 @@ export const vydra = new Hono<AppEnv>().use(VYDRA_FACTS).post("/:model{.+}/edit"
 	});
 });
 
-export const NanoBananaApiBody = z.strictObject({
-	prompt: z.string({ error: "prompt is required and must be a string" }),
-	model: z.string({ error: "model is required" }),
-	num: z.number().int().optional(),
-	image_size: z.string().default("1:1"),
-	ref_images: z.array(z.string()).optional(),
-	thinking_level: ThinkingField.optional(),
-	google_search: z.boolean().optional(),
-	async: z.boolean().optional(),
-	webhook_url: z.string().optional(),
-	service_tier: ServiceTierField,
-});
+export const NanoBananaApiBody = lazy(() =>
+	z.strictObject({
+		prompt: z.string({ error: "prompt is required and must be a string" }),
+		model: z.string({ error: "model is required" }),
+		num: z.number().int().optional(),
+		image_size: z.string().default("1:1"),
+		ref_images: z.array(z.string()).optional(),
+		thinking_level: ThinkingField().optional(),
+		google_search: z.boolean().optional(),
+		async: z.boolean().optional(),
+		webhook_url: z.string().optional(),
+		service_tier: ServiceTierField(),
+	}),
+);
 
 export const nanoBananaApi = new Hono<AppEnv>().use(NANO_BANANA_API_FACTS).post("/generate", async (c) => {
 	const config = c.get("config");
 	const { value, raw } = await readJsonBody(c.req.raw, config.maxUploadBytes);
-	const body = parseWith(NanoBananaApiBody, value);
+	const body = parseWith(NanoBananaApiBody(), value);
 	const model = resolveModel(config.catalog, body.model);
 	const refs = (body.ref_images ?? []).map((v, i) => ({ param: `ref_images[${i}]`, value: v }));
 	const req: GenerationRequest = {

@@ -5,6 +5,7 @@
  * signs with RSASSA-PKCS1-v1_5 / SHA-256.
  */
 import { z } from "zod";
+import { lazy } from "../lib/lazy";
 
 export const GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token";
 export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
@@ -18,14 +19,16 @@ export interface ServiceAccount {
 	projectId?: string;
 }
 
-const KeyFile = z.looseObject({
-	type: z.literal("service_account"),
-	client_email: z.string().regex(/^[^@\s]+@[^@\s]+$/),
-	private_key: z.string().includes("PRIVATE KEY-----"),
-	private_key_id: z.string().default(""),
-	token_uri: z.url({ protocol: /^https?$/ }).optional(),
-	project_id: z.string().optional(),
-});
+const KeyFile = lazy(() =>
+	z.looseObject({
+		type: z.literal("service_account"),
+		client_email: z.string().regex(/^[^@\s]+@[^@\s]+$/),
+		private_key: z.string().includes("PRIVATE KEY-----"),
+		private_key_id: z.string().default(""),
+		token_uri: z.url({ protocol: /^https?$/ }).optional(),
+		project_id: z.string().optional(),
+	}),
+);
 
 /**
  * The key file, or what is wrong with it (a phrase that never quotes the file: parser
@@ -38,7 +41,7 @@ export function serviceAccountProblem(text: string): ServiceAccount | string {
 	} catch {
 		return "is not valid JSON";
 	}
-	const r = KeyFile.safeParse(json);
+	const r = KeyFile().safeParse(json);
 	if (!r.success) {
 		const field = String(r.error.issues[0].path[0] ?? "the file");
 		return field === "type" ? 'is not a service account key (type must be "service_account")' : `has a missing or malformed ${field}`;

@@ -12,33 +12,36 @@
  */
 import { z } from "zod";
 import type { Catalog } from "../catalog/catalog";
+import { lazy } from "../lib/lazy";
 import { type ServiceAccount, serviceAccountProblem } from "./service-account";
 
 export const DEFAULT_GEMINI_BASE_URL = "https://generativelanguage.googleapis.com";
 
 /** One entry of UPSTREAMS, as the operator writes it. */
-const UpstreamEntry = z.strictObject({
-	kind: z.enum(["gemini", "vertex"]),
-	/** The NAME of the secret (or variable) that holds the credential. */
-	secret: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of a secret, e.g. VERTEX_SERVICE_ACCOUNT"),
-	base_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-	token_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-	project: z
-		.string()
-		.regex(/^[a-z][a-z0-9.:-]{4,61}[a-z0-9]$/, "must be a Google Cloud project id")
-		.optional(),
-	location: z
-		.string()
-		.regex(/^[a-z0-9-]{1,40}$/, "must be a location such as global or us-central1")
-		.optional(),
-	weight: z.number().gt(0).max(1000).default(1),
-	models: z.array(z.string().min(1)).min(1).optional(),
-	max_concurrency: z.number().int().min(1).max(100_000).optional(),
-});
+const UpstreamEntry = lazy(() =>
+	z.strictObject({
+		kind: z.enum(["gemini", "vertex"]),
+		/** The NAME of the secret (or variable) that holds the credential. */
+		secret: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of a secret, e.g. VERTEX_SERVICE_ACCOUNT"),
+		base_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+		token_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+		project: z
+			.string()
+			.regex(/^[a-z][a-z0-9.:-]{4,61}[a-z0-9]$/, "must be a Google Cloud project id")
+			.optional(),
+		location: z
+			.string()
+			.regex(/^[a-z0-9-]{1,40}$/, "must be a location such as global or us-central1")
+			.optional(),
+		weight: z.number().gt(0).max(1000).default(1),
+		models: z.array(z.string().min(1)).min(1).optional(),
+		max_concurrency: z.number().int().min(1).max(100_000).optional(),
+	}),
+);
 
 /** UPSTREAMS: `{ "<id>": { kind, secret, ... }, ... }` (ids are checked in buildPool, to name them). */
-export const UpstreamsSetting = z.record(z.string(), UpstreamEntry);
-export type UpstreamsSetting = z.infer<typeof UpstreamsSetting>;
+export const UpstreamsSetting = lazy(() => z.record(z.string(), UpstreamEntry()));
+export type UpstreamsSetting = z.infer<ReturnType<typeof UpstreamsSetting>>;
 
 export type Credential = { type: "api_key"; apiKey: string } | { type: "service_account"; account: ServiceAccount };
 

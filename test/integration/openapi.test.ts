@@ -76,8 +76,8 @@ describe("GET /openapi.json", () => {
 			const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
 			return rest;
 		};
-		expect(d.components.schemas.ImagesRequest).toEqual(same(ImagesBody));
-		expect(d.components.schemas.GenerateContentRequest).toEqual(same(NativeBody));
+		expect(d.components.schemas.ImagesRequest).toEqual(same(ImagesBody()));
+		expect(d.components.schemas.GenerateContentRequest).toEqual(same(NativeBody()));
 		expect(d.components.schemas.ImagesRequest).toMatchObject({
 			required: ["prompt"],
 			properties: { response_format: { enum: ["url", "b64_json"] } },
@@ -87,7 +87,7 @@ describe("GET /openapi.json", () => {
 			$ref: "#/components/schemas/LimitsPatch",
 		});
 		const usage = d.paths["/v1/usage"].get.parameters?.map((p) => `${p.in}:${p.name}`);
-		expect(usage).toEqual(Object.keys(UsageQuery.shape).map((k) => `query:${k}`));
+		expect(usage).toEqual(Object.keys(UsageQuery().shape).map((k) => `query:${k}`));
 	});
 
 	it("covers every dialect, multipart edits, both error shapes and the security schemes", async () => {

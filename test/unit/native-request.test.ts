@@ -1,7 +1,7 @@
 // The native route's request schema on its own: both spellings read, the upstream request
 // rebuilt from validated fields only, every refusal a 400 naming the field as written.
 import { describe, expect, it } from "vitest";
-import { EnvSchema } from "../../src/config";
+import { envSchema } from "../../src/config";
 import { ApiError } from "../../src/errors";
 import { type NativePolicy, readCountTokensRequest, readNativeRequest } from "../../src/gemini/native-request";
 
@@ -267,7 +267,7 @@ describe("readCountTokensRequest", () => {
 });
 
 describe("NATIVE_THINKING_LEVELS", () => {
-	const levels = EnvSchema.shape.NATIVE_THINKING_LEVELS;
+	const levels = envSchema().shape.NATIVE_THINKING_LEVELS;
 	it.each([
 		[undefined, ["minimal", "low", "medium", "high"]],
 		["", ["minimal", "low", "medium", "high"]],

@@ -3,9 +3,9 @@
 // the README's Configuration table.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { EnvSchema } from "../../src/config";
+import { envSchema } from "../../src/config";
 
-const settings = Object.keys(EnvSchema.shape).sort();
+const settings = Object.keys(envSchema().shape).sort();
 
 describe("settings documentation", () => {
 	it(".dev.vars.example has a line for every setting, and no others before npm run dev's own", () => {
