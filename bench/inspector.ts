@@ -145,14 +145,15 @@ export class Inspector {
 	}
 
 	/** CPU profile of `work`, with self time grouped by source file through the bundle's source map. */
-	async cpu(work: () => Promise<void>, intervalUs = 100): Promise<CpuProfile> {
+	async cpu(work: () => Promise<void>, opts: { intervalUs?: number; objectFile?: string } = {}): Promise<CpuProfile> {
+		const intervalUs = opts.intervalUs ?? 100;
 		await this.send("Profiler.setSamplingInterval", { interval: intervalUs });
 		await this.send("Profiler.start");
 		await work();
 		const stopped = await this.send("Profiler.stop", {}, 30_000);
 		const profile = stopped?.result?.profile as Profile | undefined;
 		if (!profile) throw new Error("the inspector returned no profile");
-		return attribute(profile, (scriptId) => this.sourceMapFor(scriptId));
+		return attribute(profile, (scriptId) => this.sourceMapFor(scriptId), opts.objectFile);
 	}
 
 	private readonly maps = new Map<string, SourceMap | null>();
@@ -189,15 +190,34 @@ const MAX_TICKS = 3;
 /** Isolate CPU of a profile: total, by source file, and by function (a builtin under its JS caller). */
 export interface CpuProfile {
 	totalMs: number;
+	/**
+	 * Of the total, samples with a frame of `objectFile` on their stack: the Durable Object's
+	 * work (locally in the same isolate; in production its own isolate, elsewhere).
+	 */
+	objectMs: number;
 	byFile: Record<string, number>;
 	byFunction: Record<string, number>;
 }
 
-function attribute(profile: Profile, mapFor: (scriptId: string) => SourceMap | null): CpuProfile {
+function attribute(profile: Profile, mapFor: (scriptId: string) => SourceMap | null, objectFile?: string): CpuProfile {
 	const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 	const parent = new Map<number, number>();
 	for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 	const byFunction: Record<string, number> = {};
+	const inObject = new Map<number, boolean>();
+	const underObject = (id: number): boolean => {
+		const known = inObject.get(id);
+		if (known !== undefined) return known;
+		const node = byId.get(id);
+		const up = parent.get(id);
+		const yes =
+			objectFile !== undefined &&
+			((node?.callFrame.url !== undefined && node.callFrame.url !== "" && fileOf(node, mapFor) === objectFile) ||
+				(up !== undefined && underObject(up)));
+		inObject.set(id, yes);
+		return yes;
+	};
+	let objectMs = 0;
 	// "name (file)" for JS; a builtin or API call is named under the nearest JS frame above it.
 	const functionOf = (node: ProfileNode): string => {
 		const own = node.callFrame.functionName || "(anonymous)";
@@ -219,12 +239,13 @@ function attribute(profile: Profile, mapFor: (scriptId: string) => SourceMap | n
 		const name = node.callFrame.functionName;
 		if (name === "(idle)" || name === "(program)") return;
 		total += ms;
+		if (underObject(nodeId)) objectMs += ms;
 		const file = fileOf(node, mapFor);
 		byFile[file] = (byFile[file] ?? 0) + ms;
 		const fn = functionOf(node);
 		byFunction[fn] = (byFunction[fn] ?? 0) + ms;
 	});
-	return { totalMs: total, byFile, byFunction };
+	return { totalMs: total, objectMs, byFile, byFunction };
 }
 
 /** ":line" of a frame's function in its original source, when the source map knows it. */
