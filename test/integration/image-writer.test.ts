@@ -51,6 +51,17 @@ describe("ImageWriter", () => {
 		expect(await digest(await (obj as R2ObjectBody).arrayBuffer())).toBe(want);
 	});
 
+	it("an image of a few MiB without a hint is one put of its blocks, streamed (no joined copy), byte for byte", async () => {
+		const bytes = bigPng(3 * 1024 * 1024 + 7);
+		const w = new ImageWriter(env.IMAGES, "test/writer/streamed", META);
+		await feed(w, bytes.toBase64());
+		expect(w.capacity).toBeLessThan(bytes.length * 1.34 + 70 * 1024); // blocks: at most a third more than the bytes
+		const stored = await w.commit();
+		const obj = await env.IMAGES.get(stored.key);
+		expect(obj?.size).toBe(bytes.length);
+		expect(await digest(await (obj as R2ObjectBody).arrayBuffer())).toBe(await digest(bytes));
+	});
+
 	it("a small image is one put of known length", async () => {
 		const bytes = bigPng(1000);
 		const calls: string[] = [];
