@@ -7,7 +7,9 @@
  * clients that are still sending when the answer comes (Node's fetch, curl with
  * `Expect: 100-continue`) report a reset connection instead of the 413 otherwise.
  */
+
 import { type ApiError, apiError, invalidParam } from "../errors";
+import { joinBytes } from "./bytes";
 
 /** Cloudflare refuses request bodies over 100 MB itself; past this, stop draining. */
 const DRAIN_LIMIT = 128 * 1024 * 1024;
@@ -75,13 +77,7 @@ export async function readStreamCapped(
 		}
 		chunks.push(value);
 	}
-	const out = new Uint8Array(total);
-	let at = 0;
-	for (const c of chunks) {
-		out.set(c, at);
-		at += c.byteLength;
-	}
-	return out;
+	return joinBytes(chunks, total);
 }
 
 /** Parses a JSON object body; anything but `application/json` (or `+json`) is a 415. */

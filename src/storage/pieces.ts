@@ -5,6 +5,7 @@
  * image's blocks (src/storage/image-writer.ts) or a turn's thought signatures
  * (src/gemini/kept-signatures.ts) are a megabyte or more.
  */
+import { joinBytes } from "../lib/bytes";
 
 /**
  * A body this small is joined instead: one copy costs less CPU than a stream's writes
@@ -12,16 +13,6 @@
  * is at most this much.
  */
 const JOIN_AT_MOST = 1024 * 1024;
-
-function join(pieces: readonly Uint8Array[], size: number): Uint8Array {
-	const out = new Uint8Array(size);
-	let at = 0;
-	for (const p of pieces) {
-		out.set(p, at);
-		at += p.byteLength;
-	}
-	return out;
-}
 
 /** Total bytes of the pieces. */
 export function piecesSize(pieces: readonly Uint8Array[]): number {
@@ -37,7 +28,7 @@ export function piecesSize(pieces: readonly Uint8Array[]): number {
 export function piecesBody(pieces: readonly Uint8Array[]): Uint8Array | ReadableStream<Uint8Array> {
 	if (pieces.length === 1) return pieces[0];
 	const size = piecesSize(pieces);
-	if (size <= JOIN_AT_MOST) return join(pieces, size);
+	if (size <= JOIN_AT_MOST) return joinBytes(pieces, size);
 	const { readable, writable } = new FixedLengthStream(size);
 	const writer = writable.getWriter();
 	void (async () => {
