@@ -138,8 +138,8 @@ interface CpuResult {
 async function directCall(prompt: string): Promise<void> {
 	const res = await fetch(`${emulator.url}/v1beta/models/gemini-3.1-flash-image:generateContent`, {
 		method: "POST",
-		headers: { "x-goog-api-key": "bench", "content-type": "application/json" },
-		// Exactly the body the gateway sends for this request.
+		// Exactly the headers (uncompressed: Node's fetch would ask for gzip) and body the gateway sends.
+		headers: { "x-goog-api-key": "bench", "content-type": "application/json", "accept-encoding": "identity" },
 		body: JSON.stringify({
 			contents: [{ role: "user", parts: [{ text: prompt }] }],
 			generationConfig: { responseModalities: ["TEXT", "IMAGE"], imageConfig: { aspectRatio: "1:1" } },
