@@ -598,12 +598,16 @@ function targets(r: Results): Target[] {
 			measured: `${small.peak_per_image_mb.toFixed(2)} MiB`,
 			met: small.peak_per_image_mb <= 2,
 		});
-	if (r.cpu)
+	if (r.cpu) {
+		// The Worker's isolate is the one a request's CPU limit applies to; the KeyAccount object
+		// runs in its own isolate in production (locally both share one, so both are shown).
+		const worker = r.cpu.worker_per_request_ms ?? r.cpu.per_request_ms;
 		out.push({
 			target: "isolate CPU per 1K request (signature included) <= 5 ms",
-			measured: `${f1(r.cpu.per_request_ms)} ms`,
-			met: r.cpu.per_request_ms <= 5,
+			measured: `${f1(worker)} ms the Worker's isolate (+ ${f1(r.cpu.durable_object_ms)} the KeyAccount object's: ${f1(r.cpu.per_request_ms)} in one)`,
+			met: worker <= 5,
 		});
+	}
 	const c1 = r.path?.find((p) => p.concurrency === 1 && p.image.startsWith("1K JPEG"));
 	if (c1)
 		out.push({
