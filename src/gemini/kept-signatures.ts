@@ -3,7 +3,8 @@
  * written back into JSON for storage. A Gemini 3 signature is larger than its image (over
  * 1 MB at 4K); holding it as a string would mean a growing buffer, a decoded string and a
  * parsed one. Here it stays in the body's pieces until the stored JSON's body is
- * sent: one copy, never joined (src/storage/pieces.ts streams the pieces to R2).
+ * sent (src/storage/pieces.ts: streamed to R2 as they are, joined only when the whole
+ * body is at most 1 MiB).
  */
 import { SIGNATURE_PLACEHOLDER, SKIPPED_SIGNATURE } from "./stream-reader";
 

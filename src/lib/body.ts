@@ -7,7 +7,6 @@
  * clients that are still sending when the answer comes (Node's fetch, curl with
  * `Expect: 100-continue`) report a reset connection instead of the 413 otherwise.
  */
-
 import { type ApiError, apiError, invalidParam } from "../errors";
 import { joinBytes } from "./bytes";
 

@@ -1,5 +1,5 @@
-/** Byte arrays joined into one of `size` bytes (their total, when the caller has counted it). */
-export function joinBytes(pieces: readonly Uint8Array[], size = pieces.reduce((n, p) => n + p.byteLength, 0)): Uint8Array {
+/** Byte arrays joined into one of `size` bytes, their total (counted by the caller as they came). */
+export function joinBytes(pieces: readonly Uint8Array[], size: number): Uint8Array {
 	const out = new Uint8Array(size);
 	let at = 0;
 	for (const p of pieces) {

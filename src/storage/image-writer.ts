@@ -8,7 +8,7 @@
  * larger buffers. With a hint (an upper bound of the image's size, from what is left of
  * Gemini's body: 3 bytes per 4 characters) no block is larger than what can still come,
  * so a 14 KB image holds about 14 KB. An image that fits one part goes up with a single
- * `put` of known length (its blocks as one stream, src/storage/pieces.ts); a larger one
+ * `put` of known length (its blocks as one body, src/storage/pieces.ts); a larger one
  * becomes an R2 multipart upload of equal PART_SIZE parts (R2 wants parts of at least
  * 5 MiB, equal but for the last), each part its blocks. The content type and extension
  * come from sniffing the first decoded bytes. Nothing reaches its final key until
@@ -48,8 +48,6 @@ export class ImageWriter {
 	private filled = 0;
 	/** Base64 characters not yet decoded (less than one 4-character group). */
 	private pending = "";
-	/** The image's first bytes, for sniffing once its first block is sent. */
-	private head: Uint8Array | undefined;
 	private upload: R2MultipartUpload | undefined;
 	private readonly parts: R2UploadedPart[] = [];
 	private kind: ImageKind | undefined;
@@ -126,7 +124,6 @@ export class ImageWriter {
 	/** The block is full and more is coming: keep it, send the part if it is whole, start a new block. */
 	private async nextBlock(): Promise<void> {
 		const block = this.block.subarray(0, this.filled);
-		if (!this.head && this.flushed === 0 && this.fullBytes === 0) this.head = block.slice(0, 32);
 		this.full.push(block);
 		this.fullBytes += block.length;
 		this.filled = 0;
@@ -137,7 +134,10 @@ export class ImageWriter {
 
 	private sniff(): ImageKind {
 		if (!this.kind) {
-			this.kind = sniffImage(this.head ?? this.block.subarray(0, Math.min(this.filled, 32)));
+			// The first block: the part's first full one, or the one being filled. The first part
+			// is only sent after its key (and so this) has been asked for.
+			const first = this.full[0] ?? this.block.subarray(0, this.filled);
+			this.kind = sniffImage(first.subarray(0, 32));
 			if (!this.kind) throw new NotAnImageError("Gemini returned image data that is neither PNG, JPEG nor WebP");
 		}
 		return this.kind;

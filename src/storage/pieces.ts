@@ -1,10 +1,11 @@
 /**
- * An R2 body made of several byte arrays, sent without joining them. R2 needs a body's
- * length before it starts, so pieces go through a `FixedLengthStream` of their total; one
- * piece is passed as it is. Joining would hold the body twice while it is copied: an
- * image's blocks (src/storage/image-writer.ts) or a turn's thought signatures
- * (src/gemini/kept-signatures.ts) are a megabyte or more.
+ * An R2 body made of several byte arrays: an image's blocks (src/storage/image-writer.ts)
+ * or a stored turn's JSON with its thought signatures (src/gemini/kept-signatures.ts), a
+ * megabyte or more. R2 needs a body's length before it starts. One piece is passed as it
+ * is; a large body goes through a `FixedLengthStream` of its total, never joined, since
+ * joining holds it twice while it is copied.
  */
+
 /**
  * A body this small is joined instead, by the runtime (`new Blob(pieces)`: one native copy):
  * it costs less CPU than a stream's writes (a 1K image in workerd: 0.35 ms through a
@@ -14,7 +15,7 @@
 const JOIN_AT_MOST = 1024 * 1024;
 
 /** Total bytes of the pieces. */
-export function piecesSize(pieces: readonly Uint8Array[]): number {
+function piecesSize(pieces: readonly Uint8Array[]): number {
 	let n = 0;
 	for (const p of pieces) n += p.byteLength;
 	return n;
